@@ -1,0 +1,172 @@
+/*
+ * common — the small foundation every symkit module stands on.
+ *
+ * Errors travel as return values plus an sk_error that carries a message a
+ * user can act on ("libfoo.so: .debug_info is truncated at offset 0x1234").
+ * The library never prints, never exits and never aborts on bad input: the
+ * tools' main.c files decide what to show.  Also here: growable buffers,
+ * arenas for per-module data, read-only file mapping, atomic file writes,
+ * the debug-id / code-id text forms, symbol-store paths and a tiny logger
+ * whose sink the tools install.
+ *
+ * Nothing in this module knows about DWARF, minidumps or HTTP.
+ */
+#ifndef SYMKIT_COMMON_H
+#define SYMKIT_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define SK_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define SK_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SK_PRINTF(fmt, args)
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+typedef enum sk_status {
+    SK_OK = 0,
+    SK_EIO,        /* the operating system refused (open, read, write) */
+    SK_EFORMAT,    /* the input is not what it claims to be, or corrupt */
+    SK_ENOMEM,     /* out of memory */
+    SK_EUSAGE,     /* wrong flags or arguments */
+    SK_ENOTFOUND,  /* something looked for is absent (no debug info, ...) */
+    SK_EMISMATCH,  /* two inputs that must agree do not (build-id, CRC) */
+    SK_ENET,       /* network / server failure */
+    SK_EUNSUPPORTED, /* valid input we do not handle (yet) */
+} sk_status;
+
+typedef struct sk_error {
+    sk_status code;
+    char msg[1024];
+} sk_error;
+
+/* Records `code` and a formatted message in err (may be NULL) and returns
+ * code, so callers can write `return sk_fail(err, SK_EFORMAT, "...")`. */
+int sk_fail(sk_error *err, sk_status code, const char *fmt, ...) SK_PRINTF(3, 4);
+/* Prefixes an existing message with "prefix: " (e.g. the file name). */
+void sk_error_prefix(sk_error *err, const char *fmt, ...) SK_PRINTF(2, 3);
+void sk_error_clear(sk_error *err);
+const char *sk_status_name(sk_status code);
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* Allocation helpers that never return NULL: running out of memory is the
+ * one failure we do not try to recover from (it aborts with a message). */
+void *sk_xmalloc(size_t n);
+void *sk_xcalloc(size_t count, size_t size);
+void *sk_xrealloc(void *p, size_t n);
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold need. */
+void sk_grow(void **p, size_t *cap, size_t need, size_t elem);
+char *sk_xstrdup(const char *s);
+char *sk_xstrndup(const char *s, size_t n);
+
+/* Arena: many small allocations freed together (per module, per CU). */
+typedef struct sk_arena sk_arena;
+sk_arena *sk_arena_create(void);
+void *sk_arena_alloc(sk_arena *a, size_t n); /* 16-byte aligned, zeroed */
+char *sk_arena_strdup(sk_arena *a, const char *s);
+char *sk_arena_strndup(sk_arena *a, const char *s, size_t n);
+char *sk_arena_printf(sk_arena *a, const char *fmt, ...) SK_PRINTF(2, 3);
+size_t sk_arena_bytes(const sk_arena *a);
+void sk_arena_destroy(sk_arena *a);
+
+/* Growable byte buffer, always NUL-terminated when len > 0. */
+typedef struct sk_buf {
+    char *data;
+    size_t len, cap;
+} sk_buf;
+void sk_buf_init(sk_buf *b);
+void sk_buf_free(sk_buf *b);
+void sk_buf_reset(sk_buf *b);
+void sk_buf_append(sk_buf *b, const void *data, size_t n);
+void sk_buf_puts(sk_buf *b, const char *s);
+void sk_buf_putc(sk_buf *b, char c);
+void sk_buf_printf(sk_buf *b, const char *fmt, ...) SK_PRINTF(2, 3);
+void sk_buf_vprintf(sk_buf *b, const char *fmt, va_list ap);
+/* Fast lower-case hex without 0x, the .sym number form. */
+void sk_buf_hex(sk_buf *b, uint64_t v);
+void sk_buf_dec(sk_buf *b, uint64_t v);
+
+/* ---- files ------------------------------------------------------------- */
+
+/* A read-only mapping of a whole file (empty files map to data == NULL). */
+typedef struct sk_mapped {
+    const uint8_t *data;
+    size_t size;
+} sk_mapped;
+int sk_map_file(const char *path, sk_mapped *m, sk_error *err);
+void sk_unmap(sk_mapped *m);
+
+/* Reads a whole (small) file into a malloc'd, NUL-terminated buffer. */
+int sk_read_file(const char *path, char **data, size_t *size, sk_error *err);
+
+/* Writes data to path atomically: a temporary file in the same directory,
+ * fsync'd, then renamed over path, so readers never see a partial file and
+ * a failure never leaves one behind. */
+int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err);
+/* mkdir -p; existing directories are fine. */
+int sk_mkdir_p(const char *path, sk_error *err);
+bool sk_is_dir(const char *path);
+bool sk_is_file(const char *path);
+/* The last path component ("a/b/libfoo.so" -> "libfoo.so"). */
+const char *sk_basename(const char *path);
+/* Joins two path parts with one '/', into a malloc'd string. */
+char *sk_path_join(const char *a, const char *b);
+
+/* ---- ids --------------------------------------------------------------- */
+
+#define SK_DEBUG_ID_LEN 33 /* 32 hex digits of GUID + 1 digit of age */
+
+/* Upper-case hex of bytes into out (2*n+1 bytes). */
+void sk_hex_upper(const uint8_t *bytes, size_t n, char *out);
+/* Breakpad debug id from an ELF build-id (or .text hash): the first 16
+ * bytes, zero-padded; fields 0-3, 4-5, 6-7 byte-swapped (GUID layout) only
+ * for little-endian files; then age "0".  out gets 34 bytes. */
+void sk_debug_id_from_build_id(const uint8_t *id, size_t n, bool little_endian, char out[34]);
+/* The debug id of an ELF without build-id: XOR of the first min(4096, n)
+ * bytes of .text folded into 16 bytes, then as above. */
+void sk_debug_id_from_text(const uint8_t *text, size_t n, bool little_endian, char out[34]);
+/* True for 33 upper-case hex characters (debug id with age). Lower-case
+ * ids upload fine and are never found, so they are not accepted. */
+bool sk_is_debug_id(const char *s);
+
+/* ---- symbol stores ----------------------------------------------------- */
+
+/* True when s can be one path component of a store or zip key: non-empty,
+ * not "." or "..", printable ASCII without / \ and the characters Tecken
+ * refuses (^ ` > < { } [ ] # % " ' |). */
+bool sk_is_safe_key_component(const char *s);
+/* "<debug_file>/<DEBUG_ID>/<debug_file without .pdb>.sym", malloc'd, or
+ * NULL (with err) when a component is unsafe. */
+char *sk_store_key(const char *debug_file, const char *debug_id, sk_error *err);
+
+/* ---- logging ----------------------------------------------------------- */
+
+typedef enum sk_log_level { SK_LOG_ERROR, SK_LOG_WARN, SK_LOG_INFO, SK_LOG_DEBUG } sk_log_level;
+/* Libraries report through sk_log; the tools install a sink (default: none,
+ * so a library used from tests stays silent). */
+typedef void (*sk_log_sink)(sk_log_level level, const char *msg, void *ctx);
+void sk_log_set_sink(sk_log_sink sink, void *ctx, sk_log_level max_level);
+void sk_log(sk_log_level level, const char *fmt, ...) SK_PRINTF(2, 3);
+/* The sink the tools use: "tool: level: message" on stderr. */
+void sk_log_stderr_sink(sk_log_level level, const char *msg, void *ctx);
+
+/* ---- misc -------------------------------------------------------------- */
+
+/* CRC-32 (the gnu_debuglink / zlib polynomial), chainable from crc = 0. */
+uint32_t sk_crc32(uint32_t crc, const void *data, size_t n);
+/* Parses an unsigned hex number without 0x; false on junk or overflow. */
+bool sk_parse_hex(const char *s, size_t n, uint64_t *out);
+/* Parses an unsigned decimal number; false on junk or overflow. */
+bool sk_parse_dec(const char *s, size_t n, uint64_t *out);
+/* Monotonic clock in seconds, for progress and timeouts (never for tests). */
+double sk_now(void);
+
+#endif

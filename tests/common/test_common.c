@@ -1,0 +1,194 @@
+/* Unit tests for common/: ids, store keys, buffers, arenas, parsing, files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static void test_debug_id_from_build_id(void **state)
+{
+    (void)state;
+    /* Example from reference.md section 2. */
+    const uint8_t id[] = {0xb0, 0x60, 0xad, 0x20, 0xc6, 0xb4, 0x77, 0x81, 0x55, 0x27,
+                          0x08, 0xaa, 0x19, 0x2e, 0x77, 0x39, 0xfa, 0xc7, 0xc8, 0x4a};
+    char out[34];
+    sk_debug_id_from_build_id(id, sizeof id, true, out);
+    assert_string_equal(out, "20AD60B0B4C68177552708AA192E77390");
+    char code[41];
+    sk_hex_upper(id, sizeof id, code);
+    assert_string_equal(code, "B060AD20C6B47781552708AA192E7739FAC7C84A");
+    /* Big-endian files keep their byte order. */
+    sk_debug_id_from_build_id(id, sizeof id, false, out);
+    assert_string_equal(out, "B060AD20C6B47781552708AA192E77390");
+}
+
+static void test_debug_id_short_build_id(void **state)
+{
+    (void)state;
+    const uint8_t id[] = {0x10, 0xFA, 0xA6, 0xBB, 0xAA, 0xB8, 0x3D, 0xB3};
+    char out[34];
+    sk_debug_id_from_build_id(id, sizeof id, true, out);
+    assert_string_equal(out, "BBA6FA10B8AAB33D00000000000000000");
+}
+
+static void test_debug_id_from_text(void **state)
+{
+    (void)state;
+    uint8_t text[40];
+    for (int i = 0; i < 40; i++)
+        text[i] = (uint8_t)i;
+    char out[34];
+    sk_debug_id_from_text(text, sizeof text, true, out);
+    /* h[i] = i ^ (i+16) ^ (i+32 if < 40) */
+    uint8_t h[16] = {0};
+    for (int i = 0; i < 40; i++)
+        h[i % 16] ^= (uint8_t)i;
+    char expect[34];
+    sk_debug_id_from_build_id(h, 16, true, expect);
+    assert_string_equal(out, expect);
+    assert_true(sk_is_debug_id(out));
+}
+
+static void test_is_debug_id(void **state)
+{
+    (void)state;
+    assert_true(sk_is_debug_id("20AD60B0B4C68177552708AA192E77390"));
+    assert_false(sk_is_debug_id("20ad60b0b4c68177552708aa192e77390"));
+    assert_false(sk_is_debug_id("20AD60B0B4C68177552708AA192E7739"));
+    assert_false(sk_is_debug_id(NULL));
+}
+
+static void test_store_key(void **state)
+{
+    (void)state;
+    sk_error err = {0};
+    char *k = sk_store_key("libfoo.so", "20AD60B0B4C68177552708AA192E77390", &err);
+    assert_non_null(k);
+    assert_string_equal(k, "libfoo.so/20AD60B0B4C68177552708AA192E77390/libfoo.so.sym");
+    free(k);
+    k = sk_store_key("xul.pdb", "20AD60B0B4C68177552708AA192E77390", &err);
+    assert_string_equal(k, "xul.pdb/20AD60B0B4C68177552708AA192E77390/xul.sym");
+    free(k);
+    assert_null(sk_store_key("..", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("a/b", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("a%b", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("libfoo.so", "20ad60b0b4c68177552708aa192e77390", &err));
+    assert_int_equal(err.code, SK_EFORMAT);
+}
+
+static void test_buf_numbers(void **state)
+{
+    (void)state;
+    sk_buf b;
+    sk_buf_init(&b);
+    sk_buf_hex(&b, 0);
+    sk_buf_putc(&b, ' ');
+    sk_buf_hex(&b, 0xdeadbeef12ULL);
+    sk_buf_putc(&b, ' ');
+    sk_buf_dec(&b, 18446744073709551615ULL);
+    sk_buf_printf(&b, " %s", "x");
+    assert_string_equal(b.data, "0 deadbeef12 18446744073709551615 x");
+    sk_buf_free(&b);
+}
+
+static void test_parse_numbers(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_true(sk_parse_hex("ffffffffffffffff", 16, &v));
+    assert_true(v == UINT64_MAX);
+    assert_false(sk_parse_hex("1ffffffffffffffff", 17, &v));
+    assert_false(sk_parse_hex("12g", 3, &v));
+    assert_false(sk_parse_hex("", 0, &v));
+    assert_true(sk_parse_dec("18446744073709551615", 20, &v));
+    assert_false(sk_parse_dec("18446744073709551616", 20, &v));
+    assert_false(sk_parse_dec("-1", 2, &v));
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    sk_arena *a = sk_arena_create();
+    for (int i = 0; i < 10000; i++) {
+        char *s = sk_arena_printf(a, "name%d", i);
+        assert_string_equal(s, (i == 0) ? "name0" : s);
+        assert_true(((uintptr_t)s & 15) == 0);
+    }
+    char *big = sk_arena_alloc(a, 5 << 20);
+    big[(5 << 20) - 1] = 1;
+    assert_true(sk_arena_bytes(a) >= (5u << 20));
+    sk_arena_destroy(a);
+}
+
+static void test_crc32(void **state)
+{
+    (void)state;
+    /* The standard check value. */
+    assert_int_equal(sk_crc32(0, "123456789", 9), 0xCBF43926u);
+    uint32_t c = sk_crc32(0, "12345", 5);
+    assert_int_equal(sk_crc32(c, "6789", 4), 0xCBF43926u);
+}
+
+static void test_atomic_write_and_map(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sk-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *sub = sk_path_join(dir, "a/b/c");
+    sk_error err = {0};
+    assert_int_equal(sk_mkdir_p(sub, &err), SK_OK);
+    char *file = sk_path_join(sub, "f.sym");
+    assert_int_equal(sk_write_file_atomic(file, "hello", 5, &err), SK_OK);
+    sk_mapped m;
+    assert_int_equal(sk_map_file(file, &m, &err), SK_OK);
+    assert_int_equal(m.size, 5);
+    assert_memory_equal(m.data, "hello", 5);
+    sk_unmap(&m);
+    /* A missing file is an error naming the file. */
+    char *missing = sk_path_join(dir, "nope");
+    assert_int_equal(sk_map_file(missing, &m, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "nope"));
+    assert_int_equal(sk_map_file(dir, &m, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "directory"));
+    unlink(file);
+    free(file);
+    free(missing);
+    free(sub);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_error_prefix(void **state)
+{
+    (void)state;
+    sk_error err = {0};
+    assert_int_equal(sk_fail(&err, SK_EFORMAT, ".debug_info truncated at 0x%x", 0x1234), SK_EFORMAT);
+    sk_error_prefix(&err, "%s", "libfoo.so");
+    assert_string_equal(err.msg, "libfoo.so: .debug_info truncated at 0x1234");
+    assert_int_equal(sk_fail(NULL, SK_EIO, "ignored"), SK_EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_debug_id_from_build_id),
+        cmocka_unit_test(test_debug_id_short_build_id),
+        cmocka_unit_test(test_debug_id_from_text),
+        cmocka_unit_test(test_is_debug_id),
+        cmocka_unit_test(test_store_key),
+        cmocka_unit_test(test_buf_numbers),
+        cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_crc32),
+        cmocka_unit_test(test_atomic_write_and_map),
+        cmocka_unit_test(test_error_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
