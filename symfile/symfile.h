@@ -1,0 +1,233 @@
+/*
+ * symfile — the Breakpad .sym format: an in-memory model, a canonical
+ * writer, a tolerant streaming parser and (for stackwalk) a lookup index.
+ *
+ * Producers (dumpsyms) fill a sym_module in any order and call
+ * sym_module_finalize(), which puts everything in the one canonical form
+ * (sorted, deduplicated, non-overlapping, dense FILE/INLINE_ORIGIN ids), so
+ * that writing is a plain walk and output is byte-identical for the same
+ * input.  Consumers either stream records through sym_parse() or load a
+ * whole module with sym_module_read() (symverify lint/diff, round-trip
+ * tests).  The parser follows Breakpad's tolerance: a bad line is skipped and
+ * counted, never a reason to reject the module.
+ *
+ * Format facts: ../shared/reference.md section 1, docs/sym-format.md.
+ */
+#ifndef SYMKIT_SYMFILE_H
+#define SYMKIT_SYMFILE_H
+
+#include "common.h"
+
+/* ---- model ------------------------------------------------------------- */
+
+typedef struct sym_range {
+    uint64_t addr, size;
+} sym_range;
+
+/* A line record.  `file` is an index into sym_module.files before finalize
+ * and the dense FILE id after it. */
+typedef struct sym_line {
+    uint64_t addr;
+    uint32_t size;
+    uint32_t line;
+    uint32_t file;
+} sym_line;
+
+/* An INLINE record: depth 0 is inlined straight into its FUNC. */
+typedef struct sym_inline {
+    uint32_t depth;
+    uint32_t call_line;
+    uint32_t call_file;  /* index into files */
+    uint32_t origin;     /* index into origins */
+    uint32_t nranges;
+    sym_range *ranges;   /* sorted, inside the parent's ranges */
+} sym_inline;
+
+typedef struct sym_func {
+    uint64_t addr, size;
+    uint32_t param_size;
+    bool multiple;        /* the 'm' flag: identical code folding */
+    const char *name;     /* never NULL or empty after finalize */
+    sym_line *lines;
+    size_t nlines, lines_cap;
+    sym_inline *inlines;  /* depth-first order */
+    size_t ninlines, inlines_cap;
+} sym_func;
+
+typedef struct sym_public {
+    uint64_t addr;
+    uint32_t param_size;
+    bool multiple;
+    const char *name;
+} sym_public;
+
+/* One STACK CFI delta row: rules changed at addr. */
+typedef struct sym_cfi_row {
+    uint64_t addr;
+    const char *rules; /* e.g. ".cfa: $rsp 16 + $rbp: .cfa -16 + ^" */
+} sym_cfi_row;
+
+/* STACK CFI INIT plus its delta rows. */
+typedef struct sym_cfi {
+    uint64_t addr, size;
+    const char *init_rules; /* must define .cfa and .ra */
+    sym_cfi_row *rows;
+    size_t nrows, rows_cap;
+} sym_cfi;
+
+/* A STACK WIN record, kept verbatim (we read them, we do not produce them). */
+typedef struct sym_stack_win {
+    const char *text; /* everything after "STACK WIN " */
+} sym_stack_win;
+
+typedef struct sym_module {
+    sk_arena *arena; /* owns every string and array hung off the model */
+
+    const char *os;        /* "Linux", "mac", "windows" */
+    const char *arch;      /* "x86_64", "arm64", ... */
+    const char *debug_id;  /* 33 upper-case hex */
+    const char *name;      /* debug file name */
+    const char *code_id;   /* NULL when none */
+    const char *code_file; /* NULL when none */
+    const char *generator; /* NULL: no INFO GENERATOR line */
+
+    const char **files;  /* paths; index = id before finalize */
+    size_t nfiles, files_cap;
+    const char **origins; /* inline origin names */
+    size_t norigins, origins_cap;
+
+    sym_func *funcs;
+    size_t nfuncs, funcs_cap;
+    sym_public *publics;
+    size_t npublics, publics_cap;
+    sym_cfi *cfi;
+    size_t ncfi, cfi_cap;
+    sym_stack_win *stack_win;
+    size_t nstack_win, stack_win_cap;
+
+    /* Extra INFO lines other than CODE_ID/GENERATOR, kept verbatim. */
+    const char **info;
+    size_t ninfo, info_cap;
+} sym_module;
+
+void sym_module_init(sym_module *m);
+void sym_module_free(sym_module *m);
+
+/* Builders.  Strings are copied into the module's arena. */
+uint32_t sym_module_add_file(sym_module *m, const char *path);
+uint32_t sym_module_add_origin(sym_module *m, const char *name);
+sym_func *sym_module_add_func(sym_module *m, uint64_t addr, uint64_t size, const char *name);
+void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size, uint32_t line, uint32_t file);
+sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint32_t call_line,
+                                uint32_t call_file, uint32_t origin, const sym_range *ranges,
+                                uint32_t nranges);
+void sym_module_add_public(sym_module *m, uint64_t addr, const char *name);
+sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules);
+void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules);
+
+/* What finalize changed, for -v output and quality reports. */
+typedef struct sym_finalize_stats {
+    size_t funcs_folded;      /* same address: kept one, flagged 'm' */
+    size_t funcs_trimmed;     /* overlapping a neighbour: shortened or dropped */
+    size_t lines_dropped;     /* outside their FUNC or overlapping */
+    size_t publics_dropped;   /* covered by a FUNC, or duplicate */
+    size_t cfi_dropped;       /* duplicate INIT for the same range, or no .cfa/.ra */
+} sym_finalize_stats;
+
+/* Puts the model in canonical form (see the file comment): FUNCs sorted by
+ * address, folded ('m') when they share one, never overlapping; lines sorted,
+ * clipped to their FUNC, non-overlapping; PUBLICs sorted, dropped where a
+ * FUNC covers them; FILE and INLINE_ORIGIN ids dense and in first-use
+ * order; CFI sorted with duplicate INITs dropped; empty names become
+ * "<name omitted>", newlines in names become spaces.  Idempotent. */
+void sym_module_finalize(sym_module *m, sym_finalize_stats *stats);
+
+/* ---- writer ------------------------------------------------------------ */
+
+typedef struct sym_write_options {
+    bool header_only; /* MODULE and INFO only (dump_syms -i) */
+    bool no_cfi;      /* leave out STACK records */
+    bool cfi_only;    /* MODULE, INFO and STACK records only */
+} sym_write_options;
+
+/* Writes a finalized module in canonical order to out. */
+int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err);
+/* The same into a buffer (used for atomic store writes). */
+void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out);
+
+/* ---- parser ------------------------------------------------------------ */
+
+typedef enum sym_record_kind {
+    SYM_REC_MODULE,
+    SYM_REC_INFO,
+    SYM_REC_FILE,
+    SYM_REC_INLINE_ORIGIN,
+    SYM_REC_FUNC,
+    SYM_REC_LINE,
+    SYM_REC_INLINE,
+    SYM_REC_PUBLIC,
+    SYM_REC_STACK_CFI_INIT,
+    SYM_REC_STACK_CFI,
+    SYM_REC_STACK_WIN,
+} sym_record_kind;
+
+/* One parsed record.  Strings point into a scratch buffer valid only during
+ * the callback (they are NUL-terminated copies). */
+typedef struct sym_record {
+    sym_record_kind kind;
+    size_t line_no; /* 1-based line in the file */
+    union {
+        struct { const char *os, *arch, *debug_id, *name; } module;
+        struct { const char *text; } info; /* after "INFO " */
+        struct { uint32_t id; const char *path; } file;
+        struct { uint32_t id; const char *name; } origin;
+        struct { bool multiple; uint64_t addr, size; uint32_t param_size; const char *name; } func;
+        struct { uint64_t addr, size; uint32_t line, file; } line;
+        struct {
+            uint32_t depth, call_line, call_file, origin;
+            uint32_t nranges;
+            const sym_range *ranges;
+        } inl;
+        struct { bool multiple; uint64_t addr; uint32_t param_size; const char *name; } pub;
+        struct { uint64_t addr, size; const char *rules; } cfi_init;
+        struct { uint64_t addr; const char *rules; } cfi;
+        struct { const char *text; } win;
+    } u;
+} sym_record;
+
+/* Return non-zero from the callback to stop parsing early. */
+typedef int (*sym_record_fn)(const sym_record *rec, void *ctx);
+/* Called for each malformed line (line_no, a short reason). */
+typedef void (*sym_bad_line_fn)(size_t line_no, const char *reason, void *ctx);
+
+typedef struct sym_parse_stats {
+    size_t lines;      /* lines seen */
+    size_t records;    /* records delivered */
+    size_t bad_lines;  /* skipped as malformed */
+} sym_parse_stats;
+
+/* Parses .sym text.  Malformed lines are skipped and counted (bad_fn may be
+ * NULL).  Fails only when the first record is not a valid MODULE line or a
+ * callback stops the parse (then returns that callback's value). */
+int sym_parse(const char *data, size_t len, sym_record_fn fn, sym_bad_line_fn bad_fn, void *ctx,
+              sym_parse_stats *stats, sk_error *err);
+
+/* Parses a MODULE line alone (for symupload's lint, store keys). Accepts the
+ * text up to the first newline. */
+int sym_parse_module_line(const char *line, size_t len, char *os, size_t os_cap, char *arch,
+                          size_t arch_cap, char *debug_id, size_t id_cap, char *name, size_t name_cap,
+                          sk_error *err);
+
+/* Loads a whole .sym file into a model (ids as in the file; FILE and ORIGIN
+ * ids become indexes: a FILE record with id N is files[N], gaps NULL).
+ * stats may be NULL. */
+int sym_module_read(const char *path, sym_module *m, sym_parse_stats *stats, sk_error *err);
+int sym_module_read_mem(const char *data, size_t len, sym_module *m, sym_parse_stats *stats,
+                        sk_error *err);
+
+/* ---- lookup index (stackwalk) -----------------------------------------
+ * Owned by the stackwalk work: a mapped .sym indexed on first use, for
+ * address -> function/line/inline and CFI rules, without parsing the whole
+ * file line by line.  Declarations below this line. */
+
+#endif
