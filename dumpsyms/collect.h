@@ -1,0 +1,36 @@
+/*
+ * collect.h (internal) — the pieces ds_dump() puts together.
+ *
+ * Each collector adds the records it is responsible for to ctx->m (in any
+ * order: sym_module_finalize() sorts), with addresses relative to
+ * ctx->load_addr.  A problem confined to one unit of input (a corrupt
+ * compilation unit, one bad FDE) is logged as a warning and counted; only a
+ * problem that makes the whole output wrong returns an error.
+ */
+#ifndef SYMKIT_DUMPSYMS_COLLECT_H
+#define SYMKIT_DUMPSYMS_COLLECT_H
+
+#include "dumpsyms.h"
+#include "object.h"
+
+typedef struct ds_context {
+    ds_object *bin;      /* the binary: ids, .eh_frame, symbol tables */
+    ds_object *dbg;      /* where DWARF lives: bin itself, a separate debug file, or NULL */
+    uint64_t load_addr;  /* subtracted from every address */
+    const ds_options *opt;
+    sym_module *m;
+    ds_summary *summary;
+} ds_context;
+
+/* FILE/FUNC/line (and INLINE with opt->inlines) from ctx->dbg's DWARF. */
+int ds_collect_dwarf(ds_context *ctx, sk_error *err);
+/* STACK CFI from bin's .eh_frame and dbg's (or bin's) .debug_frame. */
+int ds_collect_cfi(ds_context *ctx, sk_error *err);
+/* PUBLIC from .symtab (else .dynsym) of dbg and bin. */
+int ds_collect_publics(ds_context *ctx, sk_error *err);
+/* Finds bin's separate debug file (build-id tree, .gnu_debuglink) under
+ * opt->debug_dirs; SK_ENOTFOUND when there is none, SK_EMISMATCH when a
+ * candidate is refused (wrong build-id or CRC). *path is malloc'd. */
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, sk_error *err);
+
+#endif

@@ -1,0 +1,177 @@
+/* dump.c — ds_dump(): one binary in, one finalized sym_module out. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect.h"
+
+void ds_options_init(ds_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->cfi = true;
+    opt->generator = true;
+    static const char *default_dirs[] = {"/usr/lib/debug"};
+    opt->debug_dirs = default_dirs;
+    opt->ndebug_dirs = 1;
+}
+
+sym_write_options ds_write_options(const ds_options *opt)
+{
+    sym_write_options w = {0};
+    w.header_only = opt->header_only;
+    w.cfi_only = opt->cfi_only;
+    w.no_cfi = !opt->cfi;
+    return w;
+}
+
+/* Opens the file DWARF should come from: the one the caller named, else the
+ * binary itself when it has DWARF, else a separate debug file found by
+ * build-id or .gnu_debuglink.  *dbg stays NULL when there is none. */
+static int open_debug_object(ds_object *bin, const char *debug_path, const ds_options *opt,
+                             ds_object *storage, ds_object **dbg, sk_error *err)
+{
+    *dbg = NULL;
+    if (debug_path) {
+        int rc = ds_object_open(storage, debug_path, err);
+        if (rc) {
+            ds_object_close(storage);
+            return rc;
+        }
+        if (bin->build_id_len && storage->build_id_len &&
+            (bin->build_id_len != storage->build_id_len ||
+             memcmp(bin->build_id, storage->build_id, bin->build_id_len) != 0)) {
+            ds_object_close(storage);
+            return sk_fail(err, SK_EMISMATCH, "%s: build-id does not match the binary %s", debug_path,
+                           bin->path);
+        }
+        *dbg = storage;
+        return SK_OK;
+    }
+    if (ds_object_has_dwarf(bin)) {
+        *dbg = bin;
+        return SK_OK;
+    }
+    char *found = NULL;
+    sk_error search_err = {0};
+    int rc = ds_find_debug_file(bin, opt, &found, &search_err);
+    if (rc == SK_OK) {
+        rc = ds_object_open(storage, found, err);
+        free(found);
+        if (rc) {
+            ds_object_close(storage);
+            return rc;
+        }
+        *dbg = storage;
+        return SK_OK;
+    }
+    free(found);
+    if (rc == SK_EMISMATCH) {
+        /* A refused candidate is worth telling: the user may expect it to be used. */
+        sk_log(SK_LOG_WARN, "%s", search_err.msg);
+    }
+    return SK_OK;
+}
+
+int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
+            ds_summary *summary, sk_error *err)
+{
+    ds_summary local_summary;
+    if (!summary)
+        summary = &local_summary;
+    memset(summary, 0, sizeof *summary);
+
+    ds_object bin, dbg_storage;
+    int rc = ds_object_open(&bin, binary_path, err);
+    if (rc) {
+        ds_object_close(&bin);
+        return rc;
+    }
+    if (!bin.arch) {
+        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported ELF machine %u", binary_path, bin.machine);
+        ds_object_close(&bin);
+        return rc;
+    }
+    ds_object *dbg = NULL;
+    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, err);
+    if (rc) {
+        ds_object_close(&bin);
+        return rc;
+    }
+
+    char debug_id[34];
+    rc = ds_object_debug_id(&bin, debug_id, err);
+    if (rc)
+        goto out;
+    m->os = "Linux";
+    m->arch = bin.arch;
+    m->debug_id = sk_arena_strdup(m->arena, debug_id);
+    m->name = sk_arena_strdup(m->arena, opt->name ? opt->name : sk_basename(binary_path));
+    char code_id[129];
+    if (ds_object_code_id(&bin, code_id, sizeof code_id))
+        m->code_id = sk_arena_strdup(m->arena, code_id);
+    if (opt->generator)
+        m->generator = "symkit " SK_VERSION;
+    if (dbg)
+        snprintf(summary->debug_file_used, sizeof summary->debug_file_used, "%s", dbg->path);
+
+    ds_context ctx = {
+        .bin = &bin, .dbg = dbg, .load_addr = bin.load_addr, .opt = opt, .m = m, .summary = summary,
+    };
+    if (!opt->header_only) {
+        if (!opt->cfi_only) {
+            if (dbg && ds_object_has_dwarf(dbg)) {
+                rc = ds_collect_dwarf(&ctx, err);
+                if (rc)
+                    goto out;
+            } else {
+                sk_log(SK_LOG_WARN, "%s: no DWARF debug information found; writing PUBLIC%s records only",
+                       binary_path, opt->cfi ? " and STACK CFI" : "");
+            }
+            rc = ds_collect_publics(&ctx, err);
+            if (rc)
+                goto out;
+        }
+        if (opt->cfi || opt->cfi_only) {
+            rc = ds_collect_cfi(&ctx, err);
+            if (rc)
+                goto out;
+        }
+    }
+    sym_module_finalize(m, NULL);
+out:
+    if (dbg && dbg != &bin)
+        ds_object_close(dbg);
+    ds_object_close(&bin);
+    return rc;
+}
+
+int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
+                   sk_error *err)
+{
+    if (written)
+        *written = NULL;
+    char *key = sk_store_key(m->name, m->debug_id, err);
+    if (!key)
+        return SK_EFORMAT;
+    char *path = sk_path_join(store_dir, key);
+    free(key);
+    char *dir = sk_xstrdup(path);
+    *strrchr(dir, '/') = '\0';
+    int rc = sk_mkdir_p(dir, err);
+    free(dir);
+    if (rc) {
+        free(path);
+        return rc;
+    }
+    sk_buf b;
+    sk_buf_init(&b);
+    sym_write_options wo = ds_write_options(opt);
+    sym_write_buf(m, &wo, &b);
+    rc = sk_write_file_atomic(path, b.data ? b.data : "", b.len, err);
+    sk_buf_free(&b);
+    if (rc == SK_OK && written)
+        *written = path;
+    else
+        free(path);
+    return rc;
+}

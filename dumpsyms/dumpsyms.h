@@ -1,0 +1,54 @@
+/*
+ * dumpsyms — turns the debug information of ELF binaries (and, later,
+ * Mach-O) into Breakpad .sym modules.
+ *
+ * ds_dump() opens a binary, finds the file that holds its debug information
+ * (the binary itself, a file named by the caller, or one found by build-id /
+ * .gnu_debuglink), and fills a finalized sym_module: MODULE/INFO from the
+ * binary's ids, FILE/FUNC/line/INLINE from DWARF, PUBLIC from the symbol
+ * tables, STACK CFI from .eh_frame and .debug_frame.  Writing is the caller's
+ * choice (stdout, a file, a symbol store), see ds_write_output().
+ */
+#ifndef SYMKIT_DUMPSYMS_H
+#define SYMKIT_DUMPSYMS_H
+
+#include "common.h"
+#include "symfile.h"
+
+typedef struct ds_options {
+    bool cfi;            /* STACK CFI records (off with -c) */
+    bool cfi_only;       /* only MODULE/INFO and STACK records */
+    bool header_only;    /* only MODULE and INFO (-i) */
+    bool inlines;        /* INLINE_ORIGIN/INLINE records (--inlines, -d) */
+    bool generator;      /* INFO GENERATOR line (off with --no-generator) */
+    const char *name;    /* MODULE name override (-n) */
+    const char **debug_dirs; /* roots searched for separate debug files */
+    size_t ndebug_dirs;
+    int jobs;            /* worker threads inside one file; 0 = all cores */
+    int verbose;
+} ds_options;
+
+void ds_options_init(ds_options *opt);
+
+/* What a dump found, for -v and packager summaries. */
+typedef struct ds_summary {
+    char debug_file_used[4096]; /* the file DWARF came from ("" if none) */
+    size_t compile_units;
+    size_t dwarf_errors;        /* units skipped because of corrupt DWARF */
+} ds_summary;
+
+/* Dumps binary_path (debug_path may be NULL: use the binary or search for
+ * its debug file) into m, which the caller has sym_module_init()ed.
+ * On success m is finalized. summary may be NULL. */
+int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
+            ds_summary *summary, sk_error *err);
+
+/* The write options matching opt (header only, cfi only, no cfi). */
+sym_write_options ds_write_options(const ds_options *opt);
+
+/* Writes m under store_dir as NAME/DEBUGID/NAME.sym, atomically. The path
+ * written is returned in *written (malloc'd) when written is not NULL. */
+int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
+                   sk_error *err);
+
+#endif

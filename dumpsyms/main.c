@@ -1,0 +1,150 @@
+/* main.c — the dumpsyms command line: parse flags, call ds_dump, write. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpsyms.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
+          "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
+          "\n"
+          "  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
+          "      --store DIR       write to DIR/NAME/DEBUGID/NAME.sym (atomically)\n"
+          "  -c, --no-cfi          leave out STACK CFI records\n"
+          "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
+          "  -i, --header-only     only the MODULE and INFO records\n"
+          "  -d, --inlines         write INLINE_ORIGIN and INLINE records\n"
+          "  -n, --name NAME       module name in the MODULE record (default: file name)\n"
+          "      --debug-dir DIR   where to look for separate debug files\n"
+          "                        (repeatable; default /usr/lib/debug)\n"
+          "  -j, --jobs N          worker threads (default: all cores)\n"
+          "      --no-generator    leave out the INFO GENERATOR record\n"
+          "  -v, --verbose         say what is being done on stderr\n"
+          "  -h, --help            show this help\n"
+          "  -V, --version         show the version\n"
+          "\n"
+          "Exit status: 0 on success, 1 when the input cannot be dumped, 2 on usage errors.\n",
+          out);
+}
+
+enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"store", required_argument, NULL, OPT_STORE},
+        {"no-cfi", no_argument, NULL, 'c'},
+        {"cfi-only", no_argument, NULL, OPT_CFI_ONLY},
+        {"header-only", no_argument, NULL, 'i'},
+        {"inlines", no_argument, NULL, 'd'},
+        {"name", required_argument, NULL, 'n'},
+        {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+        {"jobs", required_argument, NULL, 'j'},
+        {"no-generator", no_argument, NULL, OPT_NO_GENERATOR},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    ds_options opt;
+    ds_options_init(&opt);
+    const char *output = NULL, *store = NULL;
+    const char **debug_dirs = NULL;
+    size_t ndebug_dirs = 0, debug_dirs_cap = 0;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case OPT_STORE: store = optarg; break;
+        case 'c': opt.cfi = false; break;
+        case OPT_CFI_ONLY: opt.cfi_only = true; break;
+        case 'i': opt.header_only = true; break;
+        case 'd': opt.inlines = true; break;
+        case 'n': opt.name = optarg; break;
+        case OPT_DEBUG_DIR:
+            sk_grow((void **)&debug_dirs, &debug_dirs_cap, ndebug_dirs + 1, sizeof *debug_dirs);
+            debug_dirs[ndebug_dirs++] = optarg;
+            break;
+        case 'j': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 1024) {
+                fprintf(stderr, "dumpsyms: --jobs wants a number from 1 to 1024, not '%s'\n", optarg);
+                return 2;
+            }
+            opt.jobs = (int)n;
+            break;
+        }
+        case OPT_NO_GENERATOR: opt.generator = false; break;
+        case 'v': opt.verbose++; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("dumpsyms (symkit) %s\n", SK_VERSION); return 0;
+        case ':':
+            fprintf(stderr, "dumpsyms: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "dumpsyms: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (debug_dirs) {
+        opt.debug_dirs = debug_dirs;
+        opt.ndebug_dirs = ndebug_dirs;
+    }
+    int nargs = argc - optind;
+    if (nargs < 1 || nargs > 2) {
+        fprintf(stderr, "dumpsyms: expected BINARY [DEBUGFILE] (see --help)\n");
+        return 2;
+    }
+    if (output && store) {
+        fprintf(stderr, "dumpsyms: --output and --store cannot be used together\n");
+        return 2;
+    }
+    if (opt.cfi_only && (!opt.cfi || opt.header_only)) {
+        fprintf(stderr, "dumpsyms: --cfi-only cannot be combined with --no-cfi or --header-only\n");
+        return 2;
+    }
+    sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", opt.verbose ? SK_LOG_DEBUG : SK_LOG_WARN);
+
+    const char *binary = argv[optind];
+    const char *debug_file = nargs == 2 ? argv[optind + 1] : NULL;
+    sym_module m;
+    sym_module_init(&m);
+    sk_error err = {0};
+    ds_summary summary;
+    int rc = ds_dump(binary, debug_file, &opt, &m, &summary, &err);
+    if (rc == SK_OK) {
+        if (opt.verbose && summary.debug_file_used[0])
+            sk_log(SK_LOG_INFO, "%s: debug information from %s", binary, summary.debug_file_used);
+        if (store) {
+            char *written = NULL;
+            rc = ds_write_store(&m, &opt, store, &written, &err);
+            if (rc == SK_OK && opt.verbose)
+                sk_log(SK_LOG_INFO, "wrote %s", written);
+            free(written);
+        } else if (output) {
+            sk_buf b;
+            sk_buf_init(&b);
+            sym_write_options wo = ds_write_options(&opt);
+            sym_write_buf(&m, &wo, &b);
+            rc = sk_write_file_atomic(output, b.data ? b.data : "", b.len, &err);
+            sk_buf_free(&b);
+        } else {
+            sym_write_options wo = ds_write_options(&opt);
+            rc = sym_write(&m, &wo, stdout, &err);
+            if (rc == SK_OK && fflush(stdout) != 0)
+                rc = sk_fail(&err, SK_EIO, "cannot write to standard output");
+        }
+    }
+    sym_module_free(&m);
+    free(debug_dirs);
+    if (rc) {
+        fprintf(stderr, "dumpsyms: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

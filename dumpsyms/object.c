@@ -1,0 +1,360 @@
+/* object.c — ELF files through libelf, sections decompressed on demand. */
+#include "object.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#ifndef ELFCOMPRESS_ZSTD
+#define ELFCOMPRESS_ZSTD 2
+#endif
+#ifndef EM_RISCV
+#define EM_RISCV 243
+#endif
+#ifndef NT_GNU_BUILD_ID
+#define NT_GNU_BUILD_ID 3
+#endif
+
+/* Decompressed sections bigger than this are refused as hostile. */
+#define MAX_DECOMPRESSED ((uint64_t)8 << 30)
+
+const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags)
+{
+    (void)e_flags;
+    bool is64 = elf_class == ELFCLASS64;
+    switch (machine) {
+    case EM_386: return "x86";
+    case EM_X86_64: return "x86_64";
+    case EM_ARM: return "arm";
+    case EM_AARCH64: return "arm64";
+    case EM_RISCV: return is64 ? "riscv64" : "riscv";
+    case EM_S390: return is64 ? "s390x" : "s390";
+    case EM_PPC64: return "ppc64";
+    case EM_PPC: return "ppc";
+    case EM_MIPS: return is64 ? "mips64" : "mips";
+    case EM_SPARCV9: return "sparcv9";
+    case EM_SPARC: return "sparc";
+    }
+    return NULL;
+}
+
+static void read_build_id(ds_object *obj, Elf_Data *data)
+{
+    GElf_Nhdr nhdr;
+    size_t off = 0, name_off, desc_off;
+    while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+        if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+            memcmp((const char *)data->d_buf + name_off, "GNU", 4) == 0 && nhdr.n_descsz > 0 &&
+            nhdr.n_descsz <= sizeof obj->build_id) {
+            memcpy(obj->build_id, (const char *)data->d_buf + desc_off, nhdr.n_descsz);
+            obj->build_id_len = nhdr.n_descsz;
+            return;
+        }
+    }
+}
+
+int ds_object_open(ds_object *obj, const char *path, sk_error *err)
+{
+    memset(obj, 0, sizeof *obj);
+    pthread_mutex_init(&obj->lock, NULL);
+    obj->path = sk_xstrdup(path);
+    int rc = sk_map_file(path, &obj->map, err);
+    if (rc)
+        return rc;
+    if (obj->map.size < EI_NIDENT || memcmp(obj->map.data, ELFMAG, SELFMAG) != 0)
+        return sk_fail(err, SK_EFORMAT, "%s: not an ELF file", path);
+    elf_version(EV_CURRENT);
+    /* libelf only reads in ELF_K_ELF read mode; the mapping is read-only. */
+    obj->elf = elf_memory((char *)obj->map.data, obj->map.size);
+    if (!obj->elf || elf_kind(obj->elf) != ELF_K_ELF)
+        return sk_fail(err, SK_EFORMAT, "%s: not a valid ELF file: %s", path, elf_errmsg(-1));
+    GElf_Ehdr eh;
+    if (!gelf_getehdr(obj->elf, &eh))
+        return sk_fail(err, SK_EFORMAT, "%s: truncated or corrupt ELF header", path);
+    obj->elf_class = eh.e_ident[EI_CLASS];
+    if (obj->elf_class != ELFCLASS32 && obj->elf_class != ELFCLASS64)
+        return sk_fail(err, SK_EFORMAT, "%s: unknown ELF class %d", path, obj->elf_class);
+    if (eh.e_ident[EI_DATA] != ELFDATA2LSB && eh.e_ident[EI_DATA] != ELFDATA2MSB)
+        return sk_fail(err, SK_EFORMAT, "%s: unknown ELF byte order %d", path, eh.e_ident[EI_DATA]);
+    obj->little_endian = eh.e_ident[EI_DATA] == ELFDATA2LSB;
+    obj->machine = eh.e_machine;
+    obj->type = eh.e_type;
+    obj->flags = eh.e_flags;
+    obj->arch = ds_arch_name(eh.e_machine, obj->elf_class, eh.e_flags);
+
+    size_t nphdr = 0;
+    if (elf_getphdrnum(obj->elf, &nphdr) != 0)
+        return sk_fail(err, SK_EFORMAT, "%s: corrupt program header table", path);
+    for (size_t i = 0; i < nphdr; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(obj->elf, (int)i, &ph))
+            return sk_fail(err, SK_EFORMAT, "%s: program header %zu is truncated", path, i);
+        if (ph.p_type == PT_LOAD && (!obj->has_load_addr || ph.p_vaddr < obj->load_addr)) {
+            obj->load_addr = ph.p_vaddr;
+            obj->has_load_addr = true;
+        }
+    }
+
+    size_t nsec = 0, shstrndx = 0;
+    if (elf_getshdrnum(obj->elf, &nsec) != 0)
+        return sk_fail(err, SK_EFORMAT, "%s: corrupt section header table", path);
+    if (nsec > 0 && elf_getshdrstrndx(obj->elf, &shstrndx) != 0)
+        return sk_fail(err, SK_EFORMAT, "%s: corrupt section name table index", path);
+    obj->sections = sk_xcalloc(nsec ? nsec : 1, sizeof(ds_section));
+    obj->nsections = nsec;
+    for (size_t i = 0; i < nsec; i++) {
+        Elf_Scn *scn = elf_getscn(obj->elf, i);
+        ds_section *s = &obj->sections[i];
+        if (!scn || !gelf_getshdr(scn, &s->shdr))
+            return sk_fail(err, SK_EFORMAT, "%s: section header %zu is truncated", path, i);
+        const char *name = i ? elf_strptr(obj->elf, shstrndx, s->shdr.sh_name) : "";
+        s->name = name ? name : "";
+        s->dwarf_name = s->name;
+        if (strncmp(s->name, ".zdebug_", 8) == 0) {
+            /* libdwarf must see the plain name: we hand it decompressed bytes. */
+            size_t n = strlen(s->name);
+            char *dn = sk_xmalloc(n);
+            memcpy(dn, ".debug_", 7);
+            memcpy(dn + 7, s->name + 8, n - 8 + 1);
+            s->dwarf_name = dn;
+        }
+        if (s->shdr.sh_type != SHT_NOBITS && i != 0) {
+            if (s->shdr.sh_offset > obj->map.size || s->shdr.sh_size > obj->map.size - s->shdr.sh_offset)
+                return sk_fail(err, SK_EFORMAT,
+                               "%s: section %s (offset 0x%llx, size 0x%llx) lies outside the file "
+                               "(truncated?)",
+                               path, s->name, (unsigned long long)s->shdr.sh_offset,
+                               (unsigned long long)s->shdr.sh_size);
+            s->raw = obj->map.data + s->shdr.sh_offset;
+            s->raw_size = s->shdr.sh_size;
+        }
+        if (s->shdr.sh_type == SHT_NOTE && !obj->build_id_len) {
+            Elf_Data *d = elf_getdata(scn, NULL);
+            if (d && d->d_buf)
+                read_build_id(obj, d);
+        }
+    }
+    /* Some stripped files keep the build-id only in a PT_NOTE segment. */
+    for (size_t i = 0; i < nphdr && !obj->build_id_len; i++) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(obj->elf, (int)i, &ph) && ph.p_type == PT_NOTE && ph.p_offset <= obj->map.size &&
+            ph.p_filesz <= obj->map.size - ph.p_offset) {
+            Elf_Data *d = elf_getdata_rawchunk(obj->elf, (int64_t)ph.p_offset, ph.p_filesz,
+                                               ELF_T_NHDR);
+            if (d && d->d_buf)
+                read_build_id(obj, d);
+        }
+    }
+    return SK_OK;
+}
+
+void ds_object_close(ds_object *obj)
+{
+    for (size_t i = 0; i < obj->nsections; i++) {
+        free(obj->sections[i].owned);
+        if (obj->sections[i].dwarf_name && obj->sections[i].dwarf_name != obj->sections[i].name)
+            free((char *)obj->sections[i].dwarf_name);
+    }
+    free(obj->sections);
+    if (obj->elf)
+        elf_end(obj->elf);
+    sk_unmap(&obj->map);
+    free(obj->path);
+    pthread_mutex_destroy(&obj->lock);
+    memset(obj, 0, sizeof *obj);
+}
+
+ds_section *ds_object_section(ds_object *obj, const char *name)
+{
+    for (size_t i = 1; i < obj->nsections; i++)
+        if (strcmp(obj->sections[i].name, name) == 0)
+            return &obj->sections[i];
+    if (strncmp(name, ".debug_", 7) == 0) {
+        for (size_t i = 1; i < obj->nsections; i++)
+            if (strncmp(obj->sections[i].name, ".zdebug_", 8) == 0 &&
+                strcmp(obj->sections[i].name + 8, name + 7) == 0)
+                return &obj->sections[i];
+    }
+    return NULL;
+}
+
+bool ds_object_has_dwarf(ds_object *obj)
+{
+    ds_section *s = ds_object_section(obj, ".debug_info");
+    return s && s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_size > 0;
+}
+
+static int inflate_zlib(const char *path, const char *name, const uint8_t *in, size_t in_size,
+                        uint8_t *out, size_t out_size, sk_error *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit(&zs) != Z_OK)
+        return sk_fail(err, SK_ENOMEM, "%s: %s: cannot start zlib", path, name);
+    size_t done_in = 0, done_out = 0;
+    int zr = Z_OK;
+    /* zlib counts in uInt: feed huge sections in slices. */
+    while (zr == Z_OK) {
+        size_t in_chunk = in_size - done_in, out_chunk = out_size - done_out;
+        if (in_chunk > (1u << 30))
+            in_chunk = 1u << 30;
+        if (out_chunk > (1u << 30))
+            out_chunk = 1u << 30;
+        zs.next_in = (Bytef *)(in + done_in);
+        zs.avail_in = (uInt)in_chunk;
+        zs.next_out = out + done_out;
+        zs.avail_out = (uInt)out_chunk;
+        zr = inflate(&zs, Z_NO_FLUSH);
+        done_in += in_chunk - zs.avail_in;
+        done_out += out_chunk - zs.avail_out;
+        if (zr == Z_BUF_ERROR && (done_out == out_size || done_in == in_size))
+            break;
+        if (zr == Z_BUF_ERROR)
+            zr = Z_OK;
+    }
+    inflateEnd(&zs);
+    if (zr != Z_STREAM_END || done_out != out_size)
+        return sk_fail(err, SK_EFORMAT,
+                       "%s: %s: corrupt zlib-compressed section (got %zu of %zu bytes)", path, name,
+                       done_out, out_size);
+    return SK_OK;
+}
+
+static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
+{
+    const uint8_t *in = s->raw;
+    size_t in_size = s->raw_size;
+    uint64_t out_size;
+    int algo; /* ELFCOMPRESS_ZLIB or ELFCOMPRESS_ZSTD */
+    if (s->shdr.sh_flags & SHF_COMPRESSED) {
+        size_t hdr_size = obj->elf_class == ELFCLASS64 ? 24 : 12;
+        if (in_size < hdr_size)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: compressed section header is truncated",
+                           obj->path, s->name);
+        /* Read Elf{32,64}_Chdr through libelf so byte order is handled. */
+        Elf_Scn *scn = elf_getscn(obj->elf, (size_t)(s - obj->sections));
+        GElf_Chdr ch;
+        if (!scn || !gelf_getchdr(scn, &ch))
+            return sk_fail(err, SK_EFORMAT, "%s: %s: unreadable compression header", obj->path,
+                           s->name);
+        algo = (int)ch.ch_type;
+        out_size = ch.ch_size;
+        in += hdr_size;
+        in_size -= hdr_size;
+    } else {
+        /* Legacy .zdebug: "ZLIB" + 8-byte big-endian size + zlib stream. */
+        if (in_size < 12 || memcmp(in, "ZLIB", 4) != 0)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: missing ZLIB header", obj->path, s->name);
+        out_size = 0;
+        for (int i = 4; i < 12; i++)
+            out_size = (out_size << 8) | in[i];
+        algo = ELFCOMPRESS_ZLIB;
+        in += 12;
+        in_size -= 12;
+    }
+    if (out_size > MAX_DECOMPRESSED)
+        return sk_fail(err, SK_EFORMAT, "%s: %s: implausible decompressed size %llu", obj->path,
+                       s->name, (unsigned long long)out_size);
+    uint8_t *out = malloc(out_size ? out_size : 1);
+    if (!out)
+        return sk_fail(err, SK_ENOMEM, "%s: %s: cannot allocate %llu bytes", obj->path, s->name,
+                       (unsigned long long)out_size);
+    int rc = SK_OK;
+    if (algo == ELFCOMPRESS_ZLIB) {
+        rc = inflate_zlib(obj->path, s->name, in, in_size, out, out_size, err);
+    } else if (algo == ELFCOMPRESS_ZSTD) {
+        size_t got = ZSTD_decompress(out, out_size, in, in_size);
+        if (ZSTD_isError(got) || got != out_size)
+            rc = sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zstd-compressed section: %s", obj->path,
+                         s->name, ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short output");
+    } else {
+        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: %s: unknown compression type %d", obj->path,
+                     s->name, algo);
+    }
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    s->owned = out;
+    s->data = out;
+    s->size = out_size;
+    return SK_OK;
+}
+
+int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t *size, sk_error *err)
+{
+    pthread_mutex_lock(&obj->lock);
+    if (!s->loaded) {
+        s->load_status = SK_OK;
+        if (s->shdr.sh_type == SHT_NOBITS) {
+            s->data = NULL;
+            s->size = 0;
+        } else if ((s->shdr.sh_flags & SHF_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0) {
+            s->load_status = decompress_section(obj, s, err);
+        } else {
+            s->data = s->raw;
+            s->size = s->raw_size;
+        }
+        s->loaded = true;
+        if (s->load_status && err)
+            err->code = (sk_status)s->load_status;
+    } else if (s->load_status) {
+        sk_fail(err, (sk_status)s->load_status, "%s: %s: section could not be read", obj->path,
+                s->name);
+    }
+    int rc = s->load_status;
+    pthread_mutex_unlock(&obj->lock);
+    *data = rc ? NULL : s->data;
+    *size = rc ? 0 : s->size;
+    return rc;
+}
+
+int ds_object_debug_id(ds_object *obj, char debug_id[34], sk_error *err)
+{
+    if (obj->build_id_len) {
+        sk_debug_id_from_build_id(obj->build_id, obj->build_id_len, obj->little_endian, debug_id);
+        return SK_OK;
+    }
+    ds_section *text = ds_object_section(obj, ".text");
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    if (!text || text->shdr.sh_type == SHT_NOBITS)
+        return sk_fail(err, SK_EFORMAT, "%s: no build-id and no .text section to derive a debug id from",
+                       obj->path);
+    int rc = ds_section_data(obj, text, &data, &size, err);
+    if (rc)
+        return rc;
+    sk_debug_id_from_text(data, size, obj->little_endian, debug_id);
+    return SK_OK;
+}
+
+bool ds_object_code_id(const ds_object *obj, char *out, size_t cap)
+{
+    if (!obj->build_id_len || cap < obj->build_id_len * 2 + 1)
+        return false;
+    sk_hex_upper(obj->build_id, obj->build_id_len, out);
+    return true;
+}
+
+uint64_t ds_section_size(ds_object *obj, ds_section *s)
+{
+    if (s->shdr.sh_type == SHT_NOBITS)
+        return 0;
+    if (s->shdr.sh_flags & SHF_COMPRESSED) {
+        Elf_Scn *scn = elf_getscn(obj->elf, (size_t)(s - obj->sections));
+        GElf_Chdr ch;
+        if (!scn || !gelf_getchdr(scn, &ch) || ch.ch_size > MAX_DECOMPRESSED)
+            return 0;
+        return ch.ch_size;
+    }
+    if (strncmp(s->name, ".zdebug_", 8) == 0) {
+        if (s->raw_size < 12 || memcmp(s->raw, "ZLIB", 4) != 0)
+            return 0;
+        uint64_t n = 0;
+        for (int i = 4; i < 12; i++)
+            n = (n << 8) | s->raw[i];
+        return n > MAX_DECOMPRESSED ? 0 : n;
+    }
+    return s->raw_size;
+}

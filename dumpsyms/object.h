@@ -1,0 +1,78 @@
+/*
+ * object.h (internal) — the object-access layer in front of libelf and
+ * libdwarf.  An ELF file is mapped once; section bytes are handed out on
+ * demand, decompressed (SHF_COMPRESSED zlib/zstd, legacy .zdebug_*) the
+ * first time they are asked for and shared read-only by all worker threads
+ * after that.  libdwarf reads our sections through ds_dwarf_open(), so it
+ * never opens files itself and every thread can have its own Dwarf_Debug
+ * over the same bytes.
+ */
+#ifndef SYMKIT_DUMPSYMS_OBJECT_H
+#define SYMKIT_DUMPSYMS_OBJECT_H
+
+#include <gelf.h>
+#include <libelf.h>
+#include <pthread.h>
+
+#include "common.h"
+
+typedef struct ds_section {
+    const char *name;     /* as in the file (".zdebug_info" stays so) */
+    const char *dwarf_name; /* the name libdwarf should see (".debug_info") */
+    GElf_Shdr shdr;
+    const uint8_t *raw;   /* bytes in the file (NULL for SHT_NOBITS) */
+    size_t raw_size;
+    /* Filled on first ds_section_data(): */
+    bool loaded;
+    int load_status;
+    const uint8_t *data;  /* raw, or the decompressed copy */
+    size_t size;
+    uint8_t *owned;       /* decompressed copy we must free */
+} ds_section;
+
+typedef struct ds_object {
+    char *path;
+    sk_mapped map;
+    Elf *elf;
+    int elf_class;        /* ELFCLASS32 / ELFCLASS64 */
+    bool little_endian;
+    uint16_t machine;     /* EM_* */
+    uint16_t type;        /* ET_* */
+    uint32_t flags;       /* e_flags */
+    const char *arch;     /* Breakpad MODULE arch name, NULL if unknown */
+    uint64_t load_addr;   /* lowest PT_LOAD p_vaddr */
+    bool has_load_addr;
+    uint8_t build_id[64];
+    size_t build_id_len;
+    ds_section *sections; /* index = ELF section index; [0] is the null one */
+    size_t nsections;
+    pthread_mutex_t lock; /* guards lazy section loading */
+} ds_object;
+
+/* Opens and validates an ELF file: a non-ELF, truncated or inconsistent file
+ * gives SK_EFORMAT with a message naming the file. */
+int ds_object_open(ds_object *obj, const char *path, sk_error *err);
+void ds_object_close(ds_object *obj);
+
+/* The first section with this name (NULL if none).  ".debug_x" also finds a
+ * legacy ".zdebug_x". */
+ds_section *ds_object_section(ds_object *obj, const char *name);
+/* The section's contents, decompressed when needed.  Thread-safe. */
+int ds_section_data(ds_object *obj, ds_section *sec, const uint8_t **data, size_t *size,
+                    sk_error *err);
+/* True when the file has DWARF debug information (.debug_info). */
+bool ds_object_has_dwarf(ds_object *obj);
+
+/* The Breakpad debug id (33 chars + NUL) and, when there is a build-id, the
+ * code id (hex of the whole build-id). */
+int ds_object_debug_id(ds_object *obj, char debug_id[34], sk_error *err);
+bool ds_object_code_id(const ds_object *obj, char *out, size_t cap);
+
+/* Breakpad arch name for an ELF machine (NULL when unknown). */
+const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags);
+
+#endif
+
+/* The size a section has once decompressed, read from its compression header
+ * without decompressing (0 for SHT_NOBITS or an unreadable header). */
+uint64_t ds_section_size(ds_object *obj, ds_section *sec);
