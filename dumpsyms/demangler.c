@@ -1,5 +1,5 @@
-/* demangle.c — libiberty's demangler behind one call. */
-#include "demangle.h"
+/* demangler.c — libiberty's demangler behind one call. */
+#include "demangler.h"
 
 #include <demangle.h>
 #include <stdlib.h>

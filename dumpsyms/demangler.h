@@ -1,5 +1,5 @@
 /*
- * demangle.h (internal) — symbol names as users read them.
+ * demangler.h (internal) — symbol names as users read them.
  *
  * C++ (Itanium) and Rust (legacy and v0) names are demangled with
  * libiberty, with parameter lists, the way c++filt and rustfilt print them.
