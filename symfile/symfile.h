@@ -80,8 +80,11 @@ typedef struct sym_stack_win {
     const char *text; /* everything after "STACK WIN " */
 } sym_stack_win;
 
+/* Memory: strings and inline ranges live in the arena; the growable arrays
+ * (those with a _cap field) are malloc'd and released by sym_module_free, so
+ * build them with the builders below rather than by hand. */
 typedef struct sym_module {
-    sk_arena *arena; /* owns every string and array hung off the model */
+    sk_arena *arena; /* owns every string hung off the model */
 
     const char *os;        /* "Linux", "mac", "windows" */
     const char *arch;      /* "x86_64", "arm64", ... */
@@ -113,7 +116,11 @@ typedef struct sym_module {
 void sym_module_init(sym_module *m);
 void sym_module_free(sym_module *m);
 
-/* Builders.  Strings are copied into the module's arena. */
+/* Builders.  Strings are copied into the module's arena.  The returned
+ * sym_func / sym_cfi pointers point into m->funcs / m->cfi and are valid
+ * only until the next sym_module_add_func / sym_module_add_cfi (keep an
+ * index across calls).  add_file/add_origin do not look for an equal
+ * string: finalize merges equal paths and names. */
 uint32_t sym_module_add_file(sym_module *m, const char *path);
 uint32_t sym_module_add_origin(sym_module *m, const char *name);
 sym_func *sym_module_add_func(sym_module *m, uint64_t addr, uint64_t size, const char *name);
@@ -139,7 +146,10 @@ typedef struct sym_finalize_stats {
  * clipped to their FUNC, non-overlapping; PUBLICs sorted, dropped where a
  * FUNC covers them; FILE and INLINE_ORIGIN ids dense and in first-use
  * order; CFI sorted with duplicate INITs dropped; empty names become
- * "<name omitted>", newlines in names become spaces.  Idempotent. */
+ * "<name omitted>", newlines in names become spaces.  Idempotent.
+ * Ties: among FUNCs at one address the smallest name is kept; among INITs at
+ * one address the first added.  A line/INLINE pointing at a missing file or
+ * origin gets a "<name omitted>" record.  Full rules: docs/sym-format.md. */
 void sym_module_finalize(sym_module *m, sym_finalize_stats *stats);
 
 /* ---- writer ------------------------------------------------------------ */
@@ -152,7 +162,7 @@ typedef struct sym_write_options {
 
 /* Writes a finalized module in canonical order to out. */
 int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err);
-/* The same into a buffer (used for atomic store writes). */
+/* The same, appended to a buffer (used for atomic store writes). */
 void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out);
 
 /* ---- parser ------------------------------------------------------------ */
@@ -220,7 +230,11 @@ int sym_parse_module_line(const char *line, size_t len, char *os, size_t os_cap,
 
 /* Loads a whole .sym file into a model (ids as in the file; FILE and ORIGIN
  * ids become indexes: a FILE record with id N is files[N], gaps NULL).
- * stats may be NULL. */
+ * m is initialized by the call (do not sym_module_init it first); free it
+ * with sym_module_free, which is also safe after a failure.  Records the
+ * model cannot hold (an id far beyond the file size, a repeated id, a line
+ * size over 32 bits) count as bad lines.  stats may be NULL.  Call
+ * sym_module_finalize before writing it again. */
 int sym_module_read(const char *path, sym_module *m, sym_parse_stats *stats, sk_error *err);
 int sym_module_read_mem(const char *data, size_t len, sym_module *m, sym_parse_stats *stats,
                         sk_error *err);

@@ -1,0 +1,34 @@
+/* symfile_int.h — helpers shared by the symfile sources (not public). */
+#ifndef SYMKIT_SYMFILE_INT_H
+#define SYMKIT_SYMFILE_INT_H
+
+#include "symfile.h"
+
+#define SYM_NAME_OMITTED "<name omitted>"
+
+/* End of [addr, addr+size), saturating instead of wrapping past 2^64. */
+static inline uint64_t sym_end(uint64_t addr, uint64_t size)
+{
+    return size > UINT64_MAX - addr ? UINT64_MAX : addr + size;
+}
+
+/* A string -> id hash map over borrowed strings (finalize merges equal FILE
+ * paths and INLINE_ORIGIN names with it). */
+typedef struct sym_strmap {
+    const char **keys;
+    uint32_t *vals;
+    size_t cap, n;
+} sym_strmap;
+
+void sym_strmap_init(sym_strmap *t);
+void sym_strmap_free(sym_strmap *t);
+/* Returns the id stored for s, or stores and returns id when s is new. */
+uint32_t sym_strmap_intern(sym_strmap *t, const char *s, uint32_t id, bool *added);
+
+/* Splits the text after "INFO " when it is "CODE_ID <id>[ <code_file>]"
+ * with a non-empty id: *id_len is the id's length, *file the code file (NULL
+ * when absent or empty).  The reader and finalize share it so that what one
+ * writes the other reads back the same way. */
+bool sym_split_code_id(const char *text, size_t *id_len, const char **file);
+
+#endif

@@ -1,0 +1,226 @@
+/* writer.c — writes a finalized sym_module in the canonical record order.
+ *
+ * A big module has millions of line records, so records are formatted by
+ * hand into an sk_buf (sk_buf_hex/sk_buf_dec) and flushed in large chunks;
+ * printf per field would dominate dumpsyms' run time. */
+#include "symfile_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define FLUSH_AT (1u << 20)
+
+typedef struct writer {
+    sk_buf *b;
+    FILE *out; /* NULL: everything stays in b */
+    bool failed;
+} writer;
+
+static void flush(writer *w, bool force)
+{
+    if (!w->out || w->failed || (!force && w->b->len < FLUSH_AT))
+        return;
+    if (w->b->len && fwrite(w->b->data, 1, w->b->len, w->out) != w->b->len)
+        w->failed = true;
+    sk_buf_reset(w->b);
+}
+
+static inline void put(sk_buf *b, const char *s, size_t n)
+{
+    sk_buf_append(b, s, n);
+}
+#define PUT(b, lit) put((b), lit, sizeof(lit) - 1)
+
+static inline void puts_or_empty(sk_buf *b, const char *s)
+{
+    if (s)
+        sk_buf_puts(b, s);
+}
+
+static void write_header(writer *w, const sym_module *m)
+{
+    sk_buf *b = w->b;
+    PUT(b, "MODULE ");
+    puts_or_empty(b, m->os);
+    sk_buf_putc(b, ' ');
+    puts_or_empty(b, m->arch);
+    sk_buf_putc(b, ' ');
+    puts_or_empty(b, m->debug_id);
+    sk_buf_putc(b, ' ');
+    puts_or_empty(b, m->name);
+    sk_buf_putc(b, '\n');
+    if (m->code_id && *m->code_id) {
+        PUT(b, "INFO CODE_ID ");
+        sk_buf_puts(b, m->code_id);
+        if (m->code_file && *m->code_file) {
+            sk_buf_putc(b, ' ');
+            sk_buf_puts(b, m->code_file);
+        }
+        sk_buf_putc(b, '\n');
+    }
+    if (m->generator) {
+        PUT(b, "INFO GENERATOR ");
+        sk_buf_puts(b, m->generator);
+        sk_buf_putc(b, '\n');
+    }
+    for (size_t i = 0; i < m->ninfo; i++) {
+        if (!m->info[i])
+            continue;
+        PUT(b, "INFO ");
+        sk_buf_puts(b, m->info[i]);
+        sk_buf_putc(b, '\n');
+    }
+}
+
+static void write_ids(writer *w, const char *kw, size_t kwlen, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i])
+            continue;
+        put(w->b, kw, kwlen);
+        sk_buf_dec(w->b, i);
+        sk_buf_putc(w->b, ' ');
+        sk_buf_puts(w->b, names[i]);
+        sk_buf_putc(w->b, '\n');
+        flush(w, false);
+    }
+}
+
+static void write_func(writer *w, const sym_func *f)
+{
+    sk_buf *b = w->b;
+    if (f->multiple)
+        PUT(b, "FUNC m ");
+    else
+        PUT(b, "FUNC ");
+    sk_buf_hex(b, f->addr);
+    sk_buf_putc(b, ' ');
+    sk_buf_hex(b, f->size);
+    sk_buf_putc(b, ' ');
+    sk_buf_hex(b, f->param_size);
+    sk_buf_putc(b, ' ');
+    puts_or_empty(b, f->name);
+    sk_buf_putc(b, '\n');
+    for (size_t i = 0; i < f->ninlines; i++) {
+        const sym_inline *in = &f->inlines[i];
+        PUT(b, "INLINE ");
+        sk_buf_dec(b, in->depth);
+        sk_buf_putc(b, ' ');
+        sk_buf_dec(b, in->call_line);
+        sk_buf_putc(b, ' ');
+        sk_buf_dec(b, in->call_file);
+        sk_buf_putc(b, ' ');
+        sk_buf_dec(b, in->origin);
+        for (uint32_t r = 0; r < in->nranges; r++) {
+            sk_buf_putc(b, ' ');
+            sk_buf_hex(b, in->ranges[r].addr);
+            sk_buf_putc(b, ' ');
+            sk_buf_hex(b, in->ranges[r].size);
+        }
+        sk_buf_putc(b, '\n');
+    }
+    for (size_t i = 0; i < f->nlines; i++) {
+        const sym_line *l = &f->lines[i];
+        sk_buf_hex(b, l->addr);
+        sk_buf_putc(b, ' ');
+        sk_buf_hex(b, l->size);
+        sk_buf_putc(b, ' ');
+        sk_buf_dec(b, l->line);
+        sk_buf_putc(b, ' ');
+        sk_buf_dec(b, l->file);
+        sk_buf_putc(b, '\n');
+        if ((i & 1023) == 1023)
+            flush(w, false);
+    }
+    flush(w, false);
+}
+
+static void write_public(writer *w, const sym_public *p)
+{
+    sk_buf *b = w->b;
+    if (p->multiple)
+        PUT(b, "PUBLIC m ");
+    else
+        PUT(b, "PUBLIC ");
+    sk_buf_hex(b, p->addr);
+    sk_buf_putc(b, ' ');
+    sk_buf_hex(b, p->param_size);
+    sk_buf_putc(b, ' ');
+    puts_or_empty(b, p->name);
+    sk_buf_putc(b, '\n');
+    flush(w, false);
+}
+
+static void write_stack(writer *w, const sym_module *m)
+{
+    sk_buf *b = w->b;
+    for (size_t i = 0; i < m->ncfi; i++) {
+        const sym_cfi *c = &m->cfi[i];
+        PUT(b, "STACK CFI INIT ");
+        sk_buf_hex(b, c->addr);
+        sk_buf_putc(b, ' ');
+        sk_buf_hex(b, c->size);
+        sk_buf_putc(b, ' ');
+        puts_or_empty(b, c->init_rules);
+        sk_buf_putc(b, '\n');
+        for (size_t r = 0; r < c->nrows; r++) {
+            PUT(b, "STACK CFI ");
+            sk_buf_hex(b, c->rows[r].addr);
+            sk_buf_putc(b, ' ');
+            puts_or_empty(b, c->rows[r].rules);
+            sk_buf_putc(b, '\n');
+        }
+        flush(w, false);
+    }
+    for (size_t i = 0; i < m->nstack_win; i++) {
+        PUT(b, "STACK WIN ");
+        puts_or_empty(b, m->stack_win[i].text);
+        sk_buf_putc(b, '\n');
+        flush(w, false);
+    }
+}
+
+static void write_all(writer *w, const sym_module *m, const sym_write_options *opt)
+{
+    static const sym_write_options none = {0};
+    if (!opt)
+        opt = &none;
+    write_header(w, m);
+    if (opt->header_only)
+        return;
+    if (!opt->cfi_only) {
+        write_ids(w, "FILE ", 5, m->files, m->nfiles);
+        write_ids(w, "INLINE_ORIGIN ", 14, m->origins, m->norigins);
+        /* FUNC and PUBLIC interleaved by address; at a tie the FUNC first. */
+        size_t i = 0, j = 0;
+        while (i < m->nfuncs || j < m->npublics) {
+            if (j >= m->npublics || (i < m->nfuncs && m->funcs[i].addr <= m->publics[j].addr))
+                write_func(w, &m->funcs[i++]);
+            else
+                write_public(w, &m->publics[j++]);
+        }
+    }
+    if (!opt->no_cfi)
+        write_stack(w, m);
+}
+
+void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out)
+{
+    writer w = {.b = out, .out = NULL, .failed = false};
+    write_all(&w, m, opt);
+}
+
+int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err)
+{
+    sk_buf b;
+    sk_buf_init(&b);
+    writer w = {.b = &b, .out = out, .failed = false};
+    write_all(&w, m, opt);
+    flush(&w, true);
+    sk_buf_free(&b);
+    if (!w.failed && fflush(out) != 0)
+        w.failed = true;
+    if (w.failed)
+        return sk_fail(err, SK_EIO, "writing .sym failed: %s", strerror(errno));
+    return SK_OK;
+}
