@@ -29,17 +29,33 @@ static const char *clean(sym_module *m, const char *s, const char *empty)
     return c;
 }
 
+/* MODULE fields and the code id are single tokens: Tecken splits the MODULE
+ * line on whitespace and wants exactly five, so blanks become '_' and a
+ * missing field becomes "unknown" rather than an unreadable line. */
+static const char *clean_token(sym_module *m, const char *s, const char *empty)
+{
+    static const char blanks[] = " \t\r\n\v\f";
+    if (!s || !*s)
+        return empty;
+    size_t n = strcspn(s, blanks);
+    if (!s[n])
+        return s;
+    char *c = sk_arena_strdup(m->arena, s);
+    for (char *p = c + n; *p; p++)
+        if (strchr(blanks, *p))
+            *p = '_';
+    return c;
+}
+
 static void clean_header(sym_module *m)
 {
-    m->os = clean(m, m->os, NULL);
-    m->arch = clean(m, m->arch, NULL);
-    m->debug_id = clean(m, m->debug_id, NULL);
-    m->name = clean(m, m->name, NULL);
-    m->code_id = clean(m, m->code_id, NULL);
+    m->os = clean_token(m, m->os, "unknown");
+    m->arch = clean_token(m, m->arch, "unknown");
+    m->debug_id = clean_token(m, m->debug_id, "unknown");
+    m->name = clean_token(m, m->name, "unknown");
+    m->code_id = clean_token(m, m->code_id, NULL);
     m->code_file = clean(m, m->code_file, NULL);
     m->generator = clean(m, m->generator, NULL);
-    if (m->code_id && !*m->code_id)
-        m->code_id = NULL;
     if (m->code_file && !*m->code_file)
         m->code_file = NULL;
 

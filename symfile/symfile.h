@@ -244,4 +244,66 @@ int sym_module_read_mem(const char *data, size_t len, sym_module *m, sym_parse_s
  * address -> function/line/inline and CFI rules, without parsing the whole
  * file line by line.  Declarations below this line. */
 
+typedef struct sym_index sym_index;
+
+/* Maps a .sym file and reads its MODULE line; everything else is indexed
+ * on the first lookup (one pass recording where FUNC, PUBLIC, FILE,
+ * INLINE_ORIGIN and STACK records start), and a FUNC's line and INLINE
+ * records are parsed only when an address lands in it.  Fails only when
+ * the file cannot be read or does not start with a MODULE line. */
+int sym_index_open(const char *path, sym_index **out, sk_error *err);
+/* The same over a malloc'd buffer the index takes ownership of (downloads). */
+int sym_index_open_owned(char *data, size_t len, sym_index **out, sk_error *err);
+void sym_index_close(sym_index *ix);
+
+/* MODULE line fields (valid until close). */
+const char *sym_index_os(const sym_index *ix);
+const char *sym_index_arch(const sym_index *ix);
+const char *sym_index_debug_id(const sym_index *ix);
+const char *sym_index_name(const sym_index *ix);
+
+typedef struct sym_lookup_inline {
+    const char *name;      /* the inlined function (INLINE_ORIGIN) */
+    const char *call_file; /* where it was called from, NULL if unknown */
+    uint32_t call_line;
+} sym_lookup_inline;
+
+typedef struct sym_lookup {
+    const char *function; /* FUNC or PUBLIC name; NULL when nothing covers addr */
+    uint64_t function_addr, function_size; /* size 0 for PUBLIC */
+    uint32_t param_size;
+    bool is_public;
+    const char *file; /* innermost source location (line record), or NULL */
+    uint32_t line;
+    /* INLINE records covering addr, outermost (depth 0) first. */
+    sym_lookup_inline *inlines;
+    size_t ninlines;
+} sym_lookup;
+
+/* Looks up a module-relative address.  Strings stay valid until close. */
+bool sym_index_lookup(sym_index *ix, uint64_t addr, sym_lookup *out);
+/* True when a FUNC contains addr or a PUBLIC precedes it (cheap: no
+ * strings), for judging stack-scan candidates. */
+bool sym_index_covers(sym_index *ix, uint64_t addr);
+/* The STACK CFI rules in effect at addr: the INIT rules followed by every
+ * delta row at or below addr, space-separated, into out (reset first).
+ * Later definitions of a register override earlier ones. */
+bool sym_index_cfi(sym_index *ix, uint64_t addr, sk_buf *out);
+
+typedef struct sym_win_frame {
+    unsigned type; /* 0 FPO, 4 FrameData */
+    uint64_t addr, size;
+    uint32_t prolog_size, epilog_size, param_size, saved_regs_size, locals_size, max_stack_size;
+    bool allocates_base_pointer;
+    const char *program; /* NULL when the record has none; valid until close */
+} sym_win_frame;
+/* The STACK WIN record covering addr (FrameData preferred over FPO). */
+bool sym_index_stack_win(sym_index *ix, uint64_t addr, sym_win_frame *out);
+
+/* Malformed lines skipped so far (by the indexing pass and by the lazy
+ * parsing of functions that lookups touched). */
+size_t sym_index_bad_lines(const sym_index *ix);
+/* Records indexed (0 until the first lookup). */
+size_t sym_index_func_count(sym_index *ix);
+
 #endif
