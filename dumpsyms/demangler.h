@@ -1,8 +1,17 @@
 /*
  * demangler.h (internal) — symbol names as users read them.
  *
- * C++ (Itanium) and Rust (legacy and v0) names are demangled with
- * libiberty, with parameter lists, the way c++filt and rustfilt print them.
+ * C++ (Itanium) names are demangled with libiberty, with parameter lists, as
+ * c++filt prints them; Rust names (legacy "_ZN...17h<hash>E" and v0 "_R...")
+ * as rustfilt prints them: legacy hashes and v0 crate disambiguators left
+ * out, generic arguments kept.
+ *
+ * Compiler clone suffixes (".cold", ".isra.0", ".part.0", ".constprop.0",
+ * ".lto_priv.0", ".localalias", ".llvm.123", ".__uniq.123", ...) are folded
+ * into the parent: "_Z3fooi.cold" and "foo.part.0" become "foo(int)" and
+ * "foo", the name DWARF gives the same code, so FUNC and PUBLIC records and
+ * llvm-symbolizer all name a cold or cloned part after the function a user
+ * wrote.  Both collectors go through ds_symbol_name() for that reason.
  */
 #ifndef SYMKIT_DUMPSYMS_DEMANGLE_H
 #define SYMKIT_DUMPSYMS_DEMANGLE_H
@@ -10,7 +19,17 @@
 #include "common.h"
 
 /* The demangled form of name in the arena, or NULL when name is not a
- * mangled name (the caller keeps the original). */
+ * mangled name (the caller keeps the original).  No suffix folding. */
 char *ds_demangle(const char *name, sk_arena *arena);
+
+/* Length of name without its trailing compiler clone suffixes (strlen(name)
+ * when there are none; never 0 for a non-empty name). */
+size_t ds_clone_suffix_start(const char *name);
+
+/* The display name of a symbol or linkage name: clone suffixes folded,
+ * demangled when mangled, a symbol version ("@@GLIBC_2.2.5") kept after the
+ * demangled name.  Always returns an arena string (a copy of name when there
+ * is nothing to do). */
+const char *ds_symbol_name(const char *name, sk_arena *arena);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "collect.h"
 
@@ -24,6 +25,43 @@ sym_write_options ds_write_options(const ds_options *opt)
     return w;
 }
 
+/* An explicitly named debug file must belong to the binary: same build-id
+ * when both have one, else the CRC its .gnu_debuglink records. */
+static int check_explicit_debug_file(ds_object *bin, ds_object *dbg, sk_error *err)
+{
+    if (bin->build_id_len && dbg->build_id_len) {
+        if (bin->build_id_len != dbg->build_id_len ||
+            memcmp(bin->build_id, dbg->build_id, bin->build_id_len) != 0) {
+            char a[129], b[129];
+            sk_hex_upper(bin->build_id, bin->build_id_len, a);
+            sk_hex_upper(dbg->build_id, dbg->build_id_len, b);
+            return sk_fail(err, SK_EMISMATCH,
+                           "%s: build-id %s does not match the binary %s (build-id %s)", dbg->path, b,
+                           bin->path, a);
+        }
+        return SK_OK;
+    }
+    ds_section *link = ds_object_section(bin, ".gnu_debuglink");
+    if (link && link->raw && link->raw_size >= 8) {
+        size_t n = strnlen((const char *)link->raw, link->raw_size);
+        size_t off = (n + 1 + 3) & ~(size_t)3;
+        if (off + 4 <= link->raw_size) {
+            const uint8_t *c = link->raw + off;
+            uint32_t want = bin->little_endian ? (uint32_t)c[0] | (uint32_t)c[1] << 8 |
+                                                     (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24
+                                               : (uint32_t)c[3] | (uint32_t)c[2] << 8 |
+                                                     (uint32_t)c[1] << 16 | (uint32_t)c[0] << 24;
+            uint32_t got = (uint32_t)crc32_z(0, dbg->map.data, dbg->map.size);
+            if (got != want)
+                return sk_fail(err, SK_EMISMATCH,
+                               "%s: CRC32 %08x does not match the %08x recorded in the .gnu_debuglink "
+                               "of %s",
+                               dbg->path, got, want, bin->path);
+        }
+    }
+    return SK_OK;
+}
+
 /* Opens the file DWARF should come from: the one the caller named, else the
  * binary itself when it has DWARF, else a separate debug file found by
  * build-id or .gnu_debuglink.  *dbg stays NULL when there is none. */
@@ -33,16 +71,11 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     *dbg = NULL;
     if (debug_path) {
         int rc = ds_object_open(storage, debug_path, err);
+        if (rc == SK_OK)
+            rc = check_explicit_debug_file(bin, storage, err);
         if (rc) {
             ds_object_close(storage);
             return rc;
-        }
-        if (bin->build_id_len && storage->build_id_len &&
-            (bin->build_id_len != storage->build_id_len ||
-             memcmp(bin->build_id, storage->build_id, bin->build_id_len) != 0)) {
-            ds_object_close(storage);
-            return sk_fail(err, SK_EMISMATCH, "%s: build-id does not match the binary %s", debug_path,
-                           bin->path);
         }
         *dbg = storage;
         return SK_OK;
@@ -55,11 +88,14 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     sk_error search_err = {0};
     int rc = ds_find_debug_file(bin, opt, &found, &search_err);
     if (rc == SK_OK) {
-        rc = ds_object_open(storage, found, err);
+        rc = ds_object_open(storage, found, &search_err);
         free(found);
         if (rc) {
+            /* A broken file in a debug tree should not stop the dump of a
+             * good binary: say so and carry on with what the binary has. */
+            sk_log(SK_LOG_WARN, "%s", search_err.msg);
             ds_object_close(storage);
-            return rc;
+            return SK_OK;
         }
         *dbg = storage;
         return SK_OK;

@@ -51,4 +51,35 @@ sym_write_options ds_write_options(const ds_options *opt);
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
                    sk_error *err);
 
+/* ---- packager mode ---------------------------------------------------- */
+
+typedef enum ds_pack_status {
+    DS_PACK_WRITTEN, /* a .sym was written */
+    DS_PACK_EMPTY,   /* valid ELF with nothing to write (reported, not a failure) */
+    DS_PACK_FAILED,  /* could not be dumped (message says why) */
+} ds_pack_status;
+
+/* One file's outcome; strings are valid during the callback only. */
+typedef struct ds_pack_result {
+    const char *input;
+    ds_pack_status status;
+    const char *written;    /* store path, when written */
+    const char *debug_file; /* where DWARF came from, or NULL */
+    const char *message;    /* why it failed / was empty */
+    size_t funcs, publics, cfi;
+} ds_pack_result;
+
+typedef void (*ds_pack_report_fn)(const ds_pack_result *r, void *ctx);
+
+typedef struct ds_pack_totals {
+    size_t written, empty, failed;
+} ds_pack_totals;
+
+/* Dumps every input (files, and directories walked recursively for ELF
+ * files) into store_dir, file_jobs files at a time (0 = all cores).  report
+ * is called once per file, serialized, as files complete.  Returns SK_OK
+ * when no file failed. */
+int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir, const ds_options *opt,
+               int file_jobs, ds_pack_report_fn report, void *report_ctx, ds_pack_totals *totals);
+
 #endif

@@ -8,10 +8,15 @@
 static void usage(FILE *out)
 {
     fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
+          "       dumpsyms --store DIR [options] FILE|DIR...\n"
           "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
+          "The debug information comes from DEBUGFILE, the binary itself, or a\n"
+          "separate debug file found by build-id or .gnu_debuglink.\n"
           "\n"
           "  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
-          "      --store DIR       write to DIR/NAME/DEBUGID/NAME.sym (atomically)\n"
+          "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
+          "                        under each DIR, to DIR/NAME/DEBUGID/NAME.sym\n"
+          "                        (atomically), one summary line per file\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
           "  -i, --header-only     only the MODULE and INFO records\n"
@@ -19,7 +24,8 @@ static void usage(FILE *out)
           "  -n, --name NAME       module name in the MODULE record (default: file name)\n"
           "      --debug-dir DIR   where to look for separate debug files\n"
           "                        (repeatable; default /usr/lib/debug)\n"
-          "  -j, --jobs N          worker threads (default: all cores)\n"
+          "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
+          "                        the number of files dumped at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
           "  -v, --verbose         say what is being done on stderr\n"
           "  -h, --help            show this help\n"
@@ -27,6 +33,43 @@ static void usage(FILE *out)
           "\n"
           "Exit status: 0 on success, 1 when the input cannot be dumped, 2 on usage errors.\n",
           out);
+}
+
+/* One line per file on stdout: what a packager's log wants to keep. */
+static void report(const ds_pack_result *r, void *ctx)
+{
+    (void)ctx;
+    switch (r->status) {
+    case DS_PACK_WRITTEN: {
+        bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
+        printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s)\n", r->input, r->written,
+               r->funcs, r->publics, r->cfi, separate ? ", debug info from " : "",
+               separate ? r->debug_file : "");
+        break;
+    }
+    case DS_PACK_EMPTY:
+        printf("empty   %s: %s\n", r->input, r->message);
+        break;
+    case DS_PACK_FAILED: {
+        /* Messages usually start with the file name already. */
+        const char *msg = r->message;
+        size_t n = strlen(r->input);
+        if (strncmp(msg, r->input, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+            msg += n + 2;
+        printf("FAILED  %s: %s\n", r->input, msg);
+        break;
+    }
+    }
+    fflush(stdout);
+}
+
+static int package(char **inputs, int ninputs, const char *store, const ds_options *opt)
+{
+    ds_pack_totals t;
+    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, NULL,
+                        &t);
+    printf("dumpsyms: %zu written, %zu empty, %zu failed\n", t.written, t.empty, t.failed);
+    return rc == SK_OK ? 0 : 1;
 }
 
 enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR };
@@ -52,8 +95,9 @@ int main(int argc, char **argv)
     ds_options opt;
     ds_options_init(&opt);
     const char *output = NULL, *store = NULL;
-    const char **debug_dirs = NULL;
-    size_t ndebug_dirs = 0, debug_dirs_cap = 0;
+    /* Static so that early exits do not count as leaks. */
+    static const char **debug_dirs = NULL;
+    static size_t ndebug_dirs = 0, debug_dirs_cap = 0;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
@@ -84,10 +128,16 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return 0;
         case 'V': printf("dumpsyms (symkit) %s\n", SK_VERSION); return 0;
         case ':':
-            fprintf(stderr, "dumpsyms: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+            if (optopt > 0 && optopt < 256)
+                fprintf(stderr, "dumpsyms: option '-%c' needs a value (see --help)\n", optopt);
+            else
+                fprintf(stderr, "dumpsyms: option '%s' needs a value (see --help)\n", argv[optind - 1]);
             return 2;
         default:
-            fprintf(stderr, "dumpsyms: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            if (optopt > 0 && optopt < 256)
+                fprintf(stderr, "dumpsyms: unknown option '-%c' (see --help)\n", optopt);
+            else
+                fprintf(stderr, "dumpsyms: unknown option '%s' (see --help)\n", argv[optind - 1]);
             return 2;
         }
     }
@@ -96,16 +146,33 @@ int main(int argc, char **argv)
         opt.ndebug_dirs = ndebug_dirs;
     }
     int nargs = argc - optind;
-    if (nargs < 1 || nargs > 2) {
-        fprintf(stderr, "dumpsyms: expected BINARY [DEBUGFILE] (see --help)\n");
+    if (opt.cfi_only && (!opt.cfi || opt.header_only)) {
+        fprintf(stderr, "dumpsyms: --cfi-only cannot be combined with --no-cfi or --header-only\n");
         return 2;
     }
     if (output && store) {
         fprintf(stderr, "dumpsyms: --output and --store cannot be used together\n");
         return 2;
     }
-    if (opt.cfi_only && (!opt.cfi || opt.header_only)) {
-        fprintf(stderr, "dumpsyms: --cfi-only cannot be combined with --no-cfi or --header-only\n");
+    if (store) {
+        if (nargs < 1) {
+            fprintf(stderr, "dumpsyms: --store wants at least one FILE or DIR (see --help)\n");
+            free(debug_dirs);
+            return 2;
+        }
+        if (opt.name && nargs > 1) {
+            fprintf(stderr, "dumpsyms: --name applies to one file only\n");
+            free(debug_dirs);
+            return 2;
+        }
+        sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", opt.verbose ? SK_LOG_DEBUG : SK_LOG_WARN);
+        int st = package(argv + optind, nargs, store, &opt);
+        free(debug_dirs);
+        return st;
+    }
+    if (nargs < 1 || nargs > 2) {
+        fprintf(stderr, "dumpsyms: expected BINARY [DEBUGFILE] (see --help)\n");
+        free(debug_dirs);
         return 2;
     }
     sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", opt.verbose ? SK_LOG_DEBUG : SK_LOG_WARN);
@@ -120,13 +187,7 @@ int main(int argc, char **argv)
     if (rc == SK_OK) {
         if (opt.verbose && summary.debug_file_used[0])
             sk_log(SK_LOG_INFO, "%s: debug information from %s", binary, summary.debug_file_used);
-        if (store) {
-            char *written = NULL;
-            rc = ds_write_store(&m, &opt, store, &written, &err);
-            if (rc == SK_OK && opt.verbose)
-                sk_log(SK_LOG_INFO, "wrote %s", written);
-            free(written);
-        } else if (output) {
+        if (output) {
             sk_buf b;
             sk_buf_init(&b);
             sym_write_options wo = ds_write_options(&opt);

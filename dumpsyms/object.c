@@ -54,6 +54,8 @@ static void read_build_id(ds_object *obj, Elf_Data *data)
     }
 }
 
+static int parse_elf(ds_object *obj, sk_error *err);
+
 int ds_object_open(ds_object *obj, const char *path, sk_error *err)
 {
     memset(obj, 0, sizeof *obj);
@@ -62,6 +64,23 @@ int ds_object_open(ds_object *obj, const char *path, sk_error *err)
     int rc = sk_map_file(path, &obj->map, err);
     if (rc)
         return rc;
+    return parse_elf(obj, err);
+}
+
+int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t size, sk_error *err)
+{
+    memset(obj, 0, sizeof *obj);
+    pthread_mutex_init(&obj->lock, NULL);
+    obj->path = sk_xstrdup(name);
+    obj->image = image;
+    obj->map.data = image;
+    obj->map.size = size;
+    return parse_elf(obj, err);
+}
+
+static int parse_elf(ds_object *obj, sk_error *err)
+{
+    const char *path = obj->path;
     if (obj->map.size < EI_NIDENT || memcmp(obj->map.data, ELFMAG, SELFMAG) != 0)
         return sk_fail(err, SK_EFORMAT, "%s: not an ELF file", path);
     elf_version(EV_CURRENT);
@@ -159,9 +178,13 @@ void ds_object_close(ds_object *obj)
     free(obj->sections);
     if (obj->elf)
         elf_end(obj->elf);
-    sk_unmap(&obj->map);
+    if (obj->image)
+        free(obj->image);
+    else if (obj->map.data)
+        sk_unmap(&obj->map);
     free(obj->path);
-    pthread_mutex_destroy(&obj->lock);
+    if (obj->path || obj->sections)
+        pthread_mutex_destroy(&obj->lock);
     memset(obj, 0, sizeof *obj);
 }
 

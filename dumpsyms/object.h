@@ -33,6 +33,7 @@ typedef struct ds_section {
 typedef struct ds_object {
     char *path;
     sk_mapped map;
+    uint8_t *image;       /* malloc'd image (ds_object_open_mem), else NULL */
     Elf *elf;
     int elf_class;        /* ELFCLASS32 / ELFCLASS64 */
     bool little_endian;
@@ -52,7 +53,16 @@ typedef struct ds_object {
 /* Opens and validates an ELF file: a non-ELF, truncated or inconsistent file
  * gives SK_EFORMAT with a message naming the file. */
 int ds_object_open(ds_object *obj, const char *path, sk_error *err);
+/* The same over an ELF image in memory (e.g. decompressed MiniDebugInfo);
+ * takes ownership of image (malloc'd) whatever the outcome.  name is used
+ * in messages. */
+int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t size, sk_error *err);
+/* Safe on an object whose open failed, and on a zeroed one. */
 void ds_object_close(ds_object *obj);
+
+/* The ELF embedded in bin's .gnu_debugdata (MiniDebugInfo: xz-compressed),
+ * opened in memory.  SK_ENOTFOUND when there is none. */
+int ds_open_minidebuginfo(ds_object *bin, ds_object *out, sk_error *err);
 
 /* The first section with this name (NULL if none).  ".debug_x" also finds a
  * legacy ".zdebug_x". */
@@ -71,8 +81,8 @@ bool ds_object_code_id(const ds_object *obj, char *out, size_t cap);
 /* Breakpad arch name for an ELF machine (NULL when unknown). */
 const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags);
 
-#endif
-
 /* The size a section has once decompressed, read from its compression header
  * without decompressing (0 for SHT_NOBITS or an unreadable header). */
 uint64_t ds_section_size(ds_object *obj, ds_section *sec);
+
+#endif

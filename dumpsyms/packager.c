@@ -1,0 +1,211 @@
+/*
+ * packager.c — many binaries into one symbol store (the packager mode).
+ *
+ * Inputs are files and directories; directories are walked recursively in
+ * name order, symbolic links inside them are not followed (they would dump
+ * the same code twice) and files that are not ELF are skipped without a
+ * word.  A file named explicitly is always dumped, so naming a non-ELF file
+ * is an error.  Files are dumped by a small pool of threads; each result is
+ * reported through a callback as it completes.  Writes go through
+ * ds_write_store(), which is atomic: a failed dump never leaves a partial
+ * .sym behind.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dumpsyms.h"
+
+typedef struct work_list {
+    char **v;
+    size_t n, cap;
+} work_list;
+
+static void push(work_list *w, char *path)
+{
+    sk_grow((void **)&w->v, &w->cap, w->n + 1, sizeof *w->v);
+    w->v[w->n++] = path;
+}
+
+static bool looks_like_elf(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    unsigned char magic[4];
+    bool elf = read(fd, magic, 4) == 4 && memcmp(magic, "\177ELF", 4) == 0;
+    close(fd);
+    return elf;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the ELF files under dir, in name order.  Unreadable directories are
+ * reported as failures of their own. */
+static void walk(const char *dir, work_list *files, work_list *bad_dirs, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        push(bad_dirs, sk_xstrdup(dir));
+        return;
+    }
+    work_list names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        push(&names, sk_path_join(dir, e->d_name));
+    }
+    closedir(d);
+    if (names.n)
+        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+    for (size_t i = 0; i < names.n; i++) {
+        struct stat st;
+        char *p = names.v[i];
+        if (lstat(p, &st) != 0 || S_ISLNK(st.st_mode)) {
+            free(p);
+        } else if (S_ISDIR(st.st_mode)) {
+            if (depth < 64)
+                walk(p, files, bad_dirs, depth + 1);
+            free(p);
+        } else if (S_ISREG(st.st_mode) && looks_like_elf(p)) {
+            push(files, p);
+        } else {
+            free(p);
+        }
+    }
+    free(names.v);
+}
+
+typedef struct pool {
+    char **files;
+    size_t nfiles;
+    size_t next;
+    const char *store;
+    ds_options opt;
+    ds_pack_report_fn report;
+    void *report_ctx;
+    ds_pack_totals totals;
+    pthread_mutex_t lock;
+} pool;
+
+static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *summary,
+                     sk_error *err, char **written)
+{
+    sym_module m;
+    sym_module_init(&m);
+    int rc = ds_dump(path, NULL, &p->opt, &m, summary, err);
+    if (rc == SK_OK) {
+        r->funcs = m.nfuncs;
+        r->publics = m.npublics;
+        r->cfi = m.ncfi;
+        r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
+        if (!p->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
+            r->status = DS_PACK_EMPTY;
+            r->message = "no symbols and no CFI: nothing written";
+        } else {
+            rc = ds_write_store(&m, &p->opt, p->store, written, err);
+            r->status = DS_PACK_WRITTEN;
+            r->written = *written;
+        }
+    }
+    if (rc != SK_OK) {
+        r->status = DS_PACK_FAILED;
+        r->message = err->msg;
+        r->written = NULL;
+    }
+    sym_module_free(&m);
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->nfiles)
+            break;
+        ds_pack_result r = {.input = p->files[i]};
+        sk_error err = {0};
+        ds_summary summary;
+        char *written = NULL;
+        dump_one(p, p->files[i], &r, &summary, &err, &written);
+        pthread_mutex_lock(&p->lock);
+        if (r.status == DS_PACK_WRITTEN)
+            p->totals.written++;
+        else if (r.status == DS_PACK_EMPTY)
+            p->totals.empty++;
+        else
+            p->totals.failed++;
+        if (p->report)
+            p->report(&r, p->report_ctx);
+        pthread_mutex_unlock(&p->lock);
+        free(written);
+    }
+    return NULL;
+}
+
+int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir, const ds_options *opt,
+               int file_jobs, ds_pack_report_fn report, void *report_ctx, ds_pack_totals *totals)
+{
+    pool p = {.store = store_dir, .opt = *opt, .report = report, .report_ctx = report_ctx};
+    pthread_mutex_init(&p.lock, NULL);
+    work_list files = {0}, bad = {0};
+    for (size_t i = 0; i < ninputs; i++) {
+        if (sk_is_dir(inputs[i]))
+            walk(inputs[i], &files, &bad, 0);
+        else
+            push(&files, sk_xstrdup(inputs[i])); /* named: dumped, or an error */
+    }
+    for (size_t i = 0; i < bad.n; i++) {
+        ds_pack_result r = {.input = bad.v[i], .status = DS_PACK_FAILED,
+                            .message = "cannot read directory"};
+        p.totals.failed++;
+        if (report)
+            report(&r, report_ctx);
+        free(bad.v[i]);
+    }
+    free(bad.v);
+    p.files = files.v;
+    p.nfiles = files.n;
+
+    int nthreads = file_jobs > 0 ? file_jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nthreads < 1)
+        nthreads = 1;
+    if ((size_t)nthreads > files.n)
+        nthreads = files.n ? (int)files.n : 1;
+    /* Parallel over files; inside one file only when there is one file. */
+    if (nthreads > 1)
+        p.opt.jobs = 1;
+    if (nthreads == 1) {
+        worker(&p);
+    } else {
+        pthread_t *tids = sk_xcalloc((size_t)nthreads, sizeof *tids);
+        int started = 0;
+        for (int i = 0; i < nthreads; i++)
+            if (pthread_create(&tids[i], NULL, worker, &p) == 0)
+                started++;
+            else
+                break;
+        if (started == 0)
+            worker(&p);
+        for (int i = 0; i < started; i++)
+            pthread_join(tids[i], NULL);
+        free(tids);
+    }
+    for (size_t i = 0; i < files.n; i++)
+        free(files.v[i]);
+    free(files.v);
+    pthread_mutex_destroy(&p.lock);
+    if (totals)
+        *totals = p.totals;
+    return p.totals.failed ? SK_EFORMAT : SK_OK;
+}
