@@ -1,0 +1,661 @@
+/*
+ * http.c — the Tecken v1 upload client: multipart POSTs of the archives
+ * with Content-Length (never chunked), at most opt->jobs at once on one
+ * curl multi handle, retries with backoff for what is worth retrying, and a
+ * 413 answered by splitting the archive.  Also the HEAD checks of
+ * --skip-existing.
+ *
+ * The token only ever goes into the Auth-Token request header; the verbose
+ * header log replaces it, so it cannot leak into CI logs.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "su_internal.h"
+
+#define RESPONSE_CAP (1u << 20)
+
+typedef struct job {
+    size_t *idx; /* files of the set in this archive */
+    size_t n;
+    unsigned number;  /* symbols-<number>.zip */
+    unsigned attempt; /* attempts made */
+    double not_before;
+    bool done;
+
+    /* while in flight */
+    CURL *easy;
+    struct curl_slist *hdrs;
+    unsigned char *zip;
+    size_t zip_len;
+    sk_buf head, tail;
+    size_t pos;
+    sk_buf resp;
+    char retry_after[64];
+    char errbuf[CURL_ERROR_SIZE];
+} job;
+
+typedef struct engine {
+    su_set *set;
+    const su_options *opt;
+    job **jobs;
+    size_t njobs, cap;
+    unsigned next_number;
+    char *abort_reason; /* set once the token is refused: nothing more is sent */
+    char *post_url;
+    CURLM *multi;
+    unsigned active;
+    uint64_t files_total, bytes_total, files_done, bytes_done;
+} engine;
+
+static job *add_job(engine *e, const size_t *idx, size_t n)
+{
+    job *j = sk_xcalloc(1, sizeof *j);
+    j->idx = sk_xmalloc((n ? n : 1) * sizeof *j->idx);
+    memcpy(j->idx, idx, n * sizeof *idx);
+    j->n = n;
+    j->number = ++e->next_number;
+    sk_buf_init(&j->head);
+    sk_buf_init(&j->tail);
+    sk_buf_init(&j->resp);
+    sk_grow((void **)&e->jobs, &e->cap, e->njobs + 1, sizeof *e->jobs);
+    e->jobs[e->njobs++] = j;
+    for (size_t k = 0; k < n; k++)
+        e->set->files[idx[k]].archive = j->number;
+    return j;
+}
+
+static void release_transfer(engine *e, job *j)
+{
+    if (j->easy) {
+        curl_multi_remove_handle(e->multi, j->easy);
+        curl_easy_cleanup(j->easy);
+        j->easy = NULL;
+    }
+    curl_slist_free_all(j->hdrs);
+    j->hdrs = NULL;
+    free(j->zip);
+    j->zip = NULL;
+    j->zip_len = 0;
+    sk_buf_free(&j->head);
+    sk_buf_free(&j->tail);
+    sk_buf_free(&j->resp);
+    j->retry_after[0] = '\0';
+    j->pos = 0;
+}
+
+static void free_job(engine *e, job *j)
+{
+    release_transfer(e, j);
+    free(j->idx);
+    free(j);
+}
+
+static void report_progress(engine *e)
+{
+    if (e->opt->progress)
+        e->opt->progress(e->files_done, e->files_total, e->bytes_done, e->bytes_total,
+                         e->opt->progress_ctx);
+}
+
+/* Ends a job: every member gets `state` (or failed with reason). */
+static void finish_job(engine *e, job *j, su_upload_state state, const char *reason)
+{
+    for (size_t k = 0; k < j->n; k++) {
+        su_file *f = &e->set->files[j->idx[k]];
+        if (f->upload == SU_UP_PENDING) {
+            f->upload = state;
+            if (state == SU_UP_FAILED && reason)
+                su_file_fail_reason(f, "%s", reason);
+        }
+        e->files_done++;
+        e->bytes_done += f->size;
+    }
+    j->done = true;
+    release_transfer(e, j);
+    report_progress(e);
+}
+
+/* ---- request body -------------------------------------------------------- */
+
+static size_t read_body(char *buf, size_t size, size_t nitems, void *ctx)
+{
+    job *j = ctx;
+    size_t want = size * nitems, done = 0;
+    const struct { const void *p; size_t n; } parts[3] = {
+        {j->head.data, j->head.len}, {j->zip, j->zip_len}, {j->tail.data, j->tail.len}};
+    size_t base = 0;
+    for (int i = 0; i < 3 && done < want; i++) {
+        if (j->pos < base + parts[i].n) {
+            size_t off = j->pos - base;
+            size_t take = parts[i].n - off;
+            if (take > want - done)
+                take = want - done;
+            memcpy(buf + done, (const char *)parts[i].p + off, take);
+            done += take;
+            j->pos += take;
+        }
+        base += parts[i].n;
+    }
+    return done;
+}
+
+static int seek_body(void *ctx, curl_off_t offset, int origin)
+{
+    job *j = ctx;
+    if (origin != SEEK_SET || offset < 0 ||
+        (size_t)offset > j->head.len + j->zip_len + j->tail.len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    j->pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static size_t write_resp(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+    job *j = ctx;
+    size_t n = size * nmemb;
+    /* Keep the start of the reply (the error message is there) and drop the
+     * rest rather than buffer a hostile endless body. */
+    if (j->resp.len < RESPONSE_CAP) {
+        size_t take = RESPONSE_CAP - j->resp.len;
+        sk_buf_append(&j->resp, ptr, n < take ? n : take);
+    }
+    return n;
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *ctx)
+{
+    job *j = ctx;
+    size_t n = size * nitems;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0) {
+        size_t vlen = n - (sizeof name - 1);
+        if (vlen >= sizeof j->retry_after)
+            vlen = sizeof j->retry_after - 1;
+        memcpy(j->retry_after, buf + sizeof name - 1, vlen);
+        j->retry_after[vlen] = '\0';
+        char *cr = strpbrk(j->retry_after, "\r\n");
+        if (cr)
+            *cr = '\0';
+    }
+    return n;
+}
+
+/* Logs curl's header traffic line by line, with the token replaced. */
+static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
+{
+    (void)h;
+    (void)ctx;
+    char mark;
+    switch (type) {
+    case CURLINFO_TEXT: mark = '*'; break;
+    case CURLINFO_HEADER_IN: mark = '<'; break;
+    case CURLINFO_HEADER_OUT: mark = '>'; break;
+    default: return 0;
+    }
+    size_t i = 0;
+    while (i < size) {
+        size_t e = i;
+        while (e < size && data[e] != '\n' && data[e] != '\r')
+            e++;
+        if (e > i) {
+            static const char tok[] = "auth-token:";
+            if (e - i >= sizeof tok - 1 && strncasecmp(data + i, tok, sizeof tok - 1) == 0)
+                sk_log(SK_LOG_DEBUG, "%c Auth-Token: <redacted>", mark);
+            else
+                sk_log(SK_LOG_DEBUG, "%c %.*s", mark, (int)(e - i), data + i);
+        }
+        i = e + 1;
+    }
+    return 0;
+}
+
+static void random_boundary(char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    const char *pre = "symkit-";
+    while (*pre && n + 1 < cap)
+        out[n++] = *pre++;
+    while (n + 1 < cap && n < 7 + 32)
+        out[n++] = hex[(int)(su_random_unit() * 16) & 15];
+    out[n] = '\0';
+}
+
+static int start_job(engine *e, job *j)
+{
+    sk_error err;
+    sk_error_clear(&err);
+    if (su_build_zip(e->set, j->idx, j->n, e->opt->symbols_txt, &j->zip, &j->zip_len, &err) !=
+        SK_OK) {
+        sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, err.msg);
+        finish_job(e, j, SU_UP_FAILED, err.msg);
+        return -1;
+    }
+    char boundary[64];
+    for (int tries = 0;; tries++) {
+        random_boundary(boundary, sizeof boundary);
+        if (!memmem(j->zip, j->zip_len, boundary, strlen(boundary)) || tries > 16)
+            break;
+    }
+    sk_buf_reset(&j->head);
+    sk_buf_reset(&j->tail);
+    if (e->opt->try_upload)
+        sk_buf_printf(&j->head,
+                      "--%s\r\nContent-Disposition: form-data; name=\"try\"\r\n\r\n1\r\n", boundary);
+    sk_buf_printf(&j->head,
+                  "--%s\r\nContent-Disposition: form-data; name=\"symbols-%u.zip\"; "
+                  "filename=\"symbols-%u.zip\"\r\nContent-Type: application/zip\r\n\r\n",
+                  boundary, j->number, j->number);
+    sk_buf_printf(&j->tail, "\r\n--%s--\r\n", boundary);
+    j->pos = 0;
+    sk_buf_reset(&j->resp);
+    j->retry_after[0] = '\0';
+    j->errbuf[0] = '\0';
+
+    sk_buf h;
+    sk_buf_init(&h);
+    sk_buf_printf(&h, "Content-Type: multipart/form-data; boundary=%s", boundary);
+    j->hdrs = curl_slist_append(NULL, h.data);
+    sk_buf_reset(&h);
+    sk_buf_printf(&h, "Auth-Token: %s", e->opt->token ? e->opt->token : "");
+    j->hdrs = curl_slist_append(j->hdrs, h.data);
+    /* Wait for nothing: a 100-continue round trip only adds latency. */
+    j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+    /* Wipe the token copy before freeing it. */
+    memset(h.data, 0, h.len);
+    sk_buf_free(&h);
+
+    CURL *c = curl_easy_init();
+    if (!c || !j->hdrs) {
+        finish_job(e, j, SU_UP_FAILED, "cannot set up an HTTP request");
+        if (c)
+            curl_easy_cleanup(c);
+        return -1;
+    }
+    j->easy = c;
+    curl_off_t total = (curl_off_t)(j->head.len + j->zip_len + j->tail.len);
+    curl_easy_setopt(c, CURLOPT_URL, e->post_url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, total);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read_body);
+    curl_easy_setopt(c, CURLOPT_READDATA, j);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_body);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, j);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_resp);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->hdrs);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "symkit/" SK_VERSION);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(e->opt->timeout * 1000.0));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, j);
+    if (e->opt->verbose) {
+        curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+        curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+    }
+    j->attempt++;
+    sk_log(SK_LOG_DEBUG, "symbols-%u.zip: posting %zu files, %zu bytes (attempt %u)", j->number,
+           j->n, j->zip_len, j->attempt);
+    if (curl_multi_add_handle(e->multi, c) != CURLM_OK) {
+        finish_job(e, j, SU_UP_FAILED, "cannot start an HTTP request");
+        return -1;
+    }
+    e->active++;
+    return 0;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+typedef struct skip_ctx {
+    engine *e;
+    job *j;
+    size_t count;
+} skip_ctx;
+
+/* Tecken may report keys with a storage prefix ("v1/..."): match on the
+ * key itself or on "/<key>" at the end. */
+static void on_skipped(const char *key, void *ctx)
+{
+    skip_ctx *s = ctx;
+    size_t kl = strlen(key);
+    for (size_t k = 0; k < s->j->n; k++) {
+        su_file *f = &s->e->set->files[s->j->idx[k]];
+        size_t fl = strlen(f->key);
+        if (f->upload != SU_UP_PENDING)
+            continue;
+        if (strcmp(key, f->key) == 0 ||
+            (kl > fl && key[kl - fl - 1] == '/' && strcmp(key + kl - fl, f->key) == 0)) {
+            f->upload = SU_UP_SKIPPED;
+            s->count++;
+        }
+    }
+}
+
+static bool transport_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static void retry_or_fail(engine *e, job *j, const char *why, const char *retry_after)
+{
+    if (e->abort_reason) {
+        finish_job(e, j, SU_UP_FAILED, e->abort_reason);
+        return;
+    }
+    if (j->attempt > e->opt->retries) {
+        sk_buf b;
+        sk_buf_init(&b);
+        sk_buf_printf(&b, "gave up after %u attempts: %s", j->attempt, why);
+        sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, b.data);
+        finish_job(e, j, SU_UP_FAILED, b.data);
+        sk_buf_free(&b);
+        return;
+    }
+    double delay;
+    if (!retry_after || !retry_after[0] || !su_parse_retry_after(retry_after, time(NULL), &delay))
+        delay = su_backoff_delay(e->opt->retry_delay, j->attempt, su_random_unit());
+    sk_log(SK_LOG_WARN, "symbols-%u.zip: %s; retrying in %.1f s (attempt %u of %u)", j->number, why,
+           delay, j->attempt + 1, e->opt->retries + 1);
+    release_transfer(e, j);
+    j->not_before = sk_now() + delay;
+}
+
+static void handle_done(engine *e, job *j, CURLcode rc)
+{
+    e->active--;
+    if (rc != CURLE_OK) {
+        char why[CURL_ERROR_SIZE + 64];
+        snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+        if (!transport_retryable(rc)) {
+            sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, why);
+            finish_job(e, j, SU_UP_FAILED, why);
+        } else {
+            retry_or_fail(e, j, why, NULL);
+        }
+        return;
+    }
+    long status = 0;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+        skip_ctx s = {e, j, 0};
+        if (su_json_skipped_keys(j->resp.data, j->resp.len, on_skipped, &s) < 0)
+            sk_log(SK_LOG_WARN, "symbols-%u.zip: reply has a malformed skipped_keys list",
+                   j->number);
+        sk_log(SK_LOG_INFO, "symbols-%u.zip: %zu files accepted (HTTP %ld), %zu already there",
+               j->number, j->n - s.count, status, s.count);
+        finish_job(e, j, SU_UP_UPLOADED, NULL);
+        return;
+    }
+    char *msg = su_json_error(j->resp.data, j->resp.len);
+    sk_buf why;
+    sk_buf_init(&why);
+    sk_buf_printf(&why, "HTTP %ld", status);
+    if (msg)
+        sk_buf_printf(&why, ": %s", msg);
+    free(msg);
+
+    if (su_status_retryable(status)) {
+        char ra[sizeof j->retry_after];
+        memcpy(ra, j->retry_after, sizeof ra);
+        retry_or_fail(e, j, why.data, ra);
+    } else if (status == 413 && j->n > 1) {
+        size_t half = j->n / 2;
+        job *a = add_job(e, j->idx, half);
+        job *b = add_job(e, j->idx + half, j->n - half);
+        sk_log(SK_LOG_WARN, "symbols-%u.zip: %s; splitting into symbols-%u.zip and symbols-%u.zip",
+               j->number, why.data, a->number, b->number);
+        /* The halves are new work, not the job itself finishing. */
+        j->done = true;
+        release_transfer(e, j);
+    } else {
+        if (status == 413)
+            sk_buf_printf(&why, " (one file alone is too large for the server)");
+        if (status == 401 || status == 403) {
+            if (!e->abort_reason) {
+                sk_buf ab;
+                sk_buf_init(&ab);
+                sk_buf_printf(&ab, "not sent: the server refused the token (%s)", why.data);
+                e->abort_reason = sk_xstrdup(ab.data);
+                sk_buf_free(&ab);
+            }
+        }
+        sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, why.data);
+        finish_job(e, j, SU_UP_FAILED, why.data);
+    }
+    sk_buf_free(&why);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static const su_set *order_set;
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(order_set->files[*(const size_t *)a].key, order_set->files[*(const size_t *)b].key);
+}
+
+/* The pending files, in key order so archives are reproducible. */
+static size_t pending_files(su_set *set, size_t **out)
+{
+    size_t *idx = sk_xmalloc((set->n ? set->n : 1) * sizeof *idx);
+    size_t m = 0;
+    for (size_t i = 0; i < set->n; i++)
+        if (set->files[i].upload == SU_UP_PENDING)
+            idx[m++] = i;
+    order_set = set;
+    qsort(idx, m, sizeof *idx, cmp_key);
+    order_set = NULL;
+    *out = idx;
+    return m;
+}
+
+static char *make_post_url(const char *base)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    sk_buf b;
+    sk_buf_init(&b);
+    sk_buf_append(&b, base, n);
+    if (!(n >= 7 && memcmp(base + n - 7, "/upload", 7) == 0))
+        sk_buf_puts(&b, "/upload");
+    sk_buf_puts(&b, "/");
+    char *r = sk_xstrdup(b.data);
+    sk_buf_free(&b);
+    return r;
+}
+
+int su_post_all(su_set *set, const su_options *opt, sk_error *err)
+{
+    (void)err;
+    engine e;
+    memset(&e, 0, sizeof e);
+    e.set = set;
+    e.opt = opt;
+
+    size_t *idx;
+    size_t m = pending_files(set, &idx);
+    if (m == 0) {
+        free(idx);
+        return SK_OK;
+    }
+    uint64_t *sizes = sk_xmalloc(m * sizeof *sizes);
+    size_t *group = sk_xmalloc(m * sizeof *group);
+    for (size_t k = 0; k < m; k++) {
+        sizes[k] = set->files[idx[k]].size;
+        e.files_total++;
+        e.bytes_total += sizes[k];
+    }
+    size_t ngroups = su_plan_groups(sizes, m, opt->zip_size, group);
+    for (size_t g = 0, k = 0; g < ngroups; g++) {
+        size_t start = k;
+        while (k < m && group[k] == g)
+            k++;
+        add_job(&e, idx + start, k - start);
+    }
+    free(sizes);
+    free(group);
+    free(idx);
+    report_progress(&e);
+
+    if (opt->dry_run) {
+        for (size_t i = 0; i < e.njobs; i++) {
+            job *j = e.jobs[i];
+            sk_error zerr;
+            sk_error_clear(&zerr);
+            if (su_build_zip(set, j->idx, j->n, opt->symbols_txt, &j->zip, &j->zip_len, &zerr) !=
+                SK_OK) {
+                finish_job(&e, j, SU_UP_FAILED, zerr.msg);
+            } else {
+                sk_log(SK_LOG_INFO, "symbols-%u.zip: would post %zu files, %zu bytes", j->number,
+                       j->n, j->zip_len);
+                finish_job(&e, j, SU_UP_DRY_RUN, NULL);
+            }
+        }
+        goto out;
+    }
+
+    e.post_url = make_post_url(opt->url);
+    e.multi = curl_multi_init();
+    if (!e.multi) {
+        for (size_t i = 0; i < e.njobs; i++)
+            finish_job(&e, e.jobs[i], SU_UP_FAILED, "cannot set up HTTP");
+        goto out;
+    }
+    unsigned jobs = opt->jobs ? opt->jobs : 1;
+    for (;;) {
+        double now = sk_now();
+        double next_wake = -1;
+        bool waiting = false;
+        for (size_t i = 0; i < e.njobs; i++) {
+            job *j = e.jobs[i];
+            if (j->done || j->easy)
+                continue;
+            if (e.abort_reason) {
+                finish_job(&e, j, SU_UP_FAILED, e.abort_reason);
+                continue;
+            }
+            waiting = true;
+            if (j->not_before > now) {
+                if (next_wake < 0 || j->not_before < next_wake)
+                    next_wake = j->not_before;
+                continue;
+            }
+            if (e.active < jobs)
+                start_job(&e, j);
+        }
+        if (!waiting && e.active == 0)
+            break;
+        int running = 0;
+        curl_multi_perform(e.multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(e.multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            job *j = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+            if (j)
+                handle_done(&e, j, msg->data.result);
+        }
+        int wait_ms = 200;
+        if (next_wake >= 0) {
+            double d = (next_wake - sk_now()) * 1000.0;
+            if (d < wait_ms)
+                wait_ms = d < 0 ? 0 : (int)d + 1;
+        }
+        curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
+    }
+out:
+    for (size_t i = 0; i < e.njobs; i++)
+        free_job(&e, e.jobs[i]);
+    free(e.jobs);
+    if (e.multi)
+        curl_multi_cleanup(e.multi);
+    free(e.post_url);
+    free(e.abort_reason);
+    return SK_OK;
+}
+
+/* ---- --skip-existing ----------------------------------------------------- */
+
+static size_t discard(char *p, size_t s, size_t n, void *c)
+{
+    (void)p;
+    (void)c;
+    return s * n;
+}
+
+void su_skip_existing(su_set *set, const su_options *opt)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        sk_log(SK_LOG_WARN, "--skip-existing: cannot set up HTTP; sending everything");
+        return;
+    }
+    size_t n = strlen(opt->symbols_url);
+    while (n > 0 && opt->symbols_url[n - 1] == '/')
+        n--;
+    sk_buf url;
+    sk_buf_init(&url);
+    for (size_t i = 0; i < set->n; i++) {
+        su_file *f = &set->files[i];
+        if (f->upload != SU_UP_PENDING)
+            continue;
+        sk_buf_reset(&url);
+        sk_buf_append(&url, opt->symbols_url, n);
+        /* Escape each component: keys may hold characters like '?' that
+         * mean something in a URL. */
+        const char *p = f->key;
+        while (*p) {
+            const char *slash = strchr(p, '/');
+            size_t len = slash ? (size_t)(slash - p) : strlen(p);
+            char *esc = curl_easy_escape(c, p, (int)len);
+            sk_buf_putc(&url, '/');
+            sk_buf_puts(&url, esc ? esc : "");
+            curl_free(esc);
+            p += len;
+            if (*p == '/')
+                p++;
+        }
+        curl_easy_reset(c);
+        curl_easy_setopt(c, CURLOPT_URL, url.data);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "symkit/" SK_VERSION);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(opt->timeout * 1000.0));
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        if (rc == CURLE_OK && status == 200) {
+            f->upload = SU_UP_EXISTING;
+            sk_log(SK_LOG_DEBUG, "%s: already on the server", f->key);
+        } else if (rc != CURLE_OK) {
+            sk_log(SK_LOG_WARN, "%s: HEAD failed (%s); sending it", f->key, curl_easy_strerror(rc));
+        } else if (status != 404 && status != 403) {
+            sk_log(SK_LOG_WARN, "%s: HEAD answered HTTP %ld; sending it", f->key, status);
+        }
+    }
+    sk_buf_free(&url);
+    curl_easy_cleanup(c);
+}

@@ -1,0 +1,184 @@
+/*
+ * run.c — the order of work for one symupload run (lint, store, skip
+ * what exists, post) and the summary by key that tells the user what
+ * arrived where.
+ */
+#include <curl/curl.h>
+#include <string.h>
+
+#include "su_internal.h"
+
+void su_options_init(su_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->jobs = 3;
+    opt->retries = 6;
+    opt->timeout = 300;
+    opt->retry_delay = 10;
+    opt->zip_size = 64ull << 20;
+}
+
+int su_run(su_set *set, const su_options *opt, sk_error *err)
+{
+    if (!opt->url && !opt->store_dir)
+        return sk_fail(err, SK_EUSAGE, "nothing to do: give an upload URL or a store directory");
+    if (opt->url && !opt->dry_run && (!opt->token || !opt->token[0]))
+        return sk_fail(err, SK_EUSAGE, "no token for %s", opt->url);
+    if (opt->token && strpbrk(opt->token, "\r\n"))
+        return sk_fail(err, SK_EUSAGE, "the token contains a line break");
+    if (opt->skip_existing && !opt->symbols_url)
+        return sk_fail(err, SK_EUSAGE, "skipping existing files needs a symbols URL");
+    if (opt->symbols_txt && !sk_is_safe_key_component(opt->symbols_txt))
+        return sk_fail(err, SK_EUSAGE, "'%s' cannot start a zip member name", opt->symbols_txt);
+    if (opt->timeout <= 0 || opt->retry_delay < 0 || opt->zip_size == 0)
+        return sk_fail(err, SK_EUSAGE, "timeout and zip size must be positive");
+
+    static bool curl_ready;
+    if (opt->url && !curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return sk_fail(err, SK_ENET, "cannot initialise libcurl");
+        curl_ready = true;
+    }
+
+    su_lint(set);
+    for (size_t i = 0; i < set->n; i++) {
+        su_file *f = &set->files[i];
+        if (f->lint == SU_LINT_INVALID)
+            sk_log(SK_LOG_ERROR, "%s: %s", f->path, f->reason ? f->reason : "invalid");
+        else if (f->lint == SU_LINT_COLLISION)
+            sk_log(SK_LOG_ERROR, "%s: %s", f->path, f->reason ? f->reason : "key collision");
+        if (f->lint != SU_LINT_OK)
+            continue;
+        if (opt->store_dir)
+            su_store_one(f, opt->store_dir, opt->dry_run);
+        if (opt->url)
+            f->upload = SU_UP_PENDING;
+    }
+    if (opt->url && opt->skip_existing)
+        su_skip_existing(set, opt);
+    if (opt->url)
+        return su_post_all(set, opt, err);
+    return SK_OK;
+}
+
+bool su_all_ok(const su_set *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const su_file *f = &set->files[i];
+        if (f->lint == SU_LINT_INVALID || f->lint == SU_LINT_COLLISION)
+            return false;
+        if (f->upload == SU_UP_FAILED || f->upload == SU_UP_PENDING)
+            return false;
+        if (f->store == SU_ST_DIFFERS || f->store == SU_ST_FAILED)
+            return false;
+    }
+    return true;
+}
+
+static const char *name_of(const su_file *f)
+{
+    return f->key ? f->key : f->path;
+}
+
+void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE *out)
+{
+    size_t up = 0, skipped = 0, existing = 0, would = 0, failed = 0, invalid = 0, dup = 0;
+    size_t stored = 0, same = 0, differs = 0, sfailed = 0, swould = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const su_file *f = &set->files[i];
+        const char *why = f->reason ? f->reason : "";
+        switch (f->lint) {
+        case SU_LINT_INVALID:
+            invalid++;
+            fprintf(out, "invalid     %s: %s\n", f->path, why);
+            continue;
+        case SU_LINT_COLLISION:
+            invalid++;
+            fprintf(out, "collision   %s (%s): %s\n", name_of(f), f->path, why);
+            continue;
+        case SU_LINT_DUPLICATE:
+            dup++;
+            if (!quiet)
+                fprintf(out, "duplicate   %s (%s): %s\n", name_of(f), f->path, why);
+            continue;
+        case SU_LINT_OK:
+            break;
+        }
+        switch (f->upload) {
+        case SU_UP_UPLOADED:
+            up++;
+            if (!quiet)
+                fprintf(out, "uploaded    %s\n", f->key);
+            break;
+        case SU_UP_SKIPPED:
+            skipped++;
+            if (!quiet)
+                fprintf(out, "skipped     %s (the server already had it)\n", f->key);
+            break;
+        case SU_UP_EXISTING:
+            existing++;
+            if (!quiet)
+                fprintf(out, "existing    %s (found on the symbols server, not sent)\n", f->key);
+            break;
+        case SU_UP_DRY_RUN:
+            would++;
+            if (!quiet)
+                fprintf(out, "would-send  %s (symbols-%u.zip)\n", f->key, f->archive);
+            break;
+        case SU_UP_FAILED:
+        case SU_UP_PENDING:
+            failed++;
+            fprintf(out, "failed      %s: %s\n", f->key, f->reason ? f->reason : "not sent");
+            break;
+        case SU_UP_NONE:
+            break;
+        }
+        switch (f->store) {
+        case SU_ST_WRITTEN:
+            stored++;
+            if (!quiet)
+                fprintf(out, "stored      %s\n", f->key);
+            break;
+        case SU_ST_SAME:
+            same++;
+            if (!quiet)
+                fprintf(out, "unchanged   %s (identical file already in the store)\n", f->key);
+            break;
+        case SU_ST_DRY_RUN:
+            swould++;
+            if (!quiet)
+                fprintf(out, "would-store %s\n", f->key);
+            break;
+        case SU_ST_DIFFERS:
+            differs++;
+            fprintf(out, "differs     %s: %s\n", f->key, f->store_reason ? f->store_reason : "");
+            break;
+        case SU_ST_FAILED:
+            sfailed++;
+            fprintf(out, "store-failed %s: %s\n", f->key, f->store_reason ? f->store_reason : "");
+            break;
+        case SU_ST_NONE:
+            break;
+        }
+    }
+    if (quiet && su_all_ok(set))
+        return;
+    fprintf(out, "summary:");
+    if (opt->url) {
+        if (opt->dry_run)
+            fprintf(out, " %zu would be sent,", would);
+        else
+            fprintf(out, " %zu uploaded, %zu skipped,", up, skipped);
+        if (opt->skip_existing)
+            fprintf(out, " %zu existing,", existing);
+        fprintf(out, " %zu failed,", failed);
+    }
+    if (opt->store_dir) {
+        if (opt->dry_run)
+            fprintf(out, " %zu would be stored,", swould);
+        else
+            fprintf(out, " %zu stored,", stored);
+        fprintf(out, " %zu unchanged, %zu differ, %zu store errors,", same, differs, sfailed);
+    }
+    fprintf(out, " %zu invalid, %zu duplicates\n", invalid, dup);
+}

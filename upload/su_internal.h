@@ -1,0 +1,77 @@
+/*
+ * Internal pieces of the upload module, shared between its files and
+ * exposed to the unit tests (tests/upload/) — not part of upload.h.
+ */
+#ifndef SYMKIT_SU_INTERNAL_H
+#define SYMKIT_SU_INTERNAL_H
+
+#include <time.h>
+
+#include "upload.h"
+
+/* ---- retry policy (retry.c) -------------------------------------------- */
+
+/* Largest delay backoff ever waits, and largest Retry-After we obey. */
+#define SU_BACKOFF_CAP 120.0
+#define SU_RETRY_AFTER_CAP 3600.0
+
+/* Delay before retry number `attempt` (1 = first retry): base * 1.5^(attempt-1),
+ * capped at SU_BACKOFF_CAP (or base when base is larger), then scaled by a
+ * jitter factor 0.5 + 0.5 * r, r in [0, 1), so clients that failed together
+ * do not come back together. */
+double su_backoff_delay(double base, unsigned attempt, double r);
+
+/* Parses a Retry-After header value: delta seconds or an HTTP-date (IMF
+ * fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT") relative to now.  Past
+ * dates give 0, values are capped at SU_RETRY_AFTER_CAP.  False when the
+ * value is neither. */
+bool su_parse_retry_after(const char *value, time_t now, double *seconds);
+
+/* HTTP statuses worth another attempt (408, 429, 500, 502, 503, 504). */
+bool su_status_retryable(long status);
+
+/* A random number in [0, 1) for jitter. */
+double su_random_unit(void);
+
+/* ---- JSON replies (json.c) --------------------------------------------- */
+
+/* The string value of the first "error" member, malloc'd, or NULL. */
+char *su_json_error(const char *json, size_t len);
+/* Calls fn for each string of the first "skipped_keys" array.  Returns the
+ * number of strings, or -1 when the array is malformed. */
+int su_json_skipped_keys(const char *json, size_t len, void (*fn)(const char *key, void *ctx),
+                         void *ctx);
+
+/* ---- archives (archive.c) ---------------------------------------------- */
+
+/* Splits n files of the given sizes, in order, into consecutive groups whose
+ * total stays within limit (a file larger than limit gets a group of its
+ * own).  group_of[i] receives the 0-based group of file i; returns the
+ * number of groups. */
+size_t su_plan_groups(const uint64_t *sizes, size_t n, uint64_t limit, size_t *group_of);
+
+/* Builds a zip (deflate) in memory holding files idx[0..n) of set under
+ * their keys, plus "<symbols_txt>-symbols.txt" listing the keys when
+ * symbols_txt is non-NULL.  *out is malloc'd. */
+int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *symbols_txt,
+                 unsigned char **out, size_t *out_len, sk_error *err);
+
+/* ---- store (store.c) --------------------------------------------------- */
+
+/* Puts file i of set into the store under its key, recording the state. */
+void su_store_one(su_file *f, const char *store_dir, bool dry_run);
+
+/* ---- HTTP (http.c) ----------------------------------------------------- */
+
+/* HEADs <symbols_url>/<key> for each pending file; those the server has
+ * become SU_UP_EXISTING.  Errors only warn: the file is then sent. */
+void su_skip_existing(su_set *set, const su_options *opt);
+
+/* Posts the pending files (upload == SU_UP_PENDING) as described in
+ * upload.h, updating their states. */
+int su_post_all(su_set *set, const su_options *opt, sk_error *err);
+
+/* Records a failure reason on f (replacing an earlier one). */
+void su_file_fail_reason(su_file *f, const char *fmt, ...) SK_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * upload — ships .sym files to a Tecken-compatible symbol server and/or a
+ * plain on-disk symbol store, losing nothing on the way.
+ *
+ * The flow is: collect (.sym files, directories walked recursively, store
+ * trees) -> lint (each file's MODULE line gives its key
+ * "<debug_file>/<DEBUGID>/<name>.sym", never its own path) -> optionally
+ * store (atomic writes) -> optionally drop what the server already has
+ * (HEAD per key) -> zip (libzip, deflate, split by size) -> POST to
+ * <url>/upload/ with bounded concurrency, retries with backoff, and a 413
+ * making archives smaller.  Every file ends up with a state per
+ * destination, so the caller can print a summary by key and exit 0 only
+ * when everything arrived.
+ *
+ * Protocol facts: ../shared/reference.md section 4 and docs/symupload.md.
+ */
+#ifndef SYMKIT_UPLOAD_H
+#define SYMKIT_UPLOAD_H
+
+#include "common.h"
+
+/* What happened to one file, per destination. */
+typedef enum su_lint_state {
+    SU_LINT_OK,
+    SU_LINT_INVALID,   /* bad or missing MODULE line, unsafe key, unreadable */
+    SU_LINT_DUPLICATE, /* same key and same bytes as an earlier file: sent once */
+    SU_LINT_COLLISION, /* same key as a different file: neither is sent */
+} su_lint_state;
+
+typedef enum su_upload_state {
+    SU_UP_NONE,      /* not asked to upload, or not eligible */
+    SU_UP_PENDING,
+    SU_UP_UPLOADED,  /* the server accepted it */
+    SU_UP_SKIPPED,   /* the server already had it (skipped_keys) */
+    SU_UP_EXISTING,  /* HEAD said the server has it (--skip-existing) */
+    SU_UP_DRY_RUN,   /* would have been sent */
+    SU_UP_FAILED,
+} su_upload_state;
+
+typedef enum su_store_state {
+    SU_ST_NONE,
+    SU_ST_WRITTEN,
+    SU_ST_SAME,     /* an identical file was already there */
+    SU_ST_DIFFERS,  /* a different file is there: left alone, an error */
+    SU_ST_DRY_RUN,
+    SU_ST_FAILED,
+} su_store_state;
+
+typedef struct su_file {
+    char *path;     /* as found */
+    char *key;      /* NULL unless the MODULE line gave a valid key */
+    char *reason;   /* why lint or upload failed (NULL otherwise) */
+    char *store_reason; /* why the store write failed or differs */
+    uint64_t size;
+    su_lint_state lint;
+    su_upload_state upload;
+    su_store_state store;
+    unsigned archive; /* symbols-N.zip it last went into, 0 for none */
+} su_file;
+
+typedef struct su_set {
+    su_file *files;
+    size_t n, cap;
+} su_set;
+
+void su_set_init(su_set *set);
+void su_set_free(su_set *set);
+
+/* Adds path: a file is taken whatever its name; a directory is walked
+ * recursively (sorted, symlinked directories not followed) for "*.sym".
+ * Fails only when path does not exist or a directory cannot be read. */
+int su_collect(su_set *set, const char *path, sk_error *err);
+
+/* The key of a .sym from its first line: checks 5 whitespace-separated
+ * tokens, "MODULE", a 33-character upper-case debug id and a name that is a
+ * safe key component.  *key is malloc'd. */
+int su_key_from_module_line(const char *text, size_t len, char **key, sk_error *err);
+
+/* Reads the start of every collected file, derives keys, marks invalid
+ * files and key collisions (comparing contents when keys are equal). */
+void su_lint(su_set *set);
+
+/* Progress for a bar or log lines: counts of files and their .sym bytes
+ * done so far (uploaded, skipped or failed) out of those to send. */
+typedef void (*su_progress_fn)(uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
+                               uint64_t bytes_total, void *ctx);
+
+typedef struct su_options {
+    const char *url;          /* Tecken base URL; NULL: no upload */
+    const char *token;        /* Auth-Token value; never logged */
+    const char *store_dir;    /* NULL: no store */
+    const char *symbols_url;  /* base for HEAD <symbols_url>/<key> */
+    bool skip_existing;       /* needs symbols_url */
+    bool dry_run;             /* lint and zip, send and write nothing */
+    bool try_upload;          /* adds the "try" form field */
+    bool verbose;             /* log HTTP headers (token redacted) */
+    const char *symbols_txt;  /* prefix for a "<prefix>-symbols.txt" member, or NULL */
+    unsigned jobs;            /* concurrent posts, >= 1 */
+    unsigned retries;         /* retries after the first attempt */
+    double timeout;           /* seconds per request */
+    double retry_delay;       /* first backoff delay in seconds */
+    uint64_t zip_size;        /* uncompressed bytes per archive */
+    su_progress_fn progress;
+    void *progress_ctx;
+} su_options;
+
+/* Defaults: 3 jobs, 6 retries, 300 s timeout, 10 s first delay, 64 MiB. */
+void su_options_init(su_options *opt);
+
+/* Stores, checks existing keys and uploads the lint-clean files of set as
+ * opt asks, recording per-file states.  Returns SK_OK when the run could be
+ * carried out (individual failures are in the states: see su_all_ok), or
+ * an error for bad options. */
+int su_run(su_set *set, const su_options *opt, sk_error *err);
+
+/* True when every collected file was valid and arrived everywhere asked. */
+bool su_all_ok(const su_set *set);
+
+/* The summary by key: one line per file and state, then the totals. With
+ * quiet, only the problems.  Never prints the token (it never has it). */
+void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE *out);
+
+#endif
