@@ -195,9 +195,12 @@ static void progress(uint64_t files_done, uint64_t files_total, uint64_t bytes_d
     for (unsigned i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '#' : '-';
     bar[WIDTH] = '\0';
-    fprintf(stderr, "\r\033[K[%s] %llu/%llu files, %.1f/%.1f MiB", bar,
+    /* KiB for small runs, so the numbers visibly move. */
+    bool mib = bytes_total >= (1u << 20);
+    double unit = mib ? (double)(1u << 20) : 1024.0;
+    fprintf(stderr, "\r\033[K[%s] %llu/%llu files, %.1f/%.1f %s", bar,
             (unsigned long long)files_done, (unsigned long long)files_total,
-            (double)bytes_done / (1 << 20), (double)bytes_total / (1 << 20));
+            (double)bytes_done / unit, (double)bytes_total / unit, mib ? "MiB" : "KiB");
     g_ui.bar_shown = true;
     if (files_done == files_total)
         clear_bar();

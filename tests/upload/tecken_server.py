@@ -149,11 +149,19 @@ class Handler(BaseHTTPRequestHandler):
         self.lookup()
 
     def lookup(self):
-        key = self.path.lstrip('/').split('?')[0]
+        # Like Tecken: the symbol URL answers 302 to storage, storage serves.
+        path = self.path.lstrip('/').split('?')[0]
+        storage = path.startswith('storage/')
+        key = path[len('storage/'):] if storage else path
         st = self.state
         found = key in st.existing
-        st.record({'method': self.command, 'key': key, 'found': found})
-        if found:
+        st.record({'method': self.command, 'key': key, 'found': found, 'storage': storage})
+        if found and not storage:
+            self.send_response(302)
+            self.send_header('Location', '/storage/' + key)
+            self.send_header('Content-Length', '0')
+            self.end_headers()
+        elif found:
             data = open(os.path.join(st.store_dir, key), 'rb').read()
             self.send_response(200)
             self.send_header('Content-Length', str(len(data)))

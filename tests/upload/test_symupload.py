@@ -401,8 +401,10 @@ def sc_skip_existing(env):
     rc = env.run('--url', env.url, '--skip-existing', '--symbols-url', env.url, env.srcdir)
     check(rc == 0, 'exit %d' % rc)
     env.check_arrived_once(set(env.expected) - set(have))
-    heads = [e for e in env.events() if e['method'] == 'HEAD']
+    heads = [e for e in env.events() if e['method'] == 'HEAD' and not e['storage']]
     check(len(heads) == 5, 'one HEAD per key, saw %d' % len(heads))
+    followed = [e for e in env.events() if e['method'] == 'HEAD' and e['storage']]
+    check(len(followed) == 2, 'the 302 to storage should be followed for the 2 present keys')
     sent = [m for e in env.posts() for m in e.get('members', [])]
     for k in have:
         check(k not in sent, '%s was sent although the server has it' % k)
@@ -494,6 +496,84 @@ def sc_usage(env):
     rc = env.run('--url', env.url, os.path.join(env.root, 'does-not-exist'), env.srcdir)
     check(rc == 1, 'a missing path must fail the run, exit %d' % rc)
     env.check_arrived_once()
+
+
+def sc_progress_tty(env):
+    import pty
+    make_tree(env, 4)
+    env.start_server()
+    master, slave = pty.openpty()
+    envv = dict(os.environ, SYMKIT_UPLOAD_TOKEN=TOKEN)
+    p = subprocess.Popen([env.exe, '--url', env.url, '--zip-size', '4K', '--jobs', '1',
+                          env.srcdir], stdout=subprocess.PIPE, stderr=slave, env=envv)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = p.communicate(timeout=120)[0].decode()
+    os.close(master)
+    tty = b''.join(chunks).decode('utf-8', 'replace')
+    sys.stdout.write('-- tty --\n%r\n' % tty)
+    check(p.returncode == 0, 'exit %d' % p.returncode)
+    env.check_arrived_once()
+    check('\r' in tty and '] 4/4 files' in tty, 'no progress bar on the terminal')
+    check(TOKEN not in tty and TOKEN not in out, 'token shown')
+    # Not a terminal: plain lines, no bar, no escape sequences.
+    rc = env.run('--url', env.url, env.srcdir)
+    check(rc == 0, 'exit %d' % rc)
+    check('\r' not in env.err and '\033' not in env.err, 'bar drawn on a pipe')
+
+
+def sc_quiet(env):
+    make_tree(env, 3)
+    env.add_sym('bad/x.sym', 'x', 0, expect=False, text='not a sym file\n')
+    env.start_server()
+    rc = env.run('-q', '--url', env.url, env.srcdir)
+    check(rc == 1, 'exit %d' % rc)
+    env.check_arrived_once()
+    check(not [l for l in env.out.splitlines() if l.startswith('uploaded ')],
+          '--quiet should list only problems')
+    check([l for l in env.out.splitlines() if l.startswith('invalid ')], 'invalid file not shown')
+    check('accepted' not in env.err, '--quiet should not log progress lines')
+
+
+def sc_agrees_with_dumpsyms(env):
+    """dumpsyms --store and symupload --store lay a store out the same way."""
+    dumpsyms = os.environ.get('SYMKIT_DUMPSYMS')
+    cc = shutil.which('cc') or shutil.which('gcc')
+    check(dumpsyms and os.path.exists(dumpsyms), 'SYMKIT_DUMPSYMS not set')
+    check(cc, 'no C compiler')
+    bindir = os.path.join(env.root, 'bin')
+    os.makedirs(bindir)
+    src = os.path.join(env.root, 'f.c')
+    with open(src, 'w') as f:
+        f.write('int helper(int x) { return x * 3; }\nint main(void) { return helper(1) - 3; }\n')
+    subprocess.run([cc, '-g', '-O1', '-o', os.path.join(bindir, 'fixprog'), src], check=True)
+    subprocess.run([cc, '-g', '-O1', '-shared', '-fPIC', '-o', os.path.join(bindir, 'libfix.so'),
+                    src], check=True)
+    store_a = os.path.join(env.root, 'store-dumpsyms')
+    subprocess.run([dumpsyms, '--store', store_a, bindir], check=True)
+    syms = os.path.join(env.root, 'syms')
+    os.makedirs(syms)
+    for b in ('fixprog', 'libfix.so'):
+        subprocess.run([dumpsyms, '-o', os.path.join(syms, b + '.sym'),
+                        os.path.join(bindir, b)], check=True)
+    store_b = os.path.join(env.root, 'store-symupload')
+    rc = env.run('--store', store_b, syms, token=None)
+    check(rc == 0, 'exit %d' % rc)
+    a, b = walk_files(store_a), walk_files(store_b)
+    check(len(a) == 2 and set(a) == set(b), 'layouts differ: %s vs %s' % (sorted(a), sorted(b)))
+    check(a == b, 'contents differ')
+    # A store tree is valid input too, and re-storing it changes nothing.
+    rc = env.run('--store', store_b, store_a, token=None)
+    check(rc == 0, 'exit %d' % rc)
+    check(sum(l.startswith('unchanged ') for l in env.out.splitlines()) == 2, 'store tree input')
 
 
 SCENARIOS = {name[3:]: fn for name, fn in globals().items() if name.startswith('sc_')}
