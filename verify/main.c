@@ -20,10 +20,21 @@ static const char usage_text[] =
     "      SIGBUS, SIGILL, SIGFPE, SIGABRT or SIGTRAP.  Exits with COMMAND's\n"
     "      status (128 + signal when a signal killed it).\n"
     "\n"
+    "  lint [--json] [--strict] FILE.sym...\n"
+    "      check .sym files for format errors (order, syntax, overlaps, lines\n"
+    "      outside their FUNC, INLINE depth, dangling FILE/ORIGIN ids, ...) and\n"
+    "      print quality figures (CFI and line coverage).  Exit 1 on errors\n"
+    "      (--strict: also on warnings).\n"
+    "\n"
+    "  diff [--json] [--all] OLD.sym NEW.sym\n"
+    "      what NEW lost or gained against OLD: functions, line records, CFI,\n"
+    "      inlines, coverage.  Exit 1 when anything was lost.\n"
+    "\n"
     "  --help, -h     this text\n"
     "  --version      print the version\n"
     "\n"
-    "exit codes: capture mirrors the command; 2 usage or input error.\n";
+    "exit codes: capture mirrors the command; otherwise 0 pass, 1 quality\n"
+    "failure (lint errors, diff loss, check failure), 2 usage or input error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -111,6 +122,105 @@ static int cmd_capture(int argc, char **argv)
     return res.exit_status;
 }
 
+static int print_buf(sk_buf *b)
+{
+    if (b->len)
+        fwrite(b->data, 1, b->len, stdout);
+    sk_buf_free(b);
+    return fflush(stdout) == 0 ? 0 : 2;
+}
+
+static int cmd_lint(int argc, char **argv)
+{
+    bool json = false, strict = false;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--strict") == 0)
+            strict = true;
+        else
+            return usage_error("lint: unknown option '%s'", argv[i]);
+    }
+    if (i >= argc)
+        return usage_error("%s", "lint: no .sym file given");
+    size_t n = (size_t)(argc - i);
+    sv_lint_report *reps = sk_xcalloc(n, sizeof *reps);
+    int status = 0;
+    for (size_t k = 0; k < n; k++) {
+        sk_error err;
+        sk_error_clear(&err);
+        if (sv_lint_file(argv[i + (int)k], &reps[k], &err) != SK_OK) {
+            fprintf(stderr, "symverify: %s\n", err.msg);
+            status = 2;
+        } else if (reps[k].errors || (strict && reps[k].warnings)) {
+            if (status == 0)
+                status = 1;
+        }
+    }
+    sk_buf out;
+    sk_buf_init(&out);
+    if (json)
+        sv_lint_format_json(reps, n, &out);
+    else
+        sv_lint_format_text(reps, n, &out);
+    if (print_buf(&out))
+        status = 2;
+    for (size_t k = 0; k < n; k++)
+        sv_lint_report_free(&reps[k]);
+    free(reps);
+    return status;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    bool json = false, all = false;
+    const char *files[2];
+    int nfiles = 0;
+    bool opts = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (opts && strcmp(a, "--") == 0) {
+            opts = false;
+        } else if (opts && strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (opts && strcmp(a, "--all") == 0) {
+            all = true;
+        } else if (opts && a[0] == '-' && a[1]) {
+            return usage_error("diff: unknown option '%s'", a);
+        } else {
+            if (nfiles == 2)
+                return usage_error("diff: unexpected argument '%s' (diff takes OLD.sym NEW.sym)", a);
+            files[nfiles++] = a;
+        }
+    }
+    if (nfiles != 2)
+        return usage_error("%s", "diff: needs OLD.sym and NEW.sym");
+    sv_diff_report rep;
+    sk_error err;
+    sk_error_clear(&err);
+    if (sv_diff_files(files[0], files[1], &rep, &err) != SK_OK) {
+        fprintf(stderr, "symverify: %s\n", err.msg);
+        sv_diff_report_free(&rep);
+        return 2;
+    }
+    sk_buf out;
+    sk_buf_init(&out);
+    if (json)
+        sv_diff_format_json(&rep, &out);
+    else
+        sv_diff_format_text(&rep, all ? 0 : 20, &out);
+    int status = sv_diff_has_loss(&rep) ? 1 : 0;
+    if (print_buf(&out))
+        status = 2;
+    sv_diff_report_free(&rep);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -126,6 +236,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "capture") == 0)
         return cmd_capture(argc - 1, argv + 1);
+    if (strcmp(cmd, "lint") == 0)
+        return cmd_lint(argc - 1, argv + 1);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option '%s'", cmd);
     return usage_error("unknown command '%s'", cmd);

@@ -411,7 +411,8 @@ int sv_write_minidump(const char *path, const sv_crash_info *crash, const sv_thr
         want(&want_v, &nwant, &want_cap, s, e);
     if (crash->addr && clip_to_mapping(&maps, crash->addr, AROUND_BYTES, AROUND_BYTES, &s, &e))
         want(&want_v, &nwant, &want_cap, s, e);
-    qsort(want_v, nwant, sizeof *want_v, cmp_region);
+    if (nwant)
+        qsort(want_v, nwant, sizeof *want_v, cmp_region);
     size_t nreg = 0;
     for (size_t i = 0; i < nwant; i++) {
         if (nreg && want_v[i].start <= want_v[nreg - 1].end) {

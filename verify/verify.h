@@ -48,4 +48,78 @@ typedef struct sv_capture_result {
  * a success without a dump. */
 int sv_capture(const sv_capture_options *opt, sv_capture_result *res, sk_error *err);
 
+/* ---- lint ---------------------------------------------------------------- */
+
+typedef enum sv_severity { SV_ERROR, SV_WARNING } sv_severity;
+
+/* One problem found in a .sym file.  code is a stable short name
+ * ("overlapping-func", "dangling-file", ...: docs/symverify.md lists them)
+ * shared by the human and JSON outputs. */
+typedef struct sv_finding {
+    sv_severity severity;
+    const char *code;
+    size_t line_no; /* 1-based, 0 when the finding is about the whole file */
+    char *msg;
+} sv_finding;
+
+/* Quality figures of one .sym file. */
+typedef struct sv_sym_stats {
+    size_t lines, records, bad_lines;
+    size_t funcs, publics, line_records, inlines, files, origins;
+    size_t cfi_inits, cfi_rows, stack_win;
+    size_t funcs_without_lines;
+    uint64_t func_bytes;           /* bytes covered by FUNC records */
+    uint64_t func_bytes_with_cfi;  /* ... of which a STACK CFI INIT covers */
+    uint64_t func_bytes_with_lines; /* ... of which line records cover */
+    bool public_only;              /* PUBLICs but no FUNC: no lines, no inlines */
+} sv_sym_stats;
+
+typedef struct sv_lint_report {
+    char *path;
+    sv_sym_stats stats;
+    sv_finding *findings; /* at most SV_LINT_MAX_FINDINGS kept, in file order */
+    size_t nfindings, findings_cap;
+    size_t errors, warnings; /* all of them, kept or not */
+} sv_lint_report;
+
+#define SV_LINT_MAX_FINDINGS 200
+
+/* Lints .sym text.  Fails only when the text is not a .sym file at all (no
+ * MODULE first line) or cannot be read; everything else is a finding. */
+int sv_lint_mem(const char *name, const char *data, size_t len, sv_lint_report *rep, sk_error *err);
+int sv_lint_file(const char *path, sv_lint_report *rep, sk_error *err);
+void sv_lint_report_free(sv_lint_report *rep);
+/* Human text and JSON forms of a set of reports. */
+void sv_lint_format_text(const sv_lint_report *reps, size_t n, sk_buf *out);
+void sv_lint_format_json(const sv_lint_report *reps, size_t n, sk_buf *out);
+
+/* ---- diff ---------------------------------------------------------------- */
+
+typedef struct sv_names {
+    char **v;
+    size_t n, cap;
+} sv_names;
+
+/* What changed between two builds' .sym files of one module.  Functions are
+ * matched by name (a multiset: static functions may share one). */
+typedef struct sv_diff_report {
+    char *old_path, *new_path;
+    char *old_id, *new_id;      /* debug ids, for the header line */
+    sv_sym_stats old_stats, new_stats;
+    sv_names funcs_lost, funcs_gained;
+    sv_names lines_lost;        /* had line records, has none now */
+    sv_names lines_gained;
+    sv_names cfi_lost;          /* its entry had STACK CFI, has none now */
+    sv_names cfi_gained;
+    sv_names inlines_lost, inlines_gained; /* inline origins in use */
+} sv_diff_report;
+
+int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *rep, sk_error *err);
+/* Anything lost: functions, lines, CFI, inlines, or a lower coverage. */
+bool sv_diff_has_loss(const sv_diff_report *rep);
+void sv_diff_report_free(sv_diff_report *rep);
+/* max_names: how many names to list per category (0: all). */
+void sv_diff_format_text(const sv_diff_report *rep, size_t max_names, sk_buf *out);
+void sv_diff_format_json(const sv_diff_report *rep, sk_buf *out);
+
 #endif
