@@ -330,7 +330,10 @@ static void build_messy(sym_module *m, uint64_t seed)
     for (int i = 0; i < NF; i++) {
         fs[i].addr = 0x1000 + (rnd() % 3000) * 4;
         fs[i].size = rnd() % 64;
-        snprintf(fs[i].name, sizeof fs[i].name, i % 50 ? "fn%d" : "", i);
+        if (i % 50)
+            snprintf(fs[i].name, sizeof fs[i].name, "fn%d", i);
+        else
+            fs[i].name[0] = '\0';
     }
     rng_state = seed;
     int order[NF];
