@@ -25,6 +25,8 @@ typedef struct job {
     size_t n;
     unsigned number;  /* symbols-<number>.zip */
     unsigned attempt; /* attempts made */
+    uint64_t sym_bytes; /* .sym bytes of the members, for progress */
+    double sent_fraction; /* of the request body, while in flight */
     double not_before;
     bool done;
 
@@ -59,6 +61,8 @@ static job *add_job(engine *e, const size_t *idx, size_t n)
     j->idx = sk_xmalloc((n ? n : 1) * sizeof *j->idx);
     memcpy(j->idx, idx, n * sizeof *idx);
     j->n = n;
+    for (size_t k = 0; k < n; k++)
+        j->sym_bytes += e->set->files[idx[k]].size;
     j->number = ++e->next_number;
     sk_buf_init(&j->head);
     sk_buf_init(&j->tail);
@@ -87,6 +91,7 @@ static void release_transfer(engine *e, job *j)
     sk_buf_free(&j->resp);
     j->retry_after[0] = '\0';
     j->pos = 0;
+    j->sent_fraction = 0;
 }
 
 static void free_job(engine *e, job *j)
@@ -98,9 +103,30 @@ static void free_job(engine *e, job *j)
 
 static void report_progress(engine *e)
 {
-    if (e->opt->progress)
-        e->opt->progress(e->files_done, e->files_total, e->bytes_done, e->bytes_total,
-                         e->opt->progress_ctx);
+    if (!e->opt->progress)
+        return;
+    /* Count the part of in-flight archives already sent, so a bar keeps
+     * moving during one long post. */
+    uint64_t bytes = e->bytes_done;
+    for (size_t i = 0; i < e->njobs; i++) {
+        const job *j = e->jobs[i];
+        if (!j->done && j->easy)
+            bytes += (uint64_t)((double)j->sym_bytes * j->sent_fraction);
+    }
+    if (bytes > e->bytes_total)
+        bytes = e->bytes_total;
+    e->opt->progress(e->files_done, e->files_total, bytes, e->bytes_total, e->opt->progress_ctx);
+}
+
+static int xfer_cb(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                   curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    job *j = ctx;
+    if (ultotal > 0 && ulnow >= 0 && ulnow <= ultotal)
+        j->sent_fraction = (double)ulnow / (double)ultotal;
+    return 0;
 }
 
 /* Ends a job: every member gets `state` (or failed with reason). */
@@ -297,6 +323,11 @@ static int start_job(engine *e, job *j)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(c, CURLOPT_PRIVATE, j);
+    if (e->opt->progress) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xfer_cb);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, j);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (e->opt->verbose) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
@@ -371,7 +402,7 @@ static void retry_or_fail(engine *e, job *j, const char *why, const char *retry_
     double delay;
     if (!retry_after || !retry_after[0] || !su_parse_retry_after(retry_after, time(NULL), &delay))
         delay = su_backoff_delay(e->opt->retry_delay, j->attempt, su_random_unit());
-    sk_log(SK_LOG_WARN, "symbols-%u.zip: %s; retrying in %.1f s (attempt %u of %u)", j->number, why,
+    sk_log(SK_LOG_WARN, "symbols-%u.zip: %s; retrying in %.3g s (attempt %u of %u)", j->number, why,
            delay, j->attempt + 1, e->opt->retries + 1);
     release_transfer(e, j);
     j->not_before = sk_now() + delay;
@@ -581,6 +612,8 @@ int su_post_all(su_set *set, const su_options *opt, sk_error *err)
                 wait_ms = d < 0 ? 0 : (int)d + 1;
         }
         curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
+        if (e.active)
+            report_progress(&e);
     }
 out:
     for (size_t i = 0; i < e.njobs; i++)
@@ -602,60 +635,112 @@ static size_t discard(char *p, size_t s, size_t n, void *c)
     return s * n;
 }
 
+/* <base>/<key> with each key component escaped: keys may hold characters
+ * such as '?' or '+' that mean something in a URL. */
+static char *key_url(CURL *c, const char *base, size_t base_len, const char *key)
+{
+    sk_buf url;
+    sk_buf_init(&url);
+    sk_buf_append(&url, base, base_len);
+    const char *p = key;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        char *esc = curl_easy_escape(c, p, (int)len);
+        sk_buf_putc(&url, '/');
+        sk_buf_puts(&url, esc ? esc : "");
+        curl_free(esc);
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    char *r = sk_xstrdup(url.data);
+    sk_buf_free(&url);
+    return r;
+}
+
+static void head_result(su_file *f, CURLcode rc, long status)
+{
+    if (rc == CURLE_OK && status == 200) {
+        f->upload = SU_UP_EXISTING;
+        sk_log(SK_LOG_DEBUG, "%s: already on the server", f->key);
+    } else if (rc != CURLE_OK) {
+        sk_log(SK_LOG_WARN, "%s: HEAD failed (%s); sending it", f->key, curl_easy_strerror(rc));
+    } else if (status != 404 && status != 403) {
+        /* S3 answers 403 for a missing key when listing is not allowed. */
+        sk_log(SK_LOG_WARN, "%s: HEAD answered HTTP %ld; sending it", f->key, status);
+    }
+}
+
 void su_skip_existing(su_set *set, const su_options *opt)
 {
-    CURL *c = curl_easy_init();
-    if (!c) {
+    CURLM *multi = curl_multi_init();
+    if (!multi) {
         sk_log(SK_LOG_WARN, "--skip-existing: cannot set up HTTP; sending everything");
         return;
     }
-    size_t n = strlen(opt->symbols_url);
-    while (n > 0 && opt->symbols_url[n - 1] == '/')
-        n--;
-    sk_buf url;
-    sk_buf_init(&url);
-    for (size_t i = 0; i < set->n; i++) {
-        su_file *f = &set->files[i];
-        if (f->upload != SU_UP_PENDING)
-            continue;
-        sk_buf_reset(&url);
-        sk_buf_append(&url, opt->symbols_url, n);
-        /* Escape each component: keys may hold characters like '?' that
-         * mean something in a URL. */
-        const char *p = f->key;
-        while (*p) {
-            const char *slash = strchr(p, '/');
-            size_t len = slash ? (size_t)(slash - p) : strlen(p);
-            char *esc = curl_easy_escape(c, p, (int)len);
-            sk_buf_putc(&url, '/');
-            sk_buf_puts(&url, esc ? esc : "");
-            curl_free(esc);
-            p += len;
-            if (*p == '/')
-                p++;
+    size_t base_len = strlen(opt->symbols_url);
+    while (base_len > 0 && opt->symbols_url[base_len - 1] == '/')
+        base_len--;
+    /* HEADs are tiny: a few more at once than posts is still polite. */
+    unsigned limit = (opt->jobs ? opt->jobs : 1) * 2;
+    if (limit > 16)
+        limit = 16;
+    unsigned active = 0;
+    size_t next = 0;
+    for (;;) {
+        while (active < limit && next < set->n) {
+            size_t i = next++;
+            su_file *f = &set->files[i];
+            if (f->upload != SU_UP_PENDING)
+                continue;
+            CURL *c = curl_easy_init();
+            if (!c) {
+                sk_log(SK_LOG_WARN, "%s: cannot set up a HEAD request; sending it", f->key);
+                continue;
+            }
+            char *url = key_url(c, opt->symbols_url, base_len, f->key);
+            curl_easy_setopt(c, CURLOPT_URL, url);
+            free(url); /* curl keeps its own copy */
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+            curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+            curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+            curl_easy_setopt(c, CURLOPT_USERAGENT, "symkit/" SK_VERSION);
+            curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(opt->timeout * 1000.0));
+            curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+            curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+            curl_easy_setopt(c, CURLOPT_PRIVATE, (void *)f);
+            if (curl_multi_add_handle(multi, c) != CURLM_OK) {
+                curl_easy_cleanup(c);
+                sk_log(SK_LOG_WARN, "%s: cannot start a HEAD request; sending it", f->key);
+                continue;
+            }
+            active++;
         }
-        curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, url.data);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "symkit/" SK_VERSION);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(opt->timeout * 1000.0));
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        CURLcode rc = curl_easy_perform(c);
-        long status = 0;
-        if (rc == CURLE_OK)
-            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (rc == CURLE_OK && status == 200) {
-            f->upload = SU_UP_EXISTING;
-            sk_log(SK_LOG_DEBUG, "%s: already on the server", f->key);
-        } else if (rc != CURLE_OK) {
-            sk_log(SK_LOG_WARN, "%s: HEAD failed (%s); sending it", f->key, curl_easy_strerror(rc));
-        } else if (status != 404 && status != 403) {
-            sk_log(SK_LOG_WARN, "%s: HEAD answered HTTP %ld; sending it", f->key, status);
+        if (active == 0 && next >= set->n)
+            break;
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            CURL *c = msg->easy_handle;
+            CURLcode rc = msg->data.result;
+            su_file *f = NULL;
+            long status = 0;
+            curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&f);
+            if (rc == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+            if (f)
+                head_result(f, rc, status);
+            curl_multi_remove_handle(multi, c);
+            curl_easy_cleanup(c);
+            active--;
         }
+        if (active > 0)
+            curl_multi_poll(multi, NULL, 0, 200, NULL);
     }
-    sk_buf_free(&url);
-    curl_easy_cleanup(c);
+    curl_multi_cleanup(multi);
 }

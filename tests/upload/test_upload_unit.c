@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -426,6 +427,14 @@ static void test_store(void **state)
     free(src);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -433,6 +442,8 @@ int main(int argc, char **argv)
         return 2;
     }
     scratch = argv[1];
+    /* Start from nothing: files left by an earlier run would change results. */
+    nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (sk_mkdir_p(scratch, NULL) != SK_OK)
         return 2;
     const struct CMUnitTest tests[] = {
