@@ -142,7 +142,7 @@ typedef struct sw_annotation {
 typedef struct sw_report {
     sk_arena *arena; /* owns everything below */
 
-    const char *status; /* "OK", or a short reason the report is partial */
+    const char *status; /* "OK" (damaged streams: see stream_errors) */
 
     /* system_info */
     const char *os;       /* "Linux", "Windows NT", "Mac OS X", ... */

@@ -393,7 +393,7 @@ static void parse_func_body(sym_index *ix, const char *p, uint64_t addr, sym_loo
         const char *e = line_end(p, end);
         const char *t = trim_cr(p, e);
         const char *q;
-        if (t > p && hexval(*p) >= 0) {
+        if (t > p && hexval(*p) >= 0 && !starts(p, t, "FUNC ") && !starts(p, t, "FILE ")) {
             uint64_t a, size, line, file;
             if ((q = hex_tok(p, t, &a)) && (q = hex_tok(q, t, &size)) && (q = dec_tok(q, t, &line)) &&
                 (q = dec_tok(q, t, &file)) && q == t) {
@@ -451,6 +451,8 @@ static const char *record_name(sym_index *ix, const char *p, int numbers, uint64
 {
     const char *end = ix->data + ix->len;
     const char *t = trim_cr(p, line_end(p, end));
+    if (t <= p)
+        return "<name omitted>";
     const char *q = memchr(p, ' ', (size_t)(t - p));
     q = q ? skip_m(q + 1, t) : t;
     uint64_t v = 0;

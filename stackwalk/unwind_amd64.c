@@ -1,0 +1,63 @@
+/* unwind_amd64.c — x86-64: registers in DWARF order, the %rbp chain. */
+#include "unwind.h"
+
+#include <string.h>
+
+enum { RAX, RDX, RCX, RBX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, R15, RIP, NREGS };
+
+static const char *const names[NREGS] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+                                         "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
+
+int sw_x86_is_call_before(const sw_walker *w, uint64_t ret);
+
+static int reg_by_name(const char *s, size_t n)
+{
+    if (n && *s == '$') {
+        s++;
+        n--;
+    }
+    for (int i = 0; i < NREGS; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+            return i;
+    return -1;
+}
+
+static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
+{
+    (void)first;
+    const sw_regs *r = &callee->regs;
+    if (!sw_reg_ok(r, RBP) || !sw_reg_ok(r, RSP))
+        return false;
+    uint64_t rbp = r->r[RBP];
+    if (rbp < r->r[RSP] || (rbp & 7))
+        return false;
+    uint64_t saved_rbp, ret;
+    if (!sw_read_word(w, rbp, &saved_rbp) || !sw_read_word(w, rbp + 8, &ret))
+        return false;
+    memset(caller, 0, sizeof *caller);
+    sw_reg_set(caller, RIP, ret);
+    sw_reg_set(caller, RSP, rbp + 16);
+    sw_reg_set(caller, RBP, saved_rbp);
+    static const int kept[] = {RBX, R12, R13, R14, R15};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        if (sw_reg_ok(r, kept[i]))
+            sw_reg_set(caller, kept[i], r->r[kept[i]]);
+    return true;
+}
+
+const sw_cpu sw_cpu_amd64 = {
+    .name = "amd64",
+    .ptr_size = 8,
+    .nregs = NREGS,
+    .names = names,
+    .pc = RIP,
+    .sp = RSP,
+    .fp = RBP,
+    .lr = -1,
+    .callee_saved = 1u << RBX | 1u << RBP | 1u << R12 | 1u << R13 | 1u << R14 | 1u << R15,
+    .lookup_adjust = 1,
+    .reg_by_name = reg_by_name,
+    .frame_pointer = frame_pointer,
+    .is_call_before = sw_x86_is_call_before,
+    .stack_win = NULL,
+};
