@@ -481,8 +481,8 @@ static int copy_field(const char *what, const char *s, char *out, size_t cap, sk
 }
 
 int sym_parse_module_line(const char *line, size_t len, char *os, size_t os_cap, char *arch,
-                          size_t arch_cap, char *debug_id, size_t id_cap, char *name, size_t name_cap,
-                          sk_error *err)
+                          size_t arch_cap, char *debug_id, size_t id_cap, char *name,
+                          size_t name_cap, sk_error *err)
 {
     if (!line)
         return sk_fail(err, SK_EFORMAT, "empty input, expected a MODULE record");

@@ -12,6 +12,12 @@ static inline uint64_t sym_end(uint64_t addr, uint64_t size)
     return size > UINT64_MAX - addr ? UINT64_MAX : addr + size;
 }
 
+/* sk_grow without realloc: glibc's realloc grows a block in place by
+ * splitting a large free neighbour, and with MALLOC_PERTURB_ set (meson test
+ * sets it) it then memsets the whole remainder: tens of MB per call when a
+ * big module was freed just before.  malloc + copy + free never does. */
+void sym_grow(void **p, size_t *cap, size_t n, size_t need, size_t elem);
+
 /* A string -> id hash map over borrowed strings (finalize merges equal FILE
  * paths and INLINE_ORIGIN names with it). */
 typedef struct sym_strmap {
