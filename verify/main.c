@@ -30,6 +30,15 @@ static const char usage_text[] =
     "      what NEW lost or gained against OLD: functions, line records, CFI,\n"
     "      inlines, coverage.  Exit 1 when anything was lost.\n"
     "\n"
+    "  check --symbols DIR|URL [--symbols-cache DIR] [--expect FILE]\n"
+    "        [--baseline REPORT] [--json OUT] [--min-cfi F] [--min-symbolicated F]\n"
+    "        [--min-lines F] [--max-scanned N] [--max-missing N] DUMP...\n"
+    "      walk each dump against the symbols and report frames by trust,\n"
+    "      frames with function and file:line, modules without symbols;\n"
+    "      --expect checks call chains (module!function per line), --baseline\n"
+    "      compares with an earlier --json report and fails on any regression,\n"
+    "      thresholds (F: a fraction like 0.8 or 80%) fail the run.\n"
+    "\n"
     "  --help, -h     this text\n"
     "  --version      print the version\n"
     "\n"
@@ -221,6 +230,140 @@ static int cmd_diff(int argc, char **argv)
     return status;
 }
 
+static bool parse_fraction(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s)
+        return false;
+    if (*end == '%')
+        v /= 100, end++;
+    if (*end || !(v >= 0 && v <= 1))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_count(const char *s, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    sv_check_options opt;
+    sv_check_options_init(&opt);
+    const char **paths = sk_xcalloc((size_t)argc + 1, sizeof *paths);
+    const char **urls = sk_xcalloc((size_t)argc + 1, sizeof *urls);
+    const char **dumps = sk_xcalloc((size_t)argc + 1, sizeof *dumps);
+    size_t npaths = 0, nurls = 0, ndumps = 0;
+    const char *json_out = NULL;
+    int status = 0;
+    bool opts = true;
+    for (int i = 1; i < argc && status == 0; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!opts || a[0] != '-' || !a[1]) {
+            dumps[ndumps++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            opts = false;
+            continue;
+        }
+        bool takes = strcmp(a, "--symbols") == 0 || strcmp(a, "--symbols-cache") == 0 ||
+                     strcmp(a, "--expect") == 0 || strcmp(a, "--baseline") == 0 ||
+                     strcmp(a, "--json") == 0 || strcmp(a, "--min-cfi") == 0 ||
+                     strcmp(a, "--min-symbolicated") == 0 || strcmp(a, "--min-lines") == 0 ||
+                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0;
+        if (!takes) {
+            status = usage_error("check: unknown option '%s'", a);
+            break;
+        }
+        if (!v) {
+            status = usage_error("check: %s needs a value", a);
+            break;
+        }
+        i++;
+        if (strcmp(a, "--symbols") == 0) {
+            if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+                urls[nurls++] = v;
+            else
+                paths[npaths++] = v;
+        } else if (strcmp(a, "--symbols-cache") == 0) {
+            opt.symbols_cache = v;
+        } else if (strcmp(a, "--expect") == 0) {
+            opt.expect_path = v;
+        } else if (strcmp(a, "--baseline") == 0) {
+            opt.baseline_path = v;
+        } else if (strcmp(a, "--json") == 0) {
+            json_out = v;
+        } else if (strcmp(a, "--min-cfi") == 0 || strcmp(a, "--min-symbolicated") == 0 ||
+                   strcmp(a, "--min-lines") == 0) {
+            double *dst = a[6] == 'c' ? &opt.min_cfi : a[6] == 's' ? &opt.min_symbolicated : &opt.min_lines;
+            if (!parse_fraction(v, dst))
+                status = usage_error("check: %s needs a fraction between 0 and 1 (or a percentage)", a);
+        } else {
+            long *dst = strcmp(a, "--max-scanned") == 0 ? &opt.max_scanned : &opt.max_missing;
+            if (!parse_count(v, dst))
+                status = usage_error("check: %s needs a count", a);
+        }
+    }
+    if (status == 0 && npaths + nurls == 0)
+        status = usage_error("%s", "check: no --symbols DIR|URL given");
+    if (status == 0 && ndumps == 0)
+        status = usage_error("%s", "check: no dump given");
+    if (status) {
+        free(paths), free(urls), free(dumps);
+        return status;
+    }
+    opt.symbol_paths = paths;
+    opt.nsymbol_paths = npaths;
+    opt.symbol_urls = urls;
+    opt.nsymbol_urls = nurls;
+
+    sv_check_report rep;
+    sk_error err;
+    sk_error_clear(&err);
+    if (sv_check(&opt, dumps, ndumps, &rep, &err) != SK_OK) {
+        fprintf(stderr, "symverify: %s\n", err.msg);
+        status = 2;
+    } else {
+        status = rep.failures.n ? 1 : 0;
+        bool json_stdout = json_out && strcmp(json_out, "-") == 0;
+        if (json_out) {
+            sk_buf j;
+            sk_buf_init(&j);
+            sv_check_format_json(&rep, &j);
+            if (json_stdout) {
+                if (print_buf(&j))
+                    status = 2;
+            } else {
+                if (sk_write_file_atomic(json_out, j.data, j.len, &err) != SK_OK) {
+                    fprintf(stderr, "symverify: %s\n", err.msg);
+                    status = 2;
+                }
+                sk_buf_free(&j);
+            }
+        }
+        if (!json_stdout) {
+            sk_buf t;
+            sk_buf_init(&t);
+            sv_check_format_text(&rep, &t);
+            if (print_buf(&t))
+                status = 2;
+        }
+    }
+    sv_check_report_free(&rep);
+    free(paths), free(urls), free(dumps);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -240,6 +383,8 @@ int main(int argc, char **argv)
         return cmd_lint(argc - 1, argv + 1);
     if (strcmp(cmd, "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return usage_error("unknown option '%s'", cmd);
     return usage_error("unknown command '%s'", cmd);

@@ -122,4 +122,70 @@ void sv_diff_report_free(sv_diff_report *rep);
 void sv_diff_format_text(const sv_diff_report *rep, size_t max_names, sk_buf *out);
 void sv_diff_format_json(const sv_diff_report *rep, sk_buf *out);
 
+/* ---- check ---------------------------------------------------------------- */
+
+/* Frame counts of one thread or a set of threads.  Trust names as in
+ * stackwalk (context, prewalked, cfi, frame_pointer, cfi_scan, scan). */
+typedef struct sv_frame_counts {
+    size_t frames;
+    size_t context, prewalked, cfi, frame_pointer, cfi_scan, scan;
+    size_t with_function; /* a function name (FUNC, PUBLIC or inline) */
+    size_t with_line;     /* a file and line */
+} sv_frame_counts;
+
+typedef struct sv_chain_result {
+    char *chain;   /* "module!function > module!function ..." */
+    bool passed;
+    char *message; /* why it failed, NULL when it passed */
+} sv_chain_result;
+
+typedef struct sv_dump_metrics {
+    char *path, *name;      /* name: the dump's file name, the baseline key */
+    char *crash_type;       /* "SIGSEGV /SEGV_MAPERR" or NULL */
+    uint64_t crash_address;
+    size_t threads;
+    sv_frame_counts crashing; /* the crashing thread */
+    sv_frame_counts all;      /* every thread */
+    size_t frames_before_scan; /* crashing thread: frames before the first scanned one */
+    sv_names on_stack;        /* modules some frame is in */
+    sv_names missing, mismatched, corrupt; /* ... without good symbols */
+    sv_chain_result *chains;
+    size_t nchains;
+} sv_dump_metrics;
+
+typedef struct sv_check_options {
+    const char *const *symbol_paths; /* local stores or .sym files */
+    size_t nsymbol_paths;
+    const char *const *symbol_urls;  /* symbol servers */
+    size_t nsymbol_urls;
+    const char *symbols_cache;       /* NULL: downloads kept in memory */
+    const char *expect_path;         /* --expect FILE, or NULL */
+    const char *baseline_path;       /* --baseline REPORT (our JSON), or NULL */
+    /* thresholds over each dump's crashing thread; < 0: not set */
+    double min_cfi;          /* share of caller frames found by CFI */
+    double min_symbolicated; /* share of frames with a function */
+    double min_lines;        /* share of frames with file:line */
+    long max_scanned;        /* frames found by scanning */
+    long max_missing;        /* modules on the stack without symbols */
+} sv_check_options;
+
+void sv_check_options_init(sv_check_options *opt);
+
+typedef struct sv_check_report {
+    sv_dump_metrics *dumps;
+    size_t ndumps;
+    sv_dump_metrics total; /* sums (names lists stay empty) */
+    sv_names failures;     /* one readable line per failed check */
+} sv_check_report;
+
+/* Walks every dump with stackwalk and measures it, then applies --expect,
+ * the baseline and the thresholds.  Quality failures are listed in
+ * rep->failures (status SK_OK); an unreadable dump, expect file or baseline
+ * is an error. */
+int sv_check(const sv_check_options *opt, const char *const *dumps, size_t ndumps,
+             sv_check_report *rep, sk_error *err);
+void sv_check_report_free(sv_check_report *rep);
+void sv_check_format_text(const sv_check_report *rep, sk_buf *out);
+void sv_check_format_json(const sv_check_report *rep, sk_buf *out);
+
 #endif
