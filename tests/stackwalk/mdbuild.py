@@ -125,7 +125,8 @@ class Dump:
             crva = add(ctx)
             trecs.append(struct.pack("<IIIIQQII II", t.tid, 0, 0, 0, 0, t.stack_base, len(t.stack), srva,
                                      len(ctx), crva))
-        streams.append((THREAD_LIST, struct.pack("<I", len(trecs)) + b"".join(trecs)))
+        if trecs:
+            streams.append((THREAD_LIST, struct.pack("<I", len(trecs)) + b"".join(trecs)))
         names = [(t.tid, mdstring(t.name)) for t in self.threads if t.name]
         if names:
             streams.append((THREAD_NAMES, struct.pack("<I", len(names)) +
@@ -140,7 +141,8 @@ class Dump:
                 struct.pack("<IIII", len(cv), cvrva, 0, 0) + b"\0" * 16
             assert len(rec) == 108
             mrecs.append(rec)
-        streams.append((MODULE_LIST, struct.pack("<I", len(mrecs)) + b"".join(mrecs)))
+        if mrecs:
+            streams.append((MODULE_LIST, struct.pack("<I", len(mrecs)) + b"".join(mrecs)))
 
         if self.memory:
             recs = []
@@ -151,7 +153,7 @@ class Dump:
         if self.exception:
             tid, sig, code, addr, regs = self.exception
             t = [t for t in self.threads if t.tid == tid]
-            ctx = context(self.arch, regs if regs is not None else t[0].regs)
+            ctx = context(self.arch, regs if regs is not None else (t[0].regs if t else {}))
             crva = add(ctx)
             rec = struct.pack("<IIIIQQII", tid, 0, sig, code, 0, addr, 0, 0) + b"\0" * 120 + \
                 struct.pack("<II", len(ctx), crva)
