@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""End-to-end test of `symverify check`: the whole pipeline.
+
+Build the crasher fixture with -g, `dumpsyms --store` it (and the libc it
+runs on, for CFI through abort/raise), `symverify capture` three crashes,
+then `symverify check` with the expected call chains must pass.  The same
+dumps against a store whose .sym lost its STACK CFI records, or its line
+records, must fail as a regression against the first run's --json report,
+naming what dropped.  The check's frame counts are cross-checked with the
+`stackwalk --json` output for the same dump.  Bad input exits 2.
+
+usage: test_check.py SYMVERIFY DUMPSYMS STACKWALK CRASHER_SOURCE SCRATCH_DIR
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SYMVERIFY, DUMPSYMS, STACKWALK, SOURCE, SCRATCH = sys.argv[1:6]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def sv_check(*args):
+    return run([SYMVERIFY, "check"] + list(args))
+
+
+def libc_path(exe):
+    out = run(["ldd", exe]).stdout
+    m = re.search(r"libc\.so\.6 => (\S+)", out)
+    return os.path.realpath(m.group(1)) if m else None
+
+
+def make_store(src, dst, drop):
+    """A copy of store src with lines matching drop() removed from every .sym."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    for root, _, files in os.walk(dst):
+        for f in files:
+            if f.endswith(".sym"):
+                p = os.path.join(root, f)
+                lines = open(p).read().splitlines(True)
+                open(p, "w").write("".join(l for l in lines if not drop(l)))
+
+
+LINE_RECORD = re.compile(r"^[0-9a-f]+ [0-9a-f]+ \d+ \d+$")
+
+EXPECT = """# chains the fixture's crashes must show, innermost first
+dump: null.dmp
+crasher!crash_null
+crasher!sv_leaf
+crasher!sv_middle
+crasher!main
+
+dump: abort.dmp
+libc.so.6!*abort
+crasher!crash_abort
+crasher!sv_leaf
+crasher!sv_middle
+crasher!main
+
+dump: thread.dmp
+crasher!crash_null
+crasher!sv_leaf
+crasher!sv_middle
+crasher!thread_main
+"""
+
+
+def main():
+    os.makedirs(SCRATCH, exist_ok=True)
+    exe = os.path.join(SCRATCH, "crasher")
+    subprocess.run(["gcc", "-g", "-O1", "-pthread", SOURCE, "-o", exe], check=True)
+    store = os.path.join(SCRATCH, "store")
+    shutil.rmtree(store, ignore_errors=True)
+    libc = libc_path(exe)
+    targets = [exe] + ([libc] if libc else [])
+    p = run([DUMPSYMS, "--store", store] + targets)
+    if not check(p.returncode == 0, "dumpsyms --store: %s" % p.stderr.strip()):
+        return 1
+
+    dumps = []
+    for how in ("null", "abort", "thread"):
+        d = os.path.join(SCRATCH, how + ".dmp")
+        p = run([SYMVERIFY, "capture", "-q", "-o", d, "--", exe, how])
+        check(p.returncode in (134, 139), "capture %s: status %d" % (how, p.returncode))
+        dumps.append(d)
+    expect = os.path.join(SCRATCH, "expect.txt")
+    open(expect, "w").write(EXPECT)
+
+    # 1. good symbols: the chains are found, everything passes
+    base = os.path.join(SCRATCH, "baseline.json")
+    p = sv_check("--symbols", store, "--expect", expect, "--json", base, *dumps)
+    check(p.returncode == 0, "check with good symbols passes (exit %d):\n%s" % (p.returncode, p.stdout))
+    check("result: pass" in p.stdout, "human output says pass")
+    rep = json.load(open(base))
+    check(rep["result"] == "pass" and rep["failures"] == [], "JSON says pass")
+    for d in rep["dumps"]:
+        ct = d["crashing_thread"]
+        check(len(d["expect"]) == 1 and d["expect"][0]["passed"], "%s: its chain passed" % d["name"])
+        check(ct["trust"]["context"] == 1, "%s: one context frame" % d["name"])
+        check(ct["trust"]["cfi"] >= 3, "%s: CFI found the callers (%s)" % (d["name"], ct["trust"]))
+        check(ct["with_line"] >= 3, "%s: frames with lines (%d)" % (d["name"], ct["with_line"]))
+        check("crasher" in d["modules_on_stack"], "%s: crasher on the stack" % d["name"])
+        check("crasher" not in d["modules_missing_symbols"], "%s: crasher has symbols" % d["name"])
+    check(rep["total"]["dumps"] == 3, "total covers three dumps")
+    check(rep["total"]["crashing_thread"]["frames"] ==
+          sum(d["crashing_thread"]["frames"] for d in rep["dumps"]), "total frames add up")
+
+    # the counts agree with stackwalk's own JSON of the same walk
+    for d in rep["dumps"]:
+        w = run([STACKWALK, "--json", d["dump"], "--symbols-path", store])
+        try:
+            sj = json.loads(w.stdout)
+        except ValueError:
+            check(False, "stackwalk --json %s: %s" % (d["name"], w.stderr.strip()))
+            continue
+        frames = sj["crashing_thread"]["frames"]
+        trusts = [f["trust"] for f in frames]
+        check(len(frames) == d["crashing_thread"]["frames"],
+              "%s: %d frames, stackwalk says %d" % (d["name"], d["crashing_thread"]["frames"], len(frames)))
+        check(trusts.count("cfi") == d["crashing_thread"]["trust"]["cfi"], "%s: cfi count agrees" % d["name"])
+        check(sum(1 for f in frames if f.get("function")) == d["crashing_thread"]["with_function"],
+              "%s: with_function agrees with stackwalk" % d["name"])
+
+    # 2. STACK CFI stripped: a regression naming CFI
+    nocfi = os.path.join(SCRATCH, "store-nocfi")
+    make_store(store, nocfi, lambda l: l.startswith("STACK CFI"))
+    p = sv_check("--symbols", nocfi, "--baseline", base, *dumps)
+    check(p.returncode == 1, "stripped CFI fails (exit %d)" % p.returncode)
+    check(re.search(r"FAIL: regression: \S+: crashing_thread\.trust\.cfi \d+ -> \d+ .*STACK CFI", p.stdout),
+          "stripped CFI: regression names crashing_thread.trust.cfi and STACK CFI:\n" + p.stdout)
+    p = sv_check("--symbols", nocfi, "--min-cfi", "0.5", *dumps)
+    check(p.returncode == 1 and "below --min-cfi" in p.stdout, "--min-cfi threshold fails without CFI")
+
+    # 3. line records removed: a regression naming lines
+    nolines = os.path.join(SCRATCH, "store-nolines")
+    make_store(store, nolines, lambda l: LINE_RECORD.match(l.strip()) is not None)
+    p = sv_check("--symbols", nolines, "--baseline", base, "--json", "-", *dumps)
+    check(p.returncode == 1, "removed lines fail (exit %d)" % p.returncode)
+    try:
+        r = json.loads(p.stdout)
+        check(r["result"] == "fail", "JSON result fail")
+        check(any("with_line" in f and "line records" in f for f in r["failures"]),
+              "removed lines: a failure names with_line: %s" % r["failures"])
+        check(not any("trust.cfi" in f for f in r["failures"]), "removed lines: CFI did not regress")
+    except ValueError:
+        check(False, "--json - prints JSON: %r" % p.stdout[:200])
+    p = sv_check("--symbols", nolines, "--min-lines", "50%", *dumps)
+    check(p.returncode == 1 and "below --min-lines" in p.stdout, "--min-lines threshold")
+
+    # the same symbols against their own baseline: no regression
+    p = sv_check("--symbols", store, "--expect", expect, "--baseline", base, *dumps)
+    check(p.returncode == 0, "no regression against itself (exit %d)\n%s" % (p.returncode, p.stdout))
+
+    # 4. a wrong expectation fails with a readable message
+    bad_expect = os.path.join(SCRATCH, "bad-expect.txt")
+    open(bad_expect, "w").write("dump: null.dmp\ncrasher!crash_null\ncrasher!not_there\n")
+    p = sv_check("--symbols", store, "--expect", bad_expect, *dumps)
+    check(p.returncode == 1 and "expected crasher!not_there, found crasher!sv_leaf" in p.stdout,
+          "wrong chain names the mismatch:\n" + p.stdout)
+    open(bad_expect, "w").write("dump: nosuch.dmp\ncrasher!main\n")
+    p = sv_check("--symbols", store, "--expect", bad_expect, *dumps)
+    check(p.returncode == 1 and "matched no dump" in p.stdout, "chain for an unknown dump fails")
+
+    # 5. symbols under another debug id: mismatched, not just missing
+    mism = os.path.join(SCRATCH, "store-mismatch")
+    make_store(store, mism, lambda l: False)
+    cdir = os.path.join(mism, "crasher")
+    (old_id,) = os.listdir(cdir)
+    os.rename(os.path.join(cdir, old_id), os.path.join(cdir, "0" * 33))
+    p = sv_check("--symbols", mism, "--json", "-", "--max-missing", "0", dumps[0])
+    r = json.loads(p.stdout)
+    mm = r["dumps"][0]["modules_mismatched_symbols"]
+    check(len(mm) == 1 and mm[0].startswith("crasher (dump has %s" % old_id),
+          "mismatched symbols named: %s" % mm)
+    check(p.returncode == 1 and any("--max-missing" in f for f in r["failures"]), "--max-missing fails")
+
+    # 6. bad input: one line on stderr, exit 2
+    corrupt = os.path.join(SCRATCH, "corrupt.dmp")
+    open(corrupt, "wb").write(b"MDMP" + b"\xff" * 60)
+    truncated = os.path.join(SCRATCH, "truncated.dmp")
+    open(truncated, "wb").write(open(dumps[0], "rb").read()[:20])
+    notjson = os.path.join(SCRATCH, "notjson.json")
+    open(notjson, "w").write("{\"dumps\": [")
+    empty_expect = os.path.join(SCRATCH, "empty-expect.txt")
+    open(empty_expect, "w").write("# nothing\n")
+    syntax_expect = os.path.join(SCRATCH, "syntax-expect.txt")
+    open(syntax_expect, "w").write("crasher main\n")
+    bad = [
+        ["--symbols", store, corrupt],
+        ["--symbols", store, truncated],
+        ["--symbols", store, os.path.join(SCRATCH, "missing.dmp")],
+        ["--symbols", store, "--baseline", notjson, dumps[0]],
+        ["--symbols", store, "--baseline", os.path.join(SCRATCH, "nobaseline.json"), dumps[0]],
+        ["--symbols", store, "--expect", empty_expect, dumps[0]],
+        ["--symbols", store, "--expect", syntax_expect, dumps[0]],
+        [dumps[0]],
+        ["--symbols", store],
+        ["--symbols", store, "--min-cfi", "2", dumps[0]],
+        ["--symbols", store, "--max-scanned", "x", dumps[0]],
+        ["--symbols", store, "--bogus", dumps[0]],
+        ["--symbols"],
+    ]
+    for args in bad:
+        p = sv_check(*args)
+        check(p.returncode == 2, "check %s: exit 2, got %d (%s)" % (args[-2:], p.returncode, p.stderr.strip()))
+        check(p.stderr.startswith("symverify: ") and p.stderr.count("\n") == 1,
+              "check %s: one-line error, got %r" % (args[-2:], p.stderr))
+
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("all check tests passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
