@@ -69,8 +69,12 @@ def context(arch: str, regs: dict) -> bytes:
 
 
 class Module:
-    def __init__(self, name, base, size, build_id):
+    """build_id None: no CodeView record (a Windows module is then found by
+    its code id, TIMESTAMP + size)."""
+
+    def __init__(self, name, base, size, build_id, timestamp=0):
         self.name, self.base, self.size, self.build_id = name, base, size, build_id
+        self.timestamp = timestamp
 
     @property
     def debug_id(self):
@@ -135,9 +139,9 @@ class Dump:
         mrecs = []
         for m in self.modules:
             nrva = mdstring(m.name)
-            cv = struct.pack("<I", 0x4270454C) + m.build_id
-            cvrva = add(cv)
-            rec = struct.pack("<QIIII", m.base, m.size, 0, 0, nrva) + b"\0" * 52 + \
+            cv = struct.pack("<I", 0x4270454C) + m.build_id if m.build_id is not None else b""
+            cvrva = add(cv) if cv else 0
+            rec = struct.pack("<QIIII", m.base, m.size, 0, m.timestamp, nrva) + b"\0" * 52 + \
                 struct.pack("<IIII", len(cv), cvrva, 0, 0) + b"\0" * 16
             assert len(rec) == 108
             mrecs.append(rec)
