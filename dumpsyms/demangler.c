@@ -11,11 +11,16 @@ char *ds_demangle(const char *name, sk_arena *arena)
 {
     if (!name || !(name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
         return NULL;
-    /* DMGL_AUTO tries Rust first (legacy Rust names are valid C++ names too)
-     * and then C++.  Without DMGL_VERBOSE libiberty prints Rust the way
-     * rustfilt does (no legacy hash, no v0 disambiguators); DMGL_PARAMS keeps
-     * C++ argument lists so overloads stay apart, as in c++filt. */
-    char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+    /* Rust first: legacy Rust names are valid C++ names too.  Without
+     * DMGL_VERBOSE libiberty prints Rust the way rustfilt does (no legacy
+     * hash, no v0 disambiguators); a name that is not Rust gives NULL. */
+    char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
+    /* C++ as c++filt prints it: argument lists kept so overloads stay
+     * apart, and (DMGL_VERBOSE) the standard abbreviations written out
+     * ("std::basic_ostream<char, std::char_traits<char> >", not
+     * "std::ostream"). */
+    if (!d && name[1] == 'Z')
+        d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_VERBOSE | DMGL_GNU_V3);
     if (!d)
         return NULL;
     char *out = sk_arena_strdup(arena, d);

@@ -1,7 +1,9 @@
 /* object.c — ELF files through libelf, sections decompressed on demand. */
 #include "object.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -61,6 +63,14 @@ int ds_object_open(ds_object *obj, const char *path, sk_error *err)
     memset(obj, 0, sizeof *obj);
     pthread_mutex_init(&obj->lock, NULL);
     obj->path = sk_xstrdup(path);
+    /* Check before opening: open() on a FIFO or a tty would block. */
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sk_fail(err, SK_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return sk_fail(err, SK_EIO, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode))
+        return sk_fail(err, SK_EIO, "%s: not a regular file", path);
     int rc = sk_map_file(path, &obj->map, err);
     if (rc)
         return rc;
@@ -100,6 +110,33 @@ static int parse_elf(ds_object *obj, sk_error *err)
     obj->machine = eh.e_machine;
     obj->type = eh.e_type;
     obj->flags = eh.e_flags;
+
+    /* libelf quietly reports no sections when the section header table lies
+     * past the end of a truncated file; we want that said. */
+    if (eh.e_shoff != 0) {
+        uint64_t shnum = eh.e_shnum;
+        if (shnum == 0) {
+            /* Extended numbering: the count is in section 0's sh_size. */
+            size_t n = 0;
+            if (elf_getshdrnum(obj->elf, &n) != 0)
+                return sk_fail(err, SK_EFORMAT, "%s: corrupt section header table", path);
+            shnum = n ? n : 1;
+        }
+        uint64_t entsize = eh.e_shentsize ? eh.e_shentsize : 1;
+        if (eh.e_shoff > obj->map.size || shnum > (obj->map.size - eh.e_shoff) / entsize)
+            return sk_fail(err, SK_EFORMAT,
+                           "%s: section header table (offset 0x%llx, %llu entries) lies outside the "
+                           "file (truncated?)",
+                           path, (unsigned long long)eh.e_shoff, (unsigned long long)shnum);
+    }
+    if (eh.e_phoff != 0 && eh.e_phnum != 0 && eh.e_phnum != PN_XNUM) {
+        uint64_t entsize = eh.e_phentsize ? eh.e_phentsize : 1;
+        if (eh.e_phoff > obj->map.size || eh.e_phnum > (obj->map.size - eh.e_phoff) / entsize)
+            return sk_fail(err, SK_EFORMAT,
+                           "%s: program header table (offset 0x%llx, %u entries) lies outside the file "
+                           "(truncated?)",
+                           path, (unsigned long long)eh.e_phoff, (unsigned)eh.e_phnum);
+    }
     obj->arch = ds_arch_name(eh.e_machine, obj->elf_class, eh.e_flags);
 
     size_t nphdr = 0;
