@@ -12,9 +12,11 @@
 #define _GNU_SOURCE
 #endif
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "su_internal.h"
 
@@ -33,10 +35,12 @@ typedef struct job {
     /* while in flight */
     CURL *easy;
     struct curl_slist *hdrs;
-    unsigned char *zip;
-    size_t zip_len;
+    char *zip_path;   /* built once, kept across retries, removed when done */
+    uint64_t zip_len;
+    FILE *zf;         /* open while in flight */
+    uint64_t zf_pos;  /* where zf's read position is */
     sk_buf head, tail;
-    size_t pos;
+    uint64_t pos;
     sk_buf resp;
     char retry_after[64];
     char errbuf[CURL_ERROR_SIZE];
@@ -50,6 +54,7 @@ typedef struct engine {
     unsigned next_number;
     char *abort_reason; /* set once the token is refused: nothing more is sent */
     char *post_url;
+    char *tmpdir; /* the archives being sent */
     CURLM *multi;
     unsigned active;
     uint64_t files_total, bytes_total, files_done, bytes_done;
@@ -83,9 +88,10 @@ static void release_transfer(engine *e, job *j)
     }
     curl_slist_free_all(j->hdrs);
     j->hdrs = NULL;
-    free(j->zip);
-    j->zip = NULL;
-    j->zip_len = 0;
+    if (j->zf) {
+        fclose(j->zf);
+        j->zf = NULL;
+    }
     sk_buf_free(&j->head);
     sk_buf_free(&j->tail);
     sk_buf_free(&j->resp);
@@ -94,9 +100,20 @@ static void release_transfer(engine *e, job *j)
     j->sent_fraction = 0;
 }
 
+static void drop_zip(job *j)
+{
+    if (j->zip_path) {
+        remove(j->zip_path);
+        free(j->zip_path);
+        j->zip_path = NULL;
+    }
+    j->zip_len = 0;
+}
+
 static void free_job(engine *e, job *j)
 {
     release_transfer(e, j);
+    drop_zip(j);
     free(j->idx);
     free(j);
 }
@@ -144,29 +161,49 @@ static void finish_job(engine *e, job *j, su_upload_state state, const char *rea
     }
     j->done = true;
     release_transfer(e, j);
+    drop_zip(j);
     report_progress(e);
 }
 
 /* ---- request body -------------------------------------------------------- */
 
+/* The body is three pieces: multipart head (memory), the zip (file), tail
+ * (memory).  pos is the offset in the whole body. */
 static size_t read_body(char *buf, size_t size, size_t nitems, void *ctx)
 {
     job *j = ctx;
     size_t want = size * nitems, done = 0;
-    const struct { const void *p; size_t n; } parts[3] = {
-        {j->head.data, j->head.len}, {j->zip, j->zip_len}, {j->tail.data, j->tail.len}};
-    size_t base = 0;
-    for (int i = 0; i < 3 && done < want; i++) {
-        if (j->pos < base + parts[i].n) {
-            size_t off = j->pos - base;
-            size_t take = parts[i].n - off;
+    uint64_t head = j->head.len, zip_end = head + j->zip_len, total = zip_end + j->tail.len;
+    while (done < want && j->pos < total) {
+        size_t take;
+        if (j->pos < head) {
+            take = (size_t)(head - j->pos);
             if (take > want - done)
                 take = want - done;
-            memcpy(buf + done, (const char *)parts[i].p + off, take);
-            done += take;
-            j->pos += take;
+            memcpy(buf + done, j->head.data + j->pos, take);
+        } else if (j->pos < zip_end) {
+            uint64_t off = j->pos - head;
+            if (j->zf_pos != off) {
+                if (fseeko(j->zf, (off_t)off, SEEK_SET) != 0)
+                    return CURL_READFUNC_ABORT;
+                j->zf_pos = off;
+            }
+            uint64_t left = zip_end - j->pos;
+            take = want - done;
+            if (take > left)
+                take = (size_t)left;
+            take = fread(buf + done, 1, take, j->zf);
+            if (take == 0)
+                return CURL_READFUNC_ABORT; /* the archive shrank under us */
+            j->zf_pos += take;
+        } else {
+            take = (size_t)(total - j->pos);
+            if (take > want - done)
+                take = want - done;
+            memcpy(buf + done, j->tail.data + (j->pos - zip_end), take);
         }
-        base += parts[i].n;
+        done += take;
+        j->pos += take;
     }
     return done;
 }
@@ -175,9 +212,9 @@ static int seek_body(void *ctx, curl_off_t offset, int origin)
 {
     job *j = ctx;
     if (origin != SEEK_SET || offset < 0 ||
-        (size_t)offset > j->head.len + j->zip_len + j->tail.len)
+        (uint64_t)offset > j->head.len + j->zip_len + j->tail.len)
         return CURL_SEEKFUNC_CANTSEEK;
-    j->pos = (size_t)offset;
+    j->pos = (uint64_t)offset;
     return CURL_SEEKFUNC_OK;
 }
 
@@ -253,22 +290,48 @@ static void random_boundary(char *out, size_t cap)
     out[n] = '\0';
 }
 
+static char *archive_path(engine *e, unsigned number)
+{
+    sk_buf b;
+    sk_buf_init(&b);
+    sk_buf_printf(&b, "%s/symbols-%u.zip", e->tmpdir, number);
+    char *r = sk_xstrdup(b.data);
+    sk_buf_free(&b);
+    return r;
+}
+
+static bool ensure_zip(engine *e, job *j, sk_error *err)
+{
+    if (j->zip_path)
+        return true;
+    char *path = archive_path(e, j->number);
+    if (su_build_zip(e->set, j->idx, j->n, e->opt->symbols_txt, path, &j->zip_len, err) != SK_OK) {
+        remove(path);
+        free(path);
+        return false;
+    }
+    j->zip_path = path;
+    return true;
+}
+
 static int start_job(engine *e, job *j)
 {
     sk_error err;
     sk_error_clear(&err);
-    if (su_build_zip(e->set, j->idx, j->n, e->opt->symbols_txt, &j->zip, &j->zip_len, &err) !=
-        SK_OK) {
+    if (!ensure_zip(e, j, &err)) {
         sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, err.msg);
         finish_job(e, j, SU_UP_FAILED, err.msg);
         return -1;
     }
-    char boundary[64];
-    for (int tries = 0;; tries++) {
-        random_boundary(boundary, sizeof boundary);
-        if (!memmem(j->zip, j->zip_len, boundary, strlen(boundary)) || tries > 16)
-            break;
+    j->zf = fopen(j->zip_path, "rb");
+    if (!j->zf) {
+        finish_job(e, j, SU_UP_FAILED, "cannot reopen the archive just built");
+        return -1;
     }
+    j->zf_pos = 0;
+    /* 128 random bits: a zip containing the boundary is not a concern. */
+    char boundary[64];
+    random_boundary(boundary, sizeof boundary);
     sk_buf_reset(&j->head);
     sk_buf_reset(&j->tail);
     if (e->opt->try_upload)
@@ -333,8 +396,8 @@ static int start_job(engine *e, job *j)
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     }
     j->attempt++;
-    sk_log(SK_LOG_DEBUG, "symbols-%u.zip: posting %zu files, %zu bytes (attempt %u)", j->number,
-           j->n, j->zip_len, j->attempt);
+    sk_log(SK_LOG_DEBUG, "symbols-%u.zip: posting %zu files, %llu bytes (attempt %u)", j->number,
+           j->n, (unsigned long long)j->zip_len, j->attempt);
     if (curl_multi_add_handle(e->multi, c) != CURLM_OK) {
         finish_job(e, j, SU_UP_FAILED, "cannot start an HTTP request");
         return -1;
@@ -455,6 +518,7 @@ static void handle_done(engine *e, job *j, CURLcode rc)
         /* The halves are new work, not the job itself finishing. */
         j->done = true;
         release_transfer(e, j);
+        drop_zip(j);
     } else {
         if (status == 413)
             sk_buf_printf(&why, " (one file alone is too large for the server)");
@@ -512,6 +576,21 @@ static char *make_post_url(const char *base)
     return r;
 }
 
+/* Archives go to a private directory under $TMPDIR, never into the
+ * user's tree. */
+static char *make_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    char *tmpl = sk_path_join(base, "symupload-XXXXXX");
+    if (!mkdtemp(tmpl)) {
+        free(tmpl);
+        return NULL;
+    }
+    return tmpl;
+}
+
 int su_post_all(su_set *set, const su_options *opt, sk_error *err)
 {
     (void)err;
@@ -545,17 +624,28 @@ int su_post_all(su_set *set, const su_options *opt, sk_error *err)
     free(idx);
     report_progress(&e);
 
+    e.tmpdir = make_tmpdir();
+    if (!e.tmpdir) {
+        char why[256];
+        snprintf(why, sizeof why, "cannot create a temporary directory for the archives: %s",
+                 strerror(errno));
+        sk_log(SK_LOG_ERROR, "%s", why);
+        for (size_t i = 0; i < e.njobs; i++)
+            finish_job(&e, e.jobs[i], SU_UP_FAILED, why);
+        goto out;
+    }
+
     if (opt->dry_run) {
         for (size_t i = 0; i < e.njobs; i++) {
             job *j = e.jobs[i];
             sk_error zerr;
             sk_error_clear(&zerr);
-            if (su_build_zip(set, j->idx, j->n, opt->symbols_txt, &j->zip, &j->zip_len, &zerr) !=
-                SK_OK) {
+            if (!ensure_zip(&e, j, &zerr)) {
+                sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, zerr.msg);
                 finish_job(&e, j, SU_UP_FAILED, zerr.msg);
             } else {
-                sk_log(SK_LOG_INFO, "symbols-%u.zip: would post %zu files, %zu bytes", j->number,
-                       j->n, j->zip_len);
+                sk_log(SK_LOG_INFO, "symbols-%u.zip: would post %zu files, %llu bytes", j->number,
+                       j->n, (unsigned long long)j->zip_len);
                 finish_job(&e, j, SU_UP_DRY_RUN, NULL);
             }
         }
@@ -623,6 +713,10 @@ out:
         curl_multi_cleanup(e.multi);
     free(e.post_url);
     free(e.abort_reason);
+    if (e.tmpdir) {
+        rmdir(e.tmpdir);
+        free(e.tmpdir);
+    }
     return SK_OK;
 }
 

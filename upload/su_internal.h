@@ -50,11 +50,12 @@ int su_json_skipped_keys(const char *json, size_t len, void (*fn)(const char *ke
  * number of groups. */
 size_t su_plan_groups(const uint64_t *sizes, size_t n, uint64_t limit, size_t *group_of);
 
-/* Builds a zip (deflate) in memory holding files idx[0..n) of set under
+/* Writes a zip (deflate) to out_path holding files idx[0..n) of set under
  * their keys, plus "<symbols_txt>-symbols.txt" listing the keys when
- * symbols_txt is non-NULL.  *out is malloc'd. */
+ * symbols_txt is non-NULL.  Members are streamed from their files, so
+ * memory does not grow with their size.  *out_len gets the zip's size. */
 int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *symbols_txt,
-                 unsigned char **out, size_t *out_len, sk_error *err);
+                 const char *out_path, uint64_t *out_len, sk_error *err);
 
 /* ---- store (store.c) --------------------------------------------------- */
 

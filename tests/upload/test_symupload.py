@@ -129,6 +129,10 @@ class Env:
             with open(tf, 'w') as f:
                 f.write(token + '\n')
             argv += ['--token-file', tf]
+        # Archives go under TMPDIR: give each run its own, to prove cleanup.
+        tmp = os.path.join(self.root, 'tmp')
+        os.makedirs(tmp, exist_ok=True)
+        env['TMPDIR'] = tmp
         if env_extra:
             env.update(env_extra)
         argv += list(args)
@@ -140,6 +144,7 @@ class Env:
         sys.stdout.write('$ %s\n-- stdout --\n%s-- stderr --\n%s-- exit %d\n' %
                          (' '.join(argv[1:]), self.out, self.err, p.returncode))
         check(TOKEN not in self.out and TOKEN not in self.err, 'the token appeared in the output')
+        check(os.listdir(tmp) == [], 'temporary archives left behind: %s' % os.listdir(tmp))
         return p.returncode
 
     def events(self):
@@ -512,6 +517,20 @@ def sc_mixed_faults(env):
     ok = [e for e in env.posts() if e['status'] == 201]
     check(len(env.posts()) == len(ok) + len(faults), 'each fault costs exactly one extra post')
     check(len(ok) >= 10, 'expected many archives, got %d' % len(ok))
+
+
+def sc_large(env):
+    """Multi-megabyte files stream through zip and the request body intact."""
+    env.add_sym('big/libbig.so.sym', 'libbig.so', 1, nfuncs=11000)
+    env.add_sym('big/libbig2.so.sym', 'libbig2.so', 2, nfuncs=11000)
+    make_tree(env, 3)
+    check(os.path.getsize(os.path.join(env.srcdir, 'big/libbig.so.sym')) > 3 << 20,
+          'the large fixture is not large')
+    env.start_server(faults=[{'drop': True}])
+    rc = env.run('--url', env.url, '--zip-size', '1M', '--retry-delay', '0.02', env.srcdir)
+    check(rc == 0, 'exit %d' % rc)
+    env.check_arrived_once()
+    common_post_checks(env)
 
 
 def sc_progress_tty(env):
