@@ -128,15 +128,23 @@ char *sk_arena_strdup(sk_arena *a, const char *s)
 
 char *sk_arena_printf(sk_arena *a, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    /* Most names fit in a stack buffer: format once there, again only when
+     * the result is longer. */
+    char small[256];
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    char *d = sk_arena_alloc(a, (size_t)(n < 0 ? 0 : n) + 1);
-    if (n > 0)
-        vsnprintf(d, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
+    if (n < 0)
+        n = 0;
+    char *d = sk_arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof small) {
+        memcpy(d, small, (size_t)n + 1);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(d, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     return d;
 }
 
