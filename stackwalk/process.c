@@ -292,6 +292,7 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
     w.find_module = find_module;
     w.ctx = p;
     w.max_frames = walk ? opt->max_frames : 1;
+    w.have_modules = p->info->nmodules > 0;
     sk_buf_init(&w.scratch);
     if (cpu == &sw_cpu_arm64) {
         /* Pointer authentication puts a signature in the unused high bits

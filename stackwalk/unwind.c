@@ -93,6 +93,11 @@ static bool acceptable(const sw_walker *w, const sw_walk_frame *callee, const sw
         return false;
     if (guessed && !sw_plausible_code(w, pc - cpu->lookup_adjust))
         return false;
+    /* Even rules from CFI only give garbage when the callee's registers
+     * were guesses: a return address outside every module ends the walk
+     * (unless the dump lists no modules at all). */
+    if (!guessed && w->have_modules && !w->find_module(w->ctx, pc - cpu->lookup_adjust).found)
+        return false;
     return true;
 }
 

@@ -77,6 +77,8 @@ typedef struct sw_walker {
     void *ctx;
     uint64_t address_mask; /* arm64: strips pointer-authentication bits */
     unsigned max_frames;
+    bool have_modules;     /* the dump lists modules (so "outside every
+                              module" means something) */
     sk_buf scratch;        /* CFI rule text */
 } sw_walker;
 
