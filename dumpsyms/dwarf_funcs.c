@@ -279,7 +279,7 @@ static int list_units(ds_context *ctx, unit_ref **out, size_t *nout, sk_error *e
     return SK_OK;
 }
 
-/* Loaded address ranges of the binary: code outside them was discarded by
+/* Executable segments of the binary: code outside them was discarded by
  * the linker (its DWARF keeps address 0 or a tombstone). */
 static dsu_range *load_ranges(ds_object *obj, size_t *n)
 {
@@ -290,7 +290,8 @@ static dsu_range *load_ranges(ds_object *obj, size_t *n)
     dsu_range *r = sk_xcalloc(phnum, sizeof *r);
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(obj->elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0)
+        if (!gelf_getphdr(obj->elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0 ||
+            !(ph.p_flags & PF_X))
             continue;
         r[(*n)++] = (dsu_range){ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
     }
@@ -322,8 +323,10 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 
     size_t nloads = 0;
     dsu_range *loads = load_ranges(ctx->bin, &nloads);
+    dsn_index syms;
+    dsn_index_build(&syms, ctx->dbg, ctx->bin);
     dsu_env env = {.path = ctx->dbg->path, .loads = loads, .nloads = nloads,
-                   .inlines = ctx->opt->inlines};
+                   .inlines = ctx->opt->inlines, .syms = &syms};
     merger mg = {.ctx = ctx};
     int jobs = job_count(ctx->opt, nunits);
 
@@ -379,6 +382,7 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     intern_free(&mg.files);
     intern_free(&mg.origins);
     free(mg.tmp);
+    dsn_index_free(&syms);
     free(loads);
     free(units);
     return rc;

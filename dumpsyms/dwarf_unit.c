@@ -20,7 +20,9 @@ typedef struct decl {
     Dwarf_Off ref;
     bool has_ref;
     bool resolved;
-    const char *full; /* memoized display name (NULL: none) */
+    bool from_linkage; /* full came from a linkage name */
+    const char *full;  /* memoized display name (NULL: none) */
+    const char *plain; /* the unqualified DW_AT_name found along the chain */
 } decl;
 
 typedef struct pending_func {
@@ -48,6 +50,7 @@ typedef struct unit {
     const dsu_env *env;
     dsu_result *out;
     Dwarf_Half version;
+    uint32_t addr_size;
     uint64_t cu_base;
     const char *comp_dir;
     bool failed;
@@ -370,8 +373,15 @@ static int read_info(unit *u, Dwarf_Die die, dinfo *info, bool want_ranges)
         case DW_AT_call_line: {
             Dwarf_Unsigned v = 0;
             if (dwarf_formudata(a, &v, &e) != DW_DLV_OK) {
+                /* libdwarf reads DW_FORM_implicit_const (GCC 11+ puts
+                 * call_file there) only as a signed constant. */
                 drop_error(u, e);
-                break;
+                Dwarf_Signed sv = 0;
+                if (dwarf_formsdata(a, &sv, &e) != DW_DLV_OK || sv < 0) {
+                    drop_error(u, e);
+                    break;
+                }
+                v = (Dwarf_Unsigned)sv;
             }
             if (at == DW_AT_call_file)
                 info->call_file = v;
@@ -440,21 +450,26 @@ static const char *resolve(unit *u, int32_t idx)
         return NULL;
     if (u->decls[idx].resolved)
         return u->decls[idx].full;
-    const char *linkage = NULL, *qual = NULL;
+    const char *linkage = NULL, *qual = NULL, *plain = NULL;
+    bool from_linkage = false;
     int32_t cur = idx;
     for (int hop = 0; cur >= 0 && hop < MAX_REF_HOPS; hop++) {
         decl *d = &u->decls[cur];
         if (d->resolved && d->full) {
-            if (!linkage)
-                qual = d->full;
+            qual = d->full;
+            from_linkage = d->from_linkage;
+            if (d->plain)
+                plain = d->plain;
             break;
         }
         if (d->linkage) {
             linkage = d->linkage;
             break;
         }
-        if (d->name)
+        if (d->name) {
             qual = qualify(u, d->scope, d->name);
+            plain = d->name;
+        }
         if (!d->has_ref)
             break;
         Dwarf_Off ref = d->ref;
@@ -467,9 +482,12 @@ static const char *resolve(unit *u, int32_t idx)
     if (linkage) {
         char *dem = ds_demangle(linkage, u->out->arena);
         full = dem ? dem : linkage;
+        from_linkage = true;
     }
     u->decls[idx].resolved = true;
     u->decls[idx].full = full;
+    u->decls[idx].from_linkage = from_linkage;
+    u->decls[idx].plain = plain;
     return full;
 }
 
@@ -661,6 +679,219 @@ static int cmp_line(const void *a, const void *b)
     return x->file < y->file ? -1 : x->file > y->file;
 }
 
+/* ---- line program ----------------------------------------------------------
+ * libdwarf 20210528 starts every DWARF 5 sequence with file register 0
+ * instead of 1, which puts the rows of an inlined header function in the
+ * wrong file (seen with riscv64 gas output), and it allocates an object per
+ * row.  The state machine is small, so we run it ourselves over the
+ * section bytes and use libdwarf only for the header's file table. */
+
+typedef struct cursor {
+    const uint8_t *p, *end;
+    bool le, bad;
+} cursor;
+
+static uint64_t rd_fixed(cursor *c, unsigned n)
+{
+    if ((size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        c->p = c->end;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)c->p[c->le ? i : n - 1 - i] << (8 * i);
+    c->p += n;
+    return v;
+}
+
+static uint64_t rd_uleb(cursor *c)
+{
+    uint64_t v = 0;
+    unsigned shift = 0;
+    while (c->p < c->end) {
+        uint8_t b = *c->p++;
+        if (shift < 64)
+            v |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80))
+            return v;
+    }
+    c->bad = true;
+    return v;
+}
+
+static int64_t rd_sleb(cursor *c)
+{
+    int64_t v = 0;
+    unsigned shift = 0;
+    uint8_t b = 0;
+    while (c->p < c->end) {
+        b = *c->p++;
+        if (shift < 64)
+            v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40))
+                v |= -((int64_t)1 << shift);
+            return v;
+        }
+    }
+    c->bad = true;
+    return v;
+}
+
+static void push_row(row **rows, size_t *n, size_t *cap, uint64_t addr, uint64_t line, uint64_t file,
+                     bool end)
+{
+    sk_grow((void **)rows, cap, *n + 1, sizeof **rows);
+    (*rows)[(*n)++] = (row){.addr = addr, .line = (uint32_t)line, .file = (uint32_t)file, .end = end};
+}
+
+static int decode_rows(unit *u, Dwarf_Die cu_die, row **rows_out, size_t *n_out)
+{
+    *rows_out = NULL;
+    *n_out = 0;
+    Dwarf_Error e = NULL;
+    Dwarf_Attribute a = NULL;
+    int res = dwarf_attr(cu_die, DW_AT_stmt_list, &a, &e);
+    if (res == DW_DLV_NO_ENTRY)
+        return 0;
+    if (res != DW_DLV_OK)
+        return fail_dwarf(u, "reading DW_AT_stmt_list", e);
+    Dwarf_Half form = 0;
+    Dwarf_Unsigned off = 0;
+    res = dwarf_whatform(a, &form, &e);
+    if (res == DW_DLV_OK) {
+        if (form == DW_FORM_data4 || form == DW_FORM_data8 || form == DW_FORM_udata) {
+            res = dwarf_formudata(a, &off, &e);
+        } else {
+            Dwarf_Off o = 0;
+            res = dwarf_global_formref(a, &o, &e);
+            off = o;
+        }
+    }
+    dwarf_dealloc_attribute(a);
+    if (res != DW_DLV_OK)
+        return fail_dwarf(u, "reading DW_AT_stmt_list", e);
+
+    ds_object *obj = u->d->obj;
+    ds_section *sec = ds_object_section(obj, ".debug_line");
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    sk_error serr = {0};
+    if (!sec || ds_section_data(obj, sec, &data, &size, &serr) || !data)
+        return fail_msg(u, "the line table section cannot be read");
+    if (off >= size)
+        return fail_msg(u, "line table offset is past the end of .debug_line");
+
+    cursor c = {.p = data + off, .end = data + size, .le = obj->little_endian};
+    uint64_t len = rd_fixed(&c, 4);
+    unsigned offsz = 4;
+    if (len == 0xffffffffu) {
+        len = rd_fixed(&c, 8);
+        offsz = 8;
+    }
+    if (c.bad || len > (uint64_t)(c.end - c.p))
+        return fail_msg(u, "line table length runs past the end of .debug_line");
+    c.end = c.p + len;
+    unsigned version = (unsigned)rd_fixed(&c, 2);
+    unsigned addr_size = 0;
+    if (version >= 5) {
+        addr_size = (unsigned)rd_fixed(&c, 1);
+        rd_fixed(&c, 1); /* segment selector size */
+    }
+    uint64_t hlen = rd_fixed(&c, offsz);
+    if (c.bad || hlen > (uint64_t)(c.end - c.p))
+        return fail_msg(u, "line table header runs past its unit");
+    const uint8_t *program = c.p + hlen;
+    unsigned min_inst = (unsigned)rd_fixed(&c, 1);
+    if (version >= 4)
+        rd_fixed(&c, 1); /* max ops per instruction: VLIW only */
+    bool default_stmt = rd_fixed(&c, 1) != 0;
+    (void)default_stmt;
+    int line_base = (int8_t)rd_fixed(&c, 1);
+    unsigned line_range = (unsigned)rd_fixed(&c, 1);
+    unsigned opcode_base = (unsigned)rd_fixed(&c, 1);
+    const uint8_t *std_lengths = c.p;
+    if (c.bad || version < 2 || version > 5 || line_range == 0 || opcode_base == 0 ||
+        (size_t)(program - std_lengths) < opcode_base - 1)
+        return fail_msg(u, "line table header is corrupt");
+    c.p = program;
+
+    row *rows = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t addr = 0, line = 1, file = 1;
+    while (c.p < c.end && !c.bad) {
+        unsigned op = *c.p++;
+        if (op >= opcode_base) {
+            unsigned adj = op - opcode_base;
+            addr += (uint64_t)(adj / line_range) * min_inst;
+            line += (int64_t)line_base + (int64_t)(adj % line_range);
+            push_row(&rows, &n, &cap, addr, line, file, false);
+            continue;
+        }
+        switch (op) {
+        case 0: {
+            uint64_t elen = rd_uleb(&c);
+            if (c.bad || elen == 0 || elen > (uint64_t)(c.end - c.p)) {
+                c.bad = true;
+                break;
+            }
+            const uint8_t *next = c.p + elen;
+            unsigned sub = *c.p++;
+            if (sub == DW_LNE_end_sequence) {
+                push_row(&rows, &n, &cap, addr, line, file, true);
+                addr = 0;
+                line = 1;
+                file = 1;
+            } else if (sub == DW_LNE_set_address) {
+                unsigned asz = (unsigned)(elen - 1);
+                if (asz != 4 && asz != 8 && asz != 2)
+                    c.bad = true;
+                else
+                    addr = rd_fixed(&c, asz);
+                (void)addr_size;
+            }
+            c.p = next;
+            break;
+        }
+        case DW_LNS_copy:
+            push_row(&rows, &n, &cap, addr, line, file, false);
+            break;
+        case DW_LNS_advance_pc:
+            addr += rd_uleb(&c) * min_inst;
+            break;
+        case DW_LNS_advance_line:
+            line += (uint64_t)rd_sleb(&c);
+            break;
+        case DW_LNS_set_file:
+            file = rd_uleb(&c);
+            break;
+        case DW_LNS_const_add_pc:
+            addr += (uint64_t)((255 - opcode_base) / line_range) * min_inst;
+            break;
+        case DW_LNS_fixed_advance_pc:
+            addr += rd_fixed(&c, 2);
+            break;
+        default:
+            /* Any other standard opcode: skip its ULEB operands, whose
+             * count the header gives (this also covers set_column,
+             * set_isa and opcodes newer than we know). */
+            for (unsigned k = 0; k < std_lengths[op - 1] && !c.bad; k++)
+                rd_uleb(&c);
+            break;
+        }
+    }
+    if (c.bad) {
+        free(rows);
+        return fail_msg(u, "line program is truncated or corrupt");
+    }
+    *rows_out = rows;
+    *n_out = n;
+    return 0;
+}
+
 /* Rows of the unit's line table as [addr, next row) records, sorted. */
 static int read_lines(unit *u, Dwarf_Die cu_die, dsu_line **lines_out, size_t *n_out)
 {
@@ -685,31 +916,13 @@ static int read_lines(unit *u, Dwarf_Die cu_die, dsu_line **lines_out, size_t *n
     u->file_done = sk_xcalloc(u->out->nfiles + 1, 1);
     if (tables == 0)
         return 0;
-    Dwarf_Line *lines = NULL;
-    Dwarf_Signed n = 0;
-    res = dwarf_srclines_from_linecontext(u->lc, &lines, &n, &e);
-    if (res == DW_DLV_NO_ENTRY || n <= 0)
-        return 0;
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading line rows", e);
-    row *rows = sk_xmalloc((size_t)n * sizeof *rows);
-    for (Dwarf_Signed i = 0; i < n; i++) {
-        Dwarf_Addr addr = 0;
-        Dwarf_Unsigned lineno = 0, fileno = 0;
-        Dwarf_Bool end = 0;
-        if (dwarf_lineaddr(lines[i], &addr, &e) != DW_DLV_OK ||
-            dwarf_lineno(lines[i], &lineno, &e) != DW_DLV_OK ||
-            dwarf_line_srcfileno(lines[i], &fileno, &e) != DW_DLV_OK ||
-            dwarf_lineendsequence(lines[i], &end, &e) != DW_DLV_OK) {
-            free(rows);
-            return fail_dwarf(u, "reading a line row", e);
-        }
-        rows[i] = (row){.addr = addr, .line = (uint32_t)lineno, .file = (uint32_t)fileno,
-                        .end = end != 0};
-    }
-    dsu_line *out = sk_xmalloc((size_t)n * sizeof *out);
+    row *rows = NULL;
+    size_t n = 0;
+    if (decode_rows(u, cu_die, &rows, &n))
+        return -1;
+    dsu_line *out = sk_xmalloc((n ? n : 1) * sizeof *out);
     size_t k = 0;
-    for (Dwarf_Signed i = 0; i + 1 < n; i++) {
+    for (size_t i = 0; i + 1 < n; i++) {
         if (rows[i].end)
             continue;
         uint64_t next = rows[i + 1].addr;
@@ -745,12 +958,56 @@ static bool in_loads(const dsu_env *env, uint64_t lo)
     return false;
 }
 
+/* The linker's marks for code it dropped: ld writes 0 (or 1 in
+ * .debug_ranges, where 0 would end the list), lld -1 or -2. */
+static bool is_tombstone(uint64_t lo, uint32_t addr_size)
+{
+    uint64_t max = addr_size == 4 ? 0xffffffffull : ~0ull;
+    return lo <= 1 || lo >= max - 1;
+}
+
 static int cmp_range(const void *a, const void *b)
 {
     const dsu_range *x = a, *y = b;
     if (x->lo != y->lo)
         return x->lo < y->lo ? -1 : 1;
     return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* The FUNC name of pending function f: see dwarf_symnames.c for the
+ * symbol-table fallback.  The same for every piece of a split function. */
+static const char *func_name(unit *u, uint32_t f)
+{
+    int32_t di = (int32_t)u->pf[f].decl;
+    const char *name = resolve(u, di);
+    /* Without DW_AT_ranges (-gstrict-dwarf, DWARF 2) GCC describes the
+     * cold part of a split function as a function of its own called
+     * "__second_sect_of_<name>": users know it by the function's name. */
+    static const char second[] = "__second_sect_of_";
+    if (name && strncmp(name, second, sizeof second - 1) == 0 && name[sizeof second - 1])
+        name += sizeof second - 1;
+    const dsn_index *ix = u->env->syms;
+    if (u->decls[di].from_linkage || !ix || !ix->n)
+        return name;
+    const char *best = NULL;
+    bool best_clone = true;
+    for (uint32_t i = 0; i < u->pf[f].nranges; i++) {
+        bool clone = true;
+        const char *s = dsn_lookup(ix, u->rr[u->pf[f].first_range + i].lo, &clone);
+        if (s && (!best || (best_clone && !clone))) {
+            best = s;
+            best_clone = clone;
+        }
+    }
+    if (!best)
+        return name;
+    const char *shown = ds_symbol_name(best, u->out->arena);
+    /* Only a symbol that names the same function: an alias at the same
+     * address (say, a C wrapper) must not rename it. */
+    const char *plain = u->decls[di].plain;
+    if (name && (!plain || !strstr(shown, plain)))
+        return name;
+    return shown;
 }
 
 typedef struct piece {
@@ -798,6 +1055,14 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
         dsu_range *rs = &u->rr[u->pf[f].first_range];
         uint32_t n = u->pf[f].nranges;
         qsort(rs, n, sizeof *rs, cmp_range);
+        /* One dropped range means the linker dropped the whole function:
+         * its other ranges are offsets from 0 that may happen to fall in
+         * loaded code. */
+        bool dropped = false;
+        for (uint32_t i = 0; i < n; i++)
+            dropped |= is_tombstone(rs[i].lo, u->addr_size);
+        if (dropped)
+            continue;
         for (uint32_t i = 0; i < n;) {
             uint64_t lo = rs[i].lo, hi = rs[i].hi;
             uint32_t j = i + 1;
@@ -843,6 +1108,8 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
         free(copy);
     }
 
+    const char **names = sk_xcalloc(u->npf + 1, sizeof *names);
+    bool *names_done = sk_xcalloc(u->npf + 1, sizeof *names_done);
     for (size_t p = 0; p < npieces; p++) {
         const piece *pc = &pieces[p];
         sk_grow((void **)&r->funcs, &r->funcs_cap, r->nfuncs + 1, sizeof *r->funcs);
@@ -850,7 +1117,11 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
         memset(fn, 0, sizeof *fn);
         fn->lo = pc->lo;
         fn->hi = pc->hi;
-        fn->name = resolve(u, (int32_t)u->pf[pc->pf].decl);
+        if (!names_done[pc->pf]) {
+            names[pc->pf] = func_name(u, pc->pf);
+            names_done[pc->pf] = true;
+        }
+        fn->name = names[pc->pf];
 
         /* Line records overlapping the piece, clipped to it. */
         fn->first_line = (uint32_t)r->nlines;
@@ -911,6 +1182,8 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
         }
         fn->ninlines = (uint32_t)(r->ninlines - fn->first_inline);
     }
+    free(names);
+    free(names_done);
     free(pieces);
     free(pi_first);
     free(pi_count);
@@ -926,6 +1199,8 @@ void dsu_process(ds_dwarf *d, Dwarf_Die cu_die, Dwarf_Off cu_offset, const dsu_e
     Dwarf_Half offset_size = 0;
     if (dwarf_get_version_of_die(cu_die, &u.version, &offset_size) != DW_DLV_OK)
         u.version = 4;
+    Dwarf_Half asz = 0;
+    u.addr_size = dwarf_get_die_address_size(cu_die, &asz, &e) == DW_DLV_OK ? asz : 8;
     Dwarf_Addr base = 0;
     int res = dwarf_lowpc(cu_die, &base, &e);
     if (res == DW_DLV_OK)

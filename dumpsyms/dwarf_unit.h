@@ -13,6 +13,7 @@
 #define SYMKIT_DUMPSYMS_DWARF_UNIT_H
 
 #include "dwarf_access.h"
+#include "dwarf_symnames.h"
 
 typedef struct dsu_range {
     uint64_t lo, hi; /* [lo, hi) */
@@ -58,6 +59,7 @@ typedef struct dsu_env {
     const dsu_range *loads;    /* PT_LOAD ranges; code outside them is dead */
     size_t nloads;
     bool inlines;              /* collect inline trees */
+    const dsn_index *syms;     /* mangled names for functions DWARF leaves unmangled */
 } dsu_env;
 
 /* Reads the unit whose DIE is cu_die (owned by the caller) into out, which
