@@ -522,6 +522,10 @@ static void handle_done(engine *e, job *j, CURLcode rc)
     } else {
         if (status == 413)
             sk_buf_printf(&why, " (one file alone is too large for the server)");
+        else if (status == 401 || status == 403)
+            sk_buf_printf(&why, " (check the token and that it may upload symbols)");
+        else if (status >= 300 && status < 400)
+            sk_buf_printf(&why, " (the server redirects uploads: give the final URL)");
         if (status == 401 || status == 403) {
             if (!e->abort_reason) {
                 sk_buf ab;
@@ -661,6 +665,16 @@ int su_post_all(su_set *set, const su_options *opt, sk_error *err)
     }
     unsigned jobs = opt->jobs ? opt->jobs : 1;
     for (;;) {
+        if (opt->cancel && *opt->cancel && !e.abort_reason) {
+            e.abort_reason = sk_xstrdup("not sent: interrupted");
+            sk_log(SK_LOG_ERROR, "interrupted: abandoning the uploads in progress");
+            for (size_t i = 0; i < e.njobs; i++) {
+                if (e.jobs[i]->easy) {
+                    e.active--;
+                    finish_job(&e, e.jobs[i], SU_UP_FAILED, "interrupted while sending");
+                }
+            }
+        }
         double now = sk_now();
         double next_wake = -1;
         bool waiting = false;
@@ -783,6 +797,8 @@ void su_skip_existing(su_set *set, const su_options *opt)
     unsigned active = 0;
     size_t next = 0;
     for (;;) {
+        if (opt->cancel && *opt->cancel)
+            next = set->n; /* start no more; the upload loop reports it */
         while (active < limit && next < set->n) {
             size_t i = next++;
             su_file *f = &set->files[i];

@@ -8,6 +8,7 @@
 #endif
 #include <ctype.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ static const char usage[] =
     "      --version         print the version\n"
     "\n"
     "Exit status: 0 when every file arrived everywhere asked, 1 when any file\n"
-    "was invalid or failed, 2 on usage errors.\n";
+    "was invalid or failed or no .sym file was found, 2 on usage errors.\n";
 
 enum {
     OPT_URL = 256, OPT_STORE, OPT_TOKEN_FILE, OPT_TOKEN, OPT_TRY, OPT_SKIP, OPT_SYMURL, OPT_JOBS,
@@ -207,6 +208,14 @@ static void progress(uint64_t files_done, uint64_t files_total, uint64_t bytes_d
     fflush(stderr);
 }
 
+static volatile int g_cancel;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_cancel = 1;
+}
+
 int main(int argc, char **argv)
 {
     su_options opt;
@@ -277,6 +286,16 @@ int main(int argc, char **argv)
     g_ui.bar = !quiet && !opt.verbose && isatty(STDERR_FILENO);
     sk_log_set_sink(log_sink, NULL, quiet ? SK_LOG_ERROR : opt.verbose ? SK_LOG_DEBUG : SK_LOG_INFO);
     opt.progress = progress;
+    /* A first Ctrl-C (or a CI job's SIGTERM) stops cleanly with a summary
+     * of what did and did not arrive; a second one kills. */
+    opt.cancel = &g_cancel;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
     su_set set;
     su_set_init(&set);
@@ -289,8 +308,16 @@ int main(int argc, char **argv)
             status = 1;
         }
     }
-    if (set.n == 0 && status == 0)
+    if (set.n == 0 && status == 0) {
+        /* Nothing to send is almost always a wrong path in a CI script. */
         fprintf(stderr, "symupload: no .sym files found\n");
+        su_set_free(&set);
+        if (token) {
+            memset(token, 0, strlen(token));
+            free(token);
+        }
+        return 1;
+    }
 
     sk_error err;
     sk_error_clear(&err);

@@ -102,6 +102,10 @@ typedef struct su_options {
     uint64_t zip_size;        /* uncompressed bytes per archive */
     su_progress_fn progress;
     void *progress_ctx;
+    /* When non-NULL and set (e.g. by a SIGINT handler), the run stops soon:
+     * transfers are abandoned, what was not sent is marked failed, and
+     * temporary archives are removed. */
+    const volatile int *cancel;
 } su_options;
 
 /* Defaults: 3 jobs, 6 retries, 300 s timeout, 10 s first delay, 64 MiB. */

@@ -498,6 +498,10 @@ def sc_usage(env):
     rc = env.run(env.srcdir)
     check(rc == 2, 'no destination exit %d' % rc)
     check(env.posts() == [], 'usage errors must not post')
+    empty = os.path.join(env.root, 'empty')
+    os.makedirs(empty)
+    rc = env.run('--url', env.url, empty)
+    check(rc == 1 and 'no .sym files found' in env.err, 'an empty input must fail, exit %d' % rc)
     rc = env.run('--url', env.url, os.path.join(env.root, 'does-not-exist'), env.srcdir)
     check(rc == 1, 'a missing path must fail the run, exit %d' % rc)
     env.check_arrived_once()
@@ -531,6 +535,33 @@ def sc_large(env):
     check(rc == 0, 'exit %d' % rc)
     env.check_arrived_once()
     common_post_checks(env)
+
+
+def sc_interrupt(env):
+    """SIGINT mid-upload: a summary, exit 1, no temporary archives left."""
+    import signal
+    make_tree(env, 3)
+    env.start_server(faults=[{'slow': 60}])
+    tmp = os.path.join(env.root, 'tmp')
+    os.makedirs(tmp)
+    envv = dict(os.environ, SYMKIT_UPLOAD_TOKEN=TOKEN, TMPDIR=tmp)
+    p = subprocess.Popen([env.exe, '--url', env.url, '--timeout', '100', env.srcdir],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=envv)
+    # Wait until an archive exists (the post is starting), then interrupt.
+    for _ in range(3000):
+        if any(os.listdir(os.path.join(tmp, d)) for d in os.listdir(tmp)):
+            break
+        if p.poll() is not None:
+            break
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    out, err = out.decode(), err.decode()
+    sys.stdout.write('-- stdout --\n%s-- stderr --\n%s' % (out, err))
+    check(p.returncode == 1, 'exit %d' % p.returncode)
+    check('interrupted' in out, 'summary does not say interrupted')
+    check(os.listdir(tmp) == [], 'temporary archives left: %s' % os.listdir(tmp))
+    check(env.arrivals() == [], 'nothing should have arrived')
 
 
 def sc_progress_tty(env):
