@@ -19,10 +19,25 @@ __attribute__((noinline)) static void crash_abort(void)
     abort();
 }
 
+static volatile int zero, sink, seven = 7;
+
+__attribute__((noinline)) static void crash_fpe(void)
+{
+    sink = seven / zero; /* SIGFPE, FPE_INTDIV */
+}
+
+static void on_segv(int sig)
+{
+    (void)sig;
+    _exit(5);
+}
+
 __attribute__((noinline)) void sv_leaf(const char *how)
 {
     if (strcmp(how, "abort") == 0)
         crash_abort();
+    else if (strcmp(how, "fpe") == 0)
+        crash_fpe();
     else if (strcmp(how, "trap") == 0)
         __builtin_trap();
     else
@@ -54,6 +69,12 @@ int main(int argc, char **argv)
     const char *how = argc > 1 ? argv[1] : "null";
     if (strcmp(how, "exit") == 0)
         return 3;
+    if (strcmp(how, "handled") == 0) {
+        /* a program with its own crash handler: it exits 5 from it */
+        signal(SIGSEGV, on_segv);
+        sv_middle("null");
+        return 0;
+    }
     if (strcmp(how, "caught") == 0) {
         signal(SIGSEGV, SIG_IGN);
         raise(SIGUSR1 == 0 ? 0 : SIGSEGV);

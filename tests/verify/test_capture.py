@@ -125,11 +125,11 @@ def build_id(path):
     return m.group(1) if m else None
 
 
-def capture(exe, how, env=None):
+def capture(exe, how, env=None, opts=()):
     dump = os.path.join(SCRATCH, "cap-%s.dmp" % how)
     if os.path.exists(dump):
         os.unlink(dump)
-    p = subprocess.run([SYMVERIFY, "capture", "-o", dump, "--", exe, how],
+    p = subprocess.run([SYMVERIFY, "capture", "-o", dump] + list(opts) + ["--", exe, how],
                        capture_output=True, text=True, env=env)
     return p, dump
 
@@ -233,7 +233,7 @@ def main():
     exe = build_crasher()
     env = dict(os.environ, SV_TEST_TOKEN="SECRET_VALUE_4711")
     cases = [("null", 11, 139, True), ("abort", 6, 134, False), ("thread", 11, 139, True),
-             ("trap", 4, 132, False)]
+             ("trap", 4, 132, False), ("fpe", 8, 136, False)]
     for how, signo, status, fault_zero in cases:
         p, dump = capture(exe, how, env)
         check(p.returncode == status, "%s: exit status %d, expected %d (%s)" %
@@ -252,6 +252,32 @@ def main():
     p, dump = capture(exe, "caught")
     check(p.returncode == 4, "caught: status 4, got %d" % p.returncode)
     check(not os.path.exists(dump), "caught: no dump for an ignored signal")
+
+    # a program with its own SIGSEGV handler: no dump unless --first-chance
+    p, dump = capture(exe, "handled")
+    check(p.returncode == 5, "handled: status 5, got %d" % p.returncode)
+    check(not os.path.exists(dump), "handled: no dump without --first-chance")
+    p, dump = capture(exe, "handled", opts=["--first-chance"])
+    check(p.returncode == 5, "handled --first-chance: status 5, got %d" % p.returncode)
+    if check(os.path.exists(dump), "handled --first-chance: dump written"):
+        ex = Dump(dump).stream(6)
+        check(struct.unpack_from("<I", ex, 8)[0] == 11, "handled --first-chance: SIGSEGV recorded")
+    # SIGFPE: the address is the faulting instruction, the code FPE_INTDIV
+    p, dump = capture(exe, "fpe")
+    if os.path.exists(dump):
+        d = Dump(dump)
+        ex = d.stream(6)
+        _, _, code, flags, _, addr = struct.unpack_from("<IIIIQQ", ex, 0)
+        crashed = [t for t in d.threads() if t["tid"] == struct.unpack_from("<I", ex, 0)[0]][0]
+        check(flags == 1 and addr == amd64_regs(crashed["ctx"])["rip"],
+              "fpe: FPE_INTDIV at the pc (flags %d, addr %#x)" % (flags, addr))
+    # -q: nothing on stderr; an unwritable dump path: the program still dies, exit 2
+    p, dump = capture(exe, "null", opts=["-q"])
+    check(p.returncode == 139 and p.stderr == "", "-q: quiet (%r)" % p.stderr)
+    p = subprocess.run([SYMVERIFY, "capture", "-o", os.path.join(SCRATCH, "no", "such", "dir.dmp"),
+                        "--", exe, "null"], capture_output=True, text=True)
+    check(p.returncode == 2 and p.stderr.count("\n") == 1 and "dir.dmp" in p.stderr,
+          "unwritable dump: exit 2 with one line (%d, %r)" % (p.returncode, p.stderr))
 
     # bad usage: one line on stderr, exit 2
     for args in (["capture"], ["capture", "--bogus", "--", exe], ["capture", "-o"],
