@@ -43,6 +43,8 @@ if libs:
     sh(DUMPSYMS, "--store", store, *libs, ok=(0, 1))
 
 FIXTURE_MODULES = ("crashers", "libcrashlib.so", "widget")
+SYMBOLIZER = shutil.which("llvm-symbolizer")
+agree = {"function": [0, 0], "line": [0, 0]}
 CASES = {
     "chain": (["crash_null", "chain_b", "chain_a", "main"], ("crashers.c", "null")),
     "recurse": (["crash_null"] + ["recurse"] * 5 + ["main"], ("crashers.c", "null")),
@@ -82,6 +84,32 @@ def walk(label, exe_dir, exe, args, want, where):
     mods = {m["filename"]: m for m in r["modules"]}
     if not mods.get(exe, {}).get("loaded_symbols"):
         failures.append("%s: symbols of %s not loaded" % (label, exe))
+    # llvm-symbolizer as the oracle for every fixture frame's function and line
+    for i, f in enumerate(frames):
+        if f["module"] not in FIXTURE_MODULES or not SYMBOLIZER:
+            continue
+        off = int(f["module_offset"], 16) - (0 if f["trust"] == "context" else 1)
+        obj = os.path.join(exe_dir, f["module"])
+        out = sh(SYMBOLIZER, "--obj=" + obj, "--inlining", "--demangle", hex(off)).stdout.split("\n")
+        pairs = [(out[k], out[k + 1]) for k in range(0, len(out) - 1, 2) if out[k]]
+        if not pairs:
+            continue
+        fn, loc = pairs[-1]  # outermost: the frame's own function
+        line = int(loc.split(":")[1]) if loc.count(":") >= 2 else 0
+        inner_line = int(pairs[0][1].split(":")[1]) if pairs[0][1].count(":") >= 2 else 0
+        ours = f["function"] or ""
+        agree["function"][0] += 1
+        agree["line"][0] += 1
+        fn = fn[:-5] if fn.endswith(".cold") else fn  # the cold part of a hot/cold split
+        if ours.split("(")[0].endswith(fn.split("(")[0].split(" ")[-1]) or fn.split("(")[0] in ours:
+            agree["function"][1] += 1
+        else:
+            failures.append("%s frame %d: function %r, llvm-symbolizer says %r" % (label, i, ours, fn))
+        want_line = line if len(pairs) > 1 else inner_line
+        if (f["line"] or 0) == want_line:
+            agree["line"][1] += 1
+        else:
+            print("%s frame %d %s: line %s, llvm-symbolizer %s" % (label, i, ours, f["line"], pairs))
     checked += 1
 
 
@@ -102,6 +130,10 @@ sh("c++", "-g", "-O1", "-o", os.path.join(d, "widget"), os.path.join(FIX, "widge
 sh(DUMPSYMS, "--store", store, os.path.join(d, "widget"))
 walk("cpp", d, "widget", [], ["shapes::Widget::poke", "shapes::apply", "main"], ("widget.cpp", "cpp"))
 
+for k, (n, ok) in agree.items():
+    print("llvm-symbolizer agreement on %s: %d/%d" % (k, ok, n))
+if agree["line"][0] and agree["line"][1] < 0.95 * agree["line"][0]:
+    failures.append("line agreement with llvm-symbolizer below 95%%: %d/%d" % tuple(agree["line"][::-1]))
 if failures:
     print("\n".join(failures))
     sys.exit(1)
