@@ -514,7 +514,7 @@ int sv_lint_mem(const char *name, const char *data, size_t len, sv_lint_report *
         if (st->funcs == 0 && st->publics > 0) {
             st->public_only = true;
             finding(&L, SV_WARNING, "public-only", 0,
-                    "only PUBLIC records: no functions sizes, no lines, no inlines (stripped binary or no debug info?)");
+                    "only PUBLIC records: no function sizes, no lines, no inlines (stripped binary or no debug info?)");
         }
         if (st->funcs > 0 && st->cfi_inits == 0 && st->stack_win == 0)
             finding(&L, SV_WARNING, "no-cfi", 0, "no STACK CFI records: walkers must scan the stack");

@@ -11,12 +11,15 @@ naming what dropped.  The check's frame counts are cross-checked with the
 
 usage: test_check.py SYMVERIFY DUMPSYMS STACKWALK CRASHER_SOURCE SCRATCH_DIR
 """
+import functools
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 
 SYMVERIFY, DUMPSYMS, STACKWALK, SOURCE, SCRATCH = sys.argv[1:6]
 failures = []
@@ -77,6 +80,11 @@ crasher!sv_leaf
 crasher!sv_middle
 crasher!thread_main
 """
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 def main():
@@ -188,7 +196,30 @@ def main():
           "mismatched symbols named: %s" % mm)
     check(p.returncode == 1 and any("--max-missing" in f for f in r["failures"]), "--max-missing fails")
 
-    # 6. bad input: one line on stderr, exit 2
+    # 6. symbols from a symbol server (a local HTTP server on 127.0.0.1)
+    handler = functools.partial(QuietHandler, directory=store)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/" % server.server_address[1]
+    cache = os.path.join(SCRATCH, "http-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    p = sv_check("--symbols", url, "--symbols-cache", cache, "--expect", expect, "--json", "-", *dumps)
+    check(p.returncode == 0, "check over HTTP passes (exit %d) %s" % (p.returncode, p.stderr))
+    try:
+        r = json.loads(p.stdout)
+        for a, b in zip(r["dumps"], rep["dumps"]):
+            check(a["crashing_thread"] == b["crashing_thread"],
+                  "%s: same metrics over HTTP as from the local store" % a["name"])
+    except ValueError:
+        check(False, "check over HTTP prints JSON: %r" % p.stdout[:200])
+    check(any(f.endswith(".sym") for _, _, fs in os.walk(cache) for f in fs),
+          "downloaded symbols kept in --symbols-cache")
+    p = sv_check("--symbols", url + "nothing-here/", "--max-missing", "0", dumps[0])
+    check(p.returncode == 1 and "crasher" in p.stdout and "--max-missing" in p.stdout,
+          "symbols missing on the server: named, and --max-missing fails:\n" + p.stdout)
+    server.shutdown()
+
+    # 7. bad input: one line on stderr, exit 2
     corrupt = os.path.join(SCRATCH, "corrupt.dmp")
     open(corrupt, "wb").write(b"MDMP" + b"\xff" * 60)
     truncated = os.path.join(SCRATCH, "truncated.dmp")
