@@ -153,6 +153,19 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     ds_context ctx = {
         .bin = &bin, .dbg = dbg, .load_addr = bin.load_addr, .opt = opt, .m = m, .summary = summary,
     };
+    if (!opt->header_only && dbg) {
+        /* Distribution debug files are zlib-compressed section by section:
+         * inflate the ones we will read side by side rather than one after
+         * the other on first touch. */
+        static const char *const dwarf_sections[] = {
+            ".debug_info", ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
+            ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
+        };
+        static const char *const cfi_sections[] = {".debug_frame", NULL};
+        int jobs = opt->jobs > 0 ? opt->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (jobs > 1)
+            ds_object_prefetch(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
+    }
     if (!opt->header_only) {
         if (!opt->cfi_only) {
             if (dbg && ds_object_has_dwarf(dbg)) {

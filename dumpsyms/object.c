@@ -61,7 +61,6 @@ static int parse_elf(ds_object *obj, sk_error *err);
 int ds_object_open(ds_object *obj, const char *path, sk_error *err)
 {
     memset(obj, 0, sizeof *obj);
-    pthread_mutex_init(&obj->lock, NULL);
     obj->path = sk_xstrdup(path);
     /* Check before opening: open() on a FIFO or a tty would block. */
     struct stat st;
@@ -80,7 +79,6 @@ int ds_object_open(ds_object *obj, const char *path, sk_error *err)
 int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t size, sk_error *err)
 {
     memset(obj, 0, sizeof *obj);
-    pthread_mutex_init(&obj->lock, NULL);
     obj->path = sk_xstrdup(name);
     obj->image = image;
     obj->map.data = image;
@@ -159,6 +157,8 @@ static int parse_elf(ds_object *obj, sk_error *err)
         return sk_fail(err, SK_EFORMAT, "%s: corrupt section name table index", path);
     obj->sections = sk_xcalloc(nsec ? nsec : 1, sizeof(ds_section));
     obj->nsections = nsec;
+    for (size_t i = 0; i < nsec; i++)
+        pthread_mutex_init(&obj->sections[i].lock, NULL);
     for (size_t i = 0; i < nsec; i++) {
         Elf_Scn *scn = elf_getscn(obj->elf, i);
         ds_section *s = &obj->sections[i];
@@ -209,8 +209,10 @@ void ds_object_close(ds_object *obj)
 {
     for (size_t i = 0; i < obj->nsections; i++) {
         free(obj->sections[i].owned);
+        free(obj->sections[i].load_msg);
         if (obj->sections[i].dwarf_name && obj->sections[i].dwarf_name != obj->sections[i].name)
             free((char *)obj->sections[i].dwarf_name);
+        pthread_mutex_destroy(&obj->sections[i].lock);
     }
     free(obj->sections);
     if (obj->elf)
@@ -220,8 +222,6 @@ void ds_object_close(ds_object *obj)
     else if (obj->map.data)
         sk_unmap(&obj->map);
     free(obj->path);
-    if (obj->path || obj->sections)
-        pthread_mutex_destroy(&obj->lock);
     memset(obj, 0, sizeof *obj);
 }
 
@@ -344,27 +344,29 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
 
 int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t *size, sk_error *err)
 {
-    pthread_mutex_lock(&obj->lock);
+    pthread_mutex_lock(&s->lock);
     if (!s->loaded) {
         s->load_status = SK_OK;
         if (s->shdr.sh_type == SHT_NOBITS) {
             s->data = NULL;
             s->size = 0;
         } else if ((s->shdr.sh_flags & SHF_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0) {
-            s->load_status = decompress_section(obj, s, err);
+            sk_error local = {0};
+            s->load_status = decompress_section(obj, s, &local);
+            /* Kept so every later caller (and a prefetch that had no error
+             * object) gets the real reason. */
+            if (s->load_status)
+                s->load_msg = sk_xstrdup(local.msg);
         } else {
             s->data = s->raw;
             s->size = s->raw_size;
         }
         s->loaded = true;
-        if (s->load_status && err)
-            err->code = (sk_status)s->load_status;
-    } else if (s->load_status) {
-        sk_fail(err, (sk_status)s->load_status, "%s: %s: section could not be read", obj->path,
-                s->name);
     }
+    if (s->load_status)
+        sk_fail(err, (sk_status)s->load_status, "%s", s->load_msg ? s->load_msg : "section could not be read");
     int rc = s->load_status;
-    pthread_mutex_unlock(&obj->lock);
+    pthread_mutex_unlock(&s->lock);
     *data = rc ? NULL : s->data;
     *size = rc ? 0 : s->size;
     return rc;
@@ -417,4 +419,67 @@ uint64_t ds_section_size(ds_object *obj, ds_section *s)
         return n > MAX_DECOMPRESSED ? 0 : n;
     }
     return s->raw_size;
+}
+
+typedef struct prefetch_job {
+    ds_object *obj;
+    ds_section **secs;
+    size_t n;
+    size_t next;
+    pthread_mutex_t lock;
+} prefetch_job;
+
+static void *prefetch_worker(void *arg)
+{
+    prefetch_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t i = j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (i >= j->n)
+            return NULL;
+        const uint8_t *data;
+        size_t size;
+        ds_section_data(j->obj, j->secs[i], &data, &size, NULL);
+    }
+}
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    uint64_t x = (*(ds_section *const *)a)->raw_size, y = (*(ds_section *const *)b)->raw_size;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
+{
+    size_t cap = 0;
+    prefetch_job j = {.obj = obj};
+    for (const char *const *n = names; *n; n++) {
+        ds_section *s = ds_object_section(obj, *n);
+        if (!s || s->loaded || s->shdr.sh_type == SHT_NOBITS ||
+            !((s->shdr.sh_flags & SHF_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0))
+            continue;
+        sk_grow((void **)&j.secs, &cap, j.n + 1, sizeof *j.secs);
+        j.secs[j.n++] = s;
+    }
+    if (j.n == 0)
+        return;
+    /* Biggest first: the longest inflate starts at once. */
+    qsort(j.secs, j.n, sizeof *j.secs, cmp_size_desc);
+    pthread_mutex_init(&j.lock, NULL);
+    int nthreads = jobs < 1 ? 1 : jobs;
+    if ((size_t)nthreads > j.n)
+        nthreads = (int)j.n;
+    pthread_t tids[64];
+    if (nthreads > 64)
+        nthreads = 64;
+    int started = 0;
+    for (int i = 1; i < nthreads; i++)
+        if (pthread_create(&tids[started], NULL, prefetch_worker, &j) == 0)
+            started++;
+    prefetch_worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_mutex_destroy(&j.lock);
+    free(j.secs);
 }

@@ -28,6 +28,11 @@ typedef struct ds_section {
     const uint8_t *data;  /* raw, or the decompressed copy */
     size_t size;
     uint8_t *owned;       /* decompressed copy we must free */
+    char *load_msg;       /* why loading failed (malloc'd), when it did */
+    /* Per section, so threads loading different sections (say .debug_info
+     * and .debug_line, each hundreds of MB of zlib) do not wait on each
+     * other. */
+    pthread_mutex_t lock;
 } ds_section;
 
 typedef struct ds_object {
@@ -47,7 +52,6 @@ typedef struct ds_object {
     size_t build_id_len;
     ds_section *sections; /* index = ELF section index; [0] is the null one */
     size_t nsections;
-    pthread_mutex_t lock; /* guards lazy section loading */
 } ds_object;
 
 /* Opens and validates an ELF file: a non-ELF, truncated or inconsistent file
@@ -70,6 +74,11 @@ ds_section *ds_object_section(ds_object *obj, const char *name);
 /* The section's contents, decompressed when needed.  Thread-safe. */
 int ds_section_data(ds_object *obj, ds_section *sec, const uint8_t **data, size_t *size,
                     sk_error *err);
+/* Decompresses, on up to `jobs` threads at once, the compressed sections
+ * among `names` (NULL-terminated; ".debug_x" also means ".zdebug_x"), so
+ * that the big ones inflate in parallel instead of one after the other on
+ * first use.  Errors are left for ds_section_data() to report. */
+void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs);
 /* True when the file has DWARF debug information (.debug_info). */
 bool ds_object_has_dwarf(ds_object *obj);
 
