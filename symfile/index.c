@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef struct ix_range {
     uint64_t addr, size;
@@ -296,6 +298,12 @@ static void build_index(sym_index *ix)
         return;
     ix->indexed = true;
     const char *p = ix->data, *end = ix->data + ix->len;
+    /* The pass reads every page once; a mapped file's pages are handed back
+     * as we go so peak RSS stays at one window (they stay in the page cache
+     * and the few a lookup needs fault back in). */
+    const size_t window = (size_t)32 << 20;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), dropped = 0;
+    bool mapped = ix->map.data != NULL;
     /* the MODULE line was validated at open */
     p = line_end(p, end);
     while (p < end) {
@@ -305,7 +313,15 @@ static void build_index(sym_index *ix)
         if (t > p)
             index_line(ix, p, t);
         p = e;
+        size_t done = (size_t)(p - ix->data);
+        if (mapped && done - dropped >= 2 * window) {
+            size_t upto = (done - window) / page * page;
+            madvise((void *)(ix->data + dropped), upto - dropped, MADV_DONTNEED);
+            dropped = upto;
+        }
     }
+    if (mapped && ix->len > dropped)
+        madvise((void *)(ix->data + dropped), ix->len - dropped, MADV_DONTNEED);
     qsort(ix->funcs.v, ix->funcs.n, sizeof(ix_range), cmp_range);
     qsort(ix->publics.v, ix->publics.n, sizeof(ix_range), cmp_range);
     qsort(ix->cfi.v, ix->cfi.n, sizeof(ix_range), cmp_range);
