@@ -21,6 +21,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOKEN = 'tok-5ecret-a8f3c1d9e7b2'
 
 
+def clean_env(**extra):
+    """The environment for symupload: no proxy may capture loopback traffic."""
+    env = dict(os.environ)
+    for k in list(env):
+        if k.lower() in ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy',
+                         'symkit_upload_token'):
+            del env[k]
+    env['NO_PROXY'] = '127.0.0.1,localhost'
+    env.update(extra)
+    return env
+
+
 class Fail(Exception):
     pass
 
@@ -119,8 +131,7 @@ class Env:
             self.server = None
 
     def run(self, *args, token=TOKEN, token_via='env', env_extra=None):
-        env = dict(os.environ)
-        env.pop('SYMKIT_UPLOAD_TOKEN', None)
+        env = clean_env()
         argv = [self.exe]
         if token is not None and token_via == 'env':
             env['SYMKIT_UPLOAD_TOKEN'] = token
@@ -544,7 +555,7 @@ def sc_interrupt(env):
     env.start_server(faults=[{'slow': 60}])
     tmp = os.path.join(env.root, 'tmp')
     os.makedirs(tmp)
-    envv = dict(os.environ, SYMKIT_UPLOAD_TOKEN=TOKEN, TMPDIR=tmp)
+    envv = clean_env(SYMKIT_UPLOAD_TOKEN=TOKEN, TMPDIR=tmp)
     p = subprocess.Popen([env.exe, '--url', env.url, '--timeout', '100', env.srcdir],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=envv)
     # Wait until an archive exists (the post is starting), then interrupt.
@@ -569,7 +580,7 @@ def sc_progress_tty(env):
     make_tree(env, 4)
     env.start_server()
     master, slave = pty.openpty()
-    envv = dict(os.environ, SYMKIT_UPLOAD_TOKEN=TOKEN)
+    envv = clean_env(SYMKIT_UPLOAD_TOKEN=TOKEN)
     p = subprocess.Popen([env.exe, '--url', env.url, '--zip-size', '4K', '--jobs', '1',
                           env.srcdir], stdout=subprocess.PIPE, stderr=slave, env=envv)
     os.close(slave)
