@@ -198,8 +198,7 @@ static void snapshot(tracer *t, sv_thread_state *out, size_t *nout)
         sv_thread_state *s = &out[k];
         memset(s, 0, sizeof *s);
         s->tid = e->tid;
-        s->regs_ok = ptrace(PTRACE_GETREGS, e->tid, 0, &s->regs) == 0;
-        s->fp_ok = ptrace(PTRACE_GETFPREGS, e->tid, 0, &s->fp) == 0;
+        sv_cpu_read(e->tid, s);
         char path[96];
         snprintf(path, sizeof path, "/proc/%d/task/%d/comm", (int)t->pid, (int)e->tid);
         sk_buf b;
@@ -270,6 +269,8 @@ int sv_capture(const sv_capture_options *opt, sv_capture_result *res, sk_error *
         return sk_fail(err, SK_EUSAGE, "no command to run");
     if (!opt->dump_path)
         return sk_fail(err, SK_EUSAGE, "no dump path");
+    if (!sv_cpu_supported())
+        return sk_fail(err, SK_EUNSUPPORTED, "capture is not supported on this CPU yet");
 
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)

@@ -11,14 +11,42 @@
 
 #include "verify.h"
 
+#include "minidump_format.h"
+
+#if defined(__x86_64__)
+typedef struct user_regs_struct sv_regs;
+typedef struct user_fpregs_struct sv_fpregs;
+#elif defined(__aarch64__)
+typedef struct user_regs_struct sv_regs;
+typedef struct user_fpsimd_struct sv_fpregs;
+#else
+typedef struct { uint64_t unused; } sv_regs;
+typedef struct { uint64_t unused; } sv_fpregs;
+#endif
+
 typedef struct sv_thread_state {
     pid_t tid;
     bool regs_ok; /* false: the thread never stopped, leave it out */
-    struct user_regs_struct regs;
+    sv_regs regs;
     bool fp_ok;
-    struct user_fpregs_struct fp;
+    sv_fpregs fp;
     char name[32];
 } sv_thread_state;
+
+/* ---- CPU specifics (cpu.c) ---- */
+
+bool sv_cpu_supported(void);
+/* Reads a ptrace-stopped thread's registers into s; false when unreadable. */
+bool sv_cpu_read(pid_t tid, sv_thread_state *s);
+bool sv_cpu_is_32bit(const sv_thread_state *t);
+uint64_t sv_cpu_sp(const sv_thread_state *t);
+uint64_t sv_cpu_pc(const sv_thread_state *t);
+/* Bytes below the stack pointer the ABI lets functions use. */
+uint64_t sv_cpu_red_zone(const sv_thread_state *t);
+/* The minidump CPU context of t into out; its size, 0 when cap is short. */
+size_t sv_cpu_context(const sv_thread_state *t, void *out, size_t cap);
+/* processor_architecture and the CPU fields of the system info. */
+void sv_cpu_system_info(MDRawSystemInfo *si, bool x86_32);
 
 typedef struct sv_crash_info {
     pid_t pid;

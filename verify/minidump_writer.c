@@ -22,16 +22,12 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 #include "capture.h"
 #include "minidump_format.h"
 
 #define MAX_STREAMS 20
 #define AROUND_BYTES 256 /* memory kept on each side of the pc and fault */
-#define RED_ZONE 128     /* x86_64 leaf functions use memory below rsp */
 
 typedef struct writer {
     sk_buf b;
@@ -186,109 +182,23 @@ static void put_memory(writer *w, int mem_fd, region *r)
 
 /* ---- CPU ---- */
 
-static bool is_32bit(const sv_thread_state *t)
-{
-#if defined(__x86_64__)
-    return t->regs.cs == 0x23; /* the compatibility-mode code segment */
-#else
-    (void)t;
-    return false;
-#endif
-}
-
-static uint64_t thread_sp(const sv_thread_state *t)
-{
-#if defined(__x86_64__)
-    return t->regs.rsp;
-#else
-    return 0;
-#endif
-}
-
-static uint64_t thread_pc(const sv_thread_state *t)
-{
-#if defined(__x86_64__)
-    return t->regs.rip;
-#else
-    return 0;
-#endif
-}
-
 static uint32_t put_context(writer *w, const sv_thread_state *t, uint32_t *size)
 {
-#if defined(__x86_64__)
-    const struct user_regs_struct *r = &t->regs;
-    if (is_32bit(t)) {
-        MDRawContextX86 c;
-        memset(&c, 0, sizeof c);
-        c.context_flags = MD_CONTEXT_X86_FULL;
-        c.gs = (uint32_t)r->gs, c.fs = (uint32_t)r->fs, c.es = (uint32_t)r->es;
-        c.ds = (uint32_t)r->ds;
-        c.edi = (uint32_t)r->rdi, c.esi = (uint32_t)r->rsi, c.ebx = (uint32_t)r->rbx;
-        c.edx = (uint32_t)r->rdx, c.ecx = (uint32_t)r->rcx, c.eax = (uint32_t)r->rax;
-        c.ebp = (uint32_t)r->rbp, c.eip = (uint32_t)r->rip, c.cs = (uint32_t)r->cs;
-        c.eflags = (uint32_t)r->eflags, c.esp = (uint32_t)r->rsp, c.ss = (uint32_t)r->ss;
-        if (t->fp_ok) {
-            c.context_flags |= MD_CONTEXT_X86_EXTENDED_REGISTERS;
-            memcpy(c.extended_registers, &t->fp, sizeof c.extended_registers);
-        }
-        *size = sizeof c;
-        return put(w, &c, sizeof c);
-    }
-    MDRawContextAMD64 c;
-    memset(&c, 0, sizeof c);
-    c.context_flags = MD_CONTEXT_AMD64_CONTROL | MD_CONTEXT_AMD64_INTEGER | MD_CONTEXT_AMD64_SEGMENTS;
-    c.cs = (uint16_t)r->cs, c.ds = (uint16_t)r->ds, c.es = (uint16_t)r->es;
-    c.fs = (uint16_t)r->fs, c.gs = (uint16_t)r->gs, c.ss = (uint16_t)r->ss;
-    c.eflags = (uint32_t)r->eflags;
-    c.rax = r->rax, c.rcx = r->rcx, c.rdx = r->rdx, c.rbx = r->rbx;
-    c.rsp = r->rsp, c.rbp = r->rbp, c.rsi = r->rsi, c.rdi = r->rdi;
-    c.r8 = r->r8, c.r9 = r->r9, c.r10 = r->r10, c.r11 = r->r11;
-    c.r12 = r->r12, c.r13 = r->r13, c.r14 = r->r14, c.r15 = r->r15;
-    c.rip = r->rip;
-    if (t->fp_ok) {
-        c.context_flags |= MD_CONTEXT_AMD64_FLOATING_POINT;
-        _Static_assert(sizeof t->fp == sizeof c.u.flt_save, "fxsave layout");
-        memcpy(&c.u.flt_save, &t->fp, sizeof c.u.flt_save);
-        c.mx_csr = t->fp.mxcsr;
-    }
-    *size = sizeof c;
-    return put(w, &c, sizeof c);
-#else
-    (void)w, (void)t, (void)size;
-    return 0;
-#endif
+    uint8_t ctx[2048];
+    size_t n = sv_cpu_context(t, ctx, sizeof ctx);
+    *size = (uint32_t)n;
+    align_to(w, 16);
+    return put(w, ctx, n);
 }
 
 static void put_system_info(writer *w, bool x86_32)
 {
     MDRawSystemInfo si;
     memset(&si, 0, sizeof si);
-    si.processor_architecture = x86_32 ? MD_CPU_ARCHITECTURE_X86 : MD_CPU_ARCHITECTURE_AMD64;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     si.number_of_processors = (uint8_t)(ncpu > 255 ? 255 : ncpu < 1 ? 1 : ncpu);
     si.platform_id = MD_OS_LINUX;
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned a, b, c, d;
-    if (__get_cpuid(0, &a, &b, &c, &d)) {
-        si.cpu.x86_cpu_info.vendor_id[0] = b;
-        si.cpu.x86_cpu_info.vendor_id[1] = d;
-        si.cpu.x86_cpu_info.vendor_id[2] = c;
-    }
-    if (__get_cpuid(1, &a, &b, &c, &d)) {
-        si.cpu.x86_cpu_info.version_information = a;
-        si.cpu.x86_cpu_info.feature_information = d;
-        unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
-        if (family == 0xf)
-            family += (a >> 20) & 0xff;
-        if (family >= 6)
-            model += ((a >> 16) & 0xf) << 4;
-        si.processor_level = (uint16_t)family;
-        si.processor_revision = (uint16_t)((model << 8) | (a & 0xf));
-    }
-    if (__get_cpuid(0x80000001, &a, &b, &c, &d))
-        si.cpu.x86_cpu_info.amd_extended_cpu_features = b;
-#endif
+    sv_cpu_system_info(&si, x86_32);
     struct utsname u;
     char csd[4 * sizeof u.release + 8] = "";
     if (uname(&u) == 0) {
@@ -389,7 +299,7 @@ int sv_write_minidump(const char *path, const sv_crash_info *crash, const sv_thr
     put(&w, &hdr, sizeof hdr);
     uint32_t dir_rva = put(&w, w.dir, sizeof w.dir); /* patched at the end */
 
-    put_system_info(&w, is_32bit(crashed));
+    put_system_info(&w, sv_cpu_is_32bit(crashed));
 
     /* memory: stacks, then the bytes around the pc and the fault */
     region *want_v = NULL;
@@ -399,15 +309,15 @@ int sv_write_minidump(const char *path, const sv_crash_info *crash, const sv_thr
     for (size_t i = 0; i < nthreads; i++) {
         if (!threads[i].regs_ok)
             continue;
-        uint64_t red = is_32bit(&threads[i]) ? 0 : RED_ZONE;
+        uint64_t red = sv_cpu_red_zone(&threads[i]);
         uint64_t s, e;
-        if (clip_to_mapping(&maps, thread_sp(&threads[i]), red, max_stack, &s, &e)) {
+        if (clip_to_mapping(&maps, sv_cpu_sp(&threads[i]), red, max_stack, &s, &e)) {
             stack_lo[i] = s, stack_hi[i] = e;
             want(&want_v, &nwant, &want_cap, s, e);
         }
     }
     uint64_t s, e;
-    if (clip_to_mapping(&maps, thread_pc(crashed), AROUND_BYTES, AROUND_BYTES, &s, &e))
+    if (clip_to_mapping(&maps, sv_cpu_pc(crashed), AROUND_BYTES, AROUND_BYTES, &s, &e))
         want(&want_v, &nwant, &want_cap, s, e);
     if (crash->addr && clip_to_mapping(&maps, crash->addr, AROUND_BYTES, AROUND_BYTES, &s, &e))
         want(&want_v, &nwant, &want_cap, s, e);
