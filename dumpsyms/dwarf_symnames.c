@@ -6,7 +6,12 @@
  * DWARF alone only gives "level2" where the symbol table says
  * "_ZL6level2i", i.e. "level2(int)": the name with parameters users (and
  * llvm-symbolizer) expect.  We index the mangled function symbols once and
- * look names up by a function's start address. */
+ * look names up by a function's start address.
+ *
+ * Unmangled symbols are indexed too: a C++ function declared extern "C"
+ * inside a namespace (libstdc++'s __cxxabiv1::__cxa_throw, say) has no
+ * linkage name in DWARF, and its real name is the bare symbol, not the
+ * namespace-qualified DW_AT_name. */
 #include "dwarf_symnames.h"
 
 #include <stdlib.h>
@@ -37,7 +42,7 @@ static void scan(ds_object *obj, dsn_index *ix)
                 sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
                 continue;
             const char *name = elf_strptr(obj->elf, sec->shdr.sh_link, sym.st_name);
-            if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+            if (!name || !*name)
                 continue;
             uint64_t addr = sym.st_value;
             if (obj->machine == EM_ARM)

@@ -11,7 +11,7 @@
 
 typedef struct dsn_sym {
     uint64_t addr;
-    const char *name; /* mangled, in the object's mapped string table */
+    const char *name; /* in the object's mapped string table */
 } dsn_sym;
 
 typedef struct dsn_index {
@@ -19,10 +19,10 @@ typedef struct dsn_index {
     size_t n, cap;
 } dsn_index;
 
-/* Mangled STT_FUNC symbols of dbg's .symtab (else bin's). */
+/* STT_FUNC symbols of dbg's .symtab (else bin's). */
 void dsn_index_build(dsn_index *ix, ds_object *dbg, ds_object *bin);
 void dsn_index_free(dsn_index *ix);
-/* A mangled symbol at exactly addr, preferring one without a clone suffix
+/* A symbol at exactly addr, preferring one without a clone suffix
  * (*clone tells whether the one returned has one); NULL when none. */
 const char *dsn_lookup(const dsn_index *ix, uint64_t addr, bool *clone);
 

@@ -1001,10 +1001,18 @@ static const char *func_name(unit *u, uint32_t f)
     }
     if (!best)
         return name;
+    const char *plain = u->decls[di].plain;
+    bool mangled = best[0] == '_' && (best[1] == 'Z' || best[1] == 'R');
+    if (!mangled) {
+        /* extern "C": the bare symbol, when it is this function's name. */
+        size_t keep = ds_clone_suffix_start(best);
+        if (plain && strlen(plain) == keep && strncmp(plain, best, keep) == 0)
+            return plain;
+        return name;
+    }
     const char *shown = ds_symbol_name(best, u->out->arena);
     /* Only a symbol that names the same function: an alias at the same
      * address (say, a C wrapper) must not rename it. */
-    const char *plain = u->decls[di].plain;
     if (name && (!plain || !strstr(shown, plain)))
         return name;
     return shown;

@@ -167,8 +167,8 @@ def symbolize(binary, addrs, inlines):
 
 
 CLONE = r"(?:cold|hot|isra|part|constprop|lto_priv|localalias|llvm|__uniq|clone|specialized|split|unlikely)"
-LLVM_CLONE_RE = re.compile(r"(?: \(\." + CLONE + r"(?:\.[0-9a-f]+)*\))+$")
-PLAIN_CLONE_RE = re.compile(r"(?:\." + CLONE + r"(?:\.[0-9a-f]+)*)+$")
+LLVM_CLONE_RE = re.compile(r"(?: \((?:\.(?:" + CLONE + r"|[0-9a-f]+))+\))+$")
+PLAIN_CLONE_RE = re.compile(r"(?:\.(?:" + CLONE + r"|[0-9a-f]+))*\." + CLONE + r"(?:\.[0-9a-f]+)*$")
 
 
 def normalize_name(name):
