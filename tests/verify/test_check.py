@@ -9,7 +9,10 @@ records, must fail as a regression against the first run's --json report,
 naming what dropped.  The check's frame counts are cross-checked with the
 `stackwalk --json` output for the same dump.  Bad input exits 2.
 
-usage: test_check.py SYMVERIFY DUMPSYMS STACKWALK CRASHER_SOURCE SCRATCH_DIR
+A second fixture crashes inside a shared library (module base != 0, its own
+build-id), and the first one is also built as a non-PIE executable.
+
+usage: test_check.py SYMVERIFY DUMPSYMS STACKWALK CRASHER_SOURCE CRASHLIB_SOURCE SCRATCH_DIR
 """
 import functools
 import http.server
@@ -21,7 +24,7 @@ import subprocess
 import sys
 import threading
 
-SYMVERIFY, DUMPSYMS, STACKWALK, SOURCE, SCRATCH = sys.argv[1:6]
+SYMVERIFY, DUMPSYMS, STACKWALK, SOURCE, LIBSOURCE, SCRATCH = sys.argv[1:7]
 failures = []
 
 
@@ -79,6 +82,17 @@ crasher!crash_null
 crasher!sv_leaf
 crasher!sv_middle
 crasher!thread_main
+
+dump: lib.dmp
+libsvcrash.so!sv_lib_crash
+libsvcrash.so!sv_lib_outer
+crashlib!main
+
+dump: nopie.dmp
+crasher-nopie!crash_null
+crasher-nopie!sv_leaf
+crasher-nopie!sv_middle
+crasher-nopie!main
 """
 
 
@@ -91,19 +105,27 @@ def main():
     os.makedirs(SCRATCH, exist_ok=True)
     exe = os.path.join(SCRATCH, "crasher")
     subprocess.run(["gcc", "-g", "-O1", "-pthread", SOURCE, "-o", exe], check=True)
+    nopie = os.path.join(SCRATCH, "crasher-nopie")
+    subprocess.run(["gcc", "-g", "-O1", "-pthread", "-no-pie", "-fno-pie", SOURCE, "-o", nopie], check=True)
+    lib = os.path.join(SCRATCH, "libsvcrash.so")
+    subprocess.run(["gcc", "-g", "-O1", "-shared", "-fPIC", "-DSV_LIB", LIBSOURCE, "-o", lib], check=True)
+    libexe = os.path.join(SCRATCH, "crashlib")
+    subprocess.run(["gcc", "-g", "-O1", LIBSOURCE, "-o", libexe, "-L" + SCRATCH, "-lsvcrash",
+                    "-Wl,-rpath," + SCRATCH], check=True)
     store = os.path.join(SCRATCH, "store")
     shutil.rmtree(store, ignore_errors=True)
     libc = libc_path(exe)
-    targets = [exe] + ([libc] if libc else [])
+    targets = [exe, nopie, lib, libexe] + ([libc] if libc else [])
     p = run([DUMPSYMS, "--store", store] + targets)
     if not check(p.returncode == 0, "dumpsyms --store: %s" % p.stderr.strip()):
         return 1
 
     dumps = []
-    for how in ("null", "abort", "thread"):
-        d = os.path.join(SCRATCH, how + ".dmp")
-        p = run([SYMVERIFY, "capture", "-q", "-o", d, "--", exe, how])
-        check(p.returncode in (134, 139), "capture %s: status %d" % (how, p.returncode))
+    for name, cmd in (("null", [exe, "null"]), ("abort", [exe, "abort"]), ("thread", [exe, "thread"]),
+                      ("lib", [libexe]), ("nopie", [nopie, "null"])):
+        d = os.path.join(SCRATCH, name + ".dmp")
+        p = run([SYMVERIFY, "capture", "-q", "-o", d, "--"] + cmd)
+        check(p.returncode in (134, 139), "capture %s: status %d" % (name, p.returncode))
         dumps.append(d)
     expect = os.path.join(SCRATCH, "expect.txt")
     open(expect, "w").write(EXPECT)
@@ -121,9 +143,12 @@ def main():
         check(ct["trust"]["context"] == 1, "%s: one context frame" % d["name"])
         check(ct["trust"]["cfi"] >= 3, "%s: CFI found the callers (%s)" % (d["name"], ct["trust"]))
         check(ct["with_line"] >= 3, "%s: frames with lines (%d)" % (d["name"], ct["with_line"]))
-        check("crasher" in d["modules_on_stack"], "%s: crasher on the stack" % d["name"])
-        check("crasher" not in d["modules_missing_symbols"], "%s: crasher has symbols" % d["name"])
-    check(rep["total"]["dumps"] == 3, "total covers three dumps")
+        check(d["modules_missing_symbols"] == [], "%s: every module on the stack has symbols (%s)" %
+              (d["name"], d["modules_missing_symbols"]))
+    lib_dump = [d for d in rep["dumps"] if d["name"] == "lib.dmp"][0]
+    check("libsvcrash.so" in lib_dump["modules_on_stack"] and "crashlib" in lib_dump["modules_on_stack"],
+          "lib.dmp: the library and the program are on the stack")
+    check(rep["total"]["dumps"] == len(dumps), "total covers every dump")
     check(rep["total"]["crashing_thread"]["frames"] ==
           sum(d["crashing_thread"]["frames"] for d in rep["dumps"]), "total frames add up")
 
