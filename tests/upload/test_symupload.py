@@ -575,6 +575,56 @@ def sc_interrupt(env):
     check(env.arrivals() == [], 'nothing should have arrived')
 
 
+def sc_server_selftest(env):
+    """The test server refuses what Tecken refuses, so the other scenarios
+    would notice a client that sends a wrong layout, field or framing."""
+    import http.client
+    import io
+    import zipfile
+    env.start_server()
+    port = int(env.url.rsplit(':', 1)[1])
+
+    def zip_of(names):
+        b = io.BytesIO()
+        with zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED) as z:
+            for n in names:
+                z.writestr(n, 'MODULE Linux x86_64 %s a\n' % debug_id(n))
+        return b.getvalue()
+
+    def post(field, data, token=TOKEN, chunked=False):
+        body = (b'--BND\r\nContent-Disposition: form-data; name="' + field.encode() +
+                b'"; filename="' + field.encode() + b'"\r\n\r\n' + data + b'\r\n--BND--\r\n')
+        c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+        hdrs = {'Auth-Token': token, 'Content-Type': 'multipart/form-data; boundary=BND'}
+        if chunked:
+            c.request('POST', '/upload/', body=iter([body]), headers=hdrs, encode_chunked=True)
+        else:
+            c.request('POST', '/upload/', body=body, headers=hdrs)
+        r = c.getresponse()
+        reply = json.loads(r.read() or b'{}')
+        c.close()
+        return r.status, reply
+
+    good = 'liba.so/%s/liba.so.sym' % debug_id('a')
+    cases = [
+        (post('symbols.zip', zip_of([good]), token='nope'), 403),
+        (post('symbols.tar', zip_of([good])), 400),
+        (post('symbols.zip', b'not a zip'), 400),
+        (post('symbols.zip', zip_of(['liba.so/liba.so.sym'])), 400),
+        (post('symbols.zip', zip_of(['a/b/c/d.sym'])), 400),
+        (post('symbols.zip', zip_of(['lib#a.so/X/lib#a.so.sym'])), 400),
+        (post('symbols.zip', zip_of([good]), chunked=True), 411),
+        (post('symbols.zip', zip_of([good, 'app-symbols.txt'])), 201),
+    ]
+    for (status, reply), want in cases:
+        check(status == want, 'server answered %d, want %d (%r)' % (status, want, reply))
+        if want != 201:
+            check('error' in reply, 'refusal without an error message')
+    status, reply = post('again.zip', zip_of([good]))
+    check(status == 201 and reply['upload']['skipped_keys'] == ['v1/' + good],
+          'a known key must come back in skipped_keys: %r' % reply)
+
+
 def sc_progress_tty(env):
     import pty
     make_tree(env, 4)

@@ -440,6 +440,69 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
+/* ---- hostile input --------------------------------------------------------------- */
+
+static void count_key(const char *key, void *ctx)
+{
+    (void)key;
+    (*(int *)ctx)++;
+}
+
+/* Random bytes and mutations of valid inputs through every parser: under
+ * the sanitizers any out-of-bounds read shows; results must stay sane. */
+static void test_fuzz_parsers(void **state)
+{
+    (void)state;
+    unsigned short seed[3] = {1, 2, 3};
+    const char *seeds[] = {
+        "{\"upload\": {\"skipped_keys\": [\"a/B/a.sym\", \"x\\u0041\"]}, \"error\": \"e\\\"f\"}",
+        "MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 libfoo.so\n",
+        "Wed, 21 Oct 2015 07:28:30 GMT",
+    };
+    char buf[160];
+    for (int round = 0; round < 20000; round++) {
+        const char *base = seeds[round % 3];
+        size_t n = strlen(base);
+        if (n >= sizeof buf)
+            n = sizeof buf - 1;
+        memcpy(buf, base, n);
+        /* Flip, truncate or replace with noise. */
+        int mode = (int)(erand48(seed) * 3);
+        if (mode == 0) {
+            for (int k = 0; k < 3; k++)
+                buf[(size_t)(erand48(seed) * (double)n)] = (char)(erand48(seed) * 256);
+        } else if (mode == 1) {
+            n = (size_t)(erand48(seed) * (double)n);
+        } else {
+            for (size_t k = 0; k < n; k++)
+                buf[k] = (char)(erand48(seed) * 256);
+        }
+        /* Exact-size heap copy so ASan sees any read past the end. */
+        char *copy = sk_xmalloc(n ? n : 1);
+        memcpy(copy, buf, n);
+        char *e = su_json_error(copy, n);
+        if (e)
+            assert_true(strlen(e) <= n);
+        free(e);
+        int count = 0;
+        int r = su_json_skipped_keys(copy, n, count_key, &count);
+        assert_true(r == -1 || r == count);
+        char *key = NULL;
+        if (su_key_from_module_line(copy, n, &key, NULL) == SK_OK) {
+            assert_non_null(key);
+            assert_non_null(strstr(key, ".sym"));
+        }
+        free(key);
+        free(copy);
+        char z[sizeof buf];
+        memcpy(z, buf, n);
+        z[n] = '\0';
+        double sec;
+        if (su_parse_retry_after(z, 1445412480, &sec))
+            assert_true(sec >= 0 && sec <= SU_RETRY_AFTER_CAP);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -462,6 +525,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_build_zip),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_fuzz_parsers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
