@@ -120,6 +120,12 @@ def main():
     if not check(p.returncode == 0, "dumpsyms --store: %s" % p.stderr.strip()):
         return 1
 
+    # what dumpsyms wrote lints clean (an independent producer vs our checks)
+    syms = [os.path.join(r, f) for r, _, fs in os.walk(store) for f in fs if f.endswith(".sym")]
+    check(len(syms) == len(targets), "one .sym per dumped file (%d)" % len(syms))
+    p = run([SYMVERIFY, "lint", "--json"] + syms)
+    check(p.returncode == 0, "dumpsyms output lints without errors:\n" + p.stdout[-2000:])
+
     dumps = []
     for name, cmd in (("null", [exe, "null"]), ("abort", [exe, "abort"]), ("thread", [exe, "thread"]),
                       ("lib", [libexe]), ("nopie", [nopie, "null"])):
