@@ -160,6 +160,7 @@ typedef struct src_handle {
     Dwarf_Fde *fdes;
     Dwarf_Signed nfdes;
     size_t used; /* FDEs queried since the list was read */
+    char msg[256]; /* why the list could not be read */
 } src_handle;
 
 static void src_release_list(src_handle *h)
@@ -183,11 +184,10 @@ static bool src_read_list(const frame_src *src, src_handle *h, bool warn)
     h->fdes = NULL;
     h->ncies = h->nfdes = 0;
     if (res == DW_DLV_ERROR) {
-        char buf[512];
-        ds_dwarf_errmsg(h->d, e, buf, sizeof buf);
+        ds_dwarf_errmsg(h->d, e, h->msg, sizeof h->msg);
         if (warn)
             sk_log(SK_LOG_WARN, "%s: %s: cannot read call frame information: %s", src->obj->path,
-                   src->what, buf);
+                   src->what, h->msg);
     }
     return false;
 }
@@ -206,11 +206,15 @@ static bool src_open(const frame_src *src, const ds_cfi_arch *arch, src_handle *
     memset(h, 0, sizeof *h);
     sk_error err = {0};
     if (ds_dwarf_open(src->obj, &h->d, &err)) {
+        snprintf(h->msg, sizeof h->msg, "%.200s", err.msg);
         if (warn && err.code != SK_ENOTFOUND)
             sk_log(SK_LOG_WARN, "%s", err.msg);
         return false;
     }
     Dwarf_Debug dbg = h->d->dbg;
+    /* The rule table must cover every column the architecture's CFI uses;
+     * "same value" as the initial rule matches what compilers assume for
+     * registers a CIE does not mention. */
     dwarf_set_frame_rule_table_size(dbg, (Dwarf_Half)arch->table_size);
     dwarf_set_frame_rule_initial_value(dbg, DW_FRAME_SAME_VAL);
     dwarf_set_frame_cfa_value(dbg, DW_FRAME_CFA_COL3);
@@ -575,6 +579,61 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ---- .eh_frame libdwarf refuses ------------------------------------------ */
+
+/* An in-memory object holding .eh_frame rewritten as .debug_frame
+ * (cfi_ehconv.c), for libdwarf to read like any other object. */
+typedef struct synth_obj {
+    ds_object obj;
+    ds_section secs[2];
+    sk_buf buf;
+} synth_obj;
+
+static void synth_free(synth_obj *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < 2; i++)
+        pthread_mutex_destroy(&s->secs[i].lock);
+    sk_buf_free(&s->buf);
+    free(s);
+}
+
+static synth_obj *synth_from_eh(ds_object *bin)
+{
+    ds_section *eh = ds_object_section(bin, ".eh_frame");
+    const uint8_t *data;
+    size_t size;
+    sk_error err = {0};
+    if (!eh || ds_section_data(bin, eh, &data, &size, &err) || !data)
+        return NULL;
+    synth_obj *s = sk_xcalloc(1, sizeof *s);
+    sk_buf_init(&s->buf);
+    for (int i = 0; i < 2; i++)
+        pthread_mutex_init(&s->secs[i].lock, NULL);
+    if (ds_cfi_eh_to_debug_frame(bin, data, size, eh->shdr.sh_addr, &s->buf) <= 0) {
+        synth_free(s);
+        return NULL;
+    }
+    s->obj.path = bin->path;
+    s->obj.elf_class = bin->elf_class;
+    s->obj.little_endian = bin->little_endian;
+    s->obj.machine = bin->machine;
+    s->obj.type = bin->type;
+    s->obj.arch = bin->arch;
+    s->obj.load_addr = bin->load_addr;
+    s->obj.has_load_addr = bin->has_load_addr;
+    s->obj.sections = s->secs;
+    s->obj.nsections = 2;
+    s->secs[0].name = s->secs[0].dwarf_name = "";
+    s->secs[1].name = s->secs[1].dwarf_name = ".debug_frame";
+    s->secs[1].shdr.sh_type = SHT_PROGBITS;
+    s->secs[1].shdr.sh_size = s->buf.len;
+    s->secs[1].raw = (const uint8_t *)s->buf.data;
+    s->secs[1].raw_size = s->buf.len;
+    return s;
+}
+
 /* ---- driver -------------------------------------------------------------- */
 
 /* Executable address ranges of the binary: an FDE elsewhere describes code
@@ -643,12 +702,30 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
      * for code .eh_frame does not describe. */
     job *jobs = NULL;
     size_t njobs = 0, jobs_cap = 0;
+    synth_obj *eh_synth = NULL;
     for (int s = 0; s < 2; s++) {
         if (!srcs[s].obj || (s == 0 && !have_eh))
             continue;
         src_handle h;
-        if (!src_open(&srcs[s], arch, &h, true))
-            continue;
+        if (!src_open(&srcs[s], arch, &h, s != 0)) {
+            if (s != 0 || !h.msg[0])
+                continue; /* no error: simply no entries */
+            /* libdwarf drops a whole .eh_frame for one bad entry, and cannot
+             * read big-endian ones at all: rewrite it entry by entry. */
+            if (ctx->bin->little_endian)
+                sk_log(SK_LOG_WARN, "%s: .eh_frame: cannot read call frame information: %s; reading it entry by entry",
+                       ctx->bin->path, h.msg[0] ? h.msg : "unknown error");
+            else
+                sk_log(SK_LOG_INFO, "%s: .eh_frame: libdwarf cannot read it (%s); reading it entry by entry",
+                       ctx->bin->path, h.msg[0] ? h.msg : "unknown error");
+            eh_synth = synth_from_eh(ctx->bin);
+            if (!eh_synth)
+                continue;
+            srcs[0].obj = &eh_synth->obj;
+            srcs[0].eh = false;
+            if (!src_open(&srcs[0], arch, &h, true))
+                continue;
+        }
         ds_cfi_ranges mine = {0};
         for (Dwarf_Signed i = 0; i < h.nfdes; i++) {
             Dwarf_Addr low = 0;
@@ -721,5 +798,6 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     }
     free(covered.r);
     free(exec.r);
+    synth_free(eh_synth);
     return SK_OK;
 }

@@ -1,0 +1,353 @@
+/*
+ * cfi_ehconv.c — .eh_frame rewritten as .debug_frame, entry by entry.
+ *
+ * libdwarf 20210528 reads .eh_frame as one list and gives up on all of it
+ * when any entry is bad — and on every big-endian .eh_frame (s390x), which
+ * it misreads.  Its .debug_frame reader has neither problem.  The two
+ * formats differ only in their headers (CIE id, FDE-to-CIE pointer,
+ * augmentation, encoded pointers), so when libdwarf refuses an .eh_frame we
+ * rewrite the headers into .debug_frame form, skipping (and naming) bad
+ * entries, and hand the result back to libdwarf, which still decodes every
+ * CFA instruction.
+ *
+ * Limits: DW_CFA_set_loc inside instructions keeps its .eh_frame encoding
+ * (GCC and LLVM never emit it); pointer encodings other than absolute and
+ * pc-relative (datarel, indirect) make the FDE unusable and it is skipped.
+ */
+#include <dwarf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfi_int.h"
+
+#ifndef DW_EH_PE_indirect
+#define DW_EH_PE_indirect 0x80
+#endif
+
+typedef struct rd {
+    const uint8_t *base, *p, *end;
+    bool le;
+} rd;
+
+static bool get(rd *r, unsigned n, uint64_t *v)
+{
+    if ((size_t)(r->end - r->p) < n)
+        return false;
+    uint64_t x = 0;
+    for (unsigned i = 0; i < n; i++)
+        x |= (uint64_t)r->p[r->le ? i : n - 1 - i] << (8 * i);
+    r->p += n;
+    *v = x;
+    return true;
+}
+
+static bool get_uleb(rd *r, uint64_t *v)
+{
+    uint64_t x = 0;
+    unsigned shift = 0;
+    while (r->p < r->end) {
+        uint8_t b = *r->p++;
+        if (shift < 64)
+            x |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool get_sleb(rd *r, int64_t *v)
+{
+    uint64_t x = 0;
+    unsigned shift = 0;
+    while (r->p < r->end) {
+        uint8_t b = *r->p++;
+        if (shift < 64)
+            x |= (uint64_t)(b & 0x7f) << shift;
+        shift += 7;
+        if (!(b & 0x80)) {
+            if (shift < 64 && (b & 0x40))
+                x |= ~(uint64_t)0 << shift;
+            *v = (int64_t)x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An encoded pointer (DW_EH_PE_*).  place: the field's own address, for
+ * pc-relative values; apply false reads only the value format (ranges). */
+static bool get_encoded(rd *r, uint8_t enc, unsigned addr_size, uint64_t place, bool apply, uint64_t *v)
+{
+    if (enc == DW_EH_PE_omit)
+        return false;
+    uint64_t x;
+    int64_t s;
+    switch (enc & 0x0f) {
+    case DW_EH_PE_absptr:
+        if (!get(r, addr_size, &x))
+            return false;
+        break;
+    case DW_EH_PE_uleb128:
+        if (!get_uleb(r, &x))
+            return false;
+        break;
+    case DW_EH_PE_udata2:
+        if (!get(r, 2, &x))
+            return false;
+        break;
+    case DW_EH_PE_udata4:
+        if (!get(r, 4, &x))
+            return false;
+        break;
+    case DW_EH_PE_udata8:
+        if (!get(r, 8, &x))
+            return false;
+        break;
+    case DW_EH_PE_sleb128:
+        if (!get_sleb(r, &s))
+            return false;
+        x = (uint64_t)s;
+        break;
+    case DW_EH_PE_sdata2:
+        if (!get(r, 2, &x))
+            return false;
+        x = (uint64_t)(int64_t)(int16_t)x;
+        break;
+    case DW_EH_PE_sdata4:
+        if (!get(r, 4, &x))
+            return false;
+        x = (uint64_t)(int64_t)(int32_t)x;
+        break;
+    case DW_EH_PE_sdata8:
+        if (!get(r, 8, &x))
+            return false;
+        break;
+    default:
+        return false;
+    }
+    if (apply) {
+        switch (enc & 0x70) {
+        case DW_EH_PE_absptr: break;
+        case DW_EH_PE_pcrel: x += place; break;
+        default: return false;
+        }
+        if (enc & DW_EH_PE_indirect)
+            return false;
+    }
+    if (addr_size == 4)
+        x &= 0xffffffffu;
+    *v = x;
+    return true;
+}
+
+static void put(sk_buf *b, uint64_t v, unsigned n, bool le)
+{
+    uint8_t tmp[8];
+    for (unsigned i = 0; i < n; i++)
+        tmp[le ? i : n - 1 - i] = (uint8_t)(v >> (8 * i));
+    sk_buf_append(b, tmp, n);
+}
+
+static void put_uleb(sk_buf *b, uint64_t v)
+{
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        if (v)
+            c |= 0x80;
+        sk_buf_putc(b, (char)c);
+    } while (v);
+}
+
+static void put_sleb(sk_buf *b, int64_t v)
+{
+    for (;;) {
+        uint8_t c = v & 0x7f;
+        v >>= 7; /* arithmetic on gcc/clang */
+        bool done = (v == 0 && !(c & 0x40)) || (v == -1 && (c & 0x40));
+        if (!done)
+            c |= 0x80;
+        sk_buf_putc(b, (char)c);
+        if (done)
+            break;
+    }
+}
+
+typedef struct cie_info {
+    size_t in_off, out_off;
+    uint8_t fde_enc;
+    bool z;
+} cie_info;
+
+static void warn_entry(const ds_object *obj, size_t off, const char *what)
+{
+    sk_log(SK_LOG_WARN, "%s: .eh_frame: entry at offset 0x%zx: %s; skipped", obj->path, off, what);
+}
+
+/* Rewrites one CIE.  false (with *why) when it cannot be read. */
+static bool conv_cie(rd *r, unsigned addr_size, cie_info *ci, sk_buf *out, const char **why)
+{
+    uint64_t version, code_align, ra;
+    int64_t data_align;
+    if (!get(r, 1, &version) || (version != 1 && version != 3 && version != 4)) {
+        *why = "unknown CIE version";
+        return false;
+    }
+    const uint8_t *aug = r->p;
+    while (r->p < r->end && *r->p)
+        r->p++;
+    if (r->p >= r->end) {
+        *why = "unterminated augmentation string";
+        return false;
+    }
+    size_t aug_len = (size_t)(r->p - aug);
+    r->p++;
+    if (version == 4) {
+        uint64_t asz, ssz;
+        if (!get(r, 1, &asz) || !get(r, 1, &ssz)) {
+            *why = "truncated CIE";
+            return false;
+        }
+    }
+    if (!get_uleb(r, &code_align) || !get_sleb(r, &data_align) ||
+        !(version == 1 ? get(r, 1, &ra) : get_uleb(r, &ra))) {
+        *why = "truncated CIE";
+        return false;
+    }
+    ci->fde_enc = DW_EH_PE_absptr;
+    ci->z = aug_len && aug[0] == 'z';
+    if (aug_len && !ci->z) {
+        *why = "unsupported augmentation";
+        return false;
+    }
+    if (ci->z) {
+        uint64_t len;
+        if (!get_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
+            *why = "bad augmentation length";
+            return false;
+        }
+        rd a = {r->base, r->p, r->p + len, r->le};
+        r->p += len;
+        for (size_t i = 1; i < aug_len; i++) {
+            uint64_t v, enc;
+            if (aug[i] == 'R') {
+                if (!get(&a, 1, &enc)) {
+                    *why = "bad augmentation data";
+                    return false;
+                }
+                ci->fde_enc = (uint8_t)enc;
+            } else if (aug[i] == 'P') {
+                if (!get(&a, 1, &enc) || !get_encoded(&a, (uint8_t)(enc & 0x0f), addr_size, 0, false, &v)) {
+                    *why = "bad personality pointer";
+                    return false;
+                }
+            } else if (aug[i] == 'L') {
+                if (!get(&a, 1, &enc)) {
+                    *why = "bad augmentation data";
+                    return false;
+                }
+            } else if (aug[i] != 'S' && aug[i] != 'B' && aug[i] != 'G') {
+                break; /* the length lets us skip what we do not know */
+            }
+        }
+    }
+    /* Version 3: the return-address column is a ULEB128 there. */
+    sk_buf body;
+    sk_buf_init(&body);
+    put(&body, 0xffffffffu, 4, r->le);
+    sk_buf_putc(&body, 3);
+    sk_buf_putc(&body, 0); /* no augmentation */
+    put_uleb(&body, code_align);
+    put_sleb(&body, data_align);
+    put_uleb(&body, ra);
+    sk_buf_append(&body, r->p, (size_t)(r->end - r->p));
+    ci->out_off = out->len;
+    put(out, body.len, 4, r->le);
+    sk_buf_append(out, body.data, body.len);
+    sk_buf_free(&body);
+    return true;
+}
+
+static bool conv_fde(rd *r, unsigned addr_size, uint64_t sec_addr, const cie_info *ci, sk_buf *out,
+                     const char **why)
+{
+    uint64_t begin, range;
+    uint64_t place = sec_addr + (uint64_t)(r->p - r->base);
+    if (!get_encoded(r, ci->fde_enc, addr_size, place, true, &begin) ||
+        !get_encoded(r, ci->fde_enc & 0x0f, addr_size, 0, false, &range)) {
+        *why = "unreadable or unsupported address encoding";
+        return false;
+    }
+    if (ci->z) {
+        uint64_t len;
+        if (!get_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
+            *why = "bad augmentation length";
+            return false;
+        }
+        r->p += len;
+    }
+    size_t ninstr = (size_t)(r->end - r->p);
+    put(out, 4 + 2 * addr_size + ninstr, 4, r->le);
+    put(out, ci->out_off, 4, r->le);
+    put(out, begin, addr_size, r->le);
+    put(out, range, addr_size, r->le);
+    sk_buf_append(out, r->p, ninstr);
+    return true;
+}
+
+int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64_t sec_addr, sk_buf *out)
+{
+    unsigned addr_size = obj->elf_class == ELFCLASS64 ? 8 : 4;
+    bool le = obj->little_endian;
+    cie_info *cies = NULL;
+    size_t ncies = 0, cies_cap = 0;
+    int nfdes = 0;
+    size_t pos = 0;
+    while (pos + 4 <= n) {
+        size_t start = pos;
+        rd r = {eh, eh + pos, eh + n, le};
+        uint64_t len = 0, id = 0;
+        get(&r, 4, &len);
+        if (len == 0)
+            break; /* terminator */
+        if (len == 0xffffffffu || len > (uint64_t)(r.end - r.p) || len < 4) {
+            warn_entry(obj, start, len == 0xffffffffu ? "64-bit entries are not supported in .eh_frame"
+                                                      : "length runs past the end of the section");
+            break; /* no way to find the next entry */
+        }
+        pos = (size_t)(r.p - eh) + (size_t)len;
+        r.end = eh + pos;
+        size_t id_off = (size_t)(r.p - eh);
+        get(&r, 4, &id);
+        const char *why = NULL;
+        if (id == 0) {
+            sk_grow((void **)&cies, &cies_cap, ncies + 1, sizeof *cies);
+            cie_info *ci = &cies[ncies];
+            ci->in_off = start;
+            if (conv_cie(&r, addr_size, ci, out, &why))
+                ncies++;
+        } else {
+            const cie_info *ci = NULL;
+            if (id <= id_off) {
+                size_t cie_off = id_off - (size_t)id;
+                for (size_t i = ncies; i-- > 0;) {
+                    if (cies[i].in_off == cie_off) {
+                        ci = &cies[i];
+                        break;
+                    }
+                }
+            }
+            if (!ci)
+                why = "FDE points to no readable CIE";
+            else if (conv_fde(&r, addr_size, sec_addr, ci, out, &why))
+                nfdes++;
+        }
+        if (why)
+            warn_entry(obj, start, why);
+    }
+    free(cies);
+    return nfdes;
+}
