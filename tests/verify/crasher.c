@@ -39,7 +39,11 @@ __attribute__((noinline)) void sv_leaf(const char *how)
     else if (strcmp(how, "fpe") == 0)
         crash_fpe();
     else if (strcmp(how, "trap") == 0)
-        __builtin_trap();
+        __builtin_trap(); /* ud2: SIGILL */
+#if defined(__x86_64__) || defined(__i386__)
+    else if (strcmp(how, "int3") == 0)
+        __asm__ volatile("int3"); /* SIGTRAP */
+#endif
     else
         crash_null();
 }

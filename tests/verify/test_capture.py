@@ -233,7 +233,8 @@ def main():
     exe = build_crasher()
     env = dict(os.environ, SV_TEST_TOKEN="SECRET_VALUE_4711")
     cases = [("null", 11, 139, True), ("abort", 6, 134, False), ("thread", 11, 139, True),
-             ("trap", 4, 132, False), ("fpe", 8, 136, False)]
+             ("trap", 4, 132, False), ("fpe", 8, 136, False),
+             ("int3", 5, 133, False)]
     for how, signo, status, fault_zero in cases:
         p, dump = capture(exe, how, env)
         check(p.returncode == status, "%s: exit status %d, expected %d (%s)" %
