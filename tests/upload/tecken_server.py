@@ -21,6 +21,7 @@ CONFIG keys:
                  {"drop": true}            read the body, close without reply
                  {"slow": 3.0}             wait this long, then give up on it
   max_zip      answer 413 to archives larger than this many bytes
+  delay        seconds to hold every authorised POST (to observe concurrency)
 """
 import hashlib
 import io
@@ -106,6 +107,7 @@ class State:
         self.store_dir = cfg['store_dir']
         self.log = open(cfg['log_file'], 'a', buffering=1)
         self.uploads = 0
+        self.inflight = 0
         for key, text in cfg.get('existing', {}).items():
             self.put(key, text.encode())
 
@@ -178,9 +180,14 @@ class Handler(BaseHTTPRequestHandler):
               'content_length': self.headers.get('Content-Length'),
               'transfer_encoding': self.headers.get('Transfer-Encoding'),
               'token_ok': None, 'status': None}
+        with st.lock:
+            st.inflight += 1
+            ev['inflight'] = st.inflight
         try:
             self.handle_upload(st, ev)
         finally:
+            with st.lock:
+                st.inflight -= 1
             st.record(ev)
 
     def handle_upload(self, st, ev):
@@ -197,6 +204,11 @@ class Handler(BaseHTTPRequestHandler):
             ev['status'] = 403
             return self.reply(403, {'error': 'API Token not matched'})
         ev['token_ok'] = True
+        if st.cfg.get('delay'):
+            # Hold every request a while so concurrent posts overlap here.
+            time.sleep(float(st.cfg['delay']))
+            with st.lock:
+                ev['inflight'] = max(ev['inflight'], st.inflight)
         fault = st.next_fault()
         if fault:
             ev['fault'] = fault

@@ -100,7 +100,7 @@ class Env:
             self.expected[key] = text.encode()
         return path, key
 
-    def start_server(self, faults=(), existing=None, max_zip=None, token=TOKEN):
+    def start_server(self, faults=(), existing=None, max_zip=None, token=TOKEN, delay=None):
         self.server_store = os.path.join(self.root, 'server-store')
         self.log_file = os.path.join(self.root, 'server-log.jsonl')
         port_file = os.path.join(self.root, 'port')
@@ -109,6 +109,8 @@ class Env:
                'existing': existing or {}}
         if max_zip:
             cfg['max_zip'] = max_zip
+        if delay:
+            cfg['delay'] = delay
         cfg_path = os.path.join(self.root, 'server.json')
         with open(cfg_path, 'w') as f:
             json.dump(cfg, f)
@@ -623,6 +625,24 @@ def sc_server_selftest(env):
     status, reply = post('again.zip', zip_of([good]))
     check(status == 201 and reply['upload']['skipped_keys'] == ['v1/' + good],
           'a known key must come back in skipped_keys: %r' % reply)
+
+
+def sc_jobs_limit(env):
+    """--jobs bounds the posts in flight at the server."""
+    make_tree(env, 8)
+    env.start_server(delay=0.3)
+    before = 0
+    for jobs in (1, 3):
+        rc = env.run('--url', env.url, '--zip-size', '6K', '--jobs', str(jobs), env.srcdir)
+        check(rc == 0, 'exit %d' % rc)
+        posts = env.posts()[before:]
+        before += len(posts)
+        seen = max(e['inflight'] for e in posts)
+        sys.stdout.write('--jobs %d: at most %d posts in flight\n' % (jobs, seen))
+        check(seen <= jobs, '--jobs %d but %d posts in flight' % (jobs, seen))
+    # The second run found everything there: all of it comes back skipped.
+    check('summary: 0 uploaded, 8 skipped' in env.out, 'second run should be all skipped_keys')
+    env.check_arrived_once()
 
 
 def sc_progress_tty(env):
