@@ -190,11 +190,27 @@ class Handler(BaseHTTPRequestHandler):
                 st.inflight -= 1
             st.record(ev)
 
+    def drain_chunked(self):
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                n = int(line.split(b';')[0].strip() or b'0', 16)
+            except ValueError:
+                return
+            if n == 0:
+                self.rfile.readline(1024)
+                return
+            self.rfile.read(n + 2)
+
     def handle_upload(self, st, ev):
         if self.path.rstrip('/') != '/upload':
             ev['status'] = 404
             return self.reply(404, {'error': 'no such endpoint'})
         if ev['transfer_encoding'] or ev['content_length'] is None:
+            # Drain a chunked body first: closing on unread data would reset
+            # the connection before the client reads this answer.
+            if (ev['transfer_encoding'] or '').lower() == 'chunked':
+                self.drain_chunked()
             ev['status'] = 411
             self.close_connection = True
             return self.reply(411, {'error': 'Content-Length required'})
