@@ -49,7 +49,9 @@ if [ -n "$missing" ]; then
 fi
 
 ARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-LIBSTDCXX=$(readlink -f /usr/lib/$ARCH/libstdc++.so.6)
+# libstdc++6-12-dbg ships an unstripped debug build of the library, not a
+# separate debug file for the system one.
+LIBSTDCXX=$(readlink -f /usr/lib/$ARCH/debug/libstdc++.so.6)
 INPUTS="libc:/lib/$ARCH/libc.so.6 libstdc++:$LIBSTDCXX"
 [ "$QUICK" = 1 ] || INPUTS="$INPUTS ceph-osd:/usr/bin/ceph-osd"
 

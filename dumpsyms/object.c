@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -281,6 +283,23 @@ static int inflate_zlib(const char *path, const char *name, const uint8_t *in, s
     return SK_OK;
 }
 
+/* The compressed bytes are not needed once inflated: hand their pages
+ * back (a private read-only file mapping just re-reads them if touched
+ * again), which keeps a 230 MB compressed debug file from sitting in our
+ * resident set next to its inflated copy. */
+static void release_raw(ds_object *obj, ds_section *s)
+{
+    if (obj->image || !s->raw || s->raw_size == 0)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        return;
+    uintptr_t start = ((uintptr_t)s->raw + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)s->raw + s->raw_size) & ~((uintptr_t)page - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
 {
     const uint8_t *in = s->raw;
@@ -339,6 +358,7 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     s->owned = out;
     s->data = out;
     s->size = out_size;
+    release_raw(obj, s);
     return SK_OK;
 }
 
