@@ -526,7 +526,11 @@ static void handle_done(engine *e, job *j, CURLcode rc)
             sk_buf_printf(&why, " (check the token and that it may upload symbols)");
         else if (status >= 300 && status < 400)
             sk_buf_printf(&why, " (the server redirects uploads: give the final URL)");
+        bool quiet = false;
         if (status == 401 || status == 403) {
+            /* Posts already in flight get the same refusal: one message is
+             * enough, the summary still lists every file. */
+            quiet = e->abort_reason != NULL;
             if (!e->abort_reason) {
                 sk_buf ab;
                 sk_buf_init(&ab);
@@ -535,7 +539,8 @@ static void handle_done(engine *e, job *j, CURLcode rc)
                 sk_buf_free(&ab);
             }
         }
-        sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, why.data);
+        if (!quiet)
+            sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, why.data);
         finish_job(e, j, SU_UP_FAILED, why.data);
     }
     sk_buf_free(&why);

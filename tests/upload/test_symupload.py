@@ -312,6 +312,15 @@ def sc_wrong_token(env):
     check('wrong-token-value' not in env.out + env.err, 'token printed')
     check(env.arrivals() == [], 'something arrived')
     check('summary: 0 uploaded, 0 skipped, 6 failed' in env.out, 'summary')
+    # Concurrent posts may all meet the refusal; it is still said once, and
+    # nothing is retried.
+    before = len(env.posts())
+    rc = env.run('--url', env.url, '--zip-size', '2K', '--jobs', '3', '--retry-delay', '0.05',
+                 env.srcdir, token='wrong-token-value')
+    check(rc == 1, 'exit %d' % rc)
+    n = len(env.posts()) - before
+    check(1 <= n <= 3, '--jobs 3 with a refused token: %d POSTs' % n)
+    check(env.err.count('API Token not matched') == 1, 'the refusal should be shown once')
 
 
 def sc_retry_503(env):
@@ -561,8 +570,13 @@ def sc_interrupt(env):
     p = subprocess.Popen([env.exe, '--url', env.url, '--timeout', '100', env.srcdir],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=envv)
     # Wait until an archive exists (the post is starting), then interrupt.
+    def archive_exists():
+        try:
+            return any(os.listdir(os.path.join(tmp, d)) for d in os.listdir(tmp))
+        except OSError:
+            return False
     for _ in range(3000):
-        if any(os.listdir(os.path.join(tmp, d)) for d in os.listdir(tmp)):
+        if archive_exists():
             break
         if p.poll() is not None:
             break
