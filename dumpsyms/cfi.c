@@ -356,8 +356,8 @@ static void fde_warn(const worker *w, const frame_src *src, Dwarf_Off off, ds_dw
 {
     char buf[512];
     ds_dwarf_errmsg(d, e, buf, sizeof buf);
-    sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: %s: %s; skipped", src->obj->path, src->what,
-           (unsigned long long)off, what, buf);
+    sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: %s: %s; rest of the FDE skipped", src->obj->path,
+           src->what, (unsigned long long)off, what, buf);
     (void)w;
 }
 
@@ -413,6 +413,10 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
         if (res != DW_DLV_OK) {
             if (res == DW_DLV_ERROR)
                 fde_warn(w, src, fde_off, h->d, e, "bad instructions");
+            /* Rows before the bad instruction stand; nothing after it. */
+            if (entry)
+                out->entries[entry_index].size = pc - load - out->entries[entry_index].addr;
+            entry = NULL;
             break;
         }
         /* This row's rules. */
