@@ -178,8 +178,9 @@ static double share(size_t part, size_t whole)
 
 static double cfi_share(const sv_frame_counts *c)
 {
-    /* frame 0 comes from the context: CFI can only find callers */
-    return c->frames > 1 ? (double)c->cfi / (double)(c->frames - 1) : 0.0;
+    /* each thread's frame 0 comes from its context: CFI can only find callers */
+    size_t callers = c->frames - c->context;
+    return callers ? (double)c->cfi / (double)callers : 0.0;
 }
 
 static void thresholds(const sv_check_options *opt, const sv_dump_metrics *d, sv_check_report *rep)
@@ -187,7 +188,7 @@ static void thresholds(const sv_check_options *opt, const sv_dump_metrics *d, sv
     const sv_frame_counts *c = &d->crashing;
     if (opt->min_cfi >= 0 && cfi_share(c) + 1e-9 < opt->min_cfi)
         failure(rep, "%s: cfi_share %.2f is below --min-cfi %.2f (%zu of %zu caller frames by CFI)",
-                d->name, cfi_share(c), opt->min_cfi, c->cfi, c->frames ? c->frames - 1 : 0);
+                d->name, cfi_share(c), opt->min_cfi, c->cfi, c->frames - c->context);
     if (opt->min_symbolicated >= 0 && share(c->with_function, c->frames) + 1e-9 < opt->min_symbolicated)
         failure(rep, "%s: symbolicated_share %.2f is below --min-symbolicated %.2f (%zu of %zu frames with a function)",
                 d->name, share(c->with_function, c->frames), opt->min_symbolicated, c->with_function,
@@ -413,9 +414,10 @@ static void counts_text(sk_buf *o, const char *what, const sv_frame_counts *c)
                   what, c->frames, c->context, c->cfi, c->frame_pointer, c->cfi_scan, c->scan);
     if (c->prewalked)
         sk_buf_printf(o, ", prewalked %zu", c->prewalked);
-    sk_buf_printf(o, "); with_function %zu (%.0f%%), with_line %zu (%.0f%%)\n", c->with_function,
-                  100 * share(c->with_function, c->frames), c->with_line,
-                  100 * share(c->with_line, c->frames));
+    sk_buf_printf(o, ")\n    with_function %zu, with_line %zu, symbolicated_share %.2f, line_share %.2f, "
+                  "cfi_share %.2f\n",
+                  c->with_function, c->with_line, share(c->with_function, c->frames),
+                  share(c->with_line, c->frames), cfi_share(c));
 }
 
 static void names_text(sk_buf *o, const char *what, const sv_names *l)
@@ -435,8 +437,7 @@ void sv_check_format_text(const sv_check_report *rep, sk_buf *o)
         sk_buf_printf(o, "%s: %s at 0x%llx, %zu threads\n", d->name, d->crash_type ? d->crash_type : "no crash",
                       (unsigned long long)d->crash_address, d->threads);
         counts_text(o, "crashing_thread", &d->crashing);
-        sk_buf_printf(o, "  frames_before_scan %zu, cfi_share %.2f\n", d->frames_before_scan,
-                      cfi_share(&d->crashing));
+        sk_buf_printf(o, "    frames_before_scan %zu\n", d->frames_before_scan);
         counts_text(o, "all_threads", &d->all);
         sk_buf_printf(o, "  modules_on_stack %zu, missing %zu, mismatched %zu, corrupt %zu\n", d->on_stack.n,
                       d->missing.n, d->mismatched.n, d->corrupt.n);
