@@ -272,6 +272,11 @@ def main():
         crashed = [t for t in d.threads() if t["tid"] == struct.unpack_from("<I", ex, 0)[0]][0]
         check(flags == 1 and addr == amd64_regs(crashed["ctx"])["rip"],
               "fpe: FPE_INTDIV at the pc (flags %d, addr %#x)" % (flags, addr))
+    # --max-stack bounds every thread's stack copy (plus the red zone)
+    p, dump = capture(exe, "thread", opts=["--max-stack", "2k"])
+    if check(os.path.exists(dump), "--max-stack: dump written"):
+        sizes = [t["stack"][1] for t in Dump(dump).threads()]
+        check(all(0 < n <= 2048 + 128 for n in sizes), "--max-stack 2k: stack sizes %s" % sizes)
     # -q: nothing on stderr; an unwritable dump path: the program still dies, exit 2
     p, dump = capture(exe, "null", opts=["-q"])
     check(p.returncode == 139 and p.stderr == "", "-q: quiet (%r)" % p.stderr)

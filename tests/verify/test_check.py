@@ -200,6 +200,13 @@ def main():
     p = sv_check("--symbols", nolines, "--min-lines", "50%", *dumps)
     check(p.returncode == 1 and "below --min-lines" in p.stdout, "--min-lines threshold")
 
+    # a single .sym file works as a symbol source too
+    crasher_sym = [f for f in syms if f.endswith("/crasher.sym")][0]
+    p = sv_check("--symbols", crasher_sym, "--json", "-", dumps[0])
+    r = json.loads(p.stdout) if p.stdout.startswith("{") else {"dumps": [{}]}
+    check(p.returncode == 0 and "crasher" not in r["dumps"][0].get("modules_missing_symbols", ["crasher"]),
+          "--symbols FILE.sym: crasher symbolized (%d) %s" % (p.returncode, p.stderr))
+
     # the same symbols against their own baseline: no regression
     p = sv_check("--symbols", store, "--expect", expect, "--baseline", base, *dumps)
     check(p.returncode == 0, "no regression against itself (exit %d)\n%s" % (p.returncode, p.stdout))
