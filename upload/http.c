@@ -631,6 +631,9 @@ int su_post_all(su_set *set, const su_options *opt, sk_error *err)
     free(sizes);
     free(group);
     free(idx);
+    sk_log(SK_LOG_INFO, "%s %llu files (%.1f MiB of .sym) in %zu archive%s to %s",
+           opt->dry_run ? "would send" : "sending", (unsigned long long)e.files_total,
+           (double)e.bytes_total / (1 << 20), e.njobs, e.njobs == 1 ? "" : "s", opt->url);
     report_progress(&e);
 
     e.tmpdir = make_tmpdir();

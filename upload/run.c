@@ -4,6 +4,7 @@
  * arrived where.
  */
 #include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "su_internal.h"
@@ -80,12 +81,31 @@ static const char *name_of(const su_file *f)
     return f->key ? f->key : f->path;
 }
 
+/* Summary order: files without a key first (by path), then by key, so
+ * a person can find one module and its duplicates together. */
+static const su_set *summary_set;
+static int cmp_summary(const void *a, const void *b)
+{
+    const su_file *fa = &summary_set->files[*(const size_t *)a];
+    const su_file *fb = &summary_set->files[*(const size_t *)b];
+    if (!fa->key != !fb->key)
+        return fa->key ? 1 : -1;
+    int c = fa->key ? strcmp(fa->key, fb->key) : 0;
+    return c ? c : strcmp(fa->path, fb->path);
+}
+
 void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE *out)
 {
-    size_t up = 0, skipped = 0, existing = 0, would = 0, failed = 0, invalid = 0, dup = 0;
+    size_t up = 0, skipped = 0, existing = 0, would = 0, failed = 0, invalid = 0, dup = 0, coll = 0;
     size_t stored = 0, same = 0, differs = 0, sfailed = 0, swould = 0;
-    for (size_t i = 0; i < set->n; i++) {
-        const su_file *f = &set->files[i];
+    size_t *order = sk_xmalloc((set->n ? set->n : 1) * sizeof *order);
+    for (size_t i = 0; i < set->n; i++)
+        order[i] = i;
+    summary_set = set;
+    qsort(order, set->n, sizeof *order, cmp_summary);
+    summary_set = NULL;
+    for (size_t oi = 0; oi < set->n; oi++) {
+        const su_file *f = &set->files[order[oi]];
         const char *why = f->reason ? f->reason : "";
         switch (f->lint) {
         case SU_LINT_INVALID:
@@ -93,7 +113,7 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
             fprintf(out, "invalid     %s: %s\n", f->path, why);
             continue;
         case SU_LINT_COLLISION:
-            invalid++;
+            coll++;
             fprintf(out, "collision   %s (%s): %s\n", name_of(f), f->path, why);
             continue;
         case SU_LINT_DUPLICATE:
@@ -161,6 +181,7 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
             break;
         }
     }
+    free(order);
     if (quiet && su_all_ok(set))
         return;
     fprintf(out, "summary:");
@@ -180,5 +201,5 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
             fprintf(out, " %zu stored,", stored);
         fprintf(out, " %zu unchanged, %zu differ, %zu store errors,", same, differs, sfailed);
     }
-    fprintf(out, " %zu invalid, %zu duplicates\n", invalid, dup);
+    fprintf(out, " %zu invalid, %zu collisions, %zu duplicates\n", invalid, coll, dup);
 }
