@@ -19,6 +19,7 @@ typedef struct decl {
     const char *name, *linkage, *scope;
     Dwarf_Off ref;
     bool has_ref;
+    bool lazy; /* attributes not read yet (a member function declaration) */
     bool resolved;
     bool from_linkage; /* full came from a linkage name */
     const char *full;  /* memoized display name (NULL: none) */
@@ -433,6 +434,37 @@ static int32_t load_external(unit *u, Dwarf_Off off)
     return (int32_t)add_decl(u, &d);
 }
 
+/* Reads the attributes of a declaration registered without them.  Class
+ * bodies repeat in every unit that includes their header and most member
+ * declarations are never referenced, so reading them only on demand saves
+ * most of the attribute work on big C++ inputs. */
+static void load_lazy(unit *u, int32_t idx)
+{
+    u->decls[idx].lazy = false;
+    Dwarf_Die die = NULL;
+    Dwarf_Error e = NULL;
+    int res = dwarf_offdie_b(u->dbg, u->decls[idx].off, true, &die, &e);
+    if (res != DW_DLV_OK) {
+        if (res == DW_DLV_ERROR)
+            drop_error(u, e);
+        return;
+    }
+    dinfo info;
+    bool was_failed = u->failed;
+    res = read_info(u, die, &info, false);
+    dwarf_dealloc_die(die);
+    if (res != 0) {
+        if (!was_failed)
+            u->failed = false;
+        return;
+    }
+    decl *d = &u->decls[idx];
+    d->name = info.name;
+    d->linkage = info.linkage;
+    d->ref = info.ref;
+    d->has_ref = info.has_ref;
+}
+
 static const char *qualify(unit *u, const char *scope, const char *name)
 {
     if (!scope || !*scope)
@@ -454,6 +486,8 @@ static const char *resolve(unit *u, int32_t idx)
     bool from_linkage = false;
     int32_t cur = idx;
     for (int hop = 0; cur >= 0 && hop < MAX_REF_HOPS; hop++) {
+        if (u->decls[cur].lazy)
+            load_lazy(u, cur);
         decl *d = &u->decls[cur];
         if (d->resolved && d->full) {
             qual = d->full;
@@ -493,8 +527,8 @@ static const char *resolve(unit *u, int32_t idx)
 
 /* ---- DIE walk ------------------------------------------------------------ */
 
-static int walk_children(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32_t depth,
-                         int nest);
+static int walk_children(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
+                         uint32_t depth, int nest);
 
 static const char *die_name(unit *u, Dwarf_Die die)
 {
@@ -506,7 +540,8 @@ static const char *die_name(unit *u, Dwarf_Die die)
     return res == DW_DLV_OK && name && *name ? name : NULL;
 }
 
-static int visit(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32_t depth, int nest)
+static int visit(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
+                 uint32_t depth, int nest)
 {
     Dwarf_Error e = NULL;
     Dwarf_Half tag = 0;
@@ -524,12 +559,25 @@ static int visit(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32
         const char *inner = scope;
         if (name)
             inner = sk_arena_printf(u->out->arena, "%s%s::", scope, name);
-        return walk_children(u, die, inner, func, depth, nest);
+        return walk_children(u, die, inner, tag != DW_TAG_namespace, func, depth, nest);
     }
     case DW_TAG_subprogram: {
         Dwarf_Off off = 0;
         if (dwarf_dieoffset(die, &off, &e) != DW_DLV_OK)
             return fail_dwarf(u, "reading a DIE offset", e);
+        Dwarf_Bool is_decl = 0;
+        if (in_type && dwarf_hasattr(die, DW_AT_declaration, &is_decl, &e) != DW_DLV_OK) {
+            drop_error(u, e);
+            is_decl = 0;
+        }
+        if (is_decl) {
+            /* A member function declaration: no code of its own.  (A
+             * lambda's operator() is defined inside its closure type, so
+             * being in a class is not enough.) */
+            decl d = {.off = off, .scope = scope, .lazy = true};
+            add_decl(u, &d);
+            return 0;
+        }
         size_t r0 = u->nrr;
         dinfo info;
         if (read_info(u, die, &info, true))
@@ -544,7 +592,7 @@ static int visit(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32
         sk_grow((void **)&u->pf, &u->pf_cap, u->npf + 1, sizeof *u->pf);
         u->pf[u->npf] = (pending_func){.decl = di, .first_range = (uint32_t)r0,
                                        .nranges = (uint32_t)(u->nrr - r0)};
-        return walk_children(u, die, scope, (int32_t)u->npf++, 0, nest);
+        return walk_children(u, die, scope, false, (int32_t)u->npf++, 0, nest);
     }
     case DW_TAG_inlined_subroutine: {
         if (func < 0 || !u->env->inlines)
@@ -560,21 +608,21 @@ static int visit(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32
             .func = (uint32_t)func, .depth = depth, .call_line = (uint32_t)info.call_line,
             .call_file = (uint32_t)info.call_file, .origin = info.ref, .has_origin = info.has_ref,
             .first_range = (uint32_t)r0, .nranges = (uint32_t)(u->nrr - r0)};
-        return walk_children(u, die, scope, func, depth + 1, nest);
+        return walk_children(u, die, scope, false, func, depth + 1, nest);
     }
     case DW_TAG_lexical_block:
     case DW_TAG_try_block:
     case DW_TAG_catch_block:
         if (func < 0)
             return 0;
-        return walk_children(u, die, scope, func, depth, nest);
+        return walk_children(u, die, scope, false, func, depth, nest);
     default:
         return 0;
     }
 }
 
-static int walk_children(unit *u, Dwarf_Die die, const char *scope, int32_t func, uint32_t depth,
-                         int nest)
+static int walk_children(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
+                         uint32_t depth, int nest)
 {
     if (nest > MAX_NESTING)
         return fail_msg(u, "DIEs nested too deeply");
@@ -584,7 +632,7 @@ static int walk_children(unit *u, Dwarf_Die die, const char *scope, int32_t func
     if (res == DW_DLV_ERROR)
         return fail_dwarf(u, "reading DIE children", e);
     while (res == DW_DLV_OK) {
-        if (visit(u, child, scope, func, depth, nest + 1)) {
+        if (visit(u, child, scope, in_type, func, depth, nest + 1)) {
             dwarf_dealloc_die(child);
             return -1;
         }
@@ -1226,7 +1274,7 @@ void dsu_process(ds_dwarf *d, Dwarf_Die cu_die, Dwarf_Off cu_offset, const dsu_e
 
     dsu_line *lines = NULL;
     size_t nlines = 0;
-    if (read_lines(&u, cu_die, &lines, &nlines) == 0 && walk_children(&u, cu_die, "", -1, 0, 0) == 0)
+    if (read_lines(&u, cu_die, &lines, &nlines) == 0 && walk_children(&u, cu_die, "", false, -1, 0, 0) == 0)
         assemble(&u, lines, nlines);
     free(lines);
     if (u.lc)
