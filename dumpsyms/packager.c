@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,32 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Separate debug files are inputs of other dumps, not modules of their
+ * own: a package tree usually carries its usr/lib/debug next to the
+ * binaries, and dumping those files again would put a second, name-less
+ * copy of every module in the store. */
+static bool is_debug_tree(const char *dir, const char *name, const ds_options *opt)
+{
+    if (strcmp(name, ".build-id") == 0 || strcmp(name, ".debug") == 0 || strcmp(name, ".dwz") == 0)
+        return true;
+    char real[PATH_MAX], root[PATH_MAX];
+    if (!realpath(dir, real))
+        return false;
+    for (size_t i = 0; i < opt->ndebug_dirs; i++)
+        if (realpath(opt->debug_dirs[i], root) && strcmp(real, root) == 0)
+            return true;
+    return false;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 /* Adds the ELF files under dir, in name order.  Unreadable directories are
  * reported as failures of their own. */
-static void walk(const char *dir, work_list *files, work_list *bad_dirs, int depth)
+static void walk(const char *dir, const ds_options *opt, work_list *files, work_list *bad_dirs, int depth)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -72,10 +96,11 @@ static void walk(const char *dir, work_list *files, work_list *bad_dirs, int dep
         if (lstat(p, &st) != 0 || S_ISLNK(st.st_mode)) {
             free(p);
         } else if (S_ISDIR(st.st_mode)) {
-            if (depth < 64)
-                walk(p, files, bad_dirs, depth + 1);
+            if (depth < 64 && !is_debug_tree(p, sk_basename(p), opt))
+                walk(p, opt, files, bad_dirs, depth + 1);
             free(p);
-        } else if (S_ISREG(st.st_mode) && looks_like_elf(p)) {
+        } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo") &&
+                   looks_like_elf(p)) {
             push(files, p);
         } else {
             free(p);
@@ -161,7 +186,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     work_list files = {0}, bad = {0};
     for (size_t i = 0; i < ninputs; i++) {
         if (sk_is_dir(inputs[i]))
-            walk(inputs[i], &files, &bad, 0);
+            walk(inputs[i], opt, &files, &bad, 0);
         else
             push(&files, sk_xstrdup(inputs[i])); /* named: dumped, or an error */
     }

@@ -784,6 +784,19 @@ def group_packager():
     shutil.copy(dbg, os.path.join(root, ".build-id", bid[:2], bid[2:] + ".debug"))
     rc, out, err = dumpsyms("--store", w("store-dbg"), "--debug-dir", root, stripped)
     check(rc == 0 and "debug info from " + root in out, "packager --debug-dir: %d %r %s" % (rc, out, err))
+    # A package tree with its debug tree inside: the .debug files are used,
+    # not dumped as modules of their own.
+    pkg = w("pkg")
+    os.makedirs(os.path.join(pkg, "usr", "bin"))
+    shutil.copy(stripped, os.path.join(pkg, "usr", "bin", "prog"))
+    shutil.copytree(root, os.path.join(pkg, "usr", "lib", "debug"))
+    os.makedirs(os.path.join(pkg, "usr", "lib", "other", ".debug"))
+    shutil.copy(dbg, os.path.join(pkg, "usr", "lib", "other", ".debug", "prog.debug"))
+    shutil.copy(dbg, os.path.join(pkg, "usr", "lib", "other", "prog.debug"))
+    rc, out, err = dumpsyms("--store", w("store-pkg"), "--debug-dir", os.path.join(pkg, "usr", "lib", "debug"), pkg)
+    lines = out.splitlines()
+    check(rc == 0 and len(lines) == 2 and lines[0].startswith("ok      " + os.path.join(pkg, "usr", "bin", "prog"))
+          and "/.build-id/" in lines[0], "packager over a tree with its debug files: %r %s" % (lines, err))
 
 
 def main():
