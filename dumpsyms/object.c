@@ -300,6 +300,28 @@ static void release_raw(ds_object *obj, ds_section *s)
         madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
+static uint64_t read_uint(const ds_object *obj, const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[obj->little_endian ? i : n - 1 - i] << (8 * i);
+    return v;
+}
+
+/* Elf32_Chdr / Elf64_Chdr read by hand from the file bytes: libelf is not
+ * thread-safe and sections are loaded from worker threads. */
+static bool read_chdr(const ds_object *obj, const ds_section *s, uint32_t *type, uint64_t *size,
+                      size_t *hdr_size)
+{
+    bool is64 = obj->elf_class == ELFCLASS64;
+    *hdr_size = is64 ? 24 : 12;
+    if (!s->raw || s->raw_size < *hdr_size)
+        return false;
+    *type = (uint32_t)read_uint(obj, s->raw, 4);
+    *size = is64 ? read_uint(obj, s->raw + 8, 8) : read_uint(obj, s->raw + 4, 4);
+    return true;
+}
+
 static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
 {
     const uint8_t *in = s->raw;
@@ -307,18 +329,12 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     uint64_t out_size;
     int algo; /* ELFCOMPRESS_ZLIB or ELFCOMPRESS_ZSTD */
     if (s->shdr.sh_flags & SHF_COMPRESSED) {
-        size_t hdr_size = obj->elf_class == ELFCLASS64 ? 24 : 12;
-        if (in_size < hdr_size)
+        size_t hdr_size;
+        uint32_t type;
+        if (!read_chdr(obj, s, &type, &out_size, &hdr_size))
             return sk_fail(err, SK_EFORMAT, "%s: %s: compressed section header is truncated",
                            obj->path, s->name);
-        /* Read Elf{32,64}_Chdr through libelf so byte order is handled. */
-        Elf_Scn *scn = elf_getscn(obj->elf, (size_t)(s - obj->sections));
-        GElf_Chdr ch;
-        if (!scn || !gelf_getchdr(scn, &ch))
-            return sk_fail(err, SK_EFORMAT, "%s: %s: unreadable compression header", obj->path,
-                           s->name);
-        algo = (int)ch.ch_type;
-        out_size = ch.ch_size;
+        algo = (int)type;
         in += hdr_size;
         in_size -= hdr_size;
     } else {
@@ -424,11 +440,12 @@ uint64_t ds_section_size(ds_object *obj, ds_section *s)
     if (s->shdr.sh_type == SHT_NOBITS)
         return 0;
     if (s->shdr.sh_flags & SHF_COMPRESSED) {
-        Elf_Scn *scn = elf_getscn(obj->elf, (size_t)(s - obj->sections));
-        GElf_Chdr ch;
-        if (!scn || !gelf_getchdr(scn, &ch) || ch.ch_size > MAX_DECOMPRESSED)
+        uint32_t type;
+        uint64_t size;
+        size_t hdr_size;
+        if (!read_chdr(obj, s, &type, &size, &hdr_size) || size > MAX_DECOMPRESSED)
             return 0;
-        return ch.ch_size;
+        return size;
     }
     if (strncmp(s->name, ".zdebug_", 8) == 0) {
         if (s->raw_size < 12 || memcmp(s->raw, "ZLIB", 4) != 0)
