@@ -101,6 +101,58 @@ static char **used_origins(const sym_module *m, size_t *n)
     return v;
 }
 
+/* Sorted, unique PUBLIC and FUNC names. */
+static char **sorted_names(const sym_module *m, bool publics, size_t *n)
+{
+    size_t k = 0, total = publics ? m->npublics : m->nfuncs;
+    char **v = sk_xcalloc(total + 1, sizeof *v);
+    for (size_t i = 0; i < total; i++) {
+        const char *name = publics ? m->publics[i].name : m->funcs[i].name;
+        if (name)
+            v[k++] = (char *)name;
+    }
+    if (k)
+        qsort(v, k, sizeof *v, cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
+            v[u++] = v[i];
+    *n = u;
+    return v;
+}
+
+static bool in_sorted(char *const *v, size_t n, const char *s)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v[mid], s);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void add_name(sv_names *l, const char *s);
+
+/* PUBLICs of `from` that `to` has under no name at all. */
+static void publics_missing(const sym_module *from, const sym_module *to, sv_names *out)
+{
+    size_t np, ntp, ntf;
+    char **pub = sorted_names(from, true, &np);
+    char **tp = sorted_names(to, true, &ntp), **tf = sorted_names(to, false, &ntf);
+    for (size_t i = 0; i < np; i++)
+        if (!in_sorted(tp, ntp, pub[i]) && !in_sorted(tf, ntf, pub[i]))
+            add_name(out, pub[i]);
+    free(pub);
+    free(tp);
+    free(tf);
+}
+
 static void add_name(sv_names *l, const char *s)
 {
     sk_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
@@ -187,6 +239,8 @@ int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *re
     }
     free(ro);
     free(rn);
+    publics_missing(&mo, &mn, &rep->publics_lost);
+    publics_missing(&mn, &mo, &rep->publics_gained);
     sym_module_free(&mo);
     sym_module_free(&mn);
     return SK_OK;
@@ -201,6 +255,7 @@ bool sv_diff_has_loss(const sv_diff_report *r)
 {
     const sv_sym_stats *o = &r->old_stats, *n = &r->new_stats;
     return r->funcs_lost.n || r->lines_lost.n || r->cfi_lost.n || r->inlines_lost.n ||
+           r->publics_lost.n ||
            n->line_records < o->line_records || n->inlines < o->inlines ||
            n->cfi_inits < o->cfi_inits ||
            share(n->func_bytes_with_cfi, n->func_bytes) + 1e-9 <
@@ -223,6 +278,8 @@ void sv_diff_report_free(sv_diff_report *r)
     free_names(&r->cfi_gained);
     free_names(&r->inlines_lost);
     free_names(&r->inlines_gained);
+    free_names(&r->publics_lost);
+    free_names(&r->publics_gained);
     memset(r, 0, sizeof *r);
 }
 
@@ -276,6 +333,8 @@ void sv_diff_format_text(const sv_diff_report *r, size_t max, sk_buf *out)
     names_text(out, "cfi_gained", &r->cfi_gained, max);
     names_text(out, "inlines_lost", &r->inlines_lost, max);
     names_text(out, "inlines_gained", &r->inlines_gained, max);
+    names_text(out, "publics_lost", &r->publics_lost, max);
+    names_text(out, "publics_gained", &r->publics_gained, max);
     sk_buf_printf(out, "%s\n", sv_diff_has_loss(r) ? "result: LOSS" : "result: no loss");
 }
 
@@ -320,6 +379,8 @@ void sv_diff_format_json(const sv_diff_report *r, sk_buf *out)
     names_json(&j, "cfi_gained", &r->cfi_gained);
     names_json(&j, "inlines_lost", &r->inlines_lost);
     names_json(&j, "inlines_gained", &r->inlines_gained);
+    names_json(&j, "publics_lost", &r->publics_lost);
+    names_json(&j, "publics_gained", &r->publics_gained);
     sv_json_bool(&j, "loss", sv_diff_has_loss(r));
     sv_json_end(&j, '}');
 }

@@ -112,6 +112,9 @@ typedef struct sv_diff_report {
     sv_names cfi_lost;          /* its entry had STACK CFI, has none now */
     sv_names cfi_gained;
     sv_names inlines_lost, inlines_gained; /* inline origins in use */
+    /* PUBLIC names that are no symbol (PUBLIC or FUNC) at all on the other
+     * side: what a stripped symbol table loses */
+    sv_names publics_lost, publics_gained;
 } sv_diff_report;
 
 int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *rep, sk_error *err);

@@ -185,12 +185,18 @@ DIFF_CASES = [
     ("renamed", edit("FUNC 1080 20 0 baz", "FUNC 1080 20 0 qux"),
      {"funcs_lost": ["baz"], "funcs_gained": ["qux"]}),
     ("lost-inline", edit("INLINE 1 5 1 1 1014 4\n", ""), {"inlines_lost": ["inner"]}),
+    ("lost-public", edit("PUBLIC 1040 0 foo_tail\n", ""), {"publics_lost": ["foo_tail"]}),
+    # a PUBLIC that became a FUNC is no loss (it gained debug info)
+    ("public-to-func", edit("STACK CFI INIT 1050", "STACK CFI INIT 1040 10 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n"
+                            "STACK CFI INIT 1050",
+                            edit("PUBLIC 1040 0 foo_tail\n", "FUNC 1040 10 0 foo_tail\n1040 10 11 0\n")),
+     {"funcs_gained": ["foo_tail"]}),
     ("one-cfi", edit("STACK CFI INIT 1050 30 .cfa: $rsp 8 + .ra: .cfa -8 + ^\n", ""),
      {"cfi_lost": ["bar"]}),
 ]
 
 CATEGORIES = ["funcs_lost", "funcs_gained", "lines_lost", "lines_gained", "cfi_lost", "cfi_gained",
-              "inlines_lost", "inlines_gained"]
+              "inlines_lost", "inlines_gained", "publics_lost", "publics_gained"]
 
 
 def test_diff():
