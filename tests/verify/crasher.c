@@ -44,6 +44,11 @@ __attribute__((noinline)) void sv_leaf(const char *how)
     else if (strcmp(how, "int3") == 0)
         __asm__ volatile("int3"); /* SIGTRAP */
 #endif
+#if defined(__x86_64__)
+    else if (strcmp(how, "badsp") == 0)
+        /* a wrecked stack pointer: the dump has no stack for this thread */
+        __asm__ volatile("xor %%esp, %%esp\n\tmovq $0, (%%rsp)" ::: "memory");
+#endif
     else
         crash_null();
 }

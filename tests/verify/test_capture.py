@@ -272,6 +272,16 @@ def main():
         crashed = [t for t in d.threads() if t["tid"] == struct.unpack_from("<I", ex, 0)[0]][0]
         check(flags == 1 and addr == amd64_regs(crashed["ctx"])["rip"],
               "fpe: FPE_INTDIV at the pc (flags %d, addr %#x)" % (flags, addr))
+    # a thread whose stack pointer is garbage: still a dump, without its stack
+    p, dump = capture(exe, "badsp")
+    check(p.returncode == 139, "badsp: status 139, got %d" % p.returncode)
+    if check(os.path.exists(dump), "badsp: dump written"):
+        d = Dump(dump)
+        tid = struct.unpack_from("<I", d.stream(6), 0)[0]
+        t = [t for t in d.threads() if t["tid"] == tid][0]
+        check(amd64_regs(t["ctx"])["rsp"] == 0 and t["stack"][1] == 0,
+              "badsp: rsp 0 and no stack memory (%s)" % (t["stack"],))
+
     # --max-stack bounds every thread's stack copy (plus the red zone)
     p, dump = capture(exe, "thread", opts=["--max-stack", "2k"])
     if check(os.path.exists(dump), "--max-stack: dump written"):
