@@ -322,6 +322,12 @@ int sv_check(const sv_check_options *opt, const char *const *dumps, size_t ndump
              sv_check_report *rep, sk_error *err)
 {
     memset(rep, 0, sizeof *rep);
+    /* a mistyped store would pass a run without thresholds with every
+     * module "missing": refuse it up front */
+    for (size_t i = 0; i < opt->nsymbol_paths; i++)
+        if (!sk_is_dir(opt->symbol_paths[i]) && !sk_is_file(opt->symbol_paths[i]))
+            return sk_fail(err, SK_ENOTFOUND, "%s: no such symbol store or .sym file",
+                           opt->symbol_paths[i]);
     sv_expect *exp = NULL;
     if (opt->expect_path) {
         int rc = sv_expect_load(opt->expect_path, &exp, err);

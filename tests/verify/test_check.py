@@ -282,6 +282,7 @@ def main():
         ["--symbols", store, "--max-scanned", "x", dumps[0]],
         ["--symbols", store, "--bogus", dumps[0]],
         ["--symbols"],
+        ["--symbols", os.path.join(SCRATCH, "no-such-store"), dumps[0]],
     ]
     for args in bad:
         p = sv_check(*args)
