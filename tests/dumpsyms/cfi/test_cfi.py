@@ -344,6 +344,49 @@ def check_binary(path, arch, sym_text, label, coverage=True):
     return t
 
 
+def expression_checks(path, arch, sym_text, label):
+    """DWARF expressions readelf shows as just "exp": for single-row FDEs
+    (signal trampolines), compare our postfix with readelf's DW_OP text."""
+    ours = OurCFI(sym_text)
+    load = load_address(path)
+    raw = run(["readelf", "-wNf", path], check=False).stdout
+    checked = agreed = 0
+    bad = []
+    breg = r"DW_OP_breg\d+ \((\w+)\): (-?\d+)"
+    for block in re.split(r"\n\s*\n", raw):
+        m = FDE_RE.search(block)
+        if not m or "DW_CFA_advance" in block or "expression" not in block:
+            continue
+        want = {}
+        for line in block.splitlines():
+            e = re.search(r"DW_CFA_def_cfa_expression \(" + breg + r"(; DW_OP_deref)?\)$", line)
+            if e:
+                want[".cfa"] = "%s %d +%s" % (readelf_to_ours(arch, e.group(1)), int(e.group(2)),
+                                             " ^" if e.group(3) else "")
+            e = re.search(r"DW_CFA_expression: r\d+ \((\w+)\) \(" + breg + r"\)$", line)
+            if e:
+                name = readelf_to_ours(arch, e.group(1))
+                if name == RA_REG[arch]:
+                    name = ".ra"
+                want[name] = "%s %d + ^" % (readelf_to_ours(arch, e.group(2)), int(e.group(3)))
+        if not want:
+            continue
+        rules = ours.rules_at(int(m.group(3), 16) - load) or {}
+        for k, v in want.items():
+            checked += 1
+            if rules.get(k) == v:
+                agreed += 1
+            else:
+                bad.append("%s: FDE pc %s: %s ours %r, readelf %r" % (label, m.group(3), k, rules.get(k), v))
+    return checked, agreed, bad
+
+
+def readelf_to_ours(arch, name):
+    if arch in ("x86", "x86_64"):
+        return "$" + name
+    return name
+
+
 def dump(dumpsyms, path, extra=("--cfi-only",)):
     # --cfi-only: these tests are about STACK records, and should fail only
     # because of them.
@@ -392,6 +435,13 @@ def group_oracle(dumpsyms, work):
         if os.path.exists(libc):
             sym = dump(dumpsyms, libc)
             t = check_binary(libc, "x86_64", sym, "libc.so.6")
+            checked, agreed, bad = expression_checks(libc, "x86_64", sym, "libc.so.6")
+            print("libc.so.6: %d/%d DWARF-expression rules of signal frames agree with readelf" %
+                  (agreed, checked))
+            for b in bad[:20]:
+                print("  disagreement: " + b)
+            if checked < 10 or agreed != checked:
+                fail("libc.so.6: expression rules %d/%d" % (agreed, checked))
             print("%-40s %5d/%-5d CFA/RA, %4d/%-4d FDEs" % ("libc.so.6", t.agree, t.total,
                                                          t.fdes_covered, t.fdes))
             total.add(t)
