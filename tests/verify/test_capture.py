@@ -12,6 +12,7 @@ that the environment is not recorded, and that bad usage exits 2.
 usage: test_capture.py SYMVERIFY CRASHER_SOURCE SCRATCH_DIR
 """
 import os
+import resource
 import re
 import shutil
 import struct
@@ -230,6 +231,8 @@ def check_dump(exe, how, dump, signo, fault_zero):
 
 
 def main():
+    # the fixtures crash on purpose: no core files in the build tree
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     exe = build_crasher()
     env = dict(os.environ, SV_TEST_TOKEN="SECRET_VALUE_4711")
     cases = [("null", 11, 139, True), ("abort", 6, 134, False), ("thread", 11, 139, True),

@@ -3,6 +3,7 @@
 # must walk the crashing thread through the fixture's call chain.
 # usage: test_capture_lldb.sh SYMVERIFY CRASHER_SOURCE SCRATCH_DIR
 set -u
+ulimit -c 0 # the fixture crashes on purpose: no core files
 symverify=$1 src=$2 scratch=$3
 lldb=$(command -v lldb-14 || command -v lldb || true)
 if [ -z "$lldb" ]; then

@@ -18,6 +18,7 @@ import functools
 import http.server
 import json
 import os
+import resource
 import re
 import shutil
 import subprocess
@@ -102,6 +103,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def main():
+    # the fixtures crash on purpose: no core files in the build tree
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.makedirs(SCRATCH, exist_ok=True)
     exe = os.path.join(SCRATCH, "crasher")
     subprocess.run(["gcc", "-g", "-O1", "-pthread", SOURCE, "-o", exe], check=True)
