@@ -390,7 +390,8 @@ def readelf_to_ours(arch, name):
 def dump(dumpsyms, path, extra=("--cfi-only",)):
     # --cfi-only: these tests are about STACK records, and should fail only
     # because of them.
-    p = run([dumpsyms] + list(extra) + [path], check=False)
+    args = list(extra) if path in extra else list(extra) + [path]
+    p = run([dumpsyms] + args, check=False)
     if p.returncode != 0 or sanitizer_trouble(p.stderr):
         raise RuntimeError("dumpsyms %s failed (%d): %s" % (path, p.returncode, p.stderr))
     return p.stdout
@@ -532,6 +533,21 @@ def group_special(dumpsyms, work):
     if not t.fdes_covered or not any(f["lo"] for f in oracle.sections[".debug_frame"]
                                      if OurCFI(sym).rules_at(f["lo"] - load_address(out))):
         fail("debugframe: no STACK CFI from .debug_frame")
+
+    # 3b. The same with the DWARF in a separate debug file: .debug_frame
+    # comes from there, addresses from the stripped binary.
+    dbg = out + ".debug"
+    stripped = out + ".stripped"
+    run(["objcopy", "--only-keep-debug", out, dbg])
+    run(["objcopy", "--strip-debug", out, stripped])
+    if ".debug_frame" in run(["readelf", "-SW", stripped]).stdout:
+        fail("debugframe: strip left .debug_frame in the binary")
+    split = dump(dumpsyms, stripped, ["--cfi-only", stripped, dbg])
+    stack = lambda text: [l for l in text.splitlines() if l.startswith("STACK ")]
+    if not stack(split) or stack(split) != stack(sym):
+        fail("debugframe: STACK CFI from the separate debug file differs from the unstripped binary's")
+    else:
+        print("debugframe: %d STACK lines from the separate debug file, same as unstripped" % len(stack(split)))
 
     # 4. Both sections describe the same functions: one INIT each.
     out = compile_prog("gcc", '__asm__(".cfi_sections .eh_frame, .debug_frame");\n' + BIG_FRAME_C,
