@@ -249,11 +249,27 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ctx)
     return n;
 }
 
+/* Copies s[0..n) into out with every occurrence of the token replaced: a
+ * server echoing the token back must not get it into a CI log. */
+static void append_redacted(sk_buf *out, const char *s, size_t n, const char *token)
+{
+    size_t tl = token ? strlen(token) : 0;
+    size_t i = 0;
+    while (i < n) {
+        if (tl && n - i >= tl && memcmp(s + i, token, tl) == 0) {
+            sk_buf_puts(out, "<redacted>");
+            i += tl;
+        } else {
+            sk_buf_putc(out, s[i++]);
+        }
+    }
+}
+
 /* Logs curl's header traffic line by line, with the token replaced. */
 static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
 {
     (void)h;
-    (void)ctx;
+    const char *token = ctx;
     char mark;
     switch (type) {
     case CURLINFO_TEXT: mark = '*'; break;
@@ -270,8 +286,13 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
             static const char tok[] = "auth-token:";
             if (e - i >= sizeof tok - 1 && strncasecmp(data + i, tok, sizeof tok - 1) == 0)
                 sk_log(SK_LOG_DEBUG, "%c Auth-Token: <redacted>", mark);
-            else
-                sk_log(SK_LOG_DEBUG, "%c %.*s", mark, (int)(e - i), data + i);
+            else {
+                sk_buf line;
+                sk_buf_init(&line);
+                append_redacted(&line, data + i, e - i, token);
+                sk_log(SK_LOG_DEBUG, "%c %s", mark, line.len ? line.data : "");
+                sk_buf_free(&line);
+            }
         }
         i = e + 1;
     }
@@ -393,6 +414,7 @@ static int start_job(engine *e, job *j)
     }
     if (e->opt->verbose) {
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+        curl_easy_setopt(c, CURLOPT_DEBUGDATA, (void *)e->opt->token);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     }
     j->attempt++;
@@ -501,8 +523,10 @@ static void handle_done(engine *e, job *j, CURLcode rc)
     sk_buf why;
     sk_buf_init(&why);
     sk_buf_printf(&why, "HTTP %ld", status);
-    if (msg)
-        sk_buf_printf(&why, ": %s", msg);
+    if (msg) {
+        sk_buf_puts(&why, ": ");
+        append_redacted(&why, msg, strlen(msg), e->opt->token);
+    }
     free(msg);
 
     if (su_status_retryable(status)) {

@@ -17,7 +17,8 @@ CONFIG keys:
   store_dir    accepted files are written here under their key
   existing     {key: text} files the server already has
   faults       list consumed one per POST, each one of
-                 {"status": 503, "retry_after": "1", "error": "..."}
+                 {"status": 503, "retry_after": "1", "error": "...",
+                  "echo_token": true}       (quote the token back)
                  {"drop": true}            read the body, close without reply
                  {"slow": 3.0}             wait this long, then give up on it
   max_zip      answer 413 to archives larger than this many bytes
@@ -246,8 +247,13 @@ class Handler(BaseHTTPRequestHandler):
             extra = {}
             if 'retry_after' in fault:
                 extra['Retry-After'] = str(fault['retry_after'])
+            error = fault.get('error', 'injected fault')
+            if fault.get('echo_token'):
+                # A careless server quoting the token back, in body and header.
+                error += ' (token %s)' % st.cfg.get('token')
+                extra['X-Seen-Token'] = st.cfg.get('token')
             ev['status'] = fault['status']
-            return self.reply(fault['status'], {'error': fault.get('error', 'injected fault')}, extra)
+            return self.reply(fault['status'], {'error': error}, extra)
         try:
             parts = parse_multipart(self.headers.get('Content-Type', ''), body)
         except ValueError as e:

@@ -499,11 +499,17 @@ def sc_store_and_upload(env):
 
 def sc_secrecy(env):
     make_tree(env, 3)
-    env.start_server(faults=[{'status': 503}, {'status': 403, 'error': 'bad token'}])
+    env.start_server(faults=[{'status': 503, 'echo_token': True},
+                             {'status': 400, 'echo_token': True, 'error': 'echoed'}])
     for via in ('env', 'file'):
         rc = env.run('-v', '--url', env.url, '--retry-delay', '0.02', env.srcdir, token_via=via)
         check('Auth-Token: <redacted>' in env.err, 'verbose header log missing (%s)' % via)
         check('User-Agent: symkit/0.1.0' in env.err, 'verbose header log missing User-Agent')
+        if via == 'env':
+            # The faults (a server quoting the token back) hit the first run.
+            check(rc == 1, 'first run exit %d' % rc)
+            check('X-Seen-Token: <redacted>' in env.err, 'echoed header not redacted')
+            check('echoed (token <redacted>)' in env.out, 'echoed error not redacted')
     check(rc == 0, 'second run exit %d' % rc)
 
 
