@@ -351,14 +351,13 @@ static const char *col_text(const worker *w, unsigned col, const col_state *c)
 
 /* ---- one FDE ------------------------------------------------------------- */
 
-static void fde_warn(const worker *w, const frame_src *src, Dwarf_Off off, ds_dwarf *d, Dwarf_Error e,
+static void fde_warn(const frame_src *src, Dwarf_Off off, ds_dwarf *d, Dwarf_Error e,
                      const char *what)
 {
     char buf[512];
     ds_dwarf_errmsg(d, e, buf, sizeof buf);
     sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: %s: %s; rest of the FDE skipped", src->obj->path,
            src->what, (unsigned long long)off, what, buf);
-    (void)w;
 }
 
 static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fde fde, ds_cfi_out *out)
@@ -371,7 +370,7 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
     Dwarf_Signed cie_index = 0;
     if (dwarf_get_fde_range(fde, &low, &len, &fde_bytes, &fde_bytes_len, &cie_off, &cie_index, &fde_off,
                             &e) != DW_DLV_OK) {
-        fde_warn(w, src, 0, h->d, e, "unreadable range");
+        fde_warn(src, 0, h->d, e, "unreadable range");
         return;
     }
     Dwarf_Cie cie = NULL;
@@ -384,7 +383,7 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
     if (dwarf_get_cie_of_fde(fde, &cie, &e) != DW_DLV_OK ||
         dwarf_get_cie_info_b(cie, &cie_bytes, &version, &augmenter, &code_align, &data_align, &ra_col,
                              &init_instr, &init_len, &offset_size, &e) != DW_DLV_OK) {
-        fde_warn(w, src, fde_off, h->d, e, "unreadable CIE");
+        fde_warn(src, fde_off, h->d, e, "unreadable CIE");
         return;
     }
     const char *ra_name = ds_cfi_reg_name(w->arch, ra_col);
@@ -412,7 +411,7 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
         }
         if (res != DW_DLV_OK) {
             if (res == DW_DLV_ERROR)
-                fde_warn(w, src, fde_off, h->d, e, "bad instructions");
+                fde_warn(src, fde_off, h->d, e, "bad instructions");
             /* Rows before the bad instruction stand; nothing after it. */
             if (entry)
                 out->entries[entry_index].size = pc - load - out->entries[entry_index].addr;
@@ -786,10 +785,17 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
             pthread_join(tids[t], NULL);
         free(tids);
     }
+    size_t ninit = 0;
     for (size_t i = 0; i < sh.nchunks; i++) {
+        ninit += sh.outs[i].nentries;
         ds_cfi_out_flush(&sh.outs[i], ctx->m);
         ds_cfi_out_free(&sh.outs[i]);
     }
+    size_t from_debug = 0;
+    for (size_t i = 0; i < njobs; i++)
+        from_debug += jobs[i].src == 1;
+    sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu FDEs from .eh_frame, %zu from .debug_frame on %d thread(s), %zu INIT records",
+           ctx->bin->path, njobs - from_debug, from_debug, nthreads, ninit);
     free(sh.outs);
     free(jobs);
 
@@ -797,6 +803,7 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
         ds_cfi_out ex;
         ds_cfi_out_init(&ex);
         ds_collect_exidx(ctx, &covered, &ex);
+        sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu functions from .ARM.exidx", ctx->bin->path, ex.nentries);
         ds_cfi_out_flush(&ex, ctx->m);
         ds_cfi_out_free(&ex);
     }
