@@ -62,7 +62,7 @@ int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *sym
 /* Puts file i of set into the store under its key, recording the state. */
 void su_store_one(su_file *f, const char *store_dir, bool dry_run);
 
-/* ---- HTTP (http.c) ----------------------------------------------------- */
+/* ---- HTTP (post.c, exists.c) ------------------------------------------ */
 
 /* HEADs <symbols_url>/<key> for each pending file; those the server has
  * become SU_UP_EXISTING.  Errors only warn: the file is then sent. */
