@@ -41,7 +41,7 @@ static void usage(FILE *f)
 enum { OPT_JSON = 256, OPT_PRETTY, OPT_HUMAN, OPT_BRIEF, OPT_SYMPATH, OPT_SYMURL, OPT_CACHE, OPT_TIMEOUT,
        OPT_MAXFRAMES, OPT_VERSION };
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv, const char **paths, const char **urls)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
@@ -61,8 +61,6 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     enum { HUMAN, BRIEF, JSON, PRETTY, MACHINE } mode = HUMAN;
-    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    const char **urls = calloc((size_t)argc + 1, sizeof *urls);
     size_t npaths = 0, nurls = 0;
     sw_options opt = {0};
     const char *output = NULL;
@@ -145,7 +143,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "stackwalk: %s\n", err.msg);
     sw_report_free(report);
     sw_minidump_close(dump);
+    return rc ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    const char **urls = calloc((size_t)argc + 1, sizeof *urls);
+    if (!paths || !urls) {
+        fputs("stackwalk: out of memory\n", stderr);
+        return 2;
+    }
+    int rc = run(argc, argv, paths, urls);
     free(paths);
     free(urls);
-    return rc ? 2 : 0;
+    return rc;
 }

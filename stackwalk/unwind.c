@@ -98,6 +98,9 @@ static bool acceptable(const sw_walker *w, const sw_walk_frame *callee, const sw
      * (unless the dump lists no modules at all). */
     if (!guessed && w->have_modules && !w->find_module(w->ctx, pc - cpu->lookup_adjust).found)
         return false;
+    if (!guessed && (callee->trust == SW_TRUST_SCAN || callee->trust == SW_TRUST_FRAME_POINTER) &&
+        !sw_plausible_code(w, pc - cpu->lookup_adjust))
+        return false;
     return true;
 }
 

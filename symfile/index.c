@@ -322,12 +322,13 @@ static void build_index(sym_index *ix)
     }
     if (mapped && ix->len > dropped)
         madvise((void *)(ix->data + dropped), ix->len - dropped, MADV_DONTNEED);
-    qsort(ix->funcs.v, ix->funcs.n, sizeof(ix_range), cmp_range);
-    qsort(ix->publics.v, ix->publics.n, sizeof(ix_range), cmp_range);
-    qsort(ix->cfi.v, ix->cfi.n, sizeof(ix_range), cmp_range);
-    qsort(ix->win.v, ix->win.n, sizeof(ix_range), cmp_range);
-    qsort(ix->files.v, ix->files.n, sizeof(ix_id), cmp_id);
-    qsort(ix->origins.v, ix->origins.n, sizeof(ix_id), cmp_id);
+    ix_vec *ranges[] = {&ix->funcs, &ix->publics, &ix->cfi, &ix->win}, *ids[] = {&ix->files, &ix->origins};
+    for (size_t i = 0; i < 4; i++)
+        if (ranges[i]->n) /* an empty vector's array is NULL */
+            qsort(ranges[i]->v, ranges[i]->n, sizeof(ix_range), cmp_range);
+    for (size_t i = 0; i < 2; i++)
+        if (ids[i]->n)
+            qsort(ids[i]->v, ids[i]->n, sizeof(ix_id), cmp_id);
 }
 
 size_t sym_index_func_count(sym_index *ix)
@@ -386,12 +387,30 @@ static const char *id_text(sym_index *ix, const ix_vec *v, uint64_t id)
 
 /* ---- lookups ------------------------------------------------------------ */
 
+/* A PUBLIC has no size: it reaches to the next symbol.  The last symbol of
+ * a module (often _fini) would otherwise "cover" all of .data and .bss,
+ * which is exactly where stale pointers found by stack scanning point. */
+#define LAST_PUBLIC_REACH 0x1000
+
 bool sym_index_covers(sym_index *ix, uint64_t addr)
 {
     build_index(ix);
     if (find_containing(&ix->funcs, addr))
         return true;
-    return find_le(&ix->publics, addr) >= 0;
+    ptrdiff_t i = find_le(&ix->publics, addr);
+    if (i < 0)
+        return false;
+    const ix_range *pub = (const ix_range *)ix->publics.v + i;
+    /* a FUNC between the PUBLIC and addr ends the PUBLIC's reach */
+    ptrdiff_t f = find_le(&ix->funcs, addr);
+    if (f >= 0 && ((const ix_range *)ix->funcs.v)[f].addr > pub->addr)
+        return false;
+    bool later = (size_t)i + 1 < ix->publics.n;
+    if (!later) {
+        const ix_range *fr = ix->funcs.v;
+        later = (size_t)(f + 1) < ix->funcs.n && fr[f + 1].addr > addr;
+    }
+    return later || addr - pub->addr < LAST_PUBLIC_REACH;
 }
 
 #define MAX_INLINE_DEPTH 64
