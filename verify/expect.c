@@ -76,7 +76,6 @@ int sv_expect_parse(const char *name, const char *text, size_t len, sv_expect **
     }
     bool open = false; /* a chain is being read */
     size_t line_no = 0;
-    char *save = NULL;
     int rc = SK_OK;
     for (char *p = copy, *nl; p && rc == SK_OK; p = nl ? nl + 1 : NULL) {
         nl = strchr(p, '\n');
@@ -126,7 +125,6 @@ int sv_expect_parse(const char *name, const char *text, size_t len, sv_expect **
         c->frames[c->n].function = sk_xstrdup(trim(bang + 1));
         c->n++;
     }
-    (void)save;
     free(copy);
     if (rc == SK_OK && open)
         finish_chain(e);

@@ -310,7 +310,9 @@ static int cmd_check(int argc, char **argv)
             json_out = v;
         } else if (strcmp(a, "--min-cfi") == 0 || strcmp(a, "--min-symbolicated") == 0 ||
                    strcmp(a, "--min-lines") == 0) {
-            double *dst = a[6] == 'c' ? &opt.min_cfi : a[6] == 's' ? &opt.min_symbolicated : &opt.min_lines;
+            double *dst = strcmp(a, "--min-cfi") == 0            ? &opt.min_cfi
+                          : strcmp(a, "--min-symbolicated") == 0 ? &opt.min_symbolicated
+                                                                 : &opt.min_lines;
             if (!parse_fraction(v, dst))
                 status = usage_error("check: %s needs a fraction between 0 and 1 (or a percentage)", a);
         } else {
