@@ -285,6 +285,16 @@ def main():
         check(amd64_regs(t["ctx"])["rsp"] == 0 and t["stack"][1] == 0,
               "badsp: rsp 0 and no stack memory (%s)" % (t["stack"],))
 
+    # exec keeps the traced process: a crash after `exec` in a shell is caught
+    dump = os.path.join(SCRATCH, "cap-exec.dmp")
+    p = subprocess.run([SYMVERIFY, "capture", "-q", "-o", dump, "--", "sh", "-c", 'exec "$0" null', exe],
+                       capture_output=True, text=True)
+    check(p.returncode == 139 and os.path.exists(dump), "exec via sh: status %d, dump %s" %
+          (p.returncode, os.path.exists(dump)))
+    if os.path.exists(dump):
+        names = [m["name"] for m in Dump(dump).modules()]
+        check(os.path.realpath(exe) in names, "exec via sh: the dump lists the new image (%s)" % names)
+
     # --max-stack bounds every thread's stack copy (plus the red zone)
     p, dump = capture(exe, "thread", opts=["--max-stack", "2k"])
     if check(os.path.exists(dump), "--max-stack: dump written"):
