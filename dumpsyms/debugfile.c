@@ -123,49 +123,58 @@ static bool read_debuglink(ds_object *bin, char *name, size_t cap, uint32_t *crc
     return true;
 }
 
+/* The candidates for one directory holding the binary. */
+static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir, const char *name,
+                          uint32_t crc)
+{
+    /* The directory, absolute, for the "<root>/<dir>/<name>" form. */
+    char abs_dir[PATH_MAX];
+    if (!realpath(bin_dir, abs_dir))
+        snprintf(abs_dir, sizeof abs_dir, "%s", bin_dir);
+    sk_buf b;
+    sk_buf_init(&b);
+    char *found = NULL;
+    for (size_t i = 0; i < 2 + opt->ndebug_dirs && !found; i++) {
+        sk_buf_reset(&b);
+        if (i == 0)
+            sk_buf_printf(&b, "%s/%s", bin_dir, name);
+        else if (i == 1)
+            sk_buf_printf(&b, "%s/.debug/%s", bin_dir, name);
+        else
+            sk_buf_printf(&b, "%s%s/%s", opt->debug_dirs[i - 2], abs_dir, name);
+        if (try_candidate(s, b.data, true, crc))
+            found = sk_xstrdup(b.data);
+    }
+    sk_buf_free(&b);
+    return found;
+}
+
 static char *by_debuglink(search *s, const ds_options *opt)
 {
     char name[1024];
     uint32_t crc;
     if (!read_debuglink(s->bin, name, sizeof name, &crc))
         return NULL;
-    /* The binary's directory, absolute, for the "<root>/<dir>/<name>" form. */
     char *bin_dir = sk_xstrdup(s->bin->path);
     char *slash = strrchr(bin_dir, '/');
     if (slash)
         *slash = '\0';
     else
         strcpy(bin_dir, ".");
-    char abs_dir[PATH_MAX];
-    if (!realpath(bin_dir, abs_dir))
-        snprintf(abs_dir, sizeof abs_dir, "%s", bin_dir);
-
-    size_t ncand = 2 + opt->ndebug_dirs;
-    char **cands = sk_xcalloc(ncand, sizeof *cands);
-    sk_buf b;
-    sk_buf_init(&b);
-    sk_buf_printf(&b, "%s/%s", bin_dir, name);
-    cands[0] = sk_xstrdup(b.data);
-    sk_buf_reset(&b);
-    sk_buf_printf(&b, "%s/.debug/%s", bin_dir, name);
-    cands[1] = sk_xstrdup(b.data);
-    for (size_t i = 0; i < opt->ndebug_dirs; i++) {
-        sk_buf_reset(&b);
-        sk_buf_printf(&b, "%s%s/%s", opt->debug_dirs[i], abs_dir, name);
-        cands[2 + i] = sk_xstrdup(b.data);
-    }
-    sk_buf_free(&b);
-    free(bin_dir);
-
-    char *found = NULL;
-    for (size_t i = 0; i < ncand; i++) {
-        if (!found && try_candidate(s, cands[i], true, crc)) {
-            found = cands[i];
-            continue;
+    char *found = debuglink_in(s, opt, bin_dir, name, crc);
+    /* Reached through a symbolic link (libfoo.so.1 -> ../lib/libfoo.so.1.2):
+     * gdb looks beside the real file, so do we. */
+    char real[PATH_MAX];
+    if (!found && realpath(s->bin->path, real)) {
+        char *rslash = strrchr(real, '/');
+        if (rslash) {
+            *rslash = '\0';
+            char abs_given[PATH_MAX];
+            if (!realpath(bin_dir, abs_given) || strcmp(abs_given, real) != 0)
+                found = debuglink_in(s, opt, real, name, crc);
         }
-        free(cands[i]);
     }
-    free(cands);
+    free(bin_dir);
     return found;
 }
 

@@ -535,6 +535,14 @@ def group_debugfile():
         rc, out, err = dumpsyms("-v", "-n", "prog", "--debug-dir", os.path.join(d, "root2"), os.path.join(sub2, "linked"))
         check(rc == 0 and "root2" in err and sym_body(out) == sym_body(full),
               "%s debuglink under root: %d %s" % (arch, rc, err))
+        # Reached through a symbolic link from another directory: the debug
+        # file beside the real binary is found.
+        lnk = os.path.join(d, "links")
+        os.makedirs(lnk, exist_ok=True)
+        os.symlink(os.path.join(sub, "linked"), os.path.join(lnk, "alias"))
+        rc, out, err = dumpsyms("-v", "-n", "prog", "--debug-dir", empty_root, os.path.join(lnk, "alias"))
+        check(rc == 0 and "/sub/.debug/" in err and sym_body(out) == sym_body(full),
+              "%s debuglink through a symlink: %d %s" % (arch, rc, err))
         # 3. explicit DEBUGFILE.
         rc, out, err = dumpsyms("-n", "prog", stripped, dbg)
         check(rc == 0 and sym_body(out) == sym_body(full), "%s explicit debug file: %d %s" % (arch, rc, err))
