@@ -172,3 +172,11 @@ bad:
     sk_buf_free(&s);
     return -1;
 }
+
+bool su_json_has_member(const char *json, size_t len, const char *name)
+{
+    if (!json)
+        return false;
+    cursor c = {json, json + len};
+    return find_member(&c, name);
+}

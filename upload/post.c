@@ -508,6 +508,16 @@ static void handle_done(engine *e, job *j, CURLcode rc)
     }
     long status = 0;
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300 && !su_json_has_member(j->resp.data, j->resp.len, "upload")) {
+        /* A proxy or login page answering 200 is not an upload: claiming
+         * success here would lose the files silently. */
+        char why[160];
+        snprintf(why, sizeof why,
+                 "HTTP %ld, but the reply is not a Tecken upload record (wrong URL?)", status);
+        sk_log(SK_LOG_ERROR, "symbols-%u.zip: %s", j->number, why);
+        finish_job(e, j, SU_UP_FAILED, why);
+        return;
+    }
     if (status >= 200 && status < 300) {
         skip_ctx s = {e, j, 0};
         if (su_json_skipped_keys(j->resp.data, j->resp.len, on_skipped, &s) < 0)

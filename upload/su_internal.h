@@ -35,6 +35,8 @@ double su_random_unit(void);
 
 /* ---- JSON replies (json.c) --------------------------------------------- */
 
+/* True when the reply has a member called name (at any depth). */
+bool su_json_has_member(const char *json, size_t len, const char *name);
 /* The string value of the first "error" member, malloc'd, or NULL. */
 char *su_json_error(const char *json, size_t len);
 /* Calls fn for each string of the first "skipped_keys" array.  Returns the

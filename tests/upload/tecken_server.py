@@ -19,6 +19,7 @@ CONFIG keys:
   faults       list consumed one per POST, each one of
                  {"status": 503, "retry_after": "1", "error": "...",
                   "echo_token": true}       (quote the token back)
+                 {"status": 200, "html": "..."}   a non-Tecken page
                  {"drop": true}            read the body, close without reply
                  {"slow": 3.0}             wait this long, then give up on it
   max_zip      answer 413 to archives larger than this many bytes
@@ -243,6 +244,16 @@ class Handler(BaseHTTPRequestHandler):
                     self.reply(504, {'error': 'too slow'})
                 except OSError:
                     pass
+                return
+            if 'html' in fault:
+                # Something that is not Tecken (a proxy, a login page) saying 200.
+                body = fault['html'].encode()
+                ev['status'] = fault['status']
+                self.send_response(fault['status'])
+                self.send_header('Content-Type', 'text/html')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
                 return
             extra = {}
             if 'retry_after' in fault:

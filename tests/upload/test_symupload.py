@@ -385,6 +385,17 @@ def sc_bad_request(env):
     check('Broken zip somewhere' in env.err, 'server message not shown')
 
 
+def sc_not_tecken(env):
+    """A 200 that is not an upload record (a proxy's page) is no success."""
+    make_tree(env, 3)
+    env.start_server(faults=[{'status': 200, 'html': '<html>Please log in</html>'}])
+    rc = env.run('--url', env.url, '--retry-delay', '0.02', env.srcdir)
+    check(rc == 1, 'exit %d' % rc)
+    check('not a Tecken upload record' in env.err, 'no clear error')
+    for k in env.expected:
+        check(('failed      %s' % k) in env.out, '%s not reported failed' % k)
+
+
 def sc_too_large(env):
     paths = make_tree(env, 6, nfuncs=40)
     sizes = sorted(os.path.getsize(p) for p in paths)

@@ -373,6 +373,15 @@ static void test_json(void **state)
     assert_int_equal(skipped("{\"skipped_keys\": [1]}", &k), -1);
     assert_int_equal(skipped("{\"skipped_keys\": \"a\"}", &k), -1);
     assert_int_equal(su_json_skipped_keys(NULL, 0, NULL, NULL), -1);
+
+    const char *rec = "{\"upload\": {\"id\": 1}}";
+    assert_true(su_json_has_member(rec, strlen(rec), "upload"));
+    assert_false(su_json_has_member(rec, strlen(rec), "error"));
+    const char *html = "<html>\"upload\" here</html>";
+    assert_false(su_json_has_member(html, strlen(html), "upload"));
+    const char *inval = "{\"x\": \"\\\"upload\\\": 1\"}"; /* inside a string value */
+    assert_false(su_json_has_member(inval, strlen(inval), "upload"));
+    assert_false(su_json_has_member(NULL, 0, "upload"));
 }
 
 /* ---- store ---------------------------------------------------------------------- */
