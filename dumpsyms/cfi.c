@@ -32,10 +32,6 @@
 #include "dwarf_access.h"
 
 #define CHUNK_FDES 64
-/* libdwarf keeps one rule table per FDE it has answered a row query for
- * until the FDE list is released, so a worker releases and re-reads its
- * list after this many FDEs to keep memory flat on huge binaries. */
-#define FDES_PER_LIST 4096
 
 /* ---- gathered records ---------------------------------------------------- */
 
@@ -159,7 +155,6 @@ typedef struct src_handle {
     Dwarf_Signed ncies;
     Dwarf_Fde *fdes;
     Dwarf_Signed nfdes;
-    size_t used; /* FDEs queried since the list was read */
     char msg[256]; /* why the list could not be read */
 } src_handle;
 
@@ -170,7 +165,6 @@ static void src_release_list(src_handle *h)
     h->cies = NULL;
     h->fdes = NULL;
     h->ncies = h->nfdes = 0;
-    h->used = 0;
 }
 
 static bool src_read_list(const frame_src *src, src_handle *h, bool warn)
@@ -231,9 +225,17 @@ static bool src_open(const frame_src *src, const ds_cfi_arch *arch, src_handle *
 
 enum { RULE_SAME = 0, RULE_UNDEF, RULE_SET };
 
+/* One column's rule as libdwarf states it, normalised so that two rules
+ * compare equal exactly when they print the same.  Text is made only for
+ * the rules a record actually writes: most columns of most rows are
+ * unchanged, and formatting them all was most of the cost. */
 typedef struct col_state {
-    int kind;
-    char *text; /* RULE_SET only, malloc'd */
+    uint8_t kind;
+    uint8_t vt;       /* DW_EXPR_* */
+    bool deref;       /* DW_EXPR_OFFSET: saved at CFA+off, else in register reg */
+    uint16_t reg;
+    int64_t off;
+    const uint8_t *block; /* expressions: bytes in the section, off = length */
 } col_state;
 
 typedef struct worker {
@@ -243,110 +245,137 @@ typedef struct worker {
     src_handle handles[2];
     bool opened[2], open_failed[2];
     Dwarf_Regtable3 table;
+    bool *named; /* per column: has a register name */
     col_state *prev, *cur;
     col_state prev_cfa, cur_cfa;
     sk_buf scratch, line;
     unsigned addr_size;
 } worker;
 
-static void col_set(col_state *c, int kind, const char *text)
-{
-    free(c->text);
-    c->kind = kind;
-    c->text = text ? sk_xstrdup(text) : NULL;
-}
+static const col_state same_state = {.kind = RULE_SAME};
 
 static bool col_equal(const col_state *a, const col_state *b)
 {
     if (a->kind != b->kind)
         return false;
-    return a->kind != RULE_SET || strcmp(a->text, b->text) == 0;
-}
-
-static void col_copy(col_state *dst, const col_state *src)
-{
-    col_set(dst, src->kind, src->text);
-}
-
-/* The CFA rule in postfix, into w->scratch.  false: not expressible. */
-static bool cfa_text(worker *w, const Dwarf_Regtable_Entry3 *r)
-{
-    sk_buf_reset(&w->scratch);
-    if (r->dw_value_type == DW_EXPR_OFFSET || r->dw_value_type == DW_EXPR_VAL_OFFSET) {
-        const char *name = ds_cfi_reg_name(w->arch, r->dw_regnum);
-        if (!name)
-            return false;
-        long long off = r->dw_offset_relevant ? (long long)(Dwarf_Signed)r->dw_offset_or_block_len : 0;
-        sk_buf_printf(&w->scratch, "%s %lld +", name, off);
+    if (a->kind != RULE_SET)
         return true;
-    }
-    if (r->dw_value_type == DW_EXPR_EXPRESSION || r->dw_value_type == DW_EXPR_VAL_EXPRESSION) {
-        if (!r->dw_block_ptr ||
-            !ds_cfi_expr_postfix(w->arch, r->dw_block_ptr, r->dw_offset_or_block_len, false, w->addr_size,
-                                 w->ctx->bin->little_endian, &w->scratch))
+    if (a->vt != b->vt || a->deref != b->deref || a->reg != b->reg || a->off != b->off)
+        return false;
+    return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->off) == 0);
+}
+
+static bool is_expr(uint8_t vt)
+{
+    return vt == DW_EXPR_EXPRESSION || vt == DW_EXPR_VAL_EXPRESSION;
+}
+
+/* Appends a SET rule's postfix text.  false: not expressible. */
+static bool col_format(worker *w, const col_state *cs, bool cfa, sk_buf *b)
+{
+    if (is_expr(cs->vt)) {
+        size_t mark = b->len;
+        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->off, !cfa, w->addr_size,
+                                 w->ctx->bin->little_endian, b))
             return false;
         /* The CFA cannot be defined in terms of itself. */
-        return strstr(w->scratch.data, ".cfa") == NULL;
+        if (cfa && strstr(b->data + mark, ".cfa"))
+            return false;
+        if (!cfa && cs->vt == DW_EXPR_EXPRESSION)
+            sk_buf_puts(b, " ^");
+        return true;
+    }
+    if (cfa) {
+        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
+        sk_buf_printf(b, " %lld +", (long long)cs->off);
+    } else if (cs->vt == DW_EXPR_VAL_OFFSET) {
+        sk_buf_printf(b, ".cfa %lld +", (long long)cs->off);
+    } else if (cs->deref) {
+        sk_buf_printf(b, ".cfa %lld + ^", (long long)cs->off);
+    } else {
+        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
+    }
+    return true;
+}
+
+/* Expressions are rare: whether one translates is decided once, here. */
+static bool expr_ok(worker *w, const col_state *cs, bool cfa)
+{
+    sk_buf_reset(&w->scratch);
+    return col_format(w, cs, cfa, &w->scratch);
+}
+
+/* The CFA rule.  false: not expressible. */
+static bool cfa_capture(worker *w, const Dwarf_Regtable_Entry3 *r, col_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->kind = RULE_SET;
+    if (r->dw_value_type == DW_EXPR_OFFSET || r->dw_value_type == DW_EXPR_VAL_OFFSET) {
+        if (!ds_cfi_reg_name(w->arch, r->dw_regnum))
+            return false;
+        cs->vt = DW_EXPR_OFFSET;
+        cs->reg = r->dw_regnum;
+        cs->off = r->dw_offset_relevant ? (Dwarf_Signed)r->dw_offset_or_block_len : 0;
+        return true;
+    }
+    if (is_expr(r->dw_value_type) && r->dw_block_ptr) {
+        cs->vt = r->dw_value_type;
+        cs->block = r->dw_block_ptr;
+        cs->off = (int64_t)r->dw_offset_or_block_len;
+        return expr_ok(w, cs, true);
     }
     return false;
 }
 
 /* The rule for one register column. */
-static int reg_rule(worker *w, unsigned col, const Dwarf_Regtable_Entry3 *r)
+static void reg_capture(worker *w, unsigned col, const Dwarf_Regtable_Entry3 *r, col_state *cs)
 {
-    sk_buf_reset(&w->scratch);
+    memset(cs, 0, sizeof *cs);
+    cs->kind = RULE_SET;
+    cs->vt = r->dw_value_type;
     switch (r->dw_value_type) {
     case DW_EXPR_OFFSET:
         if (r->dw_offset_relevant) {
-            sk_buf_printf(&w->scratch, ".cfa %lld + ^", (long long)(Dwarf_Signed)r->dw_offset_or_block_len);
-            return RULE_SET;
+            cs->deref = true;
+            cs->off = (Dwarf_Signed)r->dw_offset_or_block_len;
+            return;
         }
         if (r->dw_regnum == DW_FRAME_SAME_VAL || r->dw_regnum == col)
-            return RULE_SAME;
-        if (r->dw_regnum == DW_FRAME_UNDEFINED_VAL)
-            return RULE_UNDEF;
-        {
-            const char *name = ds_cfi_reg_name(w->arch, r->dw_regnum);
-            if (!name)
-                return RULE_UNDEF;
-            sk_buf_puts(&w->scratch, name);
-        }
-        return RULE_SET;
+            cs->kind = RULE_SAME;
+        else if (r->dw_regnum == DW_FRAME_UNDEFINED_VAL || !ds_cfi_reg_name(w->arch, r->dw_regnum))
+            cs->kind = RULE_UNDEF;
+        else
+            cs->reg = r->dw_regnum;
+        return;
     case DW_EXPR_VAL_OFFSET:
-        sk_buf_printf(&w->scratch, ".cfa %lld +", (long long)(Dwarf_Signed)r->dw_offset_or_block_len);
-        return RULE_SET;
+        cs->off = (Dwarf_Signed)r->dw_offset_or_block_len;
+        return;
     case DW_EXPR_EXPRESSION:
     case DW_EXPR_VAL_EXPRESSION:
-        if (!r->dw_block_ptr ||
-            !ds_cfi_expr_postfix(w->arch, r->dw_block_ptr, r->dw_offset_or_block_len, true, w->addr_size,
-                                 w->ctx->bin->little_endian, &w->scratch))
-            return RULE_UNDEF;
-        if (r->dw_value_type == DW_EXPR_EXPRESSION)
-            sk_buf_puts(&w->scratch, " ^");
-        return RULE_SET;
+        cs->block = r->dw_block_ptr;
+        cs->off = (int64_t)r->dw_offset_or_block_len;
+        if (!cs->block || !expr_ok(w, cs, false))
+            cs->kind = RULE_UNDEF;
+        return;
     default:
-        return RULE_UNDEF;
+        cs->kind = RULE_UNDEF;
+        return;
     }
 }
 
-static void put_rule(sk_buf *b, const char *name, const char *text)
+/* Appends "name: rule"; a SAME column prints as its own register, the way
+ * Breakpad says a register got its caller's value back. */
+static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, bool cfa,
+                    const char *same_text)
 {
     if (b->len)
         sk_buf_putc(b, ' ');
     sk_buf_puts(b, name);
     sk_buf_puts(b, ": ");
-    sk_buf_puts(b, text);
-}
-
-/* The text a column contributes: its rule, or (when it went back to the
- * caller's value) the register itself, as Breakpad writes it. */
-static const char *col_text(const worker *w, unsigned col, const col_state *c)
-{
-    if (c->kind == RULE_SET)
-        return c->text;
-    if (c->kind == RULE_SAME)
-        return ds_cfi_reg_name(w->arch, col);
-    return NULL;
+    if (cs->kind == RULE_SAME)
+        sk_buf_puts(b, same_text);
+    else
+        col_format(w, cs, cfa, b);
 }
 
 /* ---- one FDE ------------------------------------------------------------- */
@@ -389,12 +418,13 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
     const char *ra_name = ds_cfi_reg_name(w->arch, ra_col);
     unsigned ncols = w->arch->table_size;
     for (unsigned c = 0; c < ncols; c++)
-        col_set(&w->prev[c], RULE_SAME, NULL);
-    col_set(&w->prev_cfa, RULE_UNDEF, NULL);
+        w->prev[c] = same_state;
+    memset(&w->prev_cfa, 0, sizeof w->prev_cfa);
+    w->prev_cfa.kind = RULE_UNDEF;
 
     uint64_t load = w->ctx->load_addr;
     uint64_t end = low + len;
-    ds_cfi_entry *entry = NULL; /* the INIT currently open */
+    bool open = false; /* an INIT is open: out->entries[entry_index] */
     size_t entry_index = 0;
     Dwarf_Addr pc = low;
     for (;;) {
@@ -413,22 +443,18 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
             if (res == DW_DLV_ERROR)
                 fde_warn(src, fde_off, h->d, e, "bad instructions");
             /* Rows before the bad instruction stand; nothing after it. */
-            if (entry)
+            if (open)
                 out->entries[entry_index].size = pc - load - out->entries[entry_index].addr;
-            entry = NULL;
+            open = false;
             break;
         }
         /* This row's rules. */
-        bool ok = cfa_text(w, &w->table.rt3_cfa_rule);
-        if (ok)
-            col_set(&w->cur_cfa, RULE_SET, w->scratch.data);
+        bool ok = cfa_capture(w, &w->table.rt3_cfa_rule, &w->cur_cfa);
         for (unsigned c = 0; c < ncols; c++) {
-            if (c != ra_col && !ds_cfi_reg_name(w->arch, c)) {
-                col_set(&w->cur[c], RULE_SAME, NULL);
-                continue;
-            }
-            int kind = reg_rule(w, c, &w->table.rt3_rules[c]);
-            col_set(&w->cur[c], kind, kind == RULE_SET ? w->scratch.data : NULL);
+            if (c != ra_col && !w->named[c])
+                w->cur[c] = same_state;
+            else
+                reg_capture(w, c, &w->table.rt3_rules[c], &w->cur[c]);
         }
         if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF ||
             (w->cur[ra_col].kind == RULE_SAME && !ra_name))
@@ -436,46 +462,44 @@ static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fd
 
         uint64_t at = pc - load;
         if (!ok) {
-            if (entry) {
+            if (open)
                 out->entries[entry_index].size = at - out->entries[entry_index].addr;
-                entry = NULL;
-            }
+            open = false;
         } else {
-            sk_buf_reset(&w->line);
-            bool start = entry == NULL;
+            sk_buf *line = &w->line;
+            sk_buf_reset(line);
+            bool start = !open;
             if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-                put_rule(&w->line, ".cfa", w->cur_cfa.text);
+                put_col(w, line, ".cfa", &w->cur_cfa, true, NULL);
             if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
-                put_rule(&w->line, ".ra", w->cur[ra_col].kind == RULE_SET ? w->cur[ra_col].text : ra_name);
+                put_col(w, line, ".ra", &w->cur[ra_col], false, ra_name);
             for (unsigned c = 0; c < ncols; c++) {
-                if (c == ra_col)
-                    continue;
                 const col_state *cs = &w->cur[c];
-                if (start) {
-                    if (cs->kind == RULE_SET)
-                        put_rule(&w->line, ds_cfi_reg_name(w->arch, c), cs->text);
-                } else if (!col_equal(cs, &w->prev[c])) {
-                    const char *t = col_text(w, c, cs);
-                    /* Back to "same" from "undefined" needs no words. */
-                    if (t && !(cs->kind == RULE_SAME && w->prev[c].kind != RULE_SET))
-                        put_rule(&w->line, ds_cfi_reg_name(w->arch, c), t);
-                }
+                if (c == ra_col || cs->kind == RULE_UNDEF)
+                    continue; /* "undefined" cannot be written */
+                if (start ? cs->kind == RULE_SET
+                          : !col_equal(cs, &w->prev[c]) &&
+                                /* back to "same" from "undefined" needs no words */
+                                (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
+                    put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, false, ds_cfi_reg_name(w->arch, c));
             }
             if (start) {
-                entry = ds_cfi_out_entry(out, at, w->line.data);
+                ds_cfi_out_entry(out, at, line->data);
                 entry_index = out->nentries - 1;
-            } else if (w->line.len) {
-                ds_cfi_out_row(out, at, w->line.data);
+                open = true;
+            } else if (line->len) {
+                ds_cfi_out_row(out, at, line->data);
             }
-            col_copy(&w->prev_cfa, &w->cur_cfa);
-            for (unsigned c = 0; c < ncols; c++)
-                col_copy(&w->prev[c], &w->cur[c]);
+            w->prev_cfa = w->cur_cfa;
+            col_state *t = w->prev;
+            w->prev = w->cur;
+            w->cur = t;
         }
         if (!more || next_pc <= pc || next_pc >= end)
             break;
         pc = next_pc;
     }
-    if (entry)
+    if (open)
         out->entries[entry_index].size = end - load - out->entries[entry_index].addr;
 }
 
@@ -507,6 +531,9 @@ static void worker_init(worker *w, const shared *sh)
     w->table.rt3_reg_table_size = (Dwarf_Half)n;
     w->prev = sk_xcalloc(n, sizeof *w->prev);
     w->cur = sk_xcalloc(n, sizeof *w->cur);
+    w->named = sk_xcalloc(n, sizeof *w->named);
+    for (unsigned c = 0; c < n; c++)
+        w->named[c] = ds_cfi_reg_name(sh->arch, c) != NULL;
     sk_buf_init(&w->scratch);
     sk_buf_init(&w->line);
     w->addr_size = sh->ctx->bin->elf_class == ELFCLASS64 ? 8 : 4;
@@ -516,13 +543,7 @@ static void worker_free(worker *w)
 {
     for (int i = 0; i < 2; i++)
         src_close(&w->handles[i]);
-    unsigned n = w->arch->table_size;
-    for (unsigned c = 0; c < n; c++) {
-        free(w->prev[c].text);
-        free(w->cur[c].text);
-    }
-    free(w->prev_cfa.text);
-    free(w->cur_cfa.text);
+    free(w->named);
     free(w->prev);
     free(w->cur);
     free(w->table.rt3_rules);
@@ -541,15 +562,7 @@ static src_handle *worker_source(worker *w, int s)
         }
         w->opened[s] = true;
     }
-    src_handle *h = &w->handles[s];
-    if (h->used >= FDES_PER_LIST) {
-        src_release_list(h);
-        if (!src_read_list(&w->srcs[s], h, false)) {
-            w->open_failed[s] = true;
-            return NULL;
-        }
-    }
-    return h;
+    return &w->handles[s];
 }
 
 static void run_chunk(worker *w, const shared *sh, size_t chunk)
@@ -562,7 +575,6 @@ static void run_chunk(worker *w, const shared *sh, size_t chunk)
         src_handle *h = worker_source(w, j->src);
         if (!h || j->index >= h->nfdes)
             continue;
-        h->used++;
         process_fde(w, &sh->srcs[j->src], h, h->fdes[j->index], out);
     }
 }
