@@ -2,12 +2,14 @@
  * archive.c — zips in Tecken's layout: members named by key
  * ("<debug_file>/<DEBUGID>/<name>.sym"), deflated, and split so no archive
  * grows past the size limit (servers time out on huge posts and one
- * failure then costs less to redo).
+ * failure then costs less to redo).  The same files give the same archive
+ * bytes: members carry their files' times, never the current time.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -50,6 +52,7 @@ int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *sym
     int rc = SK_OK;
     sk_buf listing;
     sk_buf_init(&listing);
+    time_t newest = 315532800; /* 1980-01-01, the earliest zip time */
 
     for (size_t k = 0; k < n && rc == SK_OK; k++) {
         const su_file *f = &set->files[idx[k]];
@@ -64,6 +67,8 @@ int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *sym
             rc = sk_fail(err, SK_EIO, "%s: not a regular file", f->path);
             break;
         }
+        if (st.st_mtime > newest)
+            newest = st.st_mtime;
         /* A file source streams through deflate at close: memory stays
          * flat however large the .sym is. */
         zip_source_t *s = zip_source_file(za, f->path, 0, 0);
@@ -102,6 +107,8 @@ int su_build_zip(const su_set *set, const size_t *idx, size_t n, const char *sym
                 rc = sk_fail(err, SK_EIO, "building zip: %s: %s", nb.data, zip_strerror(za));
             } else {
                 zip_set_file_compression(za, (zip_uint64_t)at, ZIP_CM_DEFLATE, 0);
+                /* Not "now": the same inputs must give the same archive. */
+                zip_file_set_mtime(za, (zip_uint64_t)at, newest, 0);
             }
         }
         sk_buf_free(&nb);
