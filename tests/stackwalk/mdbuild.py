@@ -95,6 +95,8 @@ class Dump:
         self.extra = []        # (type, bytes) raw streams
         self.pid = None
         self.requesting = None
+        self.annotations = {}         # Crashpad process-wide simple annotations
+        self.module_annotations = {}  # module index -> {key: value}
 
     def build(self) -> bytes:
         out = bytearray(32)
@@ -167,6 +169,28 @@ class Dump:
             streams.append((MISC_INFO, struct.pack("<IIIIII", 24, 1, self.pid, 0, 0, 0)))
         if self.requesting is not None:
             streams.append((BREAKPAD_INFO, struct.pack("<III", 3, 0, self.requesting)))
+        if self.annotations or self.module_annotations:
+            def utf8(text):
+                b = text.encode()
+                return add(struct.pack("<I", len(b)) + b + b"\0")
+
+            def dictionary(d):
+                entries = b"".join(struct.pack("<II", utf8(k), utf8(v)) for k, v in d.items())
+                data = struct.pack("<I", len(d)) + entries
+                return len(data), add(data)
+
+            simple = dictionary(self.annotations) if self.annotations else (0, 0)
+            links = []
+            for idx, d in self.module_annotations.items():
+                ds, dr = dictionary(d)
+                info = struct.pack("<I", 1) + struct.pack("<II", 0, 0) + struct.pack("<II", ds, dr) + \
+                    struct.pack("<II", 0, 0)
+                links.append(struct.pack("<III", idx, len(info), add(info)))
+            mlist = struct.pack("<I", len(links)) + b"".join(links)
+            ml = (len(mlist), add(mlist))
+            cp = struct.pack("<I", 1) + b"\0" * 32 + struct.pack("<IIII", simple[0], simple[1], ml[0], ml[1])
+            assert len(cp) == 52
+            streams.append((0x43500001, cp))
         streams.extend(self.extra)
 
         # stream data, then the directory

@@ -83,6 +83,9 @@ def amd64():
                     mdbuild.Thread(1002, "amd64", {"rip": 0x401010, "rsp": S + 0x800}, S, st.bytes())]
     dump.exception = (1001, 11, 1, 0xDEAD, None)
     dump.pid = 4242
+    dump.annotations = {"product": "Fixture", "version": "1.2.3"}
+    dump.module_annotations = {1: {"lib-key": "lib-value"}}
+    dump.extra = [(mdbuild.LINUX_LSB_RELEASE, b"DISTRIB_ID=Debian\nDISTRIB_RELEASE=12\n")]
     path = os.path.join(d, "amd64.dmp")
     dump.write(path)
     r = run(path, store)
@@ -107,6 +110,9 @@ def amd64():
     check("amd64 loaded", (mods["app"]["loaded_symbols"], mods["app"]["missing_symbols"],
                            mods["app"]["corrupt_symbols"]), (True, False, False))
     check("amd64 main module", r["main_module"], 0)
+    check("amd64 annotations", [(a["module"], a["key"], a["value"]) for a in r.get("annotations", [])],
+          [(None, "product", "Fixture"), (None, "version", "1.2.3"), ("libfoo.so", "lib-key", "lib-value")])
+    check("amd64 lsb_release", r["lsb_release"], "DISTRIB_ID=Debian\nDISTRIB_RELEASE=12\n")
     check("amd64 system", (r["system_info"]["os"], r["system_info"]["cpu_arch"], r["system_info"]["cpu_count"]),
           ("Linux", "amd64", 4))
     # without symbols: frame 0 only from context, the rest by frame pointer/scan,
@@ -168,6 +174,29 @@ def x86():
         ("main", "frame_pointer"),
         ("bottom", "scan")])
     check("x86 address width", r["crash_info"]["address"], "0x00000010")
+
+
+# ---- x86 FPO: a STACK WIN record without a program ---------------------------
+def x86_fpo():
+    d = fresh("x86fpo")
+    app = mdbuild.Module("app.exe", 0x400000, 0x10000, bytes(range(2, 22)))
+    store = os.path.join(d, "store")
+    mdbuild.write_sym(store, app, "x86", "\n".join([
+        "FUNC 1000 100 0 main", "FUNC 1500 100 4 fpo_leaf",
+        # 8 bytes of locals, 4 of saved registers, no frame pointer
+        "STACK WIN 0 1500 100 0 0 4 4 8 0 0 0", ""]))
+    S = 0x00100000
+    st = mdbuild.Stack(S, 0x100, 4)
+    st.put(S + 0x10 + 12, 0x401050)   # esp + locals + saved regs -> return address
+    dump = mdbuild.Dump("x86")
+    dump.modules = [app]
+    dump.threads = [mdbuild.Thread(8, "x86", {"eip": 0x401510, "esp": S + 0x10, "ebp": 0x99}, S, st.bytes())]
+    dump.exception = (8, 11, 1, 0, None)
+    path = os.path.join(d, "fpo.dmp")
+    dump.write(path)
+    r = run(path, store)
+    frames = expect_frames("x86 fpo", r, [("fpo_leaf", "context"), ("main", "cfi")])
+    check("x86 fpo caller esp", frames[1]["offset"], "0x00401050")
 
 
 # ---- arm64: leaf via lr (CFI), PAC-signed return address, frame records, scan
@@ -257,6 +286,7 @@ def arm():
 
 amd64()
 x86()
+x86_fpo()
 arm64("arm64")
 arm64("arm64_old")
 arm()
