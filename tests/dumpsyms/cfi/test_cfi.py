@@ -723,6 +723,10 @@ def group_jobs(dumpsyms, work):
     src = "int g(int);\n" + "\n".join(funcs) + "\nint g(int x) { return x; }\nint main(void) { return f699(3); }\n"
     out = compile_prog("gcc", src, os.path.join(work, "many"), ["-O1", "-fasynchronous-unwind-tables"])
     inputs = [out]
+    # Big-endian: .eh_frame goes through the entry-by-entry rewrite.
+    if have("s390x-linux-gnu-gcc"):
+        inputs.append(compile_prog("s390x-linux-gnu-gcc", src, os.path.join(work, "many-s390x"),
+                                   ["-O1", "-fasynchronous-unwind-tables"]))
     for lib in ("/usr/lib/x86_64-linux-gnu/libstdc++.so.6",):
         if os.path.exists(lib):
             inputs.append(lib)
