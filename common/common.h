@@ -166,6 +166,9 @@ uint32_t sk_crc32(uint32_t crc, const void *data, size_t n);
 bool sk_parse_hex(const char *s, size_t n, uint64_t *out);
 /* Parses an unsigned decimal number; false on junk or overflow. */
 bool sk_parse_dec(const char *s, size_t n, uint64_t *out);
+/* qsort that accepts an empty array with a NULL base (qsort's base is
+ * declared nonnull, and UBSan rightly stops on qsort(NULL, 0, ...)). */
+void sk_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 /* Monotonic clock in seconds, for progress and timeouts (never for tests). */
 double sk_now(void);
 

@@ -1,6 +1,7 @@
 /* misc.c — CRC-32, strict number parsing, a monotonic clock. */
 #include "common.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 uint32_t sk_crc32(uint32_t crc, const void *data, size_t n)
@@ -67,4 +68,10 @@ double sk_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sk_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
 }
