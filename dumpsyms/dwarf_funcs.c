@@ -107,6 +107,9 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
 {
     ds_context *ctx = mg->ctx;
     sym_module *m = ctx->m;
+    if (r->note)
+        sk_log(SK_LOG_WARN, "%s: compilation unit at offset 0x%llx: %s", ctx->dbg->path,
+               (unsigned long long)ref->off, r->note);
     if (r->error) {
         sk_log(SK_LOG_WARN, "%s: compilation unit at offset 0x%llx: %s; skipped", ctx->dbg->path,
                (unsigned long long)ref->off, r->error);
@@ -151,6 +154,30 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
 
 /* ---- reading units ----------------------------------------------------- */
 
+/* The .dwo name of a split-DWARF skeleton unit (DWARF 5 DW_AT_dwo_name or
+ * GCC's DWARF 4 DW_AT_GNU_dwo_name), NULL otherwise; malloc'd. */
+static char *dwo_name(ds_dwarf *d, Dwarf_Die cu_die)
+{
+    static const Dwarf_Half ats[] = {DW_AT_dwo_name, DW_AT_GNU_dwo_name};
+    for (size_t i = 0; i < 2; i++) {
+        Dwarf_Attribute a = NULL;
+        Dwarf_Error e = NULL;
+        int res = dwarf_attr(cu_die, ats[i], &a, &e);
+        if (res == DW_DLV_ERROR)
+            dwarf_dealloc(d->dbg, e, DW_DLA_ERROR);
+        if (res != DW_DLV_OK)
+            continue;
+        char *str = NULL;
+        res = dwarf_formstring(a, &str, &e);
+        if (res == DW_DLV_ERROR)
+            dwarf_dealloc(d->dbg, e, DW_DLA_ERROR);
+        dwarf_dealloc_attribute(a);
+        if (res == DW_DLV_OK && str)
+            return sk_xstrdup(str);
+    }
+    return NULL;
+}
+
 /* Advances d's unit iterator (which has passed *pos units) to unit idx and
  * reads it into out. */
 static void read_unit(ds_dwarf *d, size_t *pos, size_t idx, const unit_ref *ref, const dsu_env *env,
@@ -182,6 +209,17 @@ static void read_unit(ds_dwarf *d, size_t *pos, size_t idx, const unit_ref *ref,
         return;
     }
     dsu_process(d, cu_die, ref->off, env, out);
+    char *dwo = dwo_name(d, cu_die);
+    if (dwo) {
+        /* Split DWARF: the skeleton gives lines but no functions.  Reading
+         * the .dwo through libdwarf 20210528's tied-file support proved
+         * unreliable (range lists, skeleton lookup), so say what is
+         * missing rather than write a .sym that looks complete. */
+        size_t n = strlen(dwo) + 100;
+        out->note = sk_xmalloc(n);
+        snprintf(out->note, n, "split DWARF (%s) is not supported; its functions are missing", dwo);
+        free(dwo);
+    }
     dwarf_dealloc_die(cu_die);
 }
 

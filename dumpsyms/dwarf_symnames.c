@@ -59,7 +59,8 @@ void dsn_index_build(dsn_index *ix, ds_object *dbg, ds_object *bin)
     scan(dbg, ix);
     if (ix->n == 0 && bin && bin != dbg)
         scan(bin, ix);
-    qsort(ix->syms, ix->n, sizeof *ix->syms, cmp_sym);
+    if (ix->n)
+        qsort(ix->syms, ix->n, sizeof *ix->syms, cmp_sym);
 }
 
 void dsn_index_free(dsn_index *ix)

@@ -1134,7 +1134,8 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
             pieces[npieces++] = (piece){lo, hi, (uint32_t)f};
         }
     }
-    qsort(pieces, npieces, sizeof *pieces, cmp_piece);
+    if (npieces)
+        qsort(pieces, npieces, sizeof *pieces, cmp_piece);
 
     /* Inlines grouped by function. */
     uint32_t *pi_first = NULL, *pi_count = NULL;
@@ -1309,5 +1310,6 @@ void dsu_result_free(dsu_result *r)
     free(r->inlines);
     free(r->ranges);
     free(r->error);
+    free(r->note);
     memset(r, 0, sizeof *r);
 }

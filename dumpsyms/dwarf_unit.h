@@ -51,6 +51,7 @@ typedef struct dsu_result {
     dsu_range *ranges;
     size_t nranges, ranges_cap;
     char *error;         /* set: the unit is corrupt and was skipped */
+    char *note;          /* set: a warning that does not discard the unit */
 } dsu_result;
 
 /* What every unit needs to know about the module. */

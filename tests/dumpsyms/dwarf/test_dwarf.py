@@ -428,7 +428,39 @@ def group_badinput():
     print("%d corrupt inputs handled" % cases)
 
 
+def group_splitdwarf():
+    """Split DWARF is not read yet: it must be said, not silently dropped."""
+    if shutil.which("gcc") is None:
+        print("note: gcc missing, nothing to check")
+        return
+    src = os.path.join(os.path.abspath(FIXTURES_DIR), "src")
+    objs = []
+    for name in ("main.c", "chain.c"):
+        obj = os.path.join(WORK, name + ".o")
+        subprocess.run(["gcc", "-O2", "-g", "-gsplit-dwarf", "-I", src, "-c", os.path.join(src, name),
+                        "-o", obj], check=True, cwd=WORK)
+        objs.append(obj)
+    shapes = os.path.join(WORK, "shapes.o")
+    subprocess.run(["g++", "-O2", "-g", "-I", src, "-c", os.path.join(src, "shapes.cpp"), "-o", shapes],
+                   check=True, cwd=WORK)
+    binary = os.path.join(WORK, "split")
+    subprocess.run(["g++"] + objs + [shapes, "-o", binary], check=True, cwd=WORK)
+    rc, out, err = run_dumpsyms(["-c", binary], check=False)
+    print(err.strip())
+    if rc != 0:
+        fail("exit status %d for a split-DWARF binary" % rc)
+    for dwo in ("main.c.dwo", "chain.c.dwo"):
+        lines = [l for l in err.splitlines() if "split DWARF (" in l and dwo in l and binary in l]
+        if not lines or "is not supported" not in lines[0]:
+            fail("no warning naming %s and the binary" % dwo)
+    sym = Sym(out)
+    # The unit that is not split still gives its functions.
+    if not any(f["name"] == "fx_cpp_entry" for f in sym.funcs):
+        fail("functions of the ordinary unit are missing")
+
+
 GROUPS = {
+    "splitdwarf": group_splitdwarf,
     "lines": group_lines,
     "funcset": group_funcset,
     "inlines": group_inlines,
