@@ -230,7 +230,13 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
         return;
     sym_lookup l;
     uint64_t base = p->info->modules[mi].base;
-    if (!sym_index_lookup(ix, addr - base, &l))
+    bool found = sym_index_lookup(ix, addr - base, &l);
+    /* the lookup built the index (and parsed this function): bad lines
+     * seen so far mark the module's symbols corrupt */
+    sw_module *m = &p->report->modules[mi];
+    m->bad_sym_lines = sym_index_bad_lines(ix);
+    m->corrupt_symbols = m->bad_sym_lines > 0;
+    if (!found)
         return;
     sk_arena *a = p->report->arena;
     /* the index's strings die with it: the report keeps copies */
@@ -265,10 +271,8 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
         f->file = l.inlines[0].call_file;
         f->line = l.inlines[0].call_line;
     }
-    size_t bad = sym_index_bad_lines(ix);
-    sw_module *m = &p->report->modules[mi];
-    m->bad_sym_lines = bad;
-    m->corrupt_symbols = bad > 0;
+    m->bad_sym_lines = sym_index_bad_lines(ix);
+    m->corrupt_symbols = m->bad_sym_lines > 0;
 }
 
 static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t ctx_size, sw_thread *out,
