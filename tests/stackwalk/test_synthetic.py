@@ -121,6 +121,19 @@ def amd64():
     f2 = r2["crashing_thread"]["frames"]
     check("amd64 nosyms frame0", (f2[0]["function"], f2[0]["module"], f2[0]["trust"]), (None, "app", "context"))
     check("amd64 nosyms missing", [m["missing_symbols"] for m in r2["modules"]], [True, True])
+    # single .sym files as symbol paths: matched on the MODULE line's debug id
+    app_sym = os.path.join(store, "app", app.debug_id, "app.sym")
+    p = subprocess.run([STACKWALK, "--json", path, app_sym], capture_output=True, text=True, timeout=60)
+    r3 = json.loads(p.stdout)
+    check("amd64 sym file", [f["function"] for f in r3["crashing_thread"]["frames"]][:3], ["leaf", "middle", "outer"])
+    other = os.path.join(d, "other.sym")
+    with open(app_sym) as f:
+        text = f.read().replace(app.debug_id, "0" * 33)
+    with open(other, "w") as f:
+        f.write(text)
+    p = subprocess.run([STACKWALK, "--json", path, "--symbols-path", other], capture_output=True, text=True,
+                       timeout=60)
+    check("amd64 mismatched sym file", json.loads(p.stdout)["modules"][0]["loaded_symbols"], False)
     # --machine and --human run on the same dump
     for mode in ("--machine", "--human", "--brief", "--pretty"):
         p = subprocess.run([STACKWALK, mode, path, store], capture_output=True, text=True, timeout=60)
