@@ -614,9 +614,9 @@ static void synth_free(synth_obj *s)
     free(s);
 }
 
-static synth_obj *synth_from_eh(ds_object *bin)
+static synth_obj *synth_rewrite(ds_object *bin, bool eh_frame)
 {
-    ds_section *eh = ds_object_section(bin, ".eh_frame");
+    ds_section *eh = ds_object_section(bin, eh_frame ? ".eh_frame" : ".debug_frame");
     const uint8_t *data;
     size_t size;
     sk_error err = {0};
@@ -626,7 +626,7 @@ static synth_obj *synth_from_eh(ds_object *bin)
     sk_buf_init(&s->buf);
     for (int i = 0; i < 2; i++)
         pthread_mutex_init(&s->secs[i].lock, NULL);
-    if (ds_cfi_eh_to_debug_frame(bin, data, size, eh->shdr.sh_addr, &s->buf) <= 0) {
+    if (ds_cfi_rewrite_frames(bin, data, size, eh->shdr.sh_addr, eh_frame, &s->buf) <= 0) {
         synth_free(s);
         return NULL;
     }
@@ -717,28 +717,25 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
      * for code .eh_frame does not describe. */
     job *jobs = NULL;
     size_t njobs = 0, jobs_cap = 0;
-    synth_obj *eh_synth = NULL;
+    synth_obj *synth[2] = {NULL, NULL};
     for (int s = 0; s < 2; s++) {
         if (!srcs[s].obj || (s == 0 && !have_eh))
             continue;
         src_handle h;
-        if (!src_open(&srcs[s], arch, &h, s != 0)) {
-            if (s != 0 || !h.msg[0])
+        if (!src_open(&srcs[s], arch, &h, false)) {
+            if (!h.msg[0])
                 continue; /* no error: simply no entries */
-            /* libdwarf drops a whole .eh_frame for one bad entry, and cannot
-             * read big-endian ones at all: rewrite it entry by entry. */
-            if (ctx->bin->little_endian)
-                sk_log(SK_LOG_WARN, "%s: .eh_frame: cannot read call frame information: %s; reading it entry by entry",
-                       ctx->bin->path, h.msg[0] ? h.msg : "unknown error");
-            else
-                sk_log(SK_LOG_INFO, "%s: .eh_frame: libdwarf cannot read it (%s); reading it entry by entry",
-                       ctx->bin->path, h.msg[0] ? h.msg : "unknown error");
-            eh_synth = synth_from_eh(ctx->bin);
-            if (!eh_synth)
+            /* libdwarf drops a whole section for one bad entry, and cannot
+             * read big-endian .eh_frame at all: rewrite it entry by entry. */
+            sk_log(s == 0 && !ctx->bin->little_endian ? SK_LOG_INFO : SK_LOG_WARN,
+                   "%s: %s: cannot read call frame information: %s; reading it entry by entry",
+                   srcs[s].obj->path, srcs[s].what, h.msg);
+            synth[s] = synth_rewrite(srcs[s].obj, s == 0);
+            if (!synth[s])
                 continue;
-            srcs[0].obj = &eh_synth->obj;
-            srcs[0].eh = false;
-            if (!src_open(&srcs[0], arch, &h, true))
+            srcs[s].obj = &synth[s]->obj;
+            srcs[s].eh = false;
+            if (!src_open(&srcs[s], arch, &h, true))
                 continue;
         }
         ds_cfi_ranges mine = {0};
@@ -821,6 +818,7 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     }
     free(covered.r);
     free(exec.r);
-    synth_free(eh_synth);
+    synth_free(synth[0]);
+    synth_free(synth[1]);
     return SK_OK;
 }

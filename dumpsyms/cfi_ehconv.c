@@ -1,5 +1,6 @@
 /*
- * cfi_ehconv.c — .eh_frame rewritten as .debug_frame, entry by entry.
+ * cfi_ehconv.c — .eh_frame (or a damaged .debug_frame) rewritten as a
+ * clean .debug_frame, entry by entry.
  *
  * libdwarf 20210528 reads .eh_frame as one list and gives up on all of it
  * when any entry is bad — and on every big-endian .eh_frame (s390x), which
@@ -8,7 +9,8 @@
  * augmentation, encoded pointers), so when libdwarf refuses an .eh_frame we
  * rewrite the headers into .debug_frame form, skipping (and naming) bad
  * entries, and hand the result back to libdwarf, which still decodes every
- * CFA instruction.
+ * CFA instruction.  A .debug_frame libdwarf refuses goes through the same
+ * pass, which then only drops the bad entries and renumbers CIE pointers.
  *
  * Limits: DW_CFA_set_loc inside instructions keeps its .eh_frame encoding
  * (GCC and LLVM never emit it); pointer encodings other than absolute and
@@ -182,9 +184,10 @@ typedef struct cie_info {
     bool z;
 } cie_info;
 
-static void warn_entry(const ds_object *obj, size_t off, const char *what)
+static void warn_entry(const ds_object *obj, bool eh, size_t off, const char *what)
 {
-    sk_log(SK_LOG_WARN, "%s: .eh_frame: entry at offset 0x%zx: %s; skipped", obj->path, off, what);
+    sk_log(SK_LOG_WARN, "%s: %s: entry at offset 0x%zx: %s; skipped", obj->path,
+           eh ? ".eh_frame" : ".debug_frame", off, what);
 }
 
 /* Rewrites one CIE.  false (with *why) when it cannot be read. */
@@ -298,7 +301,8 @@ static bool conv_fde(rd *r, unsigned addr_size, uint64_t sec_addr, const cie_inf
     return true;
 }
 
-int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64_t sec_addr, sk_buf *out)
+int ds_cfi_rewrite_frames(ds_object *obj, const uint8_t *eh, size_t n, uint64_t sec_addr, bool is_eh,
+                          sk_buf *out)
 {
     unsigned addr_size = obj->elf_class == ELFCLASS64 ? 8 : 4;
     bool le = obj->little_endian;
@@ -311,11 +315,15 @@ int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64
         rd r = {eh, eh + pos, eh + n, le};
         uint64_t len = 0, id = 0;
         get(&r, 4, &len);
-        if (len == 0)
-            break; /* terminator */
+        if (len == 0) {
+            if (is_eh)
+                break; /* terminator */
+            pos += 4;  /* padding */
+            continue;
+        }
         if (len == 0xffffffffu || len > (uint64_t)(r.end - r.p) || len < 4) {
-            warn_entry(obj, start, len == 0xffffffffu ? "64-bit entries are not supported in .eh_frame"
-                                                      : "length runs past the end of the section");
+            warn_entry(obj, is_eh, start, len == 0xffffffffu ? "64-bit DWARF entries are not supported here"
+                                                             : "length runs past the end of the section");
             break; /* no way to find the next entry */
         }
         pos = (size_t)(r.p - eh) + (size_t)len;
@@ -323,7 +331,7 @@ int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64
         size_t id_off = (size_t)(r.p - eh);
         get(&r, 4, &id);
         const char *why = NULL;
-        if (id == 0) {
+        if (id == (is_eh ? 0 : 0xffffffffu)) {
             sk_grow((void **)&cies, &cies_cap, ncies + 1, sizeof *cies);
             cie_info *ci = &cies[ncies];
             ci->in_off = start;
@@ -331,8 +339,10 @@ int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64
                 ncies++;
         } else {
             const cie_info *ci = NULL;
-            if (id <= id_off) {
-                size_t cie_off = id_off - (size_t)id;
+            /* .eh_frame points back from the field, .debug_frame from the
+             * section start. */
+            if (!is_eh || id <= id_off) {
+                size_t cie_off = is_eh ? id_off - (size_t)id : (size_t)id;
                 for (size_t i = ncies; i-- > 0;) {
                     if (cies[i].in_off == cie_off) {
                         ci = &cies[i];
@@ -346,7 +356,7 @@ int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64
                 nfdes++;
         }
         if (why)
-            warn_entry(obj, start, why);
+            warn_entry(obj, is_eh, start, why);
     }
     free(cies);
     return nfdes;

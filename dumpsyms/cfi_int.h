@@ -32,9 +32,11 @@ const char *ds_cfi_reg_name(const ds_cfi_arch *a, unsigned reg);
 bool ds_cfi_expr_postfix(const ds_cfi_arch *a, const uint8_t *p, size_t n, bool push_cfa,
                          unsigned addr_size, bool little_endian, sk_buf *out);
 
-/* Rewrites an .eh_frame (at sec_addr) as .debug_frame into out, skipping
- * and naming (sk_log) entries it cannot read.  Returns the FDEs written. */
-int ds_cfi_eh_to_debug_frame(ds_object *obj, const uint8_t *eh, size_t n, uint64_t sec_addr, sk_buf *out);
+/* Rewrites an .eh_frame (is_eh, at sec_addr) or .debug_frame as a clean
+ * .debug_frame into out, skipping and naming (sk_log) entries it cannot
+ * read.  Returns the FDEs written. */
+int ds_cfi_rewrite_frames(ds_object *obj, const uint8_t *data, size_t n, uint64_t sec_addr, bool is_eh,
+                          sk_buf *out);
 
 /* ---- gathered records ---------------------------------------------------- */
 

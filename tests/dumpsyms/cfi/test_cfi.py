@@ -712,6 +712,50 @@ def group_corrupt(dumpsyms, work):
         for line in p.stdout.splitlines():
             if line.startswith("STACK CFI INIT") and (".cfa:" not in line or ".ra:" not in line):
                 fail("corrupt %s: INIT without .cfa/.ra: %s" % (name, line))
+    corrupt_debug_frame(dumpsyms, work)
+
+
+def corrupt_debug_frame(dumpsyms, work):
+    """Damaged .debug_frame: a warning, the .eh_frame records kept, no crash."""
+    base = compile_prog("gcc", '__asm__(".cfi_sections .debug_frame");\n' + BIG_FRAME_C,
+                        os.path.join(work, "good-df"), ["-O2", "-g", "-fasynchronous-unwind-tables"])
+    off, size = section_offset(base, ".debug_frame")
+    with open(base, "rb") as f:
+        good = f.read()
+    zeroed = os.path.join(work, "corrupt-df-zeroed")
+    with open(zeroed, "wb") as f:
+        f.write(good[:off] + b"\x00" * size + good[off + size:])
+    baseline = dump(dumpsyms, zeroed).count("STACK CFI INIT")  # .eh_frame (crt code) only
+    cases = {
+        "df-cie-length": lambda b: b[:off] + b"\xf0\xff\xff\x7f" + b[off + 4:],
+        "df-middle-garbage": lambda b: b[:off + size // 2] + b"\xff" * 32 + b[off + size // 2 + 32:],
+        "df-random": lambda b: b[:off] + bytes((i * 157 + 3) & 0xff for i in range(size)) + b[off + size:],
+    }
+    for name, damage in cases.items():
+        path = os.path.join(work, "corrupt-" + name)
+        with open(path, "wb") as f:
+            f.write(damage(good))
+        p = run([dumpsyms, "--cfi-only", path], check=False)
+        if p.returncode < 0 or sanitizer_trouble(p.stderr):
+            fail("corrupt %s: crashed (%d): %s" % (name, p.returncode, p.stderr[-2000:]))
+            continue
+        warned = [l for l in p.stderr.splitlines() if path in l and "debug_frame" in l]
+        print("corrupt %-18s exit %d, %d STACK CFI INIT, %s" % (
+            name, p.returncode, p.stdout.count("STACK CFI INIT"), warned[0] if warned else "no warning"))
+        if p.returncode != 0:
+            fail("corrupt %s: a bad .debug_frame should not fail the dump" % name)
+        if not warned and name != "df-middle-garbage":
+            fail("corrupt %s: no warning naming the file and .debug_frame" % name)
+        n = p.stdout.count("STACK CFI INIT")
+        if n < baseline or baseline < 1:
+            fail("corrupt %s: the .eh_frame records were lost too (%d < %d)" % (name, n, baseline))
+        if name == "df-middle-garbage":
+            # Entry by entry: the FDEs before the damage survive, and the
+            # damaged entry is named.
+            if n <= baseline:
+                fail("corrupt %s: no intact .debug_frame FDE kept" % name)
+            if not re.search(r"\.debug_frame: entry at offset 0x[0-9a-f]+", p.stderr):
+                fail("corrupt %s: no warning names the bad entry's offset" % name)
 
 
 def group_jobs(dumpsyms, work):

@@ -117,7 +117,7 @@ static const uint8_t eh_good[] = {
     0, 0, 0, 0, /* terminator */
 };
 
-static int rewrite(const uint8_t *bytes, size_t n, bool le, sk_buf *out)
+static int rewrite_as(const uint8_t *bytes, size_t n, bool le, bool is_eh, sk_buf *out)
 {
     ds_object obj;
     memset(&obj, 0, sizeof obj);
@@ -126,9 +126,14 @@ static int rewrite(const uint8_t *bytes, size_t n, bool le, sk_buf *out)
     obj.little_endian = le;
     uint8_t *copy = malloc(n ? n : 1);
     memcpy(copy, bytes, n);
-    int r = ds_cfi_eh_to_debug_frame(&obj, copy, n, 0x1000 - 0x20, out);
+    int r = ds_cfi_rewrite_frames(&obj, copy, n, 0x1000 - 0x20, is_eh, out);
     free(copy);
     return r;
+}
+
+static int rewrite(const uint8_t *bytes, size_t n, bool le, sk_buf *out)
+{
+    return rewrite_as(bytes, n, le, true, out);
 }
 
 static void test_eh_rewrite(void **state)
@@ -187,9 +192,26 @@ static void test_eh_hostile(void **state)
             eh[lcg() % sizeof eh] = (uint8_t)lcg();
         sk_buf out;
         sk_buf_init(&out);
-        rewrite(eh, sizeof eh, lcg() & 1, &out);
+        rewrite_as(eh, sizeof eh, lcg() & 1, lcg() & 1, &out);
         sk_buf_free(&out);
     }
+}
+
+/* The .debug_frame mode reads its own output back unchanged. */
+static void test_debug_frame_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t eh[sizeof eh_good];
+    memcpy(eh, eh_good, sizeof eh);
+    sk_buf once, twice;
+    sk_buf_init(&once);
+    sk_buf_init(&twice);
+    assert_int_equal(rewrite(eh, sizeof eh, true, &once), 2);
+    assert_int_equal(rewrite_as((const uint8_t *)once.data, once.len, true, false, &twice), 2);
+    assert_int_equal(once.len, twice.len);
+    assert_memory_equal(once.data, twice.data, once.len);
+    sk_buf_free(&once);
+    sk_buf_free(&twice);
 }
 
 /* ---- ARM EXIDX ----------------------------------------------------------- */
@@ -332,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_expr_fuzz),
         cmocka_unit_test(test_eh_rewrite),
         cmocka_unit_test(test_eh_hostile),
+        cmocka_unit_test(test_debug_frame_roundtrip),
         cmocka_unit_test(test_exidx),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
