@@ -128,7 +128,7 @@ static void finalize_lines(sym_func *f, size_t *dropped)
         f->lines[n++] = l;
     }
     if (!sorted)
-        qsort(f->lines, n, sizeof *f->lines, cmp_line);
+        sk_sort(f->lines, n, sizeof *f->lines, cmp_line);
     /* Sorted by start: an overlap can only be with the next line, and the
      * earlier line gives way (at an equal start it vanishes). */
     size_t out = 0;
@@ -175,7 +175,7 @@ static void clip_ranges(sym_inline *in, uint64_t lo, uint64_t hi)
         in->ranges[n++] = r;
     }
     if (!sorted)
-        qsort(in->ranges, n, sizeof *in->ranges, cmp_range);
+        sk_sort(in->ranges, n, sizeof *in->ranges, cmp_range);
     uint32_t out = 0;
     for (uint32_t i = 0; i < n; i++) {
         sym_range r = in->ranges[i];
@@ -275,7 +275,7 @@ static void finalize_funcs(sym_module *m, sym_finalize_stats *st)
         func_key *keys = sk_xmalloc(n * sizeof *keys);
         for (size_t i = 0; i < n; i++)
             keys[i] = (func_key){m->funcs[i].addr, m->funcs[i].name, i};
-        qsort(keys, n, sizeof *keys, cmp_func_key);
+        sk_sort(keys, n, sizeof *keys, cmp_func_key);
         sym_func *fs = sk_xmalloc((n ? n : 1) * sizeof *fs);
         for (size_t i = 0; i < n; i++)
             fs[i] = m->funcs[keys[i].idx];
@@ -335,7 +335,7 @@ static void finalize_publics(sym_module *m, sym_finalize_stats *st)
             sorted = false;
     }
     if (!sorted)
-        qsort(m->publics, m->npublics, sizeof *m->publics, cmp_public);
+        sk_sort(m->publics, m->npublics, sizeof *m->publics, cmp_public);
     size_t out = 0, j = 0;
     for (size_t i = 0; i < m->npublics; i++) {
         sym_public p = m->publics[i];
@@ -483,7 +483,7 @@ static void finalize_rows(sym_module *m, sym_cfi *c)
     cfi_key *keys = sk_xmalloc(n * sizeof *keys);
     for (size_t i = 0; i < n; i++)
         keys[i] = (cfi_key){c->rows[i].addr, i};
-    qsort(keys, n, sizeof *keys, cmp_cfi_key);
+    sk_sort(keys, n, sizeof *keys, cmp_cfi_key);
     sym_cfi_row *rows = sk_xmalloc(n * sizeof *rows);
     for (size_t i = 0; i < n; i++)
         rows[i] = c->rows[keys[i].idx];
@@ -514,7 +514,7 @@ static void finalize_cfi(sym_module *m, sym_finalize_stats *st)
         cfi_key *keys = sk_xmalloc(n * sizeof *keys);
         for (size_t i = 0; i < n; i++)
             keys[i] = (cfi_key){m->cfi[i].addr, i};
-        qsort(keys, n, sizeof *keys, cmp_cfi_key);
+        sk_sort(keys, n, sizeof *keys, cmp_cfi_key);
         sym_cfi *cs = sk_xmalloc(n * sizeof *cs);
         for (size_t i = 0; i < n; i++)
             cs[i] = m->cfi[keys[i].idx];

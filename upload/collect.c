@@ -239,7 +239,7 @@ void su_lint(su_set *set)
         if (set->files[i].lint == SU_LINT_OK)
             order[m++] = i;
     sort_set = set;
-    qsort(order, m, sizeof *order, cmp_by_key);
+    sk_sort(order, m, sizeof *order, cmp_by_key);
     sort_set = NULL;
     for (size_t i = 0; i < m;) {
         size_t j = i + 1;

@@ -596,7 +596,7 @@ static size_t pending_files(su_set *set, size_t **out)
         if (set->files[i].upload == SU_UP_PENDING)
             idx[m++] = i;
     order_set = set;
-    qsort(idx, m, sizeof *idx, cmp_key);
+    sk_sort(idx, m, sizeof *idx, cmp_key);
     order_set = NULL;
     *out = idx;
     return m;

@@ -102,7 +102,7 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
     for (size_t i = 0; i < set->n; i++)
         order[i] = i;
     summary_set = set;
-    qsort(order, set->n, sizeof *order, cmp_summary);
+    sk_sort(order, set->n, sizeof *order, cmp_summary);
     summary_set = NULL;
     for (size_t oi = 0; oi < set->n; oi++) {
         const su_file *f = &set->files[order[oi]];

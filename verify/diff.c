@@ -62,7 +62,7 @@ static bool cfi_covers(const sym_module *m, uint64_t addr)
 static fn_fact *facts(sym_module *m, size_t *n)
 {
     if (m->ncfi)
-        qsort(m->cfi, m->ncfi, sizeof *m->cfi, cmp_cfi);
+        sk_sort(m->cfi, m->ncfi, sizeof *m->cfi, cmp_cfi);
     fn_fact *v = sk_xcalloc(m->nfuncs + 1, sizeof *v);
     for (size_t i = 0; i < m->nfuncs; i++) {
         const sym_func *f = &m->funcs[i];
@@ -71,7 +71,7 @@ static fn_fact *facts(sym_module *m, size_t *n)
         v[i].cfi = cfi_covers(m, f->addr);
     }
     if (m->nfuncs)
-        qsort(v, m->nfuncs, sizeof *v, cmp_fact);
+        sk_sort(v, m->nfuncs, sizeof *v, cmp_fact);
     *n = m->nfuncs;
     return v;
 }
@@ -92,7 +92,7 @@ static char **used_origins(const sym_module *m, size_t *n)
         }
     }
     if (k)
-        qsort(v, k, sizeof *v, cmp_str);
+        sk_sort(v, k, sizeof *v, cmp_str);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (u == 0 || strcmp(v[u - 1], v[i]) != 0)
@@ -112,7 +112,7 @@ static char **sorted_names(const sym_module *m, bool publics, size_t *n)
             v[k++] = (char *)name;
     }
     if (k)
-        qsort(v, k, sizeof *v, cmp_str);
+        sk_sort(v, k, sizeof *v, cmp_str);
     size_t u = 0;
     for (size_t i = 0; i < k; i++)
         if (u == 0 || strcmp(v[u - 1], v[i]) != 0)

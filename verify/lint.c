@@ -186,7 +186,7 @@ static void close_func(lint *L)
     if (L->func_nlines == 0)
         st->funcs_without_lines++;
     if (L->nflines)
-        qsort(L->flines, L->nflines, sizeof *L->flines, cmp_span);
+        sk_sort(L->flines, L->nflines, sizeof *L->flines, cmp_span);
     uint64_t covered = 0, reach = 0;
     bool reported = false;
     for (size_t i = 0; i < L->nflines; i++) {
@@ -417,9 +417,9 @@ static void coverage(lint *L)
 {
     sv_sym_stats *st = &L->rep->stats;
     if (L->nfuncs)
-        qsort(L->funcs, L->nfuncs, sizeof *L->funcs, cmp_span);
+        sk_sort(L->funcs, L->nfuncs, sizeof *L->funcs, cmp_span);
     if (L->ncfis)
-        qsort(L->cfis, L->ncfis, sizeof *L->cfis, cmp_span);
+        sk_sort(L->cfis, L->ncfis, sizeof *L->cfis, cmp_span);
     /* overlapping FUNCs: Breakpad's processor silently drops one of them */
     uint64_t reach = 0;
     size_t reach_line = 0;

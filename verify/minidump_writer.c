@@ -322,7 +322,7 @@ int sv_write_minidump(const char *path, const sv_crash_info *crash, const sv_thr
     if (crash->addr && clip_to_mapping(&maps, crash->addr, AROUND_BYTES, AROUND_BYTES, &s, &e))
         want(&want_v, &nwant, &want_cap, s, e);
     if (nwant)
-        qsort(want_v, nwant, sizeof *want_v, cmp_region);
+        sk_sort(want_v, nwant, sizeof *want_v, cmp_region);
     size_t nreg = 0;
     for (size_t i = 0; i < nwant; i++) {
         if (nreg && want_v[i].start <= want_v[nreg - 1].end) {
