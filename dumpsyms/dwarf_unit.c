@@ -483,6 +483,7 @@ static const char *resolve(unit *u, int32_t idx)
     if (u->decls[idx].resolved)
         return u->decls[idx].full;
     const char *linkage = NULL, *qual = NULL, *plain = NULL;
+    const char *link_scope = NULL, *link_name = NULL;
     bool from_linkage = false;
     int32_t cur = idx;
     for (int hop = 0; cur >= 0 && hop < MAX_REF_HOPS; hop++) {
@@ -498,6 +499,10 @@ static const char *resolve(unit *u, int32_t idx)
         }
         if (d->linkage) {
             linkage = d->linkage;
+            if (d->name) {
+                link_scope = d->scope;
+                link_name = d->name;
+            }
             break;
         }
         if (d->name) {
@@ -515,8 +520,19 @@ static const char *resolve(unit *u, int32_t idx)
     const char *full = qual;
     if (linkage) {
         char *dem = ds_demangle(linkage, u->out->arena);
-        full = dem ? dem : linkage;
-        from_linkage = true;
+        if (dem) {
+            full = dem;
+            from_linkage = true;
+        } else if (link_name) {
+            /* An unmangled linkage name is an asm label (glibc's
+             * "__GI_abort" for abort): the source name is what users
+             * know the function by. */
+            full = qualify(u, link_scope, link_name);
+            plain = link_name;
+        } else {
+            full = linkage;
+            from_linkage = true;
+        }
     }
     u->decls[idx].resolved = true;
     u->decls[idx].full = full;
