@@ -60,6 +60,13 @@ static void read_build_id(ds_object *obj, Elf_Data *data)
 
 static int parse_elf(ds_object *obj, sk_error *err);
 
+/* elf_version() sets libelf global state: once, even with packager threads. */
+static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
+static void init_libelf(void)
+{
+    elf_version(EV_CURRENT);
+}
+
 int ds_object_open(ds_object *obj, const char *path, sk_error *err)
 {
     memset(obj, 0, sizeof *obj);
@@ -93,7 +100,7 @@ static int parse_elf(ds_object *obj, sk_error *err)
     const char *path = obj->path;
     if (obj->map.size < EI_NIDENT || memcmp(obj->map.data, ELFMAG, SELFMAG) != 0)
         return sk_fail(err, SK_EFORMAT, "%s: not an ELF file", path);
-    elf_version(EV_CURRENT);
+    pthread_once(&elf_once, init_libelf);
     /* libelf only reads in ELF_K_ELF read mode; the mapping is read-only. */
     obj->elf = elf_memory((char *)obj->map.data, obj->map.size);
     if (!obj->elf || elf_kind(obj->elf) != ELF_K_ELF)
