@@ -131,6 +131,8 @@ char *sk_arena_printf(sk_arena *a, const char *fmt, ...)
     /* Most names fit in a stack buffer: format once there, again only when
      * the result is longer. */
     char small[256];
+    if (!fmt) /* never true; tells gcc's sanitizer builds fmt is not NULL */
+        return sk_arena_strdup(a, "");
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof small, fmt, ap);
