@@ -69,9 +69,14 @@ typedef struct unit {
     pending_inline *pi;
     size_t npi, pi_cap;
 
-    Dwarf_Line_Context lc;
-    Dwarf_Unsigned line_version;
-    Dwarf_Signed file_base, file_end;
+    /* The line table header, parsed by us (see decode_rows). */
+    unsigned line_version;
+    const char **ldirs;
+    size_t nldirs;
+    const char **lfile_names;
+    uint64_t *lfile_dirs;
+    size_t nlfiles;
+    uint64_t file_base; /* number of the first file: 1 before DWARF 5, 0 since */
     bool *file_done;
 } unit;
 
@@ -677,50 +682,34 @@ static const char *join(unit *u, const char *dir, const char *name)
     return sk_arena_printf(u->out->arena, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", name);
 }
 
-static const char *include_dir(unit *u, Dwarf_Unsigned dirindex)
+static const char *include_dir(unit *u, uint64_t dirindex)
 {
     /* DWARF 5 numbers directories from 0 (entry 0 is the compilation
-     * directory) and libdwarf follows it; before 5, index 0 means the
-     * unit's DW_AT_comp_dir and the table starts at 1. */
-    Dwarf_Signed idx;
-    if (u->line_version >= 5)
-        idx = (Dwarf_Signed)dirindex;
-    else if (dirindex == 0)
-        return u->comp_dir;
-    else
-        idx = (Dwarf_Signed)dirindex;
-    const char *dir = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_srclines_include_dir_data(u->lc, idx, &dir, &e);
-    if (res == DW_DLV_ERROR)
-        drop_error(u, e);
-    if (res != DW_DLV_OK)
-        return u->line_version >= 5 && dirindex == 0 ? u->comp_dir : NULL;
-    return dir;
+     * directory); before 5, index 0 means the unit's DW_AT_comp_dir and
+     * the table starts at 1. */
+    if (u->line_version < 5) {
+        if (dirindex == 0)
+            return u->comp_dir;
+        dirindex--;
+    }
+    return dirindex < u->nldirs ? u->ldirs[dirindex] : NULL;
 }
 
 /* The file's full path as addr2line / llvm-symbolizer print it, cached
  * per unit; returns the index to use in records (UINT32_MAX: unknown). */
 static uint32_t file_index(unit *u, uint64_t fileno)
 {
-    if (!u->lc || (Dwarf_Signed)fileno < u->file_base || (Dwarf_Signed)fileno >= u->file_end)
+    if (fileno < u->file_base || fileno - u->file_base >= u->nlfiles)
         return UINT32_MAX;
     if (u->file_done[fileno])
         return u->out->files[fileno] ? (uint32_t)fileno : UINT32_MAX;
     u->file_done[fileno] = true;
-    const char *name = NULL;
-    Dwarf_Unsigned dirindex = 0, mtime = 0, flen = 0;
-    Dwarf_Form_Data16 *md5 = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_srclines_files_data_b(u->lc, (Dwarf_Signed)fileno, &name, &dirindex, &mtime,
-                                          &flen, &md5, &e);
-    if (res == DW_DLV_ERROR)
-        drop_error(u, e);
-    if (res != DW_DLV_OK || !name || !*name)
+    const char *name = u->lfile_names[fileno - u->file_base];
+    if (!name || !*name)
         return UINT32_MAX;
     const char *path = name;
     if (!is_abs(name)) {
-        const char *dir = include_dir(u, dirindex);
+        const char *dir = include_dir(u, u->lfile_dirs[fileno - u->file_base]);
         if (dir && !is_abs(dir) && u->comp_dir)
             dir = join(u, u->comp_dir, dir);
         path = join(u, dir, name);
@@ -812,6 +801,168 @@ static void push_row(row **rows, size_t *n, size_t *cap, uint64_t addr, uint64_t
     (*rows)[(*n)++] = (row){.addr = addr, .line = (uint32_t)line, .file = (uint32_t)file, .end = end};
 }
 
+static const char *rd_cstr(cursor *c)
+{
+    const uint8_t *nul = c->p < c->end ? memchr(c->p, 0, (size_t)(c->end - c->p)) : NULL;
+    if (!nul) {
+        c->bad = true;
+        c->p = c->end;
+        return NULL;
+    }
+    const char *s = (const char *)c->p;
+    c->p = nul + 1;
+    return s;
+}
+
+/* A NUL-terminated string at off in a string section, NULL if none. */
+static const char *section_str(unit *u, const char *secname, uint64_t off)
+{
+    ds_object *obj = u->d->obj;
+    ds_section *sec = ds_object_section(obj, secname);
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    sk_error err = {0};
+    if (!sec || ds_section_data(obj, sec, &data, &size, &err) || !data || off >= size ||
+        !memchr(data + off, 0, size - off))
+        return NULL;
+    return (const char *)data + off;
+}
+
+/* One DWARF 5 directory / file entry field. */
+static bool rd_entry_field(unit *u, cursor *c, uint64_t form, unsigned offsz, const char **str,
+                           uint64_t *val)
+{
+    switch (form) {
+    case DW_FORM_string:
+        *str = rd_cstr(c);
+        return !c->bad;
+    case DW_FORM_line_strp:
+    case DW_FORM_strp: {
+        uint64_t off = rd_fixed(c, offsz);
+        *str = section_str(u, form == DW_FORM_strp ? ".debug_str" : ".debug_line_str", off);
+        return !c->bad && *str;
+    }
+    case DW_FORM_udata:
+        *val = rd_uleb(c);
+        return !c->bad;
+    case DW_FORM_data1:
+        *val = rd_fixed(c, 1);
+        return !c->bad;
+    case DW_FORM_data2:
+        *val = rd_fixed(c, 2);
+        return !c->bad;
+    case DW_FORM_data4:
+        *val = rd_fixed(c, 4);
+        return !c->bad;
+    case DW_FORM_data8:
+        *val = rd_fixed(c, 8);
+        return !c->bad;
+    case DW_FORM_data16:
+        rd_fixed(c, 8);
+        rd_fixed(c, 8);
+        return !c->bad;
+    case DW_FORM_block: {
+        uint64_t len = rd_uleb(c);
+        if (c->bad || len > (uint64_t)(c->end - c->p))
+            return false;
+        c->p += len;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* DWARF 5 directory or file table: entry formats, then the entries. */
+static int rd_entry_table(unit *u, cursor *c, unsigned offsz, bool files)
+{
+    unsigned nfmt = (unsigned)rd_fixed(c, 1);
+    uint64_t fmt[2 * 16];
+    if (nfmt > 16)
+        return fail_msg(u, "line table header has too many entry fields");
+    for (unsigned i = 0; i < nfmt; i++) {
+        fmt[2 * i] = rd_uleb(c);
+        fmt[2 * i + 1] = rd_uleb(c);
+    }
+    uint64_t count = rd_uleb(c);
+    if (c->bad || count > (uint64_t)(c->end - c->p))
+        return fail_msg(u, "line table header is truncated");
+    const char **names = sk_arena_alloc(u->out->arena, (size_t)(count + 1) * sizeof *names);
+    uint64_t *dirs = files ? sk_arena_alloc(u->out->arena, (size_t)(count + 1) * sizeof *dirs) : NULL;
+    for (uint64_t k = 0; k < count; k++) {
+        for (unsigned i = 0; i < nfmt; i++) {
+            const char *str = NULL;
+            uint64_t val = 0;
+            if (!rd_entry_field(u, c, fmt[2 * i + 1], offsz, &str, &val))
+                return fail_msg(u, "line table header has an unreadable entry");
+            if (fmt[2 * i] == DW_LNCT_path)
+                names[k] = str;
+            else if (fmt[2 * i] == DW_LNCT_directory_index && dirs)
+                dirs[k] = val;
+        }
+    }
+    if (files) {
+        u->lfile_names = names;
+        u->lfile_dirs = dirs;
+        u->nlfiles = (size_t)count;
+    } else {
+        u->ldirs = names;
+        u->nldirs = (size_t)count;
+    }
+    return 0;
+}
+
+/* DWARF 2-4 include_directories and file_names: string lists. */
+static int rd_old_tables(unit *u, cursor *c)
+{
+    size_t cap = 0, fcap = 0;
+    const char **dirs = NULL;
+    for (;;) {
+        const char *d = rd_cstr(c);
+        if (c->bad) {
+            free(dirs);
+            return fail_msg(u, "line table include directories are truncated");
+        }
+        if (!*d)
+            break;
+        sk_grow((void **)&dirs, &cap, u->nldirs + 1, sizeof *dirs);
+        dirs[u->nldirs++] = d;
+    }
+    const char **names = NULL;
+    uint64_t *fdirs = NULL;
+    size_t fdcap = 0;
+    for (;;) {
+        const char *name = rd_cstr(c);
+        if (c->bad)
+            break;
+        if (!*name)
+            break;
+        uint64_t dir = rd_uleb(c);
+        rd_uleb(c); /* mtime */
+        rd_uleb(c); /* length */
+        sk_grow((void **)&names, &fcap, u->nlfiles + 1, sizeof *names);
+        sk_grow((void **)&fdirs, &fdcap, u->nlfiles + 1, sizeof *fdirs);
+        names[u->nlfiles] = name;
+        fdirs[u->nlfiles++] = dir;
+    }
+    /* Copies into the arena, so that everything is freed together. */
+    u->ldirs = sk_arena_alloc(u->out->arena, (u->nldirs + 1) * sizeof *u->ldirs);
+    if (u->nldirs)
+        memcpy(u->ldirs, dirs, u->nldirs * sizeof *dirs);
+    u->lfile_names = sk_arena_alloc(u->out->arena, (u->nlfiles + 1) * sizeof *names);
+    u->lfile_dirs = sk_arena_alloc(u->out->arena, (u->nlfiles + 1) * sizeof *fdirs);
+    if (u->nlfiles) {
+        memcpy(u->lfile_names, names, u->nlfiles * sizeof *names);
+        memcpy(u->lfile_dirs, fdirs, u->nlfiles * sizeof *fdirs);
+    }
+    free(dirs);
+    free(names);
+    free(fdirs);
+    if (c->bad)
+        return fail_msg(u, "line table file names are truncated");
+    return 0;
+}
+
 static int decode_rows(unit *u, Dwarf_Die cu_die, row **rows_out, size_t *n_out)
 {
     *rows_out = NULL;
@@ -881,6 +1032,18 @@ static int decode_rows(unit *u, Dwarf_Die cu_die, row **rows_out, size_t *n_out)
     if (c.bad || version < 2 || version > 5 || line_range == 0 || opcode_base == 0 ||
         (size_t)(program - std_lengths) < opcode_base - 1)
         return fail_msg(u, "line table header is corrupt");
+    u->line_version = version;
+    u->file_base = version >= 5 ? 0 : 1;
+    cursor h = {.p = std_lengths + (opcode_base - 1), .end = program, .le = c.le};
+    if (version >= 5) {
+        if (rd_entry_table(u, &h, offsz, false) || rd_entry_table(u, &h, offsz, true))
+            return -1;
+    } else if (rd_old_tables(u, &h)) {
+        return -1;
+    }
+    u->out->nfiles = u->nlfiles + u->file_base;
+    u->out->files = sk_arena_alloc(u->out->arena, (u->out->nfiles + 1) * sizeof *u->out->files);
+    u->file_done = sk_xcalloc(u->out->nfiles + 1, 1);
     c.p = program;
 
     row *rows = NULL;
@@ -961,25 +1124,6 @@ static int read_lines(unit *u, Dwarf_Die cu_die, dsu_line **lines_out, size_t *n
 {
     *lines_out = NULL;
     *n_out = 0;
-    Dwarf_Error e = NULL;
-    Dwarf_Small tables = 0;
-    int res = dwarf_srclines_b(cu_die, &u->line_version, &tables, &u->lc, &e);
-    if (res == DW_DLV_NO_ENTRY)
-        return 0;
-    if (res != DW_DLV_OK) {
-        u->lc = NULL;
-        return fail_dwarf(u, "reading the line table", e);
-    }
-    Dwarf_Signed count = 0;
-    if (dwarf_srclines_files_indexes(u->lc, &u->file_base, &count, &u->file_end, &e) != DW_DLV_OK)
-        return fail_dwarf(u, "reading the line table's files", e);
-    if (u->file_end < 0 || u->file_end > 10000000)
-        return fail_msg(u, "line table has an absurd file count");
-    u->out->nfiles = (size_t)u->file_end;
-    u->out->files = sk_arena_alloc(u->out->arena, (u->out->nfiles + 1) * sizeof *u->out->files);
-    u->file_done = sk_xcalloc(u->out->nfiles + 1, 1);
-    if (tables == 0)
-        return 0;
     row *rows = NULL;
     size_t n = 0;
     if (decode_rows(u, cu_die, &rows, &n))
@@ -1294,8 +1438,6 @@ void dsu_process(ds_dwarf *d, Dwarf_Die cu_die, Dwarf_Off cu_offset, const dsu_e
     if (read_lines(&u, cu_die, &lines, &nlines) == 0 && walk_children(&u, cu_die, "", false, -1, 0, 0) == 0)
         assemble(&u, lines, nlines);
     free(lines);
-    if (u.lc)
-        dwarf_srclines_dealloc_b(u.lc);
     free(u.file_done);
     free(u.decls);
     free(u.slots);
