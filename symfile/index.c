@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef struct ix_range {
     uint64_t addr, size;
@@ -292,6 +295,49 @@ static void index_line(sym_index *ix, const char *p, const char *e)
     ix->bad_lines++;
 }
 
+static bool line_record_start(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* From a line start, the first line start whose first byte cannot begin a
+ * line record ([0-9a-f]), or end.  Line records are most of a big file and
+ * are checked when their FUNC is parsed, so the pass only needs to find
+ * the other lines; with SSE2 it looks at 16 bytes per step. */
+static const char *skip_line_records(const char *p, const char *end)
+{
+    if (p >= end || !line_record_start(*p))
+        return p;
+#if defined(__SSE2__)
+    /* bit b of `nl`: p[b] is a newline; of `rec`: p[b + 1] can start a
+     * line record (bytes >= 0x80 are negative here and never match) */
+    const __m128i newline = _mm_set1_epi8('\n'), d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1),
+                  a0 = _mm_set1_epi8('a' - 1), f9 = _mm_set1_epi8('f' + 1);
+    while (end - p >= 17) { /* the load at p + 1 stays inside the data */
+        __m128i v = _mm_loadu_si128((const __m128i *)p), w = _mm_loadu_si128((const __m128i *)(p + 1));
+        unsigned nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline));
+        if (nl) {
+            __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(w, d0), _mm_cmplt_epi8(w, d9));
+            __m128i hex = _mm_and_si128(_mm_cmpgt_epi8(w, a0), _mm_cmplt_epi8(w, f9));
+            unsigned rec = (unsigned)_mm_movemask_epi8(_mm_or_si128(dig, hex));
+            unsigned hit = nl & ~rec;
+            if (hit)
+                return p + __builtin_ctz(hit) + 1;
+        }
+        p += 16;
+    }
+#endif
+    while (p < end) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        if (!q)
+            return end;
+        p = q + 1;
+        if (p >= end || !line_record_start(*p))
+            return p;
+    }
+    return end;
+}
+
 static void build_index(sym_index *ix)
 {
     if (ix->indexed)
@@ -306,13 +352,17 @@ static void build_index(sym_index *ix)
     bool mapped = ix->map.data != NULL;
     /* the MODULE line was validated at open */
     p = line_end(p, end);
+    if (p < end)
+        p++;
     while (p < end) {
-        p++; /* the '\n' */
+        p = skip_line_records(p, end);
+        if (p >= end)
+            break;
         const char *e = line_end(p, end);
         const char *t = trim_cr(p, e);
         if (t > p)
             index_line(ix, p, t);
-        p = e;
+        p = e < end ? e + 1 : end;
         size_t done = (size_t)(p - ix->data);
         if (mapped && done - dropped >= 2 * window) {
             size_t upto = (done - window) / page * page;

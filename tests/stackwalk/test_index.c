@@ -183,6 +183,35 @@ static void test_postfix(void **state)
     assert_false(sw_cfi_unwind(&w, "$rsp 16 + .ra: 0", &regs, &caller)); /* expr before a name */
 }
 
+/* Records at every alignment relative to the 16-byte scanning steps, with
+ * line records of varying length between them: every FUNC must be found. */
+static void test_every_alignment(void **state)
+{
+    (void)state;
+    sk_buf b;
+    sk_buf_init(&b);
+    sk_buf_puts(&b, "MODULE Linux x86_64 0123456789ABCDEF0123456789ABCDEF0 app\nFILE 0 a.c\n");
+    for (unsigned i = 0; i < 300; i++) {
+        sk_buf_printf(&b, "FUNC %x 10 0 f%u\n", 0x1000 + 0x10 * i, i);
+        for (unsigned k = 0; k < i % 5; k++)
+            sk_buf_printf(&b, "%x %x %u 0\n", 0x1000 + 0x10 * i + k, 1 + (i % 3), 1000 + k * (i % 7));
+        if (i % 4 == 0)
+            sk_buf_puts(&b, i % 8 ? "\n" : "\r\n"); /* empty lines are skipped */
+    }
+    sym_index *ix = NULL;
+    sk_error err;
+    assert_int_equal(sym_index_open_owned(b.data, b.len, &ix, &err), SK_OK);
+    assert_int_equal(sym_index_func_count(ix), 300);
+    for (unsigned i = 0; i < 300; i++) {
+        sym_lookup l;
+        char name[16];
+        snprintf(name, sizeof name, "f%u", i);
+        assert_true(sym_index_lookup(ix, 0x1000 + 0x10 * i + 0xf, &l));
+        assert_string_equal(l.function, name);
+    }
+    sym_index_close(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_cfi_rows),
         cmocka_unit_test(test_crlf_and_bad_module),
         cmocka_unit_test(test_postfix),
+        cmocka_unit_test(test_every_alignment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
