@@ -400,6 +400,14 @@ def group_badinput():
             variants.append(("bytes%d" % k, [(pos, bytes(rng.randrange(256) for _ in range(6)))]))
         # Everything zero: no unit at all.
         variants.append(("zeroed", [(off, b"\0" * size)]))
+        # The line tables, which we decode ourselves: an absurd length, a
+        # header cut short, random bytes in the programs.
+        loff, lsize = secs[".debug_line"]
+        variants.append(("line-length", [(loff, b"\xf0\xff\xff\x7f")]))
+        variants.append(("line-header", [(loff + 4, b"\x05\x00\x08\x00\xff\xff\xff\x7f")]))
+        for k in range(8):
+            pos = loff + rng.randrange(lsize - 8)
+            variants.append(("line%d" % k, [(pos, bytes(rng.randrange(256) for _ in range(8)))]))
         for name, patches in variants:
             data = bytearray(orig)
             for pos, b in patches:
@@ -420,6 +428,8 @@ def group_badinput():
                         fail("%s: exit 0 but no .sym written" % bad)
                     if err and bad not in err:
                         fail("%s: warning does not name the file:\n%s" % (bad, err))
+                if name.startswith("line-") and "compilation unit at offset 0x" not in err:
+                    fail("%s: corrupt line table gave no warning:\n%s" % (bad, err))
                 if name == "header" and not (rc == 1 or "compilation unit at offset 0x" in err):
                     fail("%s: corrupt first unit header gave neither error nor warning:\n%s" %
                          (bad, err))
