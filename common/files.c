@@ -13,7 +13,9 @@ int sk_map_file(const char *path, sk_mapped *m, sk_error *err)
 {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type
+     * check below then refuses it. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return sk_fail(err, SK_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;

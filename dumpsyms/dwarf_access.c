@@ -91,7 +91,9 @@ int ds_dwarf_open(ds_object *obj, ds_dwarf **out, sk_error *err)
     if (res != DW_DLV_OK) {
         const char *msg = de ? dwarf_errmsg(de) : "unknown error";
         sk_fail(err, SK_EFORMAT, "%s: cannot read DWARF: %s", obj->path, msg);
-        /* Without a Dwarf_Debug the error cannot be released through it. */
+        /* No Dwarf_Debug exists yet: libdwarf releases such errors with a NULL one. */
+        if (de)
+            dwarf_dealloc(NULL, de, DW_DLA_ERROR);
         free(d);
         return SK_EFORMAT;
     }
