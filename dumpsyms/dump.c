@@ -190,9 +190,11 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     sym_module_finalize(m, &st);
     if (opt->verbose)
         sk_log(SK_LOG_INFO,
-               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, trimmed %zu, "
-               "dropped %zu line records, %zu PUBLIC (covered by a FUNC or duplicate), %zu CFI",
-               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded, st.funcs_trimmed,
+               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "
+               "described twice, trimmed %zu, dropped %zu line records, %zu PUBLIC (covered by a "
+               "FUNC or duplicate), %zu CFI",
+               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded, st.funcs_deduplicated,
+               st.funcs_trimmed,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
 out:
     if (dbg && dbg != &bin)

@@ -284,12 +284,18 @@ static void finalize_funcs(sym_module *m, sym_finalize_stats *st)
         m->funcs = fs;
         m->funcs_cap = n ? n : 1;
     }
-    /* Identical code folding: one FUNC per address, flagged 'm'. */
+    /* One FUNC per address.  Different names there mean identical code
+     * folding: flagged 'm'.  The same name again is one function described
+     * by several units (a COMDAT copy the linker kept once), not folding. */
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
         if (out && m->funcs[out - 1].addr == m->funcs[i].addr) {
-            m->funcs[out - 1].multiple = true;
-            st->funcs_folded++;
+            if (m->funcs[i].multiple || strcmp(m->funcs[out - 1].name, m->funcs[i].name) != 0) {
+                m->funcs[out - 1].multiple = true;
+                st->funcs_folded++;
+            } else {
+                st->funcs_deduplicated++;
+            }
             drop_func(&m->funcs[i]);
             continue;
         }

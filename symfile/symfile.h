@@ -134,7 +134,8 @@ void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules
 
 /* What finalize changed, for -v output and quality reports. */
 typedef struct sym_finalize_stats {
-    size_t funcs_folded;      /* same address: kept one, flagged 'm' */
+    size_t funcs_folded;      /* same address, other name: kept one, flagged 'm' */
+    size_t funcs_deduplicated; /* same address and name: one function described twice */
     size_t funcs_trimmed;     /* overlapping a neighbour: shortened or dropped */
     size_t lines_dropped;     /* outside their FUNC or overlapping */
     size_t publics_dropped;   /* covered by a FUNC, or duplicate */

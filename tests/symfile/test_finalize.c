@@ -71,6 +71,25 @@ static void test_same_addr_folded(void **state)
     assert_int_equal(ST.funcs_folded, 2);
 }
 
+/* The same function described by two units (a COMDAT copy the linker kept
+ * once) is not identical code folding: no 'm'. */
+static void test_same_addr_same_name_not_folding(void **state)
+{
+    (void)state;
+    uint32_t f0 = sym_module_add_file(&M, "t.h");
+    sym_func *f = sym_module_add_func(&M, 0x100, 0x10, "tmpl<int>()");
+    sym_func_add_line(&M, f, 0x100, 0x10, 3, f0);
+    f = sym_module_add_func(&M, 0x100, 0x10, "tmpl<int>()");
+    sym_func_add_line(&M, f, 0x100, 0x10, 3, f0);
+    expect(HDR "FILE 0 t.h\nFUNC 100 10 0 tmpl<int>()\n100 10 3 0\n");
+    assert_int_equal(ST.funcs_folded, 0);
+    assert_int_equal(ST.funcs_deduplicated, 1);
+    /* A third, different name at the address does make it folding. */
+    sym_module_add_func(&M, 0x100, 0x10, "other()");
+    expect(HDR "FUNC m 100 10 0 other()\n");
+    assert_int_equal(ST.funcs_folded, 1);
+}
+
 static void test_overlap_trimmed(void **state)
 {
     (void)state;
@@ -420,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_funcs_sorted),
         T(test_same_addr_folded),
+        T(test_same_addr_same_name_not_folding),
         T(test_overlap_trimmed),
         T(test_zero_size_func_dropped),
         T(test_lines_sorted_clipped),
