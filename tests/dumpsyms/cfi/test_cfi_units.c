@@ -29,7 +29,8 @@ static bool expr(const uint8_t *bytes, size_t n, bool push_cfa, char *out, size_
 {
     const ds_cfi_arch *a = ds_cfi_arch_for(EM_X86_64);
     uint8_t *copy = malloc(n ? n : 1);
-    memcpy(copy, bytes, n);
+    if (n)
+        memcpy(copy, bytes, n);
     sk_buf b;
     sk_buf_init(&b);
     bool ok = ds_cfi_expr_postfix(a, copy, n, push_cfa, 8, true, &b);
