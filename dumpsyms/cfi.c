@@ -109,7 +109,7 @@ static int cmp_range(const void *a, const void *b)
 void ds_cfi_ranges_sort(ds_cfi_ranges *rs)
 {
     if (rs->n > 1)
-        qsort(rs->r, rs->n, sizeof *rs->r, cmp_range);
+        sk_sort(rs->r, rs->n, sizeof *rs->r, cmp_range);
     /* Merge overlaps so that a binary search on start addresses works. */
     size_t out = 0;
     for (size_t i = 0; i < rs->n; i++) {

@@ -60,7 +60,7 @@ void dsn_index_build(dsn_index *ix, ds_object *dbg, ds_object *bin)
     if (ix->n == 0 && bin && bin != dbg)
         scan(bin, ix);
     if (ix->n)
-        qsort(ix->syms, ix->n, sizeof *ix->syms, cmp_sym);
+        sk_sort(ix->syms, ix->n, sizeof *ix->syms, cmp_sym);
 }
 
 void dsn_index_free(dsn_index *ix)

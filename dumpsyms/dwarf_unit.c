@@ -1148,7 +1148,7 @@ static int read_lines(unit *u, Dwarf_Die cu_die, dsu_line **lines_out, size_t *n
                               .line = rows[i].line, .file = fi};
     }
     free(rows);
-    qsort(out, k, sizeof *out, cmp_line);
+    sk_sort(out, k, sizeof *out, cmp_line);
     *lines_out = out;
     *n_out = k;
     return 0;
@@ -1270,7 +1270,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
     for (size_t f = 0; f < u->npf; f++) {
         dsu_range *rs = &u->rr[u->pf[f].first_range];
         uint32_t n = u->pf[f].nranges;
-        qsort(rs, n, sizeof *rs, cmp_range);
+        sk_sort(rs, n, sizeof *rs, cmp_range);
         /* One dropped range means the linker dropped the whole function:
          * its other ranges are offsets from 0 that may happen to fall in
          * loaded code. */
@@ -1295,7 +1295,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
         }
     }
     if (npieces)
-        qsort(pieces, npieces, sizeof *pieces, cmp_piece);
+        sk_sort(pieces, npieces, sizeof *pieces, cmp_piece);
 
     /* Inlines grouped by function. */
     uint32_t *pi_first = NULL, *pi_count = NULL;

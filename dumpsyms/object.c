@@ -509,7 +509,7 @@ void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
     if (j.n == 0)
         return;
     /* Biggest first: the longest inflate starts at once. */
-    qsort(j.secs, j.n, sizeof *j.secs, cmp_size_desc);
+    sk_sort(j.secs, j.n, sizeof *j.secs, cmp_size_desc);
     pthread_mutex_init(&j.lock, NULL);
     int nthreads = jobs < 1 ? 1 : jobs;
     if ((size_t)nthreads > j.n)

@@ -89,7 +89,7 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
     }
     closedir(d);
     if (names.n)
-        qsort(names.v, names.n, sizeof *names.v, cmp_str);
+        sk_sort(names.v, names.n, sizeof *names.v, cmp_str);
     for (size_t i = 0; i < names.n; i++) {
         struct stat st;
         char *p = names.v[i];

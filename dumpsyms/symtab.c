@@ -159,7 +159,7 @@ int ds_collect_publics(ds_context *ctx, sk_error *err)
     }
 
     if (list.n)
-        qsort(list.v, list.n, sizeof *list.v, cmp_cand);
+        sk_sort(list.v, list.n, sizeof *list.v, cmp_cand);
     for (size_t i = 0; i < list.n; i++) {
         if (i > 0 && list.v[i].addr == list.v[i - 1].addr)
             continue;

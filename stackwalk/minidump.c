@@ -427,7 +427,7 @@ static void read_modules(const sw_minidump *d, sk_arena *a, md_info *info)
         }
         info->nmodules++;
     }
-    qsort(info->modules, info->nmodules, sizeof *info->modules, cmp_module);
+    sk_sort(info->modules, info->nmodules, sizeof *info->modules, cmp_module);
 }
 
 static void read_unloaded(const sw_minidump *d, sk_arena *a, md_info *info)
@@ -532,7 +532,7 @@ static void read_memory(const sw_minidump *d, sk_arena *a, md_info *info)
     if (bad)
         note(info, "memory lists: %zu ranges outside the file, skipped", bad);
     info->memory.nregions = k;
-    qsort(info->memory.regions, k, sizeof(md_region), cmp_region);
+    sk_sort(info->memory.regions, k, sizeof(md_region), cmp_region);
 }
 
 static void read_exception(const sw_minidump *d, md_info *info)

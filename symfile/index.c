@@ -375,10 +375,10 @@ static void build_index(sym_index *ix)
     ix_vec *ranges[] = {&ix->funcs, &ix->publics, &ix->cfi, &ix->win}, *ids[] = {&ix->files, &ix->origins};
     for (size_t i = 0; i < 4; i++)
         if (ranges[i]->n) /* an empty vector's array is NULL */
-            qsort(ranges[i]->v, ranges[i]->n, sizeof(ix_range), cmp_range);
+            sk_sort(ranges[i]->v, ranges[i]->n, sizeof(ix_range), cmp_range);
     for (size_t i = 0; i < 2; i++)
         if (ids[i]->n)
-            qsort(ids[i]->v, ids[i]->n, sizeof(ix_id), cmp_id);
+            sk_sort(ids[i]->v, ids[i]->n, sizeof(ix_id), cmp_id);
 }
 
 size_t sym_index_func_count(sym_index *ix)
