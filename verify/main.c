@@ -384,6 +384,11 @@ int main(int argc, char **argv)
         printf("symverify (symkit) %s\n", SK_VERSION);
         return 0;
     }
+    /* "symverify check --help" and friends: the one usage text covers all. */
+    if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
     if (strcmp(cmd, "capture") == 0)
         return cmd_capture(argc - 1, argv + 1);
     if (strcmp(cmd, "lint") == 0)
