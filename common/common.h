@@ -172,4 +172,80 @@ void sk_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const v
 /* Monotonic clock in seconds, for progress and timeouts (never for tests). */
 double sk_now(void);
 
+/* ---- JSON (json.c) ------------------------------------------------------
+ * One writer and one reader for every JSON the tools speak: stackwalk's
+ * minidump-stackwalk report, symverify's --json and --baseline, Tecken's
+ * replies to symupload.
+ *
+ * The writer streams into an sk_buf; a NULL key writes a bare value (array
+ * elements, the top-level document).  Pretty output puts each member on
+ * its own line indented by two spaces per level, ": " after keys, and keeps
+ * empty containers as {} and []; compact output has no whitespace at all.
+ * Closing the outermost container ends the document with a line break.
+ * Strings: control characters are escaped, other bytes (DEL, UTF-8, even
+ * invalid UTF-8) are copied as they are; a NULL string writes null. */
+
+typedef struct sk_json_writer {
+    sk_buf *out;
+    bool pretty;
+    int depth;
+    bool first; /* nothing written yet in the open container: no comma */
+} sk_json_writer;
+
+void sk_json_writer_init(sk_json_writer *w, sk_buf *out, bool pretty);
+void sk_json_object(sk_json_writer *w, const char *key);
+void sk_json_array(sk_json_writer *w, const char *key);
+void sk_json_end_object(sk_json_writer *w);
+void sk_json_end_array(sk_json_writer *w);
+void sk_json_str(sk_json_writer *w, const char *key, const char *v);
+void sk_json_uint(sk_json_writer *w, const char *key, uint64_t v);
+void sk_json_int(sk_json_writer *w, const char *key, int64_t v);
+/* An address as a string, "0x" and at least `digits` lower-case digits. */
+void sk_json_hex(sk_json_writer *w, const char *key, uint64_t v, int digits);
+/* A number with a fixed count of decimals; NaN and infinities write null. */
+void sk_json_fixed(sk_json_writer *w, const char *key, double v, int decimals);
+void sk_json_bool(sk_json_writer *w, const char *key, bool v);
+void sk_json_null(sk_json_writer *w, const char *key);
+
+/* The reader parses a whole document into a tree.  It is strict (RFC 8259
+ * grammar, no trailing commas or junk), reads only within len bytes, takes
+ * at most SK_JSON_MAX_DEPTH levels of nesting (a lone scalar is level 1)
+ * and refuses numbers no double can hold.
+ * Errors read "bad JSON at byte N: what".  Strings are NUL-terminated
+ * UTF-8: \u escapes are decoded (pairs joined; U+0000 and lone surrogates
+ * become U+FFFD), raw bytes are kept as they are. */
+
+#define SK_JSON_MAX_DEPTH 64
+
+typedef enum sk_json_type {
+    SK_JSON_NULL,
+    SK_JSON_BOOL,
+    SK_JSON_NUMBER,
+    SK_JSON_STRING,
+    SK_JSON_ARRAY,
+    SK_JSON_OBJECT
+} sk_json_type;
+
+typedef struct sk_json_value {
+    sk_json_type type;
+    bool b;                       /* SK_JSON_BOOL */
+    double num;                   /* SK_JSON_NUMBER */
+    char *str;                    /* SK_JSON_STRING */
+    struct sk_json_value *items;  /* SK_JSON_ARRAY and SK_JSON_OBJECT values */
+    char **keys;                  /* SK_JSON_OBJECT keys, parallel to items */
+    size_t n;
+} sk_json_value;
+
+/* On failure *out is left empty (SK_JSON_NULL) and needs no free. */
+int sk_json_parse(const char *text, size_t len, sk_json_value *out, sk_error *err);
+void sk_json_free(sk_json_value *v);
+/* The member called key of an object; NULL when absent or v is no object. */
+const sk_json_value *sk_json_get(const sk_json_value *v, const char *key);
+/* A number member, or def when it is absent or not a number. */
+double sk_json_get_number(const sk_json_value *v, const char *key, double def);
+/* The first member called key at any depth, in document order. */
+const sk_json_value *sk_json_find(const sk_json_value *v, const char *key);
+/* A number that is a whole value in [0, 2^53); false otherwise. */
+bool sk_json_u64(const sk_json_value *v, uint64_t *out);
+
 #endif

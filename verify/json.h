@@ -1,27 +1,30 @@
 /*
- * A tiny JSON emitter for symverify's machine-readable reports: enough to
- * write objects, arrays, strings and numbers with correct escaping and
- * commas, into an sk_buf.  Reading JSON (baselines) lives in json_read.c.
+ * symverify's names for the common JSON writer (common/json.c): reports are
+ * always pretty-printed, and sv_json_end takes the closing character the
+ * way the callers read best.
  */
 #ifndef SYMKIT_VERIFY_JSON_H
 #define SYMKIT_VERIFY_JSON_H
 
 #include "common.h"
 
-typedef struct sv_json {
-    sk_buf *out;
-    int depth;
-    bool first[64]; /* no comma needed yet at this depth */
-} sv_json;
+typedef sk_json_writer sv_json;
 
-void sv_json_init(sv_json *j, sk_buf *out);
+static inline void sv_json_init(sv_json *j, sk_buf *out) { sk_json_writer_init(j, out, true); }
 /* key is NULL inside arrays and at the top level */
-void sv_json_object(sv_json *j, const char *key);
-void sv_json_array(sv_json *j, const char *key);
-void sv_json_end(sv_json *j, char close); /* '}' or ']' */
-void sv_json_str(sv_json *j, const char *key, const char *v); /* NULL -> null */
-void sv_json_uint(sv_json *j, const char *key, uint64_t v);
-void sv_json_num(sv_json *j, const char *key, double v);
-void sv_json_bool(sv_json *j, const char *key, bool v);
+static inline void sv_json_object(sv_json *j, const char *key) { sk_json_object(j, key); }
+static inline void sv_json_array(sv_json *j, const char *key) { sk_json_array(j, key); }
+static inline void sv_json_end(sv_json *j, char close) /* '}' or ']' */
+{
+    if (close == '}')
+        sk_json_end_object(j);
+    else
+        sk_json_end_array(j);
+}
+static inline void sv_json_str(sv_json *j, const char *key, const char *v) { sk_json_str(j, key, v); }
+static inline void sv_json_uint(sv_json *j, const char *key, uint64_t v) { sk_json_uint(j, key, v); }
+/* Shares and coverages: four decimals are plenty and keep diffs stable. */
+static inline void sv_json_num(sv_json *j, const char *key, double v) { sk_json_fixed(j, key, v, 4); }
+static inline void sv_json_bool(sv_json *j, const char *key, bool v) { sk_json_bool(j, key, v); }
 
 #endif
