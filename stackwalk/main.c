@@ -66,7 +66,8 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
     const char *output = NULL;
     bool verbose = false;
     int c;
-    while ((c = getopt_long(argc, argv, "mo:vh", longopts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's message */
+    while ((c = getopt_long(argc, argv, ":mo:vh", longopts, NULL)) != -1) {
         uint64_t v;
         switch (c) {
         case OPT_JSON: mode = mode == PRETTY ? PRETTY : JSON; break;
@@ -93,12 +94,16 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("stackwalk (symkit) %s\n", SK_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case ':':
+            fprintf(stderr, "stackwalk: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "stackwalk: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
         }
     }
     if (optind >= argc) {
-        fputs("stackwalk: no minidump given\n", stderr);
-        usage(stderr);
+        fputs("stackwalk: no minidump given (see --help)\n", stderr);
         return 2;
     }
     const char *dump_path = argv[optind++];

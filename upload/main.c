@@ -223,7 +223,8 @@ int main(int argc, char **argv)
     const char *token_file = NULL;
     bool quiet = false;
     int c;
-    while ((c = getopt_long(argc, argv, "nqvh", longopts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's message */
+    while ((c = getopt_long(argc, argv, ":nqvh", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_URL: opt.url = optarg; break;
         case OPT_STORE: opt.store_dir = optarg; break;
@@ -261,7 +262,13 @@ int main(int argc, char **argv)
         case 'v': opt.verbose = true; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: printf("symupload (symkit) %s\n", SK_VERSION); return 0;
-        default: fputs("(see symupload --help)\n", stderr); return 2;
+        case ':':
+            fprintf(stderr, "symupload: option '%s' needs a value (see symupload --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "symupload: unknown option '%s' (see symupload --help)\n", argv[optind - 1]);
+            return 2;
         }
     }
     if (optind >= argc)
