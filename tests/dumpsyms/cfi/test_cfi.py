@@ -422,7 +422,10 @@ def report(t, what):
 
 def group_oracle(dumpsyms, work):
     import build_fixtures
-    fixtures = build_fixtures.build(os.path.join(work, "fixtures"), jobs=2,
+    # The DWARF tests' fixture directory: the builder locks and reuses what
+    # is already built there, so each binary is compiled once per build.
+    shared = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(work))), "dwarf", "fixtures")
+    fixtures = build_fixtures.build(shared, jobs=2,
                                     variants=["O0-dwarf5", "O2-dwarf4"], extra=False)
     total = Tally()
     for fx in fixtures:
