@@ -20,67 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "cfi_int.h"
 
 #ifndef DW_EH_PE_indirect
 #define DW_EH_PE_indirect 0x80
 #endif
 
-typedef struct rd {
-    const uint8_t *base, *p, *end;
-    bool le;
-} rd;
+typedef ds_bytes rd;
 
-static bool get(rd *r, unsigned n, uint64_t *v)
-{
-    if ((size_t)(r->end - r->p) < n)
-        return false;
-    uint64_t x = 0;
-    for (unsigned i = 0; i < n; i++)
-        x |= (uint64_t)r->p[r->le ? i : n - 1 - i] << (8 * i);
-    r->p += n;
-    *v = x;
-    return true;
-}
-
-static bool get_uleb(rd *r, uint64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool get_sleb(rd *r, int64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                x |= ~(uint64_t)0 << shift;
-            *v = (int64_t)x;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* An encoded pointer (DW_EH_PE_*).  place: the field's own address, for
- * pc-relative values; apply false reads only the value format (ranges). */
 static bool get_encoded(rd *r, uint8_t enc, unsigned addr_size, uint64_t place, bool apply, uint64_t *v)
 {
     if (enc == DW_EH_PE_omit)
@@ -89,42 +37,42 @@ static bool get_encoded(rd *r, uint8_t enc, unsigned addr_size, uint64_t place, 
     int64_t s;
     switch (enc & 0x0f) {
     case DW_EH_PE_absptr:
-        if (!get(r, addr_size, &x))
+        if (!ds_bytes_fixed(r, addr_size, &x))
             return false;
         break;
     case DW_EH_PE_uleb128:
-        if (!get_uleb(r, &x))
+        if (!ds_bytes_uleb(r, &x))
             return false;
         break;
     case DW_EH_PE_udata2:
-        if (!get(r, 2, &x))
+        if (!ds_bytes_fixed(r, 2, &x))
             return false;
         break;
     case DW_EH_PE_udata4:
-        if (!get(r, 4, &x))
+        if (!ds_bytes_fixed(r, 4, &x))
             return false;
         break;
     case DW_EH_PE_udata8:
-        if (!get(r, 8, &x))
+        if (!ds_bytes_fixed(r, 8, &x))
             return false;
         break;
     case DW_EH_PE_sleb128:
-        if (!get_sleb(r, &s))
+        if (!ds_bytes_sleb(r, &s))
             return false;
         x = (uint64_t)s;
         break;
     case DW_EH_PE_sdata2:
-        if (!get(r, 2, &x))
+        if (!ds_bytes_fixed(r, 2, &x))
             return false;
         x = (uint64_t)(int64_t)(int16_t)x;
         break;
     case DW_EH_PE_sdata4:
-        if (!get(r, 4, &x))
+        if (!ds_bytes_fixed(r, 4, &x))
             return false;
         x = (uint64_t)(int64_t)(int32_t)x;
         break;
     case DW_EH_PE_sdata8:
-        if (!get(r, 8, &x))
+        if (!ds_bytes_fixed(r, 8, &x))
             return false;
         break;
     default:
@@ -195,7 +143,7 @@ static bool conv_cie(rd *r, unsigned addr_size, cie_info *ci, sk_buf *out, const
 {
     uint64_t version, code_align, ra;
     int64_t data_align;
-    if (!get(r, 1, &version) || (version != 1 && version != 3 && version != 4)) {
+    if (!ds_bytes_fixed(r, 1, &version) || (version != 1 && version != 3 && version != 4)) {
         *why = "unknown CIE version";
         return false;
     }
@@ -210,13 +158,13 @@ static bool conv_cie(rd *r, unsigned addr_size, cie_info *ci, sk_buf *out, const
     r->p++;
     if (version == 4) {
         uint64_t asz, ssz;
-        if (!get(r, 1, &asz) || !get(r, 1, &ssz)) {
+        if (!ds_bytes_fixed(r, 1, &asz) || !ds_bytes_fixed(r, 1, &ssz)) {
             *why = "truncated CIE";
             return false;
         }
     }
-    if (!get_uleb(r, &code_align) || !get_sleb(r, &data_align) ||
-        !(version == 1 ? get(r, 1, &ra) : get_uleb(r, &ra))) {
+    if (!ds_bytes_uleb(r, &code_align) || !ds_bytes_sleb(r, &data_align) ||
+        !(version == 1 ? ds_bytes_fixed(r, 1, &ra) : ds_bytes_uleb(r, &ra))) {
         *why = "truncated CIE";
         return false;
     }
@@ -228,7 +176,7 @@ static bool conv_cie(rd *r, unsigned addr_size, cie_info *ci, sk_buf *out, const
     }
     if (ci->z) {
         uint64_t len;
-        if (!get_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
+        if (!ds_bytes_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
             *why = "bad augmentation length";
             return false;
         }
@@ -237,18 +185,18 @@ static bool conv_cie(rd *r, unsigned addr_size, cie_info *ci, sk_buf *out, const
         for (size_t i = 1; i < aug_len; i++) {
             uint64_t v, enc;
             if (aug[i] == 'R') {
-                if (!get(&a, 1, &enc)) {
+                if (!ds_bytes_fixed(&a, 1, &enc)) {
                     *why = "bad augmentation data";
                     return false;
                 }
                 ci->fde_enc = (uint8_t)enc;
             } else if (aug[i] == 'P') {
-                if (!get(&a, 1, &enc) || !get_encoded(&a, (uint8_t)(enc & 0x0f), addr_size, 0, false, &v)) {
+                if (!ds_bytes_fixed(&a, 1, &enc) || !get_encoded(&a, (uint8_t)(enc & 0x0f), addr_size, 0, false, &v)) {
                     *why = "bad personality pointer";
                     return false;
                 }
             } else if (aug[i] == 'L') {
-                if (!get(&a, 1, &enc)) {
+                if (!ds_bytes_fixed(&a, 1, &enc)) {
                     *why = "bad augmentation data";
                     return false;
                 }
@@ -286,7 +234,7 @@ static bool conv_fde(rd *r, unsigned addr_size, uint64_t sec_addr, const cie_inf
     }
     if (ci->z) {
         uint64_t len;
-        if (!get_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
+        if (!ds_bytes_uleb(r, &len) || len > (uint64_t)(r->end - r->p)) {
             *why = "bad augmentation length";
             return false;
         }
@@ -314,7 +262,7 @@ int ds_cfi_rewrite_frames(ds_object *obj, const uint8_t *eh, size_t n, uint64_t 
         size_t start = pos;
         rd r = {eh, eh + pos, eh + n, le};
         uint64_t len = 0, id = 0;
-        get(&r, 4, &len);
+        ds_bytes_fixed(&r, 4, &len);
         if (len == 0) {
             if (is_eh)
                 break; /* terminator */
@@ -329,7 +277,7 @@ int ds_cfi_rewrite_frames(ds_object *obj, const uint8_t *eh, size_t n, uint64_t 
         pos = (size_t)(r.p - eh) + (size_t)len;
         r.end = eh + pos;
         size_t id_off = (size_t)(r.p - eh);
-        get(&r, 4, &id);
+        ds_bytes_fixed(&r, 4, &id);
         const char *why = NULL;
         if (id == (is_eh ? 0 : 0xffffffffu)) {
             sk_grow((void **)&cies, &cies_cap, ncies + 1, sizeof *cies);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "cfi_int.h"
 
 #define MAX_STACK 16
@@ -23,60 +24,7 @@ typedef struct xstack {
     int n;
 } xstack;
 
-typedef struct reader {
-    const uint8_t *p, *end;
-    bool le;
-} reader;
-
-static bool rd_bytes(reader *r, unsigned n, uint64_t *v)
-{
-    if ((size_t)(r->end - r->p) < n)
-        return false;
-    uint64_t x = 0;
-    for (unsigned i = 0; i < n; i++) {
-        unsigned b = r->le ? i : n - 1 - i;
-        x |= (uint64_t)r->p[b] << (8 * i);
-    }
-    r->p += n;
-    *v = x;
-    return true;
-}
-
-static bool rd_uleb(reader *r, uint64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool rd_sleb(reader *r, int64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                x |= ~(uint64_t)0 << shift;
-            *v = (int64_t)x;
-            return true;
-        }
-    }
-    return false;
-}
+typedef ds_bytes reader;
 
 static int64_t sext(uint64_t v, unsigned bytes)
 {
@@ -127,7 +75,7 @@ bool ds_cfi_expr_postfix(const ds_cfi_arch *a, const uint8_t *p, size_t n, bool 
 {
     xstack *st = sk_xmalloc(sizeof *st);
     st->n = 0;
-    reader r = {p, p + n, little_endian};
+    reader r = {p, p, p + n, little_endian};
     bool ok = true;
     if (push_cfa)
         ok = push(st, ".cfa");
@@ -138,30 +86,30 @@ bool ds_cfi_expr_postfix(const ds_cfi_arch *a, const uint8_t *p, size_t n, bool 
         if (op >= DW_OP_lit0 && op <= DW_OP_lit31) {
             ok = push(st, "%d", op - DW_OP_lit0);
         } else if (op >= DW_OP_breg0 && op <= DW_OP_breg31) {
-            ok = rd_sleb(&r, &s) && push_reg(st, a, op - DW_OP_breg0, s);
+            ok = ds_bytes_sleb(&r, &s) && push_reg(st, a, op - DW_OP_breg0, s);
         } else {
             switch (op) {
-            case DW_OP_const1u: ok = rd_bytes(&r, 1, &u) && push(st, "%llu", (unsigned long long)u); break;
-            case DW_OP_const2u: ok = rd_bytes(&r, 2, &u) && push(st, "%llu", (unsigned long long)u); break;
-            case DW_OP_const4u: ok = rd_bytes(&r, 4, &u) && push(st, "%llu", (unsigned long long)u); break;
-            case DW_OP_const8u: ok = rd_bytes(&r, 8, &u) && push(st, "%llu", (unsigned long long)u); break;
-            case DW_OP_const1s: ok = rd_bytes(&r, 1, &u) && push(st, "%lld", (long long)sext(u, 1)); break;
-            case DW_OP_const2s: ok = rd_bytes(&r, 2, &u) && push(st, "%lld", (long long)sext(u, 2)); break;
-            case DW_OP_const4s: ok = rd_bytes(&r, 4, &u) && push(st, "%lld", (long long)sext(u, 4)); break;
-            case DW_OP_const8s: ok = rd_bytes(&r, 8, &u) && push(st, "%lld", (long long)sext(u, 8)); break;
-            case DW_OP_constu: ok = rd_uleb(&r, &u) && push(st, "%llu", (unsigned long long)u); break;
-            case DW_OP_consts: ok = rd_sleb(&r, &s) && push(st, "%lld", (long long)s); break;
+            case DW_OP_const1u: ok = ds_bytes_fixed(&r, 1, &u) && push(st, "%llu", (unsigned long long)u); break;
+            case DW_OP_const2u: ok = ds_bytes_fixed(&r, 2, &u) && push(st, "%llu", (unsigned long long)u); break;
+            case DW_OP_const4u: ok = ds_bytes_fixed(&r, 4, &u) && push(st, "%llu", (unsigned long long)u); break;
+            case DW_OP_const8u: ok = ds_bytes_fixed(&r, 8, &u) && push(st, "%llu", (unsigned long long)u); break;
+            case DW_OP_const1s: ok = ds_bytes_fixed(&r, 1, &u) && push(st, "%lld", (long long)sext(u, 1)); break;
+            case DW_OP_const2s: ok = ds_bytes_fixed(&r, 2, &u) && push(st, "%lld", (long long)sext(u, 2)); break;
+            case DW_OP_const4s: ok = ds_bytes_fixed(&r, 4, &u) && push(st, "%lld", (long long)sext(u, 4)); break;
+            case DW_OP_const8s: ok = ds_bytes_fixed(&r, 8, &u) && push(st, "%lld", (long long)sext(u, 8)); break;
+            case DW_OP_constu: ok = ds_bytes_uleb(&r, &u) && push(st, "%llu", (unsigned long long)u); break;
+            case DW_OP_consts: ok = ds_bytes_sleb(&r, &s) && push(st, "%lld", (long long)s); break;
             case DW_OP_addr:
-                ok = (addr_size == 4 || addr_size == 8) && rd_bytes(&r, addr_size, &u) &&
+                ok = (addr_size == 4 || addr_size == 8) && ds_bytes_fixed(&r, addr_size, &u) &&
                      push(st, "%llu", (unsigned long long)u);
                 break;
             case DW_OP_bregx: {
                 uint64_t reg;
-                ok = rd_uleb(&r, &reg) && rd_sleb(&r, &s) && push_reg(st, a, reg, s);
+                ok = ds_bytes_uleb(&r, &reg) && ds_bytes_sleb(&r, &s) && push_reg(st, a, reg, s);
                 break;
             }
             case DW_OP_plus_uconst:
-                ok = rd_uleb(&r, &u) && push(st, "%llu", (unsigned long long)u) && binop(st, "+");
+                ok = ds_bytes_uleb(&r, &u) && push(st, "%llu", (unsigned long long)u) && binop(st, "+");
                 break;
             case DW_OP_plus: ok = binop(st, "+"); break;
             case DW_OP_minus: ok = binop(st, "-"); break;
