@@ -239,6 +239,24 @@ static void note(md_info *info, const char *fmt, ...)
     sk_buf_putc(&info->errors, '\n');
 }
 
+/* The stream of this type if present and at least min_len bytes long.
+ * A missing stream is normal; any other reason is noted. */
+static bool want_stream(const sw_minidump *d, md_info *info, uint32_t type, const char *what,
+                        uint32_t min_len, const uint8_t **p, uint32_t *len)
+{
+    const char *why;
+    if (!md_stream(d, type, p, len, &why)) {
+        if (why)
+            note(info, "%s stream: %s", what, why);
+        return false;
+    }
+    if (*len < min_len) {
+        note(info, "%s stream: too short (%u bytes)", what, *len);
+        return false;
+    }
+    return true;
+}
+
 /* Entries of a "u32 count, then entries" list: handles the 4 bytes of
  * padding some writers add, and a short stream (keeps what fits). */
 static const uint8_t *list_entries(md_info *info, const char *what, const uint8_t *p, uint32_t len,
@@ -268,12 +286,8 @@ static void read_threads(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_THREAD_LIST_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "thread list stream: %s", why);
+    if (!want_stream(d, info, MD_THREAD_LIST_STREAM, "thread list", 0, &p, &len))
         return;
-    }
     size_t n;
     const uint8_t *e = list_entries(info, "thread list", p, len, sizeof(MDRawThread), &n);
     if (!e || n == 0)
@@ -300,12 +314,8 @@ static void read_thread_names(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_THREAD_NAME_LIST_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "thread name stream: %s", why);
+    if (!want_stream(d, info, MD_THREAD_NAME_LIST_STREAM, "thread name", 0, &p, &len))
         return;
-    }
     size_t n;
     const uint8_t *e = list_entries(info, "thread name", p, len, sizeof(MDRawThreadName), &n);
     for (size_t i = 0; e && i < n; i++, e += sizeof(MDRawThreadName)) {
@@ -402,12 +412,8 @@ static void read_modules(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_MODULE_LIST_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "module list stream: %s", why);
+    if (!want_stream(d, info, MD_MODULE_LIST_STREAM, "module list", 0, &p, &len))
         return;
-    }
     size_t n;
     const uint8_t *e = list_entries(info, "module list", p, len, sizeof(MDRawModule), &n);
     if (!e || !n)
@@ -434,16 +440,8 @@ static void read_unloaded(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_UNLOADED_MODULE_LIST_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "unloaded module stream: %s", why);
+    if (!want_stream(d, info, MD_UNLOADED_MODULE_LIST_STREAM, "unloaded module", 12, &p, &len))
         return;
-    }
-    if (len < 12) {
-        note(info, "unloaded module stream: too short");
-        return;
-    }
     uint32_t hsize = md_u32(p), esize = md_u32(p + 4), n = md_u32(p + 8);
     if (hsize < 12 || hsize > len || esize < sizeof(MDRawUnloadedModule)) {
         note(info, "unloaded module stream: bad header");
@@ -539,16 +537,8 @@ static void read_exception(const sw_minidump *d, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_EXCEPTION_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "exception stream: %s", why);
+    if (!want_stream(d, info, MD_EXCEPTION_STREAM, "exception", sizeof(MDRawExceptionStream), &p, &len))
         return;
-    }
-    if (len < sizeof(MDRawExceptionStream)) {
-        note(info, "exception stream: too short (%u bytes)", len);
-        return;
-    }
     md_exception *x = &info->exception;
     x->present = true;
     x->thread_id = md_u32(p);
@@ -566,16 +556,8 @@ static void read_system_info(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     const uint8_t *p;
     uint32_t len;
-    const char *why;
-    if (!md_stream(d, MD_SYSTEM_INFO_STREAM, &p, &len, &why)) {
-        if (why)
-            note(info, "system info stream: %s", why);
+    if (!want_stream(d, info, MD_SYSTEM_INFO_STREAM, "system info", sizeof(MDRawSystemInfo), &p, &len))
         return;
-    }
-    if (len < sizeof(MDRawSystemInfo)) {
-        note(info, "system info stream: too short (%u bytes)", len);
-        return;
-    }
     md_system_info *s = &info->sys;
     s->present = true;
     s->arch = md_u16(p);
