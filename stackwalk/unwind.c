@@ -287,3 +287,15 @@ bool sw_read_context(uint16_t arch, const uint8_t *ctx, size_t size, const sw_cp
         return false;
     }
 }
+
+int sw_reg_by_name(const char *const *names, unsigned nregs, const char *s, size_t n)
+{
+    if (n && *s == '$') {
+        s++;
+        n--;
+    }
+    for (unsigned i = 0; i < nregs; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+            return (int)i;
+    return -1;
+}

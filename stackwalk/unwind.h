@@ -83,6 +83,9 @@ typedef struct sw_walker {
 } sw_walker;
 
 /* Reads one pointer-sized word of process memory (thread stack first). */
+/* The index of a register named s (n bytes, with or without '$') in a
+ * table of names, or -1. */
+int sw_reg_by_name(const char *const *names, unsigned nregs, const char *s, size_t n);
 bool sw_read_word(const sw_walker *w, uint64_t addr, uint64_t *out);
 bool sw_read_u32(const sw_walker *w, uint64_t addr, uint32_t *out);
 /* Bytes of process memory if the dump has them. */

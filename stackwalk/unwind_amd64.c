@@ -12,14 +12,7 @@ int sw_x86_is_call_before(const sw_walker *w, uint64_t ret);
 
 static int reg_by_name(const char *s, size_t n)
 {
-    if (n && *s == '$') {
-        s++;
-        n--;
-    }
-    for (int i = 0; i < NREGS; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
-            return i;
-    return -1;
+    return sw_reg_by_name(names, NREGS, s, n);
 }
 
 static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)

@@ -11,8 +11,8 @@ static const char *const aliases[16] = {"r0", "r1", "r2",  "r3",  "r4",  "r5",  
 
 static int reg_by_name(const char *s, size_t n)
 {
-    int r = sw_arm_reg_by_name(names, 16, s, n);
-    return r >= 0 ? r : sw_arm_reg_by_name(aliases, 16, s, n);
+    int r = sw_reg_by_name(names, 16, s, n);
+    return r >= 0 ? r : sw_reg_by_name(aliases, 16, s, n);
 }
 
 const sw_cpu sw_cpu_arm = {

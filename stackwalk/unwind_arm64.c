@@ -12,7 +12,7 @@ static const char *const names[33] = {"x0",  "x1",  "x2",  "x3",  "x4",  "x5",  
 
 static int reg_by_name(const char *s, size_t n)
 {
-    int r = sw_arm_reg_by_name(names, 33, s, n);
+    int r = sw_reg_by_name(names, 33, s, n);
     if (r >= 0)
         return r;
     if (n && *s == '$') {

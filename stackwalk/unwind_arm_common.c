@@ -64,15 +64,3 @@ bool sw_arm_frame_record(const sw_walker *w, const sw_walk_frame *callee, bool f
     sw_reg_set(caller, cpu->sp, fp + 2 * p);
     return true;
 }
-
-int sw_arm_reg_by_name(const char *const *names, unsigned nregs, const char *s, size_t n)
-{
-    if (n && *s == '$') {
-        s++;
-        n--;
-    }
-    for (unsigned i = 0; i < nregs; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
-            return (int)i;
-    return -1;
-}

@@ -7,6 +7,5 @@
 /* Frame pointer unwinding through {saved fp, saved lr} records, with the
  * leaf-function case for the context frame. */
 bool sw_arm_frame_record(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller);
-int sw_arm_reg_by_name(const char *const *names, unsigned nregs, const char *s, size_t n);
 
 #endif

@@ -10,14 +10,7 @@ static const char *const names[NREGS] = {"eax", "ecx", "edx", "ebx", "esp", "ebp
 
 static int reg_by_name(const char *s, size_t n)
 {
-    if (n && *s == '$') {
-        s++;
-        n--;
-    }
-    for (int i = 0; i < EFL; i++)
-        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
-            return i;
-    return -1;
+    return sw_reg_by_name(names, EFL, s, n);
 }
 
 static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
