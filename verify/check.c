@@ -486,14 +486,6 @@ static void counts_json(sv_json *j, const char *key, const sv_frame_counts *c, c
     sv_json_end(j, '}');
 }
 
-static void names_json(sv_json *j, const char *key, const sv_names *l)
-{
-    sv_json_array(j, key);
-    for (size_t i = 0; i < l->n; i++)
-        sv_json_str(j, NULL, l->v[i]);
-    sv_json_end(j, ']');
-}
-
 void sv_check_format_json(const sv_check_report *rep, sk_buf *o)
 {
     sv_json j;
@@ -512,10 +504,10 @@ void sv_check_format_json(const sv_check_report *rep, sk_buf *o)
         sv_json_uint(&j, "threads", d->threads);
         counts_json(&j, "crashing_thread", &d->crashing, d);
         counts_json(&j, "all_threads", &d->all, NULL);
-        names_json(&j, "modules_on_stack", &d->on_stack);
-        names_json(&j, "modules_missing_symbols", &d->missing);
-        names_json(&j, "modules_mismatched_symbols", &d->mismatched);
-        names_json(&j, "modules_corrupt_symbols", &d->corrupt);
+        sv_json_names(&j, "modules_on_stack", &d->on_stack);
+        sv_json_names(&j, "modules_missing_symbols", &d->missing);
+        sv_json_names(&j, "modules_mismatched_symbols", &d->mismatched);
+        sv_json_names(&j, "modules_corrupt_symbols", &d->corrupt);
         sv_json_array(&j, "expect");
         for (size_t k = 0; k < d->nchains; k++) {
             sv_json_object(&j, NULL);
@@ -534,7 +526,7 @@ void sv_check_format_json(const sv_check_report *rep, sk_buf *o)
     counts_json(&j, "crashing_thread", &rep->total.crashing, &rep->total);
     counts_json(&j, "all_threads", &rep->total.all, NULL);
     sv_json_end(&j, '}');
-    names_json(&j, "failures", &rep->failures);
+    sv_json_names(&j, "failures", &rep->failures);
     sv_json_str(&j, "result", rep->failures.n ? "fail" : "pass");
     sv_json_end(&j, '}');
 }

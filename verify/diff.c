@@ -352,14 +352,6 @@ static void stats_json(sv_json *j, const char *key, const sv_sym_stats *s)
     sv_json_end(j, '}');
 }
 
-static void names_json(sv_json *j, const char *key, const sv_names *l)
-{
-    sv_json_array(j, key);
-    for (size_t i = 0; i < l->n; i++)
-        sv_json_str(j, NULL, l->v[i]);
-    sv_json_end(j, ']');
-}
-
 void sv_diff_format_json(const sv_diff_report *r, sk_buf *out)
 {
     sv_json j;
@@ -371,16 +363,16 @@ void sv_diff_format_json(const sv_diff_report *r, sk_buf *out)
     sv_json_str(&j, "new_debug_id", r->new_id);
     stats_json(&j, "old_stats", &r->old_stats);
     stats_json(&j, "new_stats", &r->new_stats);
-    names_json(&j, "funcs_lost", &r->funcs_lost);
-    names_json(&j, "funcs_gained", &r->funcs_gained);
-    names_json(&j, "lines_lost", &r->lines_lost);
-    names_json(&j, "lines_gained", &r->lines_gained);
-    names_json(&j, "cfi_lost", &r->cfi_lost);
-    names_json(&j, "cfi_gained", &r->cfi_gained);
-    names_json(&j, "inlines_lost", &r->inlines_lost);
-    names_json(&j, "inlines_gained", &r->inlines_gained);
-    names_json(&j, "publics_lost", &r->publics_lost);
-    names_json(&j, "publics_gained", &r->publics_gained);
+    sv_json_names(&j, "funcs_lost", &r->funcs_lost);
+    sv_json_names(&j, "funcs_gained", &r->funcs_gained);
+    sv_json_names(&j, "lines_lost", &r->lines_lost);
+    sv_json_names(&j, "lines_gained", &r->lines_gained);
+    sv_json_names(&j, "cfi_lost", &r->cfi_lost);
+    sv_json_names(&j, "cfi_gained", &r->cfi_gained);
+    sv_json_names(&j, "inlines_lost", &r->inlines_lost);
+    sv_json_names(&j, "inlines_gained", &r->inlines_gained);
+    sv_json_names(&j, "publics_lost", &r->publics_lost);
+    sv_json_names(&j, "publics_gained", &r->publics_gained);
     sv_json_bool(&j, "loss", sv_diff_has_loss(r));
     sv_json_end(&j, '}');
 }

@@ -7,6 +7,7 @@
 #define SYMKIT_VERIFY_JSON_H
 
 #include "common.h"
+#include "verify.h"
 
 typedef sk_json_writer sv_json;
 
@@ -26,5 +27,13 @@ static inline void sv_json_uint(sv_json *j, const char *key, uint64_t v) { sk_js
 /* Shares and coverages: four decimals are plenty and keep diffs stable. */
 static inline void sv_json_num(sv_json *j, const char *key, double v) { sk_json_fixed(j, key, v, 4); }
 static inline void sv_json_bool(sv_json *j, const char *key, bool v) { sk_json_bool(j, key, v); }
+/* A list of names as a JSON array under key. */
+static inline void sv_json_names(sv_json *j, const char *key, const sv_names *l)
+{
+    sv_json_array(j, key);
+    for (size_t i = 0; i < l->n; i++)
+        sv_json_str(j, NULL, l->v[i]);
+    sv_json_end(j, ']');
+}
 
 #endif
