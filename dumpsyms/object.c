@@ -9,6 +9,9 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef DS_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 
 #ifndef ELFCOMPRESS_ZSTD
 #define ELFCOMPRESS_ZSTD 2
@@ -254,6 +257,32 @@ bool ds_object_has_dwarf(ds_object *obj)
     return s && s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_size > 0;
 }
 
+#ifdef DS_HAVE_LIBDEFLATE
+/* The inflate of .debug_info (hundreds of MB for big C++ programs) runs
+ * on one thread before any unit can be read, so its speed bounds the
+ * whole dump.  The output size is known from the section header, which is
+ * what libdeflate's whole-buffer decoder needs, and it inflates about
+ * twice as fast as zlib's streaming one; the result (and the adler32
+ * check) is the same. */
+static int inflate_zlib(const char *path, const char *name, const uint8_t *in, size_t in_size,
+                        uint8_t *out, size_t out_size, sk_error *err)
+{
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    if (!d)
+        return sk_fail(err, SK_ENOMEM, "%s: %s: cannot start the inflater", path, name);
+    /* No actual_out: anything but exactly out_size bytes is an error. */
+    enum libdeflate_result r = libdeflate_zlib_decompress(d, in, in_size, out, out_size, NULL);
+    libdeflate_free_decompressor(d);
+    if (r != LIBDEFLATE_SUCCESS)
+        return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zlib-compressed section (%s, %zu bytes expected)",
+                       path, name,
+                       r == LIBDEFLATE_SHORT_OUTPUT           ? "stream ends early"
+                       : r == LIBDEFLATE_INSUFFICIENT_SPACE ? "stream is longer"
+                                                            : "bad data",
+                       out_size);
+    return SK_OK;
+}
+#else
 static int inflate_zlib(const char *path, const char *name, const uint8_t *in, size_t in_size,
                         uint8_t *out, size_t out_size, sk_error *err)
 {
@@ -289,6 +318,7 @@ static int inflate_zlib(const char *path, const char *name, const uint8_t *in, s
                        done_out, out_size);
     return SK_OK;
 }
+#endif
 
 /* The compressed bytes are not needed once inflated: hand their pages
  * back (a private read-only file mapping just re-reads them if touched
@@ -329,6 +359,26 @@ static bool read_chdr(const ds_object *obj, const ds_section *s, uint32_t *type,
     return true;
 }
 
+/* Room for an inflated section.  A big one is written once from end to
+ * end and then read all over by every worker, so it is asked for in
+ * transparent huge pages where the kernel offers them: one fault per 2 MB
+ * instead of per 4 KB (half a million faults, each a trip through the
+ * hypervisor on a VM, for a 544 MB .debug_info) and fewer TLB misses for
+ * the DIE walk.  The memory use is the same; free() releases it. */
+static uint8_t *alloc_inflated(uint64_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (size < 16 * huge)
+        return malloc(size ? size : 1);
+    size_t rounded = (size + huge - 1) & ~(huge - 1);
+    uint8_t *p = aligned_alloc(huge, rounded);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+#endif
+    return p;
+}
+
 static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
 {
     const uint8_t *in = s->raw;
@@ -358,7 +408,7 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     if (out_size > MAX_DECOMPRESSED)
         return sk_fail(err, SK_EFORMAT, "%s: %s: implausible decompressed size %llu", obj->path,
                        s->name, (unsigned long long)out_size);
-    uint8_t *out = malloc(out_size ? out_size : 1);
+    uint8_t *out = alloc_inflated(out_size);
     if (!out)
         return sk_fail(err, SK_ENOMEM, "%s: %s: cannot allocate %llu bytes", obj->path, s->name,
                        (unsigned long long)out_size);
