@@ -108,6 +108,17 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     return SK_OK;
 }
 
+static const char *const dwarf_sections[] = {
+    ".debug_info", ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
+    ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
+};
+/* What only ds_collect_dwarf() reads (CFI still needs .debug_frame). */
+static const char *const dwarf_only_sections[] = {
+    ".debug_info", ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
+    ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_loclists",
+    ".debug_loc", ".debug_types", ".debug_aranges", ".debug_names", ".debug_macro", NULL,
+};
+
 int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
             ds_summary *summary, sk_error *err)
 {
@@ -157,10 +168,6 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         /* Distribution debug files are zlib-compressed section by section:
          * inflate the ones we will read side by side rather than one after
          * the other on first touch. */
-        static const char *const dwarf_sections[] = {
-            ".debug_info", ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
-            ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
-        };
         static const char *const cfi_sections[] = {".debug_frame", NULL};
         int jobs = opt->jobs > 0 ? opt->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (jobs > 1)
@@ -172,6 +179,11 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                 rc = ds_collect_dwarf(&ctx, err);
                 if (rc)
                     goto out;
+                /* The model holds copies of everything it took from
+                 * DWARF and every Dwarf_Debug is closed: hand the inflated
+                 * sections (over 500 MB for a big C++ program) back before
+                 * CFI, finalizing and writing add to the heap. */
+                ds_object_release(dbg, dwarf_only_sections);
             } else {
                 sk_log(SK_LOG_WARN, "%s: no DWARF debug information found; writing PUBLIC%s records only",
                        binary_path, opt->cfi ? " and STACK CFI" : "");

@@ -130,6 +130,19 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
     for (size_t i = 0; i < r->nfuncs; i++) {
         const dsu_func *fn = &r->funcs[i];
         sym_func *f = sym_module_add_func(m, fn->lo - load, fn->hi - fn->lo, fn->name);
+        /* The unit knows how many lines and inlines each function gets:
+         * size the arrays exactly rather than let them double from 8 (for
+         * ceph-osd that slack was 40 MB of a model that lives until the
+         * .sym is written).  Any later growth still goes through the
+         * model's own doubling, which starts from whatever cap is here. */
+        if (fn->nlines) {
+            f->lines = sk_xmalloc((size_t)fn->nlines * sizeof *f->lines);
+            f->lines_cap = fn->nlines;
+        }
+        if (fn->ninlines) {
+            f->inlines = sk_xmalloc((size_t)fn->ninlines * sizeof *f->inlines);
+            f->inlines_cap = fn->ninlines;
+        }
         for (uint32_t k = 0; k < fn->nlines; k++) {
             const dsu_line *l = &r->lines[fn->first_line + k];
             sym_func_add_line(m, f, l->addr - load, l->size, l->line, MAP_FILE(l->file));

@@ -577,3 +577,21 @@ void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
     pthread_mutex_destroy(&j.lock);
     free(j.secs);
 }
+
+void ds_object_release(ds_object *obj, const char *const *names)
+{
+    for (const char *const *n = names; *n; n++) {
+        ds_section *s = ds_object_section(obj, *n);
+        if (!s)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        if (s->loaded && s->owned && s->load_status == SK_OK) {
+            free(s->owned);
+            s->owned = NULL;
+            s->data = NULL;
+            s->size = 0;
+            s->loaded = false;
+        }
+        pthread_mutex_unlock(&s->lock);
+    }
+}

@@ -79,6 +79,11 @@ int ds_section_data(ds_object *obj, ds_section *sec, const uint8_t **data, size_
  * that the big ones inflate in parallel instead of one after the other on
  * first use.  Errors are left for ds_section_data() to report. */
 void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs);
+/* Frees the decompressed copies of the sections among `names` (same
+ * naming as ds_object_prefetch) once no reader holds a pointer into them;
+ * a later ds_section_data() inflates them again.  Lets the caller drop the
+ * DWARF sections before building the rest of the model. */
+void ds_object_release(ds_object *obj, const char *const *names);
 /* True when the file has DWARF debug information (.debug_info). */
 bool ds_object_has_dwarf(ds_object *obj);
 
