@@ -101,7 +101,56 @@ typedef struct merger {
     intern files, origins;
     sym_range *tmp;
     size_t tmp_cap;
+    /* A unit hands out one pointer per distinct inline origin name (it
+     * resolves each declaration once), so within a unit the pointer finds
+     * the origin id without hashing the (long, C++) name again: over a
+     * million INLINE records for ceph-osd.  Slots whose gen is not the
+     * current unit's are empty, so nothing is cleared between units. */
+    const char **okeys;
+    uint32_t *oids, *ogen;
+    size_t oslots;
+    uint32_t gen;
 } merger;
+
+static uint32_t origin_id(merger *mg, const char *name)
+{
+    if (!name)
+        return intern_get(&mg->origins, mg->ctx->m, "", sym_module_add_origin, stored_origin);
+    size_t i = (size_t)(((uintptr_t)name >> 3) * 0x9E3779B97F4A7C15ull) & (mg->oslots - 1);
+    while (mg->ogen[i] == mg->gen) {
+        if (mg->okeys[i] == name)
+            return mg->oids[i];
+        i = (i + 1) & (mg->oslots - 1);
+    }
+    uint32_t id = intern_get(&mg->origins, mg->ctx->m, name, sym_module_add_origin, stored_origin);
+    mg->okeys[i] = name;
+    mg->oids[i] = id;
+    mg->ogen[i] = mg->gen;
+    return id;
+}
+
+/* Readies the pointer cache for a unit of n inline records: at least 2n
+ * slots, so probing always ends at an empty one. */
+static void origin_cache_begin(merger *mg, size_t n)
+{
+    size_t want = 64;
+    while (want < 2 * n + 2)
+        want *= 2;
+    if (want > mg->oslots) {
+        free(mg->okeys);
+        free(mg->oids);
+        free(mg->ogen);
+        mg->okeys = sk_xcalloc(want, sizeof *mg->okeys);
+        mg->oids = sk_xcalloc(want, sizeof *mg->oids);
+        mg->ogen = sk_xcalloc(want, sizeof *mg->ogen);
+        mg->oslots = want;
+        mg->gen = 0;
+    }
+    if (++mg->gen == 0) { /* wrapped: every stamp is stale, start over */
+        memset(mg->ogen, 0, mg->oslots * sizeof *mg->ogen);
+        mg->gen = 1;
+    }
+}
 
 static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
 {
@@ -127,6 +176,8 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
                 ? fmap[fi]                                                                        \
                 : (fmap[fi] = intern_get(&mg->files, m, r->files[fi], sym_module_add_file,        \
                                          stored_file))))
+    if (r->ninlines)
+        origin_cache_begin(mg, r->ninlines);
     for (size_t i = 0; i < r->nfuncs; i++) {
         const dsu_func *fn = &r->funcs[i];
         sym_func *f = sym_module_add_func(m, fn->lo - load, fn->hi - fn->lo, fn->name);
@@ -154,9 +205,7 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
                 const dsu_range *rg = &r->ranges[in->first_range + j];
                 mg->tmp[j] = (sym_range){rg->lo - load, rg->hi - rg->lo};
             }
-            uint32_t origin =
-                intern_get(&mg->origins, m, in->origin ? in->origin : "", sym_module_add_origin,
-                           stored_origin);
+            uint32_t origin = origin_id(mg, in->origin);
             sym_func_add_inline(m, f, in->depth, in->call_line, MAP_FILE(in->call_file), origin,
                                 mg->tmp, in->nranges);
         }
@@ -432,6 +481,9 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     }
     intern_free(&mg.files);
     intern_free(&mg.origins);
+    free(mg.okeys);
+    free(mg.oids);
+    free(mg.ogen);
     free(mg.tmp);
     dsn_index_free(&syms);
     free(loads);
