@@ -163,18 +163,24 @@ static char *utf16_to_utf8(const uint8_t *p, size_t units, sk_arena *a)
     return s;
 }
 
-char *md_string(const sw_minidump *d, uint64_t rva, sk_arena *a)
+/* The bytes of a length-prefixed string at rva (u32 byte count, then the
+ * bytes), or NULL when it is too long or runs past the file. */
+static const uint8_t *md_counted(const sw_minidump *d, uint64_t rva, uint32_t *len)
 {
     const uint8_t *p = md_ptr(d, rva, 4);
     if (!p)
         return NULL;
-    uint32_t len = md_u32(p);
-    if (len > MD_MAX_STRING)
+    *len = md_u32(p);
+    if (*len > MD_MAX_STRING)
         return NULL;
-    const uint8_t *s = md_ptr(d, rva + 4, len);
-    if (!s)
-        return NULL;
-    return utf16_to_utf8(s, len / 2, a);
+    return md_ptr(d, rva + 4, *len);
+}
+
+char *md_string(const sw_minidump *d, uint64_t rva, sk_arena *a)
+{
+    uint32_t len;
+    const uint8_t *s = md_counted(d, rva, &len);
+    return s ? utf16_to_utf8(s, len / 2, a) : NULL;
 }
 
 /* Copies text bytes, replacing NUL and other control bytes but newline/tab
@@ -196,16 +202,9 @@ static char *clean_text(const uint8_t *p, size_t n, char nul_as, sk_arena *a)
 
 char *md_utf8_string(const sw_minidump *d, uint64_t rva, sk_arena *a)
 {
-    const uint8_t *p = md_ptr(d, rva, 4);
-    if (!p)
-        return NULL;
-    uint32_t len = md_u32(p);
-    if (len > MD_MAX_STRING)
-        return NULL;
-    const uint8_t *s = md_ptr(d, rva + 4, len);
-    if (!s)
-        return NULL;
-    return clean_text(s, len, '?', a);
+    uint32_t len;
+    const uint8_t *s = md_counted(d, rva, &len);
+    return s ? clean_text(s, len, '?', a) : NULL;
 }
 
 const uint8_t *md_memory_at(const md_memory *m, uint64_t addr, uint64_t n)

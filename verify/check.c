@@ -24,19 +24,6 @@ void sv_check_options_init(sv_check_options *opt)
     opt->max_scanned = opt->max_missing = -1;
 }
 
-static void add_name(sv_names *l, const char *s)
-{
-    sk_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = sk_xstrdup(s);
-}
-
-static void free_names(sv_names *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
 
 static void failure(sv_check_report *rep, const char *fmt, ...) SK_PRINTF(2, 3);
 static void failure(sv_check_report *rep, const char *fmt, ...)
@@ -145,9 +132,9 @@ static void measure(const sv_check_options *opt, const sw_report *r, sv_dump_met
             continue;
         const sw_module *m = &r->modules[i];
         const char *label = module_label(m);
-        add_name(&dm->on_stack, label);
+        sv_names_add(&dm->on_stack, label);
         if (m->corrupt_symbols)
-            add_name(&dm->corrupt, label);
+            sv_names_add(&dm->corrupt, label);
         if (m->loaded_symbols)
             continue;
         char other[320];
@@ -158,13 +145,13 @@ static void measure(const sv_check_options *opt, const sw_report *r, sv_dump_met
                 size_t n = strlen(label) + strlen(other) + (m->debug_id ? strlen(m->debug_id) : 0) + 64;
                 s = sk_xmalloc(n);
                 snprintf(s, n, "%s (dump has %s, store has %s)", label, m->debug_id, other);
-                add_name(&dm->mismatched, s);
+                sv_names_add(&dm->mismatched, s);
                 free(s);
                 mism = true;
             }
         }
         if (!mism)
-            add_name(&dm->missing, label);
+            sv_names_add(&dm->missing, label);
     }
     free(used);
 }
@@ -391,10 +378,10 @@ static void free_metrics(sv_dump_metrics *d)
     free(d->path);
     free(d->name);
     free(d->crash_type);
-    free_names(&d->on_stack);
-    free_names(&d->missing);
-    free_names(&d->mismatched);
-    free_names(&d->corrupt);
+    sv_names_free(&d->on_stack);
+    sv_names_free(&d->missing);
+    sv_names_free(&d->mismatched);
+    sv_names_free(&d->corrupt);
     for (size_t i = 0; i < d->nchains; i++) {
         free(d->chains[i].chain);
         free(d->chains[i].message);
@@ -408,7 +395,7 @@ void sv_check_report_free(sv_check_report *rep)
         free_metrics(&rep->dumps[i]);
     free(rep->dumps);
     free_metrics(&rep->total);
-    free_names(&rep->failures);
+    sv_names_free(&rep->failures);
     memset(rep, 0, sizeof *rep);
 }
 

@@ -137,8 +137,6 @@ static bool in_sorted(char *const *v, size_t n, const char *s)
     return false;
 }
 
-static void add_name(sv_names *l, const char *s);
-
 /* PUBLICs of `from` that `to` has under no name at all. */
 static void publics_missing(const sym_module *from, const sym_module *to, sv_names *out)
 {
@@ -147,25 +145,12 @@ static void publics_missing(const sym_module *from, const sym_module *to, sv_nam
     char **tp = sorted_names(to, true, &ntp), **tf = sorted_names(to, false, &ntf);
     for (size_t i = 0; i < np; i++)
         if (!in_sorted(tp, ntp, pub[i]) && !in_sorted(tf, ntf, pub[i]))
-            add_name(out, pub[i]);
+            sv_names_add(out, pub[i]);
     free(pub);
     free(tp);
     free(tf);
 }
 
-static void add_name(sv_names *l, const char *s)
-{
-    sk_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v);
-    l->v[l->n++] = sk_xstrdup(s);
-}
-
-static void free_names(sv_names *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
 
 int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *rep, sk_error *err)
 {
@@ -207,18 +192,18 @@ int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *re
     while (i < no || j < nn) {
         int c = i >= no ? 1 : j >= nn ? -1 : strcmp(fo[i].name, fnw[j].name);
         if (c < 0) {
-            add_name(&rep->funcs_lost, fo[i++].name);
+            sv_names_add(&rep->funcs_lost, fo[i++].name);
         } else if (c > 0) {
-            add_name(&rep->funcs_gained, fnw[j++].name);
+            sv_names_add(&rep->funcs_gained, fnw[j++].name);
         } else {
             if (fo[i].lines && !fnw[j].lines)
-                add_name(&rep->lines_lost, fo[i].name);
+                sv_names_add(&rep->lines_lost, fo[i].name);
             if (!fo[i].lines && fnw[j].lines)
-                add_name(&rep->lines_gained, fo[i].name);
+                sv_names_add(&rep->lines_gained, fo[i].name);
             if (fo[i].cfi && !fnw[j].cfi)
-                add_name(&rep->cfi_lost, fo[i].name);
+                sv_names_add(&rep->cfi_lost, fo[i].name);
             if (!fo[i].cfi && fnw[j].cfi)
-                add_name(&rep->cfi_gained, fo[i].name);
+                sv_names_add(&rep->cfi_gained, fo[i].name);
             i++, j++;
         }
     }
@@ -231,9 +216,9 @@ int sv_diff_files(const char *old_path, const char *new_path, sv_diff_report *re
     while (i < oo || j < on) {
         int c = i >= oo ? 1 : j >= on ? -1 : strcmp(ro[i], rn[j]);
         if (c < 0)
-            add_name(&rep->inlines_lost, ro[i++]);
+            sv_names_add(&rep->inlines_lost, ro[i++]);
         else if (c > 0)
-            add_name(&rep->inlines_gained, rn[j++]);
+            sv_names_add(&rep->inlines_gained, rn[j++]);
         else
             i++, j++;
     }
@@ -270,16 +255,16 @@ void sv_diff_report_free(sv_diff_report *r)
     free(r->new_path);
     free(r->old_id);
     free(r->new_id);
-    free_names(&r->funcs_lost);
-    free_names(&r->funcs_gained);
-    free_names(&r->lines_lost);
-    free_names(&r->lines_gained);
-    free_names(&r->cfi_lost);
-    free_names(&r->cfi_gained);
-    free_names(&r->inlines_lost);
-    free_names(&r->inlines_gained);
-    free_names(&r->publics_lost);
-    free_names(&r->publics_gained);
+    sv_names_free(&r->funcs_lost);
+    sv_names_free(&r->funcs_gained);
+    sv_names_free(&r->lines_lost);
+    sv_names_free(&r->lines_gained);
+    sv_names_free(&r->cfi_lost);
+    sv_names_free(&r->cfi_gained);
+    sv_names_free(&r->inlines_lost);
+    sv_names_free(&r->inlines_gained);
+    sv_names_free(&r->publics_lost);
+    sv_names_free(&r->publics_gained);
     memset(r, 0, sizeof *r);
 }
 

@@ -99,6 +99,8 @@ typedef struct sv_names {
     char **v;
     size_t n, cap;
 } sv_names;
+void sv_names_add(sv_names *l, const char *s); /* copies s */
+void sv_names_free(sv_names *l);
 
 /* What changed between two builds' .sym files of one module.  Functions are
  * matched by name (a multiset: static functions may share one). */
