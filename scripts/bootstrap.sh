@@ -47,7 +47,12 @@ build() { # build DIR [meson options...]
     if [ ! -f "$dir/build.ninja" ]; then
         meson setup "$dir" -Dwerror=true "$@" >/dev/null
     fi
-    ninja -C "$dir" -j "$jobs" >/dev/null
+    # Quiet when it works, the compiler's words when it does not.
+    if ! ninja -C "$dir" -j "$jobs" > "$dir/ninja.log" 2>&1; then
+        grep -v '^\[' "$dir/ninja.log" | tail -40 >&2
+        echo "bootstrap: build failed in $dir (full log: $dir/ninja.log)" >&2
+        exit 1
+    fi
 }
 
 install_packages
