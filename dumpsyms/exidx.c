@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "cfi_int.h"
 
 #ifndef SHT_ARM_EXIDX
@@ -147,23 +148,6 @@ static bool pop_regs(vstate *st, uint32_t mask)
     return true;
 }
 
-static bool uleb(const uint8_t *ops, size_t n, size_t *i, uint64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (*i < n) {
-        uint8_t b = ops[(*i)++];
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Runs the opcodes.  false when one cannot be expressed. */
 static bool run_ops(const uint8_t *ops, size_t n, vstate *st)
 {
@@ -205,8 +189,10 @@ static bool run_ops(const uint8_t *ops, size_t n, vstate *st)
                 return false;
         } else if (op == 0xb2) {
             uint64_t v;
-            if (!uleb(ops, n, &i, &v) || v > (1u << 24))
+            ds_bytes r = {ops, ops + i, ops + n, true};
+            if (!ds_bytes_uleb(&r, &v) || v > (1u << 24))
                 return false;
+            i = (size_t)(r.p - ops);
             st->off += 0x204 + (int64_t)(v << 2);
         } else if (op == 0xb3 || op == 0xc8 || op == 0xc9) {
             if (i >= n)
