@@ -164,6 +164,8 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     ds_context ctx = {
         .bin = &bin, .dbg = dbg, .load_addr = bin.load_addr, .opt = opt, .m = m, .summary = summary,
     };
+    /* Phase times for -v: where a slow dump spends its time. */
+    double t_start = sk_now(), t_inflate = 0, t_dwarf = 0, t_publics = 0, t_cfi = 0, t;
     if (!opt->header_only && dbg) {
         /* Distribution debug files are zlib-compressed section by section:
          * inflate the ones we will read side by side rather than one after
@@ -173,12 +175,15 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         if (jobs > 1)
             ds_object_prefetch(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
     }
+    t = sk_now();
+    t_inflate = t - t_start;
     if (!opt->header_only) {
         if (!opt->cfi_only) {
             if (dbg && ds_object_has_dwarf(dbg)) {
                 rc = ds_collect_dwarf(&ctx, err);
                 if (rc)
                     goto out;
+                t_dwarf = sk_now() - t;
                 /* The model holds copies of everything it took from
                  * DWARF and every Dwarf_Debug is closed: hand the inflated
                  * sections (over 500 MB for a big C++ program) back before
@@ -188,18 +193,27 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                 sk_log(SK_LOG_WARN, "%s: no DWARF debug information found; writing PUBLIC%s records only",
                        binary_path, opt->cfi ? " and STACK CFI" : "");
             }
+            t = sk_now();
             rc = ds_collect_publics(&ctx, err);
             if (rc)
                 goto out;
+            t_publics = sk_now() - t;
         }
         if (opt->cfi || opt->cfi_only) {
+            t = sk_now();
             rc = ds_collect_cfi(&ctx, err);
             if (rc)
                 goto out;
+            t_cfi = sk_now() - t;
         }
     }
     sym_finalize_stats st = {0};
+    t = sk_now();
     sym_module_finalize(m, &st);
+    if (opt->verbose)
+        sk_log(SK_LOG_INFO,
+               "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
+               binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
     if (opt->verbose)
         sk_log(SK_LOG_INFO,
                "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "

@@ -1,9 +1,9 @@
 /* dwarf_funcs.c — ds_collect_dwarf(): FILE/FUNC/line/INLINE records from
  * every compilation unit, read in parallel and merged in unit order.
  *
- * Each worker thread opens its own Dwarf_Debug over the shared section
- * bytes, walks the unit headers itself (cheap) and claims units one at a
- * time; the calling thread merges finished units strictly in .debug_info
+ * The unit headers are listed once; worker threads then claim units one
+ * at a time and read them with our own DIE reader over the shared section
+ * bytes (dwarf_info.h); the calling thread merges finished units strictly in .debug_info
  * order, so the module is built the same way whatever the thread count,
  * and frees each unit as soon as it is merged.  Workers stay at most a
  * small window ahead of the merge so memory stays flat per unit. */
@@ -18,8 +18,8 @@
 #define MAX_JOBS 64
 
 typedef struct unit_ref {
-    Dwarf_Off off;   /* unit header offset in .debug_info */
-    Dwarf_Half type; /* DW_UT_* */
+    uint64_t off, end; /* the unit in .debug_info */
+    uint8_t type;      /* DW_UT_* */
 } unit_ref;
 
 /* ---- string interning for FILE paths and INLINE_ORIGIN names ---------- */
@@ -216,79 +216,98 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
 
 /* ---- reading units ----------------------------------------------------- */
 
-/* The .dwo name of a split-DWARF skeleton unit (DWARF 5 DW_AT_dwo_name or
- * GCC's DWARF 4 DW_AT_GNU_dwo_name), NULL otherwise; malloc'd. */
-static char *dwo_name(ds_dwarf *d, Dwarf_Die cu_die)
+/* What every worker reads from: the sections, and the unit list (to find
+ * the unit a cross-unit reference lands in). */
+typedef struct source {
+    ds_object *obj;
+    di_sections sec;
+    const unit_ref *units;
+    size_t nunits;
+} source;
+
+/* A worker's state: the last unit a cross-unit reference led to, kept open
+ * because LTO units refer to the same few units over and over. */
+typedef struct reader {
+    const source *src;
+    di_unit foreign;
+    size_t foreign_idx; /* + 1; 0: none open */
+} reader;
+
+static di_unit *foreign_unit(void *ctx, uint64_t off)
 {
-    static const Dwarf_Half ats[] = {DW_AT_dwo_name, DW_AT_GNU_dwo_name};
-    for (size_t i = 0; i < 2; i++) {
-        Dwarf_Attribute a = NULL;
-        Dwarf_Error e = NULL;
-        int res = dwarf_attr(cu_die, ats[i], &a, &e);
-        if (res == DW_DLV_ERROR)
-            dwarf_dealloc(d->dbg, e, DW_DLA_ERROR);
-        if (res != DW_DLV_OK)
-            continue;
-        char *str = NULL;
-        res = dwarf_formstring(a, &str, &e);
-        if (res == DW_DLV_ERROR)
-            dwarf_dealloc(d->dbg, e, DW_DLA_ERROR);
-        dwarf_dealloc_attribute(a);
-        if (res == DW_DLV_OK && str)
-            return sk_xstrdup(str);
+    reader *rd = ctx;
+    const source *src = rd->src;
+    size_t lo = 0, hi = src->nunits;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (src->units[mid].end <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= src->nunits || off < src->units[lo].off)
+        return NULL;
+    if (rd->foreign_idx == lo + 1)
+        return &rd->foreign;
+    di_unit_close(&rd->foreign);
+    rd->foreign_idx = 0;
+    uint64_t next = 0;
+    if (!di_unit_open(&rd->foreign, &src->sec, src->units[lo].off, &next) ||
+        !di_unit_read_bases(&rd->foreign)) {
+        di_unit_close(&rd->foreign);
+        return NULL;
+    }
+    rd->foreign_idx = lo + 1;
+    return &rd->foreign;
+}
+
+/* The .dwo name of a split-DWARF skeleton unit (DWARF 5 DW_AT_dwo_name or
+ * GCC's DWARF 4 DW_AT_GNU_dwo_name), NULL otherwise. */
+static const char *dwo_name(di_unit *cu)
+{
+    if (cu->type != DW_UT_skeleton && !cu->has_dwo_id)
+        return NULL;
+    di_die root;
+    di_value vals[DI_MAX_ATTRS];
+    uint64_t end = 0;
+    if (!di_die_at(cu, cu->first_die, &root) || !root.ab || !di_die_values(cu, &root, vals, &end))
+        return NULL;
+    for (unsigned i = 0; i < root.ab->nattrs; i++) {
+        const char *s = NULL;
+        if ((vals[i].at == DW_AT_dwo_name || vals[i].at == DW_AT_GNU_dwo_name) &&
+            di_value_str(cu, &vals[i], &s))
+            return s;
     }
     return NULL;
 }
 
-/* Advances d's unit iterator (which has passed *pos units) to unit idx and
- * reads it into out. */
-static void read_unit(ds_dwarf *d, size_t *pos, size_t idx, const unit_ref *ref, const dsu_env *env,
-                      dsu_result *out)
+static void read_unit(reader *rd, size_t idx, const dsu_env *env, dsu_result *out)
 {
-    Dwarf_Error e = NULL;
-    char buf[400];
-    while (*pos <= idx) {
-        Dwarf_Unsigned len = 0, typeoff = 0, next = 0;
-        Dwarf_Half ver = 0, asz = 0, lsz = 0, esz = 0, type = 0;
-        Dwarf_Off abbrev = 0;
-        Dwarf_Sig8 sig;
-        int res = dwarf_next_cu_header_d(d->dbg, true, &len, &ver, &abbrev, &asz, &lsz, &esz, &sig,
-                                         &typeoff, &next, &type, &e);
-        if (res != DW_DLV_OK) {
-            out->error = sk_xstrdup(res == DW_DLV_ERROR ? ds_dwarf_errmsg(d, e, buf, sizeof buf)
-                                                        : "unit header vanished");
-            return;
-        }
-        ++*pos;
-    }
+    const unit_ref *ref = &rd->src->units[idx];
     if (ref->type == DW_UT_type || ref->type == DW_UT_split_type)
         return; /* types only, no code */
-    Dwarf_Die cu_die = NULL;
-    int res = dwarf_siblingof_b(d->dbg, NULL, true, &cu_die, &e);
-    if (res != DW_DLV_OK) {
-        out->error = sk_xstrdup(res == DW_DLV_ERROR ? ds_dwarf_errmsg(d, e, buf, sizeof buf)
-                                                    : "unit has no DIE");
+    di_unit cu;
+    uint64_t next = 0;
+    if (!di_unit_open(&cu, &rd->src->sec, ref->off, &next) || !di_unit_read_bases(&cu)) {
+        out->error = sk_xstrdup(cu.error);
+        di_unit_close(&cu);
         return;
     }
-    dsu_process(d, cu_die, ref->off, env, out);
-    char *dwo = dwo_name(d, cu_die);
+    dsu_input in = {.cu = &cu, .foreign = foreign_unit, .foreign_ctx = rd};
+    dsu_process(&in, env, out);
+    const char *dwo = out->error ? NULL : dwo_name(&cu);
     if (dwo) {
-        /* Split DWARF: the skeleton gives lines but no functions.  Reading
-         * the .dwo through libdwarf 20210528's tied-file support proved
-         * unreliable (range lists, skeleton lookup), so say what is
-         * missing rather than write a .sym that looks complete. */
+        /* Split DWARF: the skeleton gives lines but no functions. */
         size_t n = strlen(dwo) + 100;
         out->note = sk_xmalloc(n);
         snprintf(out->note, n, "split DWARF (%s) is not supported; its functions are missing", dwo);
-        free(dwo);
     }
-    dwarf_dealloc_die(cu_die);
+    di_unit_close(&cu);
 }
 
 typedef struct shared {
-    ds_object *obj;
+    const source *src;
     const dsu_env *env;
-    const unit_ref *units;
     size_t nunits;
     size_t window; /* how far claims may run ahead of the merge */
     pthread_mutex_t mu;
@@ -301,10 +320,7 @@ typedef struct shared {
 static void *worker(void *arg)
 {
     shared *s = arg;
-    ds_dwarf *d = NULL;
-    sk_error err = {0};
-    bool opened = ds_dwarf_open(s->obj, &d, &err) == SK_OK;
-    size_t pos = 0;
+    reader rd = {.src = s->src};
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->next_claim < s->nunits && s->next_claim >= s->merged + s->window)
@@ -313,67 +329,97 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (idx >= s->nunits)
             break;
-        dsu_result *r = &s->results[idx];
-        if (opened)
-            read_unit(d, &pos, idx, &s->units[idx], s->env, r);
-        else
-            r->error = sk_xstrdup(err.msg);
+        read_unit(&rd, idx, s->env, &s->results[idx]);
         pthread_mutex_lock(&s->mu);
         s->ready[idx] = true;
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
-    ds_dwarf_close(d);
+    di_unit_close(&rd.foreign);
     return NULL;
 }
 
 /* ---- entry point ------------------------------------------------------- */
 
+/* The bytes of a section for the reader; an absent section is empty.  A
+ * section that fails to inflate is reported once and read as absent (the
+ * units that need it then fail with their own message). */
+static di_span section_span(ds_object *obj, const char *name)
+{
+    di_span span = {0};
+    ds_section *sec = ds_object_section(obj, name);
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    sk_error err = {0};
+    if (!sec)
+        return span;
+    if (ds_section_data(obj, sec, &data, &size, &err)) {
+        sk_log(SK_LOG_WARN, "%s", err.msg);
+        return span;
+    }
+    span.p = data;
+    span.n = data ? size : 0;
+    return span;
+}
+
+static int load_sections(ds_object *obj, di_sections *sec, sk_error *err)
+{
+    memset(sec, 0, sizeof *sec);
+    sec->le = obj->little_endian;
+    ds_section *info = ds_object_section(obj, ".debug_info");
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    if (!info)
+        return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
+    int rc = ds_section_data(obj, info, &data, &size, err);
+    if (rc)
+        return rc;
+    sec->info = (di_span){data, data ? size : 0};
+    sec->abbrev = section_span(obj, ".debug_abbrev");
+    sec->str = section_span(obj, ".debug_str");
+    sec->line_str = section_span(obj, ".debug_line_str");
+    sec->str_offsets = section_span(obj, ".debug_str_offsets");
+    sec->addr = section_span(obj, ".debug_addr");
+    sec->ranges = section_span(obj, ".debug_ranges");
+    sec->rnglists = section_span(obj, ".debug_rnglists");
+    sec->line = section_span(obj, ".debug_line");
+    return SK_OK;
+}
+
 /* Unit headers in order; fails only when not even the first can be read. */
-static int list_units(ds_context *ctx, unit_ref **out, size_t *nout, sk_error *err)
+static int list_units(ds_context *ctx, const di_sections *sec, unit_ref **out, size_t *nout,
+                      sk_error *err)
 {
     *out = NULL;
     *nout = 0;
-    ds_dwarf *d = NULL;
-    int rc = ds_dwarf_open(ctx->dbg, &d, err);
-    if (rc)
-        return rc;
     unit_ref *units = NULL;
     size_t n = 0, cap = 0;
-    Dwarf_Off cur = 0;
-    for (;;) {
-        Dwarf_Unsigned len = 0, typeoff = 0, next = 0;
-        Dwarf_Half ver = 0, asz = 0, lsz = 0, esz = 0, type = 0;
-        Dwarf_Off abbrev = 0;
-        Dwarf_Sig8 sig;
-        Dwarf_Error e = NULL;
-        int res = dwarf_next_cu_header_d(d->dbg, true, &len, &ver, &abbrev, &asz, &lsz, &esz, &sig,
-                                         &typeoff, &next, &type, &e);
-        if (res == DW_DLV_NO_ENTRY)
-            break;
-        if (res != DW_DLV_OK) {
-            char buf[sizeof d->load_error.msg];
-            ds_dwarf_errmsg(d, e, buf, sizeof buf);
-            if (d->load_error.code)
-                snprintf(buf, sizeof buf, "%s", d->load_error.msg);
-            if (n == 0) {
+    uint64_t cur = 0;
+    while (cur < sec->info.n) {
+        di_unit u;
+        uint64_t next = 0;
+        if (!di_unit_header(&u, sec, cur, &next)) {
+            if (n == 0 && next == 0) {
                 free(units);
-                ds_dwarf_close(d);
                 return sk_fail(err, SK_EFORMAT, "%s: .debug_info is unreadable: %s", ctx->dbg->path,
-                               buf);
+                               u.error);
             }
-            /* A unit header we cannot read hides where the next one starts. */
-            sk_log(SK_LOG_WARN,
-                   "%s: compilation unit at offset 0x%llx: %s; skipped with all units after it",
-                   ctx->dbg->path, (unsigned long long)cur, buf);
-            ctx->summary->dwarf_errors++;
-            break;
+            if (next == 0) {
+                /* A unit length we cannot read hides where the next one
+                 * starts. */
+                sk_log(SK_LOG_WARN,
+                       "%s: compilation unit at offset 0x%llx: %s; skipped with all units after it",
+                       ctx->dbg->path, (unsigned long long)cur, u.error);
+                ctx->summary->dwarf_errors++;
+                break;
+            }
+            /* The length is sound, so the unit's own reader will say what
+             * is wrong with the rest of its header. */
         }
         sk_grow((void **)&units, &cap, n + 1, sizeof *units);
-        units[n++] = (unit_ref){cur, type};
+        units[n++] = (unit_ref){cur, next, u.type};
         cur = next;
     }
-    ds_dwarf_close(d);
     *out = units;
     *nout = n;
     return SK_OK;
@@ -414,11 +460,17 @@ static int job_count(const ds_options *opt, size_t nunits)
 
 int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 {
-    unit_ref *units = NULL;
-    size_t nunits = 0;
-    int rc = list_units(ctx, &units, &nunits, err);
+    source src = {.obj = ctx->dbg};
+    int rc = load_sections(ctx->dbg, &src.sec, err);
     if (rc)
         return rc;
+    unit_ref *units = NULL;
+    size_t nunits = 0;
+    rc = list_units(ctx, &src.sec, &units, &nunits, err);
+    if (rc)
+        return rc;
+    src.units = units;
+    src.nunits = nunits;
     ctx->summary->compile_units = nunits;
 
     size_t nloads = 0;
@@ -431,20 +483,16 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     int jobs = job_count(ctx->opt, nunits);
 
     if (jobs == 1) {
-        ds_dwarf *d = NULL;
-        rc = ds_dwarf_open(ctx->dbg, &d, err);
-        if (rc == SK_OK) {
-            size_t pos = 0;
-            for (size_t i = 0; i < nunits; i++) {
-                dsu_result r = {0};
-                read_unit(d, &pos, i, &units[i], &env, &r);
-                merge(&mg, &units[i], &r);
-                dsu_result_free(&r);
-            }
-            ds_dwarf_close(d);
+        reader rd = {.src = &src};
+        for (size_t i = 0; i < nunits; i++) {
+            dsu_result r = {0};
+            read_unit(&rd, i, &env, &r);
+            merge(&mg, &units[i], &r);
+            dsu_result_free(&r);
         }
+        di_unit_close(&rd.foreign);
     } else {
-        shared s = {.obj = ctx->dbg, .env = &env, .units = units, .nunits = nunits,
+        shared s = {.src = &src, .env = &env, .nunits = nunits,
                     .window = (size_t)jobs * 8};
         s.results = sk_xcalloc(nunits, sizeof *s.results);
         s.ready = sk_xcalloc(nunits, sizeof *s.ready);

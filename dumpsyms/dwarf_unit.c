@@ -15,9 +15,9 @@
 #define MAX_REF_HOPS 16
 
 typedef struct decl {
-    Dwarf_Off off;
+    uint64_t off;
     const char *name, *linkage, *scope;
-    Dwarf_Off ref;
+    uint64_t ref;
     bool has_ref;
     bool lazy; /* attributes not read yet (a member function declaration) */
     bool resolved;
@@ -34,7 +34,7 @@ typedef struct pending_func {
 typedef struct pending_inline {
     uint32_t func; /* pending_func index */
     uint32_t depth, call_line, call_file;
-    Dwarf_Off origin;
+    uint64_t origin;
     bool has_origin;
     uint32_t first_range, nranges; /* into unit.rr */
 } pending_inline;
@@ -46,16 +46,17 @@ typedef struct row {
 } row;
 
 typedef struct unit {
-    ds_dwarf *d;
-    Dwarf_Debug dbg;
+    di_unit *du;             /* the unit whose DIEs are walked */
+    const dsu_input *in;
     const dsu_env *env;
     dsu_result *out;
-    Dwarf_Half version;
+    uint16_t version;
     uint32_t addr_size;
     uint64_t cu_base;
     const char *comp_dir;
     bool failed;
     char msg[512];
+    di_value vals[DI_MAX_ATTRS]; /* one DIE's attributes at a time */
 
     decl *decls;
     size_t ndecls, decls_cap;
@@ -78,22 +79,10 @@ typedef struct unit {
     size_t nlfiles;
     uint64_t file_base; /* number of the first file: 1 before DWARF 5, 0 since */
     bool *file_done;
+    const di_sections *line_sec; /* where the line table and its strings are */
 } unit;
 
 /* ---- errors ------------------------------------------------------------ */
-
-static int fail_dwarf(unit *u, const char *what, Dwarf_Error e)
-{
-    if (!u->failed) {
-        char buf[400];
-        ds_dwarf_errmsg(u->d, e, buf, sizeof buf);
-        snprintf(u->msg, sizeof u->msg, "%s: %s", what, buf);
-        u->failed = true;
-    } else if (e) {
-        dwarf_dealloc(u->dbg, e, DW_DLA_ERROR);
-    }
-    return -1;
-}
 
 static int fail_msg(unit *u, const char *what)
 {
@@ -104,17 +93,17 @@ static int fail_msg(unit *u, const char *what)
     return -1;
 }
 
-static void drop_error(unit *u, Dwarf_Error e)
+/* The reader's own message for a problem it found in du. */
+static int fail_reader(unit *u, const di_unit *du)
 {
-    if (e)
-        dwarf_dealloc(u->dbg, e, DW_DLA_ERROR);
+    return fail_msg(u, du->error[0] ? du->error : "corrupt DWARF");
 }
 
 /* ---- declarations map -------------------------------------------------- */
 
-static size_t slot_of(Dwarf_Off off, size_t nslots)
+static size_t slot_of(uint64_t off, size_t nslots)
 {
-    uint64_t h = (uint64_t)off * 0x9E3779B97F4A7C15ull;
+    uint64_t h = off * 0x9E3779B97F4A7C15ull;
     return (size_t)(h >> 17) & (nslots - 1);
 }
 
@@ -126,7 +115,7 @@ static void map_insert(unit *u, uint32_t idx)
     u->slots[i] = idx + 1;
 }
 
-static int32_t map_find(const unit *u, Dwarf_Off off)
+static int32_t map_find(const unit *u, uint64_t off)
 {
     if (!u->nslots)
         return -1;
@@ -160,278 +149,139 @@ static uint32_t add_decl(unit *u, const decl *d)
 
 typedef struct dinfo {
     const char *name, *linkage;
-    Dwarf_Off ref;
+    uint64_t ref;
     bool has_ref, declaration;
     bool has_low, has_high, high_is_offset;
     uint64_t low, high;
     uint64_t call_file, call_line;
 } dinfo;
 
-static void add_range(unit *u, uint64_t lo, uint64_t hi)
+static void add_range(void *ctx, uint64_t lo, uint64_t hi)
 {
+    unit *u = ctx;
     if (hi <= lo)
         return;
     sk_grow((void **)&u->rr, &u->rr_cap, u->nrr + 1, sizeof *u->rr);
     u->rr[u->nrr++] = (dsu_range){lo, hi};
 }
 
-/* DWARF 5 .debug_rnglists (DW_FORM_sec_offset or DW_FORM_rnglistx).
- * libdwarf applies base addresses itself ("cooked" values), including
- * DW_RLE_offset_pair against the unit's base when there is no
- * .debug_addr at all. */
-static int read_rnglists(unit *u, Dwarf_Attribute a, Dwarf_Half form, Dwarf_Unsigned val)
+/* A string attribute.  A form we cannot read (a dwz supplementary-file
+ * string) is treated as absent; a string offset or index outside its
+ * table is corruption. */
+static bool value_string(di_unit *du, const di_value *v, const char **s)
 {
-    Dwarf_Error e = NULL;
-    Dwarf_Rnglists_Head head = NULL;
-    Dwarf_Unsigned count = 0, goff = 0;
-    int res = dwarf_rnglists_get_rle_head(a, form, val, &head, &count, &goff, &e);
-    if (res == DW_DLV_NO_ENTRY)
-        return 0;
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading .debug_rnglists", e);
-    int rc = 0;
-    for (Dwarf_Unsigned i = 0; i < count; i++) {
-        unsigned len = 0, code = 0;
-        Dwarf_Unsigned raw1 = 0, raw2 = 0, c1 = 0, c2 = 0;
-        Dwarf_Bool unavailable = 0;
-        res = dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &raw1, &raw2, &unavailable,
-                                                &c1, &c2, &e);
-        if (res != DW_DLV_OK) {
-            rc = fail_dwarf(u, "reading a .debug_rnglists entry", e);
-            break;
-        }
-        if (code == DW_RLE_end_of_list)
-            break;
-        switch (code) {
-        case DW_RLE_startx_endx:
-        case DW_RLE_startx_length:
-        case DW_RLE_offset_pair:
-        case DW_RLE_start_end:
-        case DW_RLE_start_length:
-            if (unavailable) {
-                rc = fail_msg(u, "range list uses .debug_addr, which is missing");
-                break;
-            }
-            add_range(u, c1, c2);
-            break;
-        default: /* base_address(x): libdwarf folds it into the cooked values */
-            break;
-        }
-        if (rc)
-            break;
+    *s = NULL;
+    const char *str = NULL;
+    if (di_value_str(du, v, &str)) {
+        if (*str)
+            *s = str;
+        return true;
     }
-    dwarf_dealloc_rnglists_head(head);
-    return rc;
+    return du->error[0] == 0;
 }
 
-/* DWARF 2-4 .debug_ranges, relative to the unit's base address unless a
- * base-address-selection entry says otherwise. */
-static int read_debug_ranges(unit *u, Dwarf_Die die, Dwarf_Unsigned off)
-{
-    Dwarf_Error e = NULL;
-    Dwarf_Ranges *buf = NULL;
-    Dwarf_Signed count = 0;
-    Dwarf_Unsigned bytes = 0;
-    Dwarf_Off real = 0;
-    int res = dwarf_get_ranges_b(u->dbg, off, die, &real, &buf, &count, &bytes, &e);
-    if (res == DW_DLV_NO_ENTRY)
-        return 0;
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading .debug_ranges", e);
-    uint64_t base = u->cu_base;
-    for (Dwarf_Signed i = 0; i < count; i++) {
-        if (buf[i].dwr_type == DW_RANGES_END)
-            break;
-        if (buf[i].dwr_type == DW_RANGES_ADDRESS_SELECTION) {
-            base = buf[i].dwr_addr2;
-            continue;
-        }
-        add_range(u, base + buf[i].dwr_addr1, base + buf[i].dwr_addr2);
-    }
-    dwarf_ranges_dealloc(u->dbg, buf, count);
-    return 0;
-}
-
-static int read_ranges_attr(unit *u, Dwarf_Die die, Dwarf_Attribute a)
-{
-    Dwarf_Error e = NULL;
-    Dwarf_Half form = 0;
-    if (dwarf_whatform(a, &form, &e) != DW_DLV_OK)
-        return fail_dwarf(u, "reading DW_AT_ranges", e);
-    Dwarf_Unsigned val = 0;
-    int res;
-    if (form == DW_FORM_rnglistx || form == DW_FORM_data4 || form == DW_FORM_data8 ||
-        form == DW_FORM_udata) {
-        res = dwarf_formudata(a, &val, &e);
-    } else {
-        Dwarf_Off off = 0;
-        res = dwarf_global_formref(a, &off, &e);
-        val = off;
-    }
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading DW_AT_ranges", e);
-    if (u->version >= 5)
-        return read_rnglists(u, a, form, val);
-    return read_debug_ranges(u, die, val);
-}
-
-/* A string attribute; a form we cannot read (a dwz .gnu_debugaltlink
- * string, say) is treated as absent rather than as corruption. */
-static const char *form_string(unit *u, Dwarf_Attribute a)
-{
-    char *s = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_formstring(a, &s, &e);
-    if (res == DW_DLV_ERROR)
-        drop_error(u, e);
-    return res == DW_DLV_OK && s && *s ? s : NULL;
-}
-
-/* Reads the attributes we care about; with want_ranges, appends the DIE's
- * code ranges to u->rr. */
-static int read_info(unit *u, Dwarf_Die die, dinfo *info, bool want_ranges)
+/* Reads the attributes we care about from the DIE of du (u->du, or a unit
+ * a reference led to); with want_ranges, appends the DIE's code ranges to
+ * u->rr.  *next (if given) is the offset past the attributes. */
+static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool want_ranges,
+                     uint64_t *next)
 {
     memset(info, 0, sizeof *info);
-    Dwarf_Error e = NULL;
-    Dwarf_Attribute *attrs = NULL;
-    Dwarf_Signed n = 0;
-    int res = dwarf_attrlist(die, &attrs, &n, &e);
-    if (res == DW_DLV_NO_ENTRY)
-        return 0;
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading attributes", e);
-    int rc = 0;
-    for (Dwarf_Signed i = 0; i < n && rc == 0; i++) {
-        Dwarf_Attribute a = attrs[i];
-        Dwarf_Half at = 0, form = 0;
-        if (dwarf_whatattr(a, &at, &e) != DW_DLV_OK || dwarf_whatform(a, &form, &e) != DW_DLV_OK) {
-            rc = fail_dwarf(u, "reading an attribute", e);
-            break;
-        }
-        switch (at) {
+    uint64_t end = 0;
+    if (!di_die_values(du, die, u->vals, &end))
+        return fail_reader(u, du);
+    if (next)
+        *next = end;
+    for (unsigned i = 0; i < die->ab->nattrs; i++) {
+        const di_value *v = &u->vals[i];
+        switch (v->at) {
         case DW_AT_name:
-            info->name = form_string(u, a);
+            if (!value_string(du, v, &info->name))
+                return fail_reader(u, du);
             break;
         case DW_AT_linkage_name:
         case DW_AT_MIPS_linkage_name:
-            info->linkage = form_string(u, a);
+            if (!value_string(du, v, &info->linkage))
+                return fail_reader(u, du);
             break;
         case DW_AT_specification:
-        case DW_AT_abstract_origin: {
-            /* A reference into a dwz supplementary file is not in this
-             * file's .debug_info: following it would land on garbage. */
-            if (form == DW_FORM_GNU_ref_alt || form == DW_FORM_ref_sup4 || form == DW_FORM_ref_sup8)
-                break;
-            Dwarf_Off off = 0;
-            if (dwarf_global_formref(a, &off, &e) != DW_DLV_OK) {
-                rc = fail_dwarf(u, "reading a DIE reference", e);
-                break;
-            }
-            info->ref = off;
-            info->has_ref = true;
+        case DW_AT_abstract_origin:
+            /* A reference into a dwz supplementary file or a type unit is
+             * not a DIE of this .debug_info: it reads as absent. */
+            info->has_ref = di_value_ref(du, v, &info->ref);
             break;
-        }
-        case DW_AT_declaration: {
-            Dwarf_Bool flag = 0;
-            if (dwarf_formflag(a, &flag, &e) == DW_DLV_OK)
-                info->declaration = flag != 0;
-            else
-                drop_error(u, e);
+        case DW_AT_declaration:
+            info->declaration = v->u != 0;
             break;
-        }
-        case DW_AT_low_pc: {
+        case DW_AT_low_pc:
             if (!want_ranges)
                 break;
-            Dwarf_Addr low = 0;
-            if (dwarf_formaddr(a, &low, &e) != DW_DLV_OK) {
-                rc = fail_dwarf(u, "reading DW_AT_low_pc", e);
-                break;
+            if (!di_value_addr(du, v, &info->low)) {
+                if (du->error[0])
+                    return fail_reader(u, du);
+                return fail_msg(u, "DW_AT_low_pc has an unexpected form");
             }
-            info->low = low;
             info->has_low = true;
             break;
-        }
         case DW_AT_high_pc:
             if (!want_ranges)
                 break;
-            if (form == DW_FORM_addr || form == DW_FORM_addrx || form == DW_FORM_GNU_addr_index ||
-                (form >= DW_FORM_addrx1 && form <= DW_FORM_addrx4)) {
-                Dwarf_Addr high = 0;
-                res = dwarf_formaddr(a, &high, &e);
-                info->high = high;
-            } else {
-                Dwarf_Unsigned v = 0;
-                res = dwarf_formudata(a, &v, &e);
-                info->high = v;
+            if (di_value_addr(du, v, &info->high)) {
+                info->has_high = true;
+            } else if (du->error[0]) {
+                return fail_reader(u, du);
+            } else if (di_value_udata(v, &info->high)) {
+                info->has_high = true;
                 info->high_is_offset = true;
+            } else {
+                return fail_msg(u, "DW_AT_high_pc has an unexpected form");
             }
-            if (res != DW_DLV_OK) {
-                rc = fail_dwarf(u, "reading DW_AT_high_pc", e);
-                break;
-            }
-            info->has_high = true;
             break;
         case DW_AT_ranges:
-            if (want_ranges)
-                rc = read_ranges_attr(u, die, a);
+            if (want_ranges && !di_ranges(du, v, add_range, u))
+                return fail_reader(u, du);
             break;
         case DW_AT_call_file:
         case DW_AT_call_line: {
-            Dwarf_Unsigned v = 0;
-            if (dwarf_formudata(a, &v, &e) != DW_DLV_OK) {
-                /* libdwarf reads DW_FORM_implicit_const (GCC 11+ puts
-                 * call_file there) only as a signed constant. */
-                drop_error(u, e);
-                Dwarf_Signed sv = 0;
-                if (dwarf_formsdata(a, &sv, &e) != DW_DLV_OK || sv < 0) {
-                    drop_error(u, e);
-                    break;
-                }
-                v = (Dwarf_Unsigned)sv;
-            }
-            if (at == DW_AT_call_file)
-                info->call_file = v;
+            uint64_t x = 0;
+            if (!di_value_udata(v, &x))
+                break;
+            if (v->at == DW_AT_call_file)
+                info->call_file = x;
             else
-                info->call_line = v;
+                info->call_line = x;
             break;
         }
         default:
             break;
         }
     }
-    for (Dwarf_Signed i = 0; i < n; i++)
-        dwarf_dealloc_attribute(attrs[i]);
-    dwarf_dealloc(u->dbg, attrs, DW_DLA_LIST);
-    if (rc == 0 && want_ranges && info->has_low && info->has_high) {
+    if (want_ranges && info->has_low && info->has_high) {
         uint64_t hi = info->high_is_offset ? info->low + info->high : info->high;
         add_range(u, info->low, hi);
     }
-    return rc;
+    return 0;
 }
 
 /* ---- names --------------------------------------------------------------- */
 
-/* A referenced DIE outside this unit (DW_FORM_ref_addr, LTO): read it
- * directly.  Its enclosing scopes are unknown, which only matters when it
- * has no linkage name. */
-static int32_t load_external(unit *u, Dwarf_Off off)
+/* A referenced DIE outside this unit (DW_FORM_ref_addr, LTO): read it in
+ * the unit that holds it.  Its enclosing scopes are unknown, which only
+ * matters when it has no linkage name.  A failure costs a name, not the
+ * unit. */
+static int32_t load_external(unit *u, uint64_t off)
 {
-    Dwarf_Die die = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_offdie_b(u->dbg, off, true, &die, &e);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR)
-            drop_error(u, e);
+    di_unit *du = u->in->foreign ? u->in->foreign(u->in->foreign_ctx, off) : NULL;
+    di_die die;
+    if (!du || !di_die_at(du, off, &die) || !die.ab)
         return -1;
-    }
     dinfo info;
-    /* A failure to read a foreign DIE costs a name, not the unit. */
     bool was_failed = u->failed;
-    res = read_info(u, die, &info, false);
-    dwarf_dealloc_die(die);
+    int res = read_info(u, du, &die, &info, false, NULL);
     if (res != 0) {
         if (!was_failed)
             u->failed = false;
+        du->error[0] = 0;
         return -1;
     }
     decl d = {.off = off, .name = info.name, .linkage = info.linkage, .scope = "",
@@ -446,21 +296,17 @@ static int32_t load_external(unit *u, Dwarf_Off off)
 static void load_lazy(unit *u, int32_t idx)
 {
     u->decls[idx].lazy = false;
-    Dwarf_Die die = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_offdie_b(u->dbg, u->decls[idx].off, true, &die, &e);
-    if (res != DW_DLV_OK) {
-        if (res == DW_DLV_ERROR)
-            drop_error(u, e);
+    di_die die;
+    if (!di_die_at(u->du, u->decls[idx].off, &die) || !die.ab) {
+        u->du->error[0] = 0;
         return;
     }
     dinfo info;
     bool was_failed = u->failed;
-    res = read_info(u, die, &info, false);
-    dwarf_dealloc_die(die);
-    if (res != 0) {
+    if (read_info(u, u->du, &die, &info, false, NULL) != 0) {
         if (!was_failed)
             u->failed = false;
+        u->du->error[0] = 0;
         return;
     }
     decl *d = &u->decls[idx];
@@ -516,7 +362,7 @@ static const char *resolve(unit *u, int32_t idx)
         }
         if (!d->has_ref)
             break;
-        Dwarf_Off ref = d->ref;
+        uint64_t ref = d->ref;
         int32_t next = map_find(u, ref);
         if (next < 0)
             next = load_external(u, ref);
@@ -548,123 +394,160 @@ static const char *resolve(unit *u, int32_t idx)
 
 /* ---- DIE walk ------------------------------------------------------------ */
 
-static int walk_children(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
-                         uint32_t depth, int nest);
+/* Each visitor is handed a DIE and sets *next to the offset past it and
+ * all its descendants. */
+static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type, int32_t func,
+                         uint32_t depth, int nest, uint64_t *next);
 
-static const char *die_name(unit *u, Dwarf_Die die)
+/* Past the children of a DIE whose attributes end at attrs_end (the values
+ * are in u->vals), preferring its DW_AT_sibling. */
+static int skip_children(unit *u, const di_die *die, uint64_t attrs_end, uint64_t *next)
 {
-    char *name = NULL;
-    Dwarf_Error e = NULL;
-    int res = dwarf_diename(die, &name, &e);
-    if (res == DW_DLV_ERROR)
-        drop_error(u, e);
-    return res == DW_DLV_OK && name && *name ? name : NULL;
+    if (!die->ab->children) {
+        *next = attrs_end;
+        return 0;
+    }
+    uint64_t sib = 0;
+    if (die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling], &sib) &&
+        sib > attrs_end && sib <= u->du->end) {
+        *next = sib;
+        return 0;
+    }
+    if (!di_skip_siblings(u->du, attrs_end, next))
+        return fail_reader(u, u->du);
+    return 0;
 }
 
-static int visit(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
-                 uint32_t depth, int nest)
+/* The children of a DIE, or nothing when it has none. */
+static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const char *scope,
+                        bool in_type, int32_t func, uint32_t depth, int nest, uint64_t *next)
 {
-    Dwarf_Error e = NULL;
-    Dwarf_Half tag = 0;
-    if (dwarf_tag(die, &tag, &e) != DW_DLV_OK)
-        return fail_dwarf(u, "reading a DIE tag", e);
+    if (!die->ab->children) {
+        *next = attrs_end;
+        return 0;
+    }
+    return walk_children(u, attrs_end, scope, in_type, func, depth, nest, next);
+}
+
+static int visit(unit *u, const di_die *die, const char *scope, bool in_type, int32_t func,
+                 uint32_t depth, int nest, uint64_t *next)
+{
+    uint16_t tag = die->ab->tag;
     switch (tag) {
     case DW_TAG_namespace:
     case DW_TAG_class_type:
     case DW_TAG_structure_type:
     case DW_TAG_union_type:
     case DW_TAG_interface_type: {
-        const char *name = die_name(u, die);
+        if (!die->ab->children) /* a declaration or an empty type */
+            return di_die_skip(u->du, die, next) ? 0 : fail_reader(u, u->du);
+        uint64_t end = 0;
+        if (!di_die_values(u->du, die, u->vals, &end))
+            return fail_reader(u, u->du);
+        const char *name = NULL;
+        for (unsigned i = 0; i < die->ab->nattrs; i++)
+            if (u->vals[i].at == DW_AT_name && !value_string(u->du, &u->vals[i], &name))
+                return fail_reader(u, u->du);
         if (!name && tag == DW_TAG_namespace)
             name = "(anonymous namespace)";
         const char *inner = scope;
         if (name)
             inner = sk_arena_printf(u->out->arena, "%s%s::", scope, name);
-        return walk_children(u, die, inner, tag != DW_TAG_namespace, func, depth, nest);
+        return walk_children(u, end, inner, tag != DW_TAG_namespace, func, depth, nest, next);
     }
     case DW_TAG_subprogram: {
-        Dwarf_Off off = 0;
-        if (dwarf_dieoffset(die, &off, &e) != DW_DLV_OK)
-            return fail_dwarf(u, "reading a DIE offset", e);
-        Dwarf_Bool is_decl = 0;
-        if (in_type && dwarf_hasattr(die, DW_AT_declaration, &is_decl, &e) != DW_DLV_OK) {
-            drop_error(u, e);
-            is_decl = 0;
-        }
-        if (is_decl) {
-            /* A member function declaration: no code of its own.  (A
-             * lambda's operator() is defined inside its closure type, so
-             * being in a class is not enough.) */
-            decl d = {.off = off, .scope = scope, .lazy = true};
-            add_decl(u, &d);
-            return 0;
+        uint64_t end = 0;
+        if (in_type) {
+            if (!di_die_values(u->du, die, u->vals, &end))
+                return fail_reader(u, u->du);
+            bool is_decl = false;
+            for (unsigned i = 0; i < die->ab->nattrs; i++)
+                if (u->vals[i].at == DW_AT_declaration)
+                    is_decl = u->vals[i].u != 0;
+            if (is_decl) {
+                /* A member function declaration: no code of its own.  (A
+                 * lambda's operator() is defined inside its closure type,
+                 * so being in a class is not enough.) */
+                decl d = {.off = die->off, .scope = scope, .lazy = true};
+                add_decl(u, &d);
+                return skip_children(u, die, end, next);
+            }
         }
         size_t r0 = u->nrr;
         dinfo info;
-        if (read_info(u, die, &info, true))
+        if (read_info(u, u->du, die, &info, true, &end))
             return -1;
-        decl d = {.off = off, .name = info.name, .linkage = info.linkage, .scope = scope,
+        decl d = {.off = die->off, .name = info.name, .linkage = info.linkage, .scope = scope,
                   .ref = info.ref, .has_ref = info.has_ref};
         uint32_t di = add_decl(u, &d);
         if (u->nrr == r0 || info.declaration) {
             u->nrr = r0;
-            return 0;
+            return skip_children(u, die, end, next);
         }
         sk_grow((void **)&u->pf, &u->pf_cap, u->npf + 1, sizeof *u->pf);
         u->pf[u->npf] = (pending_func){.decl = di, .first_range = (uint32_t)r0,
                                        .nranges = (uint32_t)(u->nrr - r0)};
-        return walk_children(u, die, scope, false, (int32_t)u->npf++, 0, nest);
+        return walk_or_skip(u, die, end, scope, false, (int32_t)u->npf++, 0, nest, next);
     }
     case DW_TAG_inlined_subroutine: {
         if (func < 0 || !u->env->inlines)
-            return 0;
+            break;
         size_t r0 = u->nrr;
         dinfo info;
-        if (read_info(u, die, &info, true))
+        uint64_t end = 0;
+        if (read_info(u, u->du, die, &info, true, &end))
             return -1;
-        if (u->nrr == r0)
-            return 0; /* no code: nothing to attribute to it or its children */
+        if (u->nrr == r0) /* no code: nothing to attribute to it or its children */
+            return skip_children(u, die, end, next);
         sk_grow((void **)&u->pi, &u->pi_cap, u->npi + 1, sizeof *u->pi);
         u->pi[u->npi++] = (pending_inline){
             .func = (uint32_t)func, .depth = depth, .call_line = (uint32_t)info.call_line,
             .call_file = (uint32_t)info.call_file, .origin = info.ref, .has_origin = info.has_ref,
             .first_range = (uint32_t)r0, .nranges = (uint32_t)(u->nrr - r0)};
-        return walk_children(u, die, scope, false, func, depth + 1, nest);
+        return walk_or_skip(u, die, end, scope, false, func, depth + 1, nest, next);
     }
     case DW_TAG_lexical_block:
     case DW_TAG_try_block:
-    case DW_TAG_catch_block:
-        if (func < 0)
-            return 0;
-        return walk_children(u, die, scope, false, func, depth, nest);
-    default:
-        return 0;
+    case DW_TAG_catch_block: {
+        if (func < 0 || !die->ab->children)
+            break;
+        uint64_t end = 0;
+        if (!di_die_skip(u->du, die, &end))
+            return fail_reader(u, u->du);
+        return walk_children(u, end, scope, false, func, depth, nest, next);
     }
+    default:
+        break;
+    }
+    return di_die_skip_tree(u->du, die, next) ? 0 : fail_reader(u, u->du);
 }
 
-static int walk_children(unit *u, Dwarf_Die die, const char *scope, bool in_type, int32_t func,
-                         uint32_t depth, int nest)
+/* The DIEs from pos up to the null entry ending their list. */
+static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type, int32_t func,
+                         uint32_t depth, int nest, uint64_t *next)
 {
     if (nest > MAX_NESTING)
         return fail_msg(u, "DIEs nested too deeply");
-    Dwarf_Error e = NULL;
-    Dwarf_Die child = NULL;
-    int res = dwarf_child(die, &child, &e);
-    if (res == DW_DLV_ERROR)
-        return fail_dwarf(u, "reading DIE children", e);
-    while (res == DW_DLV_OK) {
-        if (visit(u, child, scope, in_type, func, depth, nest + 1)) {
-            dwarf_dealloc_die(child);
-            return -1;
+    for (;;) {
+        di_die die;
+        if (pos >= u->du->end) {
+            /* Some producers leave out the null entry that closes the
+             * unit's top level: the unit's end closes it as well. */
+            if (nest == 0 && pos == u->du->end) {
+                *next = pos;
+                return 0;
+            }
+            return fail_msg(u, "DIE children run past the end of their unit");
         }
-        Dwarf_Die sib = NULL;
-        res = dwarf_siblingof_b(u->dbg, child, true, &sib, &e);
-        dwarf_dealloc_die(child);
-        if (res == DW_DLV_ERROR)
-            return fail_dwarf(u, "reading DIE siblings", e);
-        child = sib;
+        if (!di_die_at(u->du, pos, &die))
+            return fail_reader(u, u->du);
+        if (!die.ab) {
+            *next = (uint64_t)(die.values - u->du->sec->info.p);
+            return 0;
+        }
+        if (visit(u, &die, scope, in_type, func, depth, nest + 1, &pos))
+            return -1;
     }
-    return 0;
 }
 
 /* ---- line table ------------------------------------------------------------ */
@@ -733,11 +616,10 @@ static int cmp_line(const void *a, const void *b)
 }
 
 /* ---- line program ----------------------------------------------------------
- * libdwarf 20210528 starts every DWARF 5 sequence with file register 0
- * instead of 1, which puts the rows of an inlined header function in the
- * wrong file (seen with riscv64 gas output), and it allocates an object per
- * row.  The state machine is small, so we run it ourselves over the
- * section bytes and use libdwarf only for the header's file table. */
+ * The header and the state machine, run over the section bytes.  (Each
+ * DWARF 5 sequence starts with file register 1, as in every version: a
+ * reader that starts at 0 puts the rows of an inlined header function in
+ * the wrong file.) */
 
 typedef struct cursor {
     const uint8_t *p, *end;
@@ -815,17 +697,11 @@ static const char *rd_cstr(cursor *c)
 }
 
 /* A NUL-terminated string at off in a string section, NULL if none. */
-static const char *section_str(unit *u, const char *secname, uint64_t off)
+static const char *section_str(const di_span *sec, uint64_t off)
 {
-    ds_object *obj = u->d->obj;
-    ds_section *sec = ds_object_section(obj, secname);
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    sk_error err = {0};
-    if (!sec || ds_section_data(obj, sec, &data, &size, &err) || !data || off >= size ||
-        !memchr(data + off, 0, size - off))
+    if (!sec->p || off >= sec->n || !memchr(sec->p + off, 0, sec->n - off))
         return NULL;
-    return (const char *)data + off;
+    return (const char *)sec->p + off;
 }
 
 /* One DWARF 5 directory / file entry field. */
@@ -839,7 +715,7 @@ static bool rd_entry_field(unit *u, cursor *c, uint64_t form, unsigned offsz, co
     case DW_FORM_line_strp:
     case DW_FORM_strp: {
         uint64_t off = rd_fixed(c, offsz);
-        *str = section_str(u, form == DW_FORM_strp ? ".debug_str" : ".debug_line_str", off);
+        *str = section_str(form == DW_FORM_strp ? &u->line_sec->str : &u->line_sec->line_str, off);
         return !c->bad && *str;
     }
     case DW_FORM_udata:
@@ -963,44 +839,18 @@ static int rd_old_tables(unit *u, cursor *c)
     return 0;
 }
 
-static int decode_rows(unit *u, Dwarf_Die cu_die, row **rows_out, size_t *n_out)
+static int decode_rows(unit *u, uint64_t off, row **rows_out, size_t *n_out)
 {
     *rows_out = NULL;
     *n_out = 0;
-    Dwarf_Error e = NULL;
-    Dwarf_Attribute a = NULL;
-    int res = dwarf_attr(cu_die, DW_AT_stmt_list, &a, &e);
-    if (res == DW_DLV_NO_ENTRY)
-        return 0;
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading DW_AT_stmt_list", e);
-    Dwarf_Half form = 0;
-    Dwarf_Unsigned off = 0;
-    res = dwarf_whatform(a, &form, &e);
-    if (res == DW_DLV_OK) {
-        if (form == DW_FORM_data4 || form == DW_FORM_data8 || form == DW_FORM_udata) {
-            res = dwarf_formudata(a, &off, &e);
-        } else {
-            Dwarf_Off o = 0;
-            res = dwarf_global_formref(a, &o, &e);
-            off = o;
-        }
-    }
-    dwarf_dealloc_attribute(a);
-    if (res != DW_DLV_OK)
-        return fail_dwarf(u, "reading DW_AT_stmt_list", e);
-
-    ds_object *obj = u->d->obj;
-    ds_section *sec = ds_object_section(obj, ".debug_line");
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    sk_error serr = {0};
-    if (!sec || ds_section_data(obj, sec, &data, &size, &serr) || !data)
-        return fail_msg(u, "the line table section cannot be read");
+    const uint8_t *data = u->line_sec->line.p;
+    size_t size = u->line_sec->line.n;
+    if (!data)
+        return fail_msg(u, "the unit has a line table but there is no .debug_line");
     if (off >= size)
         return fail_msg(u, "line table offset is past the end of .debug_line");
 
-    cursor c = {.p = data + off, .end = data + size, .le = obj->little_endian};
+    cursor c = {.p = data + off, .end = data + size, .le = u->line_sec->le};
     uint64_t len = rd_fixed(&c, 4);
     unsigned offsz = 4;
     if (len == 0xffffffffu) {
@@ -1120,13 +970,13 @@ static int decode_rows(unit *u, Dwarf_Die cu_die, row **rows_out, size_t *n_out)
 }
 
 /* Rows of the unit's line table as [addr, next row) records, sorted. */
-static int read_lines(unit *u, Dwarf_Die cu_die, dsu_line **lines_out, size_t *n_out)
+static int read_lines(unit *u, uint64_t stmt_list, dsu_line **lines_out, size_t *n_out)
 {
     *lines_out = NULL;
     *n_out = 0;
     row *rows = NULL;
     size_t n = 0;
-    if (decode_rows(u, cu_die, &rows, &n))
+    if (decode_rows(u, stmt_list, &rows, &n))
         return -1;
     dsu_line *out = sk_xmalloc((n ? n : 1) * sizeof *out);
     size_t k = 0;
@@ -1406,37 +1256,71 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
     free(pi_count);
 }
 
-void dsu_process(ds_dwarf *d, Dwarf_Die cu_die, Dwarf_Off cu_offset, const dsu_env *env,
-                 dsu_result *out)
+/* The unit DIE's DW_AT_comp_dir and DW_AT_stmt_list (of the skeleton, for
+ * a split unit: it inherits both). */
+static int read_root(unit *u, di_unit *top, uint64_t *stmt_list, bool *has_stmt)
 {
-    (void)cu_offset;
-    unit u = {.d = d, .dbg = d->dbg, .env = env, .out = out};
-    out->arena = sk_arena_create();
-    Dwarf_Error e = NULL;
-    Dwarf_Half offset_size = 0;
-    if (dwarf_get_version_of_die(cu_die, &u.version, &offset_size) != DW_DLV_OK)
-        u.version = 4;
-    Dwarf_Half asz = 0;
-    u.addr_size = dwarf_get_die_address_size(cu_die, &asz, &e) == DW_DLV_OK ? asz : 8;
-    Dwarf_Addr base = 0;
-    int res = dwarf_lowpc(cu_die, &base, &e);
-    if (res == DW_DLV_OK)
-        u.cu_base = base;
-    else if (res == DW_DLV_ERROR)
-        drop_error(&u, e);
-    Dwarf_Attribute a = NULL;
-    res = dwarf_attr(cu_die, DW_AT_comp_dir, &a, &e);
-    if (res == DW_DLV_OK) {
-        u.comp_dir = form_string(&u, a);
-        dwarf_dealloc_attribute(a);
-    } else if (res == DW_DLV_ERROR) {
-        drop_error(&u, e);
+    di_die root;
+    uint64_t end = 0;
+    if (!di_die_at(top, top->first_die, &root) || !root.ab || !di_die_values(top, &root, u->vals, &end))
+        return fail_reader(u, top);
+    for (unsigned i = 0; i < root.ab->nattrs; i++) {
+        const di_value *v = &u->vals[i];
+        if (v->at == DW_AT_comp_dir) {
+            if (!value_string(top, v, &u->comp_dir))
+                return fail_reader(u, top);
+        } else if (v->at == DW_AT_stmt_list) {
+            if (v->form != DW_FORM_sec_offset && v->form != DW_FORM_data4 &&
+                v->form != DW_FORM_data8 && v->form != DW_FORM_udata)
+                return fail_msg(u, "DW_AT_stmt_list has an unexpected form");
+            *stmt_list = v->u;
+            *has_stmt = true;
+        }
     }
+    return 0;
+}
 
+/* The DIE tree must fill its unit (up to zero padding): a tree that ends
+ * early means a corrupt DIE made the walk lose its way, and what it did
+ * not reach would silently be missing. */
+static bool tree_ends_with_unit(unit *u, uint64_t end)
+{
+    const di_unit *du = u->du;
+    for (uint64_t off = end; off < du->end; off++)
+        if (du->sec->info.p[off] != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the DIE tree ends at 0x%llx, before its unit does (0x%llx)",
+                     (unsigned long long)end, (unsigned long long)du->end);
+            fail_msg(u, msg);
+            return false;
+        }
+    return true;
+}
+
+void dsu_process(const dsu_input *in, const dsu_env *env, dsu_result *out)
+{
+    unit u = {.du = in->cu, .in = in, .env = env, .out = out};
+    out->arena = sk_arena_create();
+    di_unit *top = in->skeleton ? in->skeleton : in->cu;
+    u.line_sec = top->sec;
+    u.version = in->cu->version;
+    u.addr_size = in->cu->addr_size;
+    u.cu_base = in->cu->low_pc;
+    uint64_t stmt_list = 0;
+    bool has_stmt = false;
+    uint64_t end = 0;
+    di_die root;
     dsu_line *lines = NULL;
     size_t nlines = 0;
-    if (read_lines(&u, cu_die, &lines, &nlines) == 0 && walk_children(&u, cu_die, "", false, -1, 0, 0) == 0)
+    if (read_root(&u, top, &stmt_list, &has_stmt) == 0 &&
+        (!has_stmt || read_lines(&u, stmt_list, &lines, &nlines) == 0) &&
+        di_die_at(in->cu, in->cu->first_die, &root) && root.ab &&
+        di_die_skip(in->cu, &root, &end) &&
+        (!root.ab->children || walk_children(&u, end, "", false, -1, 0, 0, &end) == 0) &&
+        tree_ends_with_unit(&u, end))
         assemble(&u, lines, nlines);
+    else if (!u.failed)
+        fail_reader(&u, in->cu);
     free(lines);
     free(u.file_done);
     free(u.decls);

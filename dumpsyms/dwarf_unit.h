@@ -2,7 +2,7 @@
  * dwarf_unit.h (internal) — one DWARF compilation unit turned into
  * functions, line records and inline trees.
  *
- * A unit is read by exactly one worker thread with its own Dwarf_Debug and
+ * A unit is read by exactly one worker thread (with its own di_unit) and
  * lands in a dsu_result that owns all its memory, so the collector can merge
  * results in unit order (deterministic output for any thread count) and free
  * each one as soon as it is merged (memory flat per unit, not per binary).
@@ -12,7 +12,7 @@
 #ifndef SYMKIT_DUMPSYMS_DWARF_UNIT_H
 #define SYMKIT_DUMPSYMS_DWARF_UNIT_H
 
-#include "dwarf_access.h"
+#include "dwarf_info.h"
 #include "dwarf_symnames.h"
 
 typedef struct dsu_range {
@@ -63,11 +63,19 @@ typedef struct dsu_env {
     const dsn_index *syms;     /* mangled names for functions DWARF leaves unmangled */
 } dsu_env;
 
-/* Reads the unit whose DIE is cu_die (owned by the caller) into out, which
- * must be zeroed.  Never fails: a corrupt unit sets out->error and leaves
- * the rest empty. */
-void dsu_process(ds_dwarf *d, Dwarf_Die cu_die, Dwarf_Off cu_offset, const dsu_env *env,
-                 dsu_result *out);
+/* What one unit is read from. */
+typedef struct dsu_input {
+    di_unit *cu;       /* the unit whose DIEs give functions: opened, bases read */
+    di_unit *skeleton; /* a split unit's skeleton (line table, comp dir); else NULL */
+    /* The unit holding a DIE outside cu (DW_FORM_ref_addr), opened with its
+     * bases read, or NULL; may be NULL itself. */
+    di_unit *(*foreign)(void *ctx, uint64_t off);
+    void *foreign_ctx;
+} dsu_input;
+
+/* Reads in->cu into out, which must be zeroed.  Never fails: a corrupt
+ * unit sets out->error and leaves the rest empty. */
+void dsu_process(const dsu_input *in, const dsu_env *env, dsu_result *out);
 void dsu_result_free(dsu_result *r);
 
 #endif
