@@ -72,6 +72,8 @@ typedef struct sk_arena sk_arena;
 sk_arena *sk_arena_create(void);
 void *sk_arena_alloc(sk_arena *a, size_t n); /* 16-byte aligned, zeroed */
 char *sk_arena_strdup(sk_arena *a, const char *s);
+/* x, y and z (any may be NULL) one after the other: cheaper than printf. */
+char *sk_arena_concat(sk_arena *a, const char *x, const char *y, const char *z);
 char *sk_arena_strndup(sk_arena *a, const char *s, size_t n);
 char *sk_arena_printf(sk_arena *a, const char *fmt, ...) SK_PRINTF(2, 3);
 size_t sk_arena_bytes(const sk_arena *a);

@@ -7,25 +7,103 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *ds_demangle(const char *name, sk_arena *arena)
+/* Legacy Rust names are Itanium-shaped ("_ZN...E") but always end in a
+ * hash path element: "17h" and 16 hex digits.  Checking for it spares
+ * every C++ name a failed trip through the Rust demangler. */
+static bool maybe_rust(const char *name, size_t len)
+{
+    if (name[1] == 'R')
+        return true;
+    if (len < 24 || name[2] != 'N' || name[len - 1] != 'E' ||
+        memcmp(name + len - 20, "17h", 3) != 0)
+        return false;
+    for (size_t i = len - 17; i < len - 1; i++)
+        if (!isxdigit((unsigned char)name[i]))
+            return false;
+    return true;
+}
+
+/* libiberty's result (malloc'd), or NULL when name is not mangled. */
+static char *demangle_raw(const char *name)
 {
     if (!name || !(name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
         return NULL;
     /* Rust first: legacy Rust names are valid C++ names too.  Without
      * DMGL_VERBOSE libiberty prints Rust the way rustfilt does (no legacy
      * hash, no v0 disambiguators); a name that is not Rust gives NULL. */
-    char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
+    char *d = NULL;
+    if (maybe_rust(name, strlen(name)))
+        d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
     /* C++ as c++filt prints it: argument lists kept so overloads stay
      * apart, and (DMGL_VERBOSE) the standard abbreviations written out
      * ("std::basic_ostream<char, std::char_traits<char> >", not
      * "std::ostream"). */
     if (!d && name[1] == 'Z')
         d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_VERBOSE | DMGL_GNU_V3);
+    return d;
+}
+
+char *ds_demangle(const char *name, sk_arena *arena)
+{
+    char *d = demangle_raw(name);
     if (!d)
         return NULL;
     char *out = sk_arena_strdup(arena, d);
     free(d);
     return out;
+}
+
+/* ---- a per-thread cache ----------------------------------------------------
+ * Direct-mapped: a name that hashes to an occupied slot evicts the one
+ * there, so the memory stays bounded (DS_DEMANGLE_SLOTS names) however many
+ * distinct names pass through.  Results are copied out, so an eviction
+ * never invalidates what a caller holds. */
+#define DS_DEMANGLE_SLOTS 16384
+
+typedef struct cache_slot {
+    uint64_t hash;
+    char *key;   /* NULL: empty */
+    char *value; /* NULL: key is not a mangled name */
+} cache_slot;
+
+struct ds_demangle_cache {
+    cache_slot slots[DS_DEMANGLE_SLOTS];
+};
+
+ds_demangle_cache *ds_demangle_cache_new(void)
+{
+    return sk_xcalloc(1, sizeof(ds_demangle_cache));
+}
+
+void ds_demangle_cache_free(ds_demangle_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < DS_DEMANGLE_SLOTS; i++) {
+        free(c->slots[i].key);
+        free(c->slots[i].value);
+    }
+    free(c);
+}
+
+char *ds_demangle_cached(ds_demangle_cache *c, const char *name, sk_arena *arena)
+{
+    if (!c)
+        return ds_demangle(name, arena);
+    if (!name || !(name[0] == '_' && (name[1] == 'Z' || name[1] == 'R')))
+        return NULL;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    cache_slot *slot = &c->slots[(h >> 20) & (DS_DEMANGLE_SLOTS - 1)];
+    if (!slot->key || slot->hash != h || strcmp(slot->key, name) != 0) {
+        free(slot->key);
+        free(slot->value);
+        slot->hash = h;
+        slot->key = sk_xstrdup(name);
+        slot->value = demangle_raw(name);
+    }
+    return slot->value ? sk_arena_strdup(arena, slot->value) : NULL;
 }
 
 /* Words GCC and LLVM append to a function's name when they clone or split

@@ -22,6 +22,14 @@
  * mangled name (the caller keeps the original).  No suffix folding. */
 char *ds_demangle(const char *name, sk_arena *arena);
 
+/* ds_demangle() through a small cache of recent names, for one thread:
+ * DWARF units repeat the same inline functions' names over and over.
+ * A NULL cache just demangles. */
+typedef struct ds_demangle_cache ds_demangle_cache;
+ds_demangle_cache *ds_demangle_cache_new(void);
+void ds_demangle_cache_free(ds_demangle_cache *c);
+char *ds_demangle_cached(ds_demangle_cache *c, const char *name, sk_arena *arena);
+
 /* Length of name without its trailing compiler clone suffixes (strlen(name)
  * when there are none; never 0 for a non-empty name). */
 size_t ds_clone_suffix_start(const char *name);

@@ -108,8 +108,10 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     return SK_OK;
 }
 
+/* Inflated side by side before the DWARF walk.  Not .debug_info: the walk
+ * streams it when it is compressed (see dwarf_funcs.c). */
 static const char *const dwarf_sections[] = {
-    ".debug_info", ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
+    ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
     ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
 };
 /* What only ds_collect_dwarf() reads (CFI still needs .debug_frame). */

@@ -216,19 +216,114 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
 
 /* ---- reading units ----------------------------------------------------- */
 
-/* What every worker reads from: the sections, and the unit list (to find
- * the unit a cross-unit reference lands in). */
+/* Where units come from.  Either the whole .debug_info is in memory
+ * (mapped, or inflated at once) and listed up front, or a compressed
+ * .debug_info is streamed: each unit is inflated into a buffer of its own
+ * when a worker claims it and freed once merged, so only the units in
+ * flight are ever held (ceph-osd's is 363 MB inflated). */
 typedef struct source {
     ds_object *obj;
-    di_sections sec;
-    const unit_ref *units;
+    di_sections sec;  /* info: the whole section; empty when streamed */
+    unit_ref *units;  /* whole: every unit, in order */
     size_t nunits;
+    ds_stream *stream; /* streamed: the next unit is read from here */
+    bool stream_done;
+    sk_error stream_err; /* why the stream stopped early (fatal) */
+    char *stop_note;     /* a unit header that ended the walk (a warning) */
+    uint64_t ref_of_stop; /* where that header is */
 } source;
+
+/* One unit in flight. */
+typedef struct job {
+    unit_ref ref;
+    const di_sections *sec; /* &src->sec, or &own below */
+    di_sections own;        /* streamed: src->sec with info = this unit */
+    uint8_t *bytes;         /* streamed: the unit (owned) */
+    dsu_result result;
+} job;
+
+static void job_clear(job *j)
+{
+    dsu_result_free(&j->result);
+    free(j->bytes);
+    memset(j, 0, sizeof *j);
+}
+
+/* Reads the next unit of a streamed .debug_info into j.  False at the
+ * end, or when the stream stopped (src->stream_err / stop_note say why). */
+static bool stream_unit(source *src, job *j)
+{
+    if (src->stream_done)
+        return false;
+    ds_stream *st = src->stream;
+    uint64_t off = ds_stream_offset(st), size = ds_stream_size(st);
+    if (off >= size) {
+        src->stream_done = true;
+        return false;
+    }
+    uint8_t hdr[12];
+    size_t hlen = 4;
+    uint64_t len = 0;
+    bool le = src->sec.le;
+    if (size - off < 4 || ds_stream_read(st, hdr, 4, &src->stream_err))
+        goto cut;
+    di_span hs = {hdr, sizeof hdr};
+    di_read_fixed(&hs, le, 0, 4, &len);
+    if (len == 0xffffffffu) {
+        hlen = 12;
+        if (size - off < 12 || ds_stream_read(st, hdr + 4, 8, &src->stream_err))
+            goto cut;
+        di_read_fixed(&hs, le, 4, 8, &len);
+    }
+    if (len > size - off - hlen) {
+        /* The same words as the whole-section walk uses. */
+        src->stop_note = sk_xstrdup(len >= 0xfffffff0u && hlen == 4
+                                        ? "unit length is reserved"
+                                        : "unit length runs past the end of .debug_info");
+        src->ref_of_stop = off;
+        src->stream_done = true;
+        return false;
+    }
+    j->bytes = sk_xmalloc((size_t)(hlen + len));
+    memcpy(j->bytes, hdr, hlen);
+    if (ds_stream_read(st, j->bytes + hlen, (size_t)len, &src->stream_err)) {
+        free(j->bytes);
+        j->bytes = NULL;
+        src->stream_done = true;
+        return false;
+    }
+    j->own = src->sec;
+    j->own.info = (di_span){j->bytes, (size_t)(hlen + len)};
+    j->own.info_off = off;
+    j->sec = &j->own;
+    j->ref = (unit_ref){off, off + hlen + len, 0};
+    return true;
+cut:
+    if (!src->stream_err.code) {
+        src->stop_note = sk_xstrdup("unit header is truncated");
+        src->ref_of_stop = off;
+    }
+    src->stream_done = true;
+    return false;
+}
+
+/* The unit with index idx (claimed in order), or false past the last. */
+static bool fetch_unit(source *src, size_t idx, job *j)
+{
+    if (src->stream)
+        return stream_unit(src, j);
+    if (idx >= src->nunits)
+        return false;
+    j->ref = src->units[idx];
+    j->sec = &src->sec;
+    return true;
+}
 
 /* A worker's state: the last unit a cross-unit reference led to, kept open
  * because LTO units refer to the same few units over and over. */
 typedef struct reader {
     const source *src;
+    ds_demangle_cache *demangle;
     di_unit foreign;
     size_t foreign_idx; /* + 1; 0: none open */
 } reader;
@@ -281,19 +376,22 @@ static const char *dwo_name(di_unit *cu)
     return NULL;
 }
 
-static void read_unit(reader *rd, size_t idx, const dsu_env *env, dsu_result *out)
+static void read_unit(reader *rd, job *j, const dsu_env *env)
 {
-    const unit_ref *ref = &rd->src->units[idx];
-    if (ref->type == DW_UT_type || ref->type == DW_UT_split_type)
-        return; /* types only, no code */
+    dsu_result *out = &j->result;
     di_unit cu;
     uint64_t next = 0;
-    if (!di_unit_open(&cu, &rd->src->sec, ref->off, &next) || !di_unit_read_bases(&cu)) {
+    if (!di_unit_open(&cu, j->sec, j->ref.off, &next) || !di_unit_read_bases(&cu)) {
         out->error = sk_xstrdup(cu.error);
         di_unit_close(&cu);
         return;
     }
-    dsu_input in = {.cu = &cu, .foreign = foreign_unit, .foreign_ctx = rd};
+    if (cu.type == DW_UT_type || cu.type == DW_UT_split_type) {
+        di_unit_close(&cu); /* types only, no code */
+        return;
+    }
+    dsu_input in = {.cu = &cu, .foreign = rd->src->stream ? NULL : foreign_unit, .foreign_ctx = rd,
+                    .demangle = rd->demangle};
     dsu_process(&in, env, out);
     const char *dwo = out->error ? NULL : dwo_name(&cu);
     if (dwo) {
@@ -305,41 +403,58 @@ static void read_unit(reader *rd, size_t idx, const dsu_env *env, dsu_result *ou
     di_unit_close(&cu);
 }
 
+/* Workers claim units in order (fetching a streamed unit while they hold
+ * `feed`, so the stream is read front to back) and may run at most
+ * `window` units ahead of the merge, which bounds the memory in flight;
+ * results sit in a ring of window slots. */
 typedef struct shared {
-    const source *src;
+    source *src;
     const dsu_env *env;
-    size_t nunits;
-    size_t window; /* how far claims may run ahead of the merge */
+    size_t window;
+    pthread_mutex_t feed;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next_claim, merged;
-    dsu_result *results;
+    size_t total; /* units in all, once the last has been fetched; SIZE_MAX before */
+    job *jobs;
     bool *ready;
 } shared;
 
 static void *worker(void *arg)
 {
     shared *s = arg;
-    reader rd = {.src = s->src};
+    reader rd = {.src = s->src, .demangle = ds_demangle_cache_new()};
     for (;;) {
+        pthread_mutex_lock(&s->feed);
         pthread_mutex_lock(&s->mu);
-        while (s->next_claim < s->nunits && s->next_claim >= s->merged + s->window)
+        while (s->total == SIZE_MAX && s->next_claim >= s->merged + s->window)
             pthread_cond_wait(&s->cv, &s->mu);
-        size_t idx = s->next_claim++;
+        size_t idx = s->next_claim;
+        bool more = s->total == SIZE_MAX;
         pthread_mutex_unlock(&s->mu);
-        if (idx >= s->nunits)
-            break;
-        read_unit(&rd, idx, s->env, &s->results[idx]);
+        job *j = &s->jobs[idx % s->window];
+        if (more)
+            more = fetch_unit(s->src, idx, j);
         pthread_mutex_lock(&s->mu);
-        s->ready[idx] = true;
+        if (more)
+            s->next_claim++;
+        else if (s->total == SIZE_MAX)
+            s->total = idx;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_unlock(&s->feed);
+        if (!more)
+            break;
+        read_unit(&rd, j, s->env);
+        pthread_mutex_lock(&s->mu);
+        s->ready[idx % s->window] = true;
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
     di_unit_close(&rd.foreign);
+    ds_demangle_cache_free(rd.demangle);
     return NULL;
 }
-
-/* ---- entry point ------------------------------------------------------- */
 
 /* The bytes of a section for the reader; an absent section is empty.  A
  * section that fails to inflate is reported once and read as absent (the
@@ -362,36 +477,10 @@ static di_span section_span(ds_object *obj, const char *name)
     return span;
 }
 
-static int load_sections(ds_object *obj, di_sections *sec, sk_error *err)
-{
-    memset(sec, 0, sizeof *sec);
-    sec->le = obj->little_endian;
-    ds_section *info = ds_object_section(obj, ".debug_info");
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    if (!info)
-        return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
-    int rc = ds_section_data(obj, info, &data, &size, err);
-    if (rc)
-        return rc;
-    sec->info = (di_span){data, data ? size : 0};
-    sec->abbrev = section_span(obj, ".debug_abbrev");
-    sec->str = section_span(obj, ".debug_str");
-    sec->line_str = section_span(obj, ".debug_line_str");
-    sec->str_offsets = section_span(obj, ".debug_str_offsets");
-    sec->addr = section_span(obj, ".debug_addr");
-    sec->ranges = section_span(obj, ".debug_ranges");
-    sec->rnglists = section_span(obj, ".debug_rnglists");
-    sec->line = section_span(obj, ".debug_line");
-    return SK_OK;
-}
-
 /* Unit headers in order; fails only when not even the first can be read. */
-static int list_units(ds_context *ctx, const di_sections *sec, unit_ref **out, size_t *nout,
-                      sk_error *err)
+static int list_units(ds_context *ctx, source *src, sk_error *err)
 {
-    *out = NULL;
-    *nout = 0;
+    const di_sections *sec = &src->sec;
     unit_ref *units = NULL;
     size_t n = 0, cap = 0;
     uint64_t cur = 0;
@@ -407,10 +496,8 @@ static int list_units(ds_context *ctx, const di_sections *sec, unit_ref **out, s
             if (next == 0) {
                 /* A unit length we cannot read hides where the next one
                  * starts. */
-                sk_log(SK_LOG_WARN,
-                       "%s: compilation unit at offset 0x%llx: %s; skipped with all units after it",
-                       ctx->dbg->path, (unsigned long long)cur, u.error);
-                ctx->summary->dwarf_errors++;
+                src->stop_note = sk_xstrdup(u.error);
+                src->ref_of_stop = cur;
                 break;
             }
             /* The length is sound, so the unit's own reader will say what
@@ -420,9 +507,54 @@ static int list_units(ds_context *ctx, const di_sections *sec, unit_ref **out, s
         units[n++] = (unit_ref){cur, next, u.type};
         cur = next;
     }
-    *out = units;
-    *nout = n;
+    src->units = units;
+    src->nunits = n;
     return SK_OK;
+}
+
+/* Opens the sections and decides how .debug_info is read: streamed when it
+ * is compressed and no DIE can refer into another unit (no
+ * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise. */
+static int open_source(ds_context *ctx, source *src, sk_error *err)
+{
+    ds_object *obj = ctx->dbg;
+    memset(src, 0, sizeof *src);
+    src->obj = obj;
+    di_sections *sec = &src->sec;
+    sec->le = obj->little_endian;
+    ds_section *info = ds_object_section(obj, ".debug_info");
+    if (!info)
+        return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
+    sec->abbrev = section_span(obj, ".debug_abbrev");
+    sec->str = section_span(obj, ".debug_str");
+    sec->line_str = section_span(obj, ".debug_line_str");
+    sec->str_offsets = section_span(obj, ".debug_str_offsets");
+    sec->addr = section_span(obj, ".debug_addr");
+    sec->ranges = section_span(obj, ".debug_ranges");
+    sec->rnglists = section_span(obj, ".debug_rnglists");
+    sec->line = section_span(obj, ".debug_line");
+    if (ds_section_compressed(info) && !di_abbrevs_cross_units(&sec->abbrev)) {
+        int rc = ds_stream_open(obj, info, &src->stream, err);
+        if (rc == SK_OK && ds_stream_size(src->stream) == 0)
+            rc = sk_fail(err, SK_EFORMAT, "%s: .debug_info is empty", obj->path);
+        if (rc)
+            ds_stream_close(src->stream);
+        return rc;
+    }
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    int rc = ds_section_data(obj, info, &data, &size, err);
+    if (rc)
+        return rc;
+    sec->info = (di_span){data, data ? size : 0};
+    return list_units(ctx, src, err);
+}
+
+static void close_source(source *src)
+{
+    ds_stream_close(src->stream);
+    free(src->units);
+    free(src->stop_note);
 }
 
 /* Executable segments of the binary: code outside them was discarded by
@@ -444,7 +576,7 @@ static dsu_range *load_ranges(ds_object *obj, size_t *n)
     return r;
 }
 
-static int job_count(const ds_options *opt, size_t nunits)
+static int job_count(const ds_options *opt)
 {
     long jobs = opt->jobs;
     if (jobs <= 0)
@@ -453,26 +585,15 @@ static int job_count(const ds_options *opt, size_t nunits)
         jobs = 1;
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
-    if ((size_t)jobs > nunits)
-        jobs = nunits ? (long)nunits : 1;
     return (int)jobs;
 }
 
 int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 {
-    source src = {.obj = ctx->dbg};
-    int rc = load_sections(ctx->dbg, &src.sec, err);
+    source src;
+    int rc = open_source(ctx, &src, err);
     if (rc)
         return rc;
-    unit_ref *units = NULL;
-    size_t nunits = 0;
-    rc = list_units(ctx, &src.sec, &units, &nunits, err);
-    if (rc)
-        return rc;
-    src.units = units;
-    src.nunits = nunits;
-    ctx->summary->compile_units = nunits;
-
     size_t nloads = 0;
     dsu_range *loads = load_ranges(ctx->bin, &nloads);
     dsn_index syms;
@@ -480,52 +601,67 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     dsu_env env = {.path = ctx->dbg->path, .loads = loads, .nloads = nloads,
                    .inlines = ctx->opt->inlines, .syms = &syms};
     merger mg = {.ctx = ctx};
-    int jobs = job_count(ctx->opt, nunits);
+    int jobs = job_count(ctx->opt);
+    size_t total = 0;
 
-    if (jobs == 1) {
-        reader rd = {.src = &src};
-        for (size_t i = 0; i < nunits; i++) {
-            dsu_result r = {0};
-            read_unit(&rd, i, &env, &r);
-            merge(&mg, &units[i], &r);
-            dsu_result_free(&r);
-        }
-        di_unit_close(&rd.foreign);
-    } else {
-        shared s = {.src = &src, .env = &env, .nunits = nunits,
-                    .window = (size_t)jobs * 8};
-        s.results = sk_xcalloc(nunits, sizeof *s.results);
-        s.ready = sk_xcalloc(nunits, sizeof *s.ready);
-        pthread_mutex_init(&s.mu, NULL);
-        pthread_cond_init(&s.cv, NULL);
-        pthread_t threads[MAX_JOBS];
-        int started = 0;
+    shared s = {.src = &src, .env = &env, .window = (size_t)jobs * 8, .total = SIZE_MAX};
+    s.jobs = sk_xcalloc(s.window, sizeof *s.jobs);
+    s.ready = sk_xcalloc(s.window, sizeof *s.ready);
+    pthread_mutex_init(&s.feed, NULL);
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    pthread_t threads[MAX_JOBS];
+    int started = 0;
+    if (jobs > 1)
         for (int t = 0; t < jobs; t++)
             if (pthread_create(&threads[started], NULL, worker, &s) == 0)
                 started++;
-        if (started == 0) {
-            /* No threads to be had: read everything here. */
-            s.window = SIZE_MAX / 2;
-            worker(&s);
+    if (started == 0) {
+        /* One job (or no threads to be had): read and merge each unit in
+         * turn on this thread. */
+        reader rd = {.src = &src, .demangle = ds_demangle_cache_new()};
+        job j = {0};
+        for (; fetch_unit(&src, total, &j); total++) {
+            read_unit(&rd, &j, &env);
+            merge(&mg, &j.ref, &j.result);
+            job_clear(&j);
         }
-        for (size_t i = 0; i < nunits; i++) {
+        di_unit_close(&rd.foreign);
+        ds_demangle_cache_free(rd.demangle);
+    } else {
+        for (size_t i = 0;; i++) {
+            job *j = &s.jobs[i % s.window];
             pthread_mutex_lock(&s.mu);
-            while (!s.ready[i])
+            while (!s.ready[i % s.window] && i < s.total)
                 pthread_cond_wait(&s.cv, &s.mu);
+            bool have = s.ready[i % s.window];
             pthread_mutex_unlock(&s.mu);
-            merge(&mg, &units[i], &s.results[i]);
-            dsu_result_free(&s.results[i]);
+            if (!have)
+                break;
+            merge(&mg, &j->ref, &j->result);
+            job_clear(j);
             pthread_mutex_lock(&s.mu);
+            s.ready[i % s.window] = false;
             s.merged = i + 1;
             pthread_cond_broadcast(&s.cv);
             pthread_mutex_unlock(&s.mu);
         }
         for (int t = 0; t < started; t++)
             pthread_join(threads[t], NULL);
-        pthread_mutex_destroy(&s.mu);
-        pthread_cond_destroy(&s.cv);
-        free(s.results);
-        free(s.ready);
+        total = s.total;
+    }
+    pthread_mutex_destroy(&s.feed);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    free(s.jobs);
+    free(s.ready);
+    ctx->summary->compile_units = total;
+    if (src.stream_err.code) {
+        rc = sk_fail(err, (sk_status)src.stream_err.code, "%s", src.stream_err.msg);
+    } else if (src.stop_note) {
+        sk_log(SK_LOG_WARN, "%s: compilation unit at offset 0x%llx: %s; skipped with all units after it",
+               ctx->dbg->path, (unsigned long long)src.ref_of_stop, src.stop_note);
+        ctx->summary->dwarf_errors++;
     }
     intern_free(&mg.files);
     intern_free(&mg.origins);
@@ -535,6 +671,6 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     free(mg.tmp);
     dsn_index_free(&syms);
     free(loads);
-    free(units);
+    close_source(&src);
     return rc;
 }

@@ -375,6 +375,35 @@ static bool read_abbrevs(di_unit *u)
     return true;
 }
 
+bool di_abbrevs_cross_units(const di_span *abbrev)
+{
+    if (!abbrev->p)
+        return false;
+    rd r = {abbrev->p, abbrev->p + abbrev->n, true};
+    while (r.p < r.end) {
+        uint64_t code = 0, tag = 0, children = 0;
+        if (!rd_uleb(&r, &code))
+            return true;
+        if (code == 0)
+            continue; /* the end of one unit's table */
+        if (!rd_uleb(&r, &tag) || !rd_fixed(&r, 1, &children))
+            return true;
+        for (;;) {
+            uint64_t at = 0, form = 0;
+            int64_t implicit = 0;
+            if (!rd_uleb(&r, &at) || !rd_uleb(&r, &form))
+                return true;
+            if (at == 0 && form == 0)
+                break;
+            if (form == DW_FORM_ref_addr || form == DW_FORM_indirect)
+                return true;
+            if (form == DW_FORM_implicit_const && !rd_sleb(&r, &implicit))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* ---- units ----------------------------------------------------------------- */
 
 bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *next)
@@ -384,9 +413,9 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     u->off = off;
     *next = 0;
     const di_span *s = &sec->info;
-    if (!s->p || off >= s->n)
+    if (!s->p || off < sec->info_off || off - sec->info_off >= s->n)
         return failf(u, "unit offset is past the end of .debug_info");
-    rd r = {s->p + off, s->p + s->n, sec->le};
+    rd r = {s->p + (off - sec->info_off), s->p + s->n, sec->le};
     uint64_t len = 0, x = 0;
     if (!rd_fixed(&r, 4, &len))
         return failf(u, "unit header is truncated");
@@ -400,7 +429,7 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     }
     if (len > (uint64_t)(r.end - r.p))
         return failf(u, "unit length 0x%llx runs past the end of .debug_info", (unsigned long long)len);
-    u->end = (uint64_t)(r.p - s->p) + len;
+    u->end = (uint64_t)(r.p - s->p) + sec->info_off + len;
     *next = u->end;
     r.end = r.p + len;
     if (!rd_fixed(&r, 2, &x))
@@ -441,7 +470,7 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     if (asz != 1 && asz != 2 && asz != 4 && asz != 8)
         return failf(u, "unit has unsupported address size %llu", (unsigned long long)asz);
     u->addr_size = (uint8_t)asz;
-    u->first_die = (uint64_t)(r.p - s->p);
+    u->first_die = (uint64_t)(r.p - s->p) + sec->info_off;
     if (u->first_die >= u->end)
         return failf(u, "unit has no DIE");
     return true;
@@ -528,7 +557,7 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die)
 {
     if (off < u->first_die || off >= u->end)
         return failf(u, "DIE offset 0x%llx is outside its unit", (unsigned long long)off);
-    rd r = {u->sec->info.p + off, u->sec->info.p + u->end, u->sec->le};
+    rd r = {di_info_at(u, off), di_info_at(u, u->end), u->sec->le};
     uint64_t code = 0;
     if (!rd_uleb(&r, &code))
         return failf(u, "DIE at 0x%llx is truncated", (unsigned long long)off);
@@ -547,8 +576,7 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die)
 
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next)
 {
-    const uint8_t *base = u->sec->info.p;
-    rd r = {die->values, base + u->end, u->sec->le};
+    rd r = {die->values, di_info_at(u, u->end), u->sec->le};
     if (die->ab) {
         const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
         for (unsigned i = 0; i < die->ab->nattrs; i++) {
@@ -558,30 +586,30 @@ bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next
                              (unsigned long long)die->off, spec[i].at);
         }
     }
-    *next = (uint64_t)(r.p - base);
+    *next = di_info_offset(u, r.p);
     return true;
 }
 
 bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
 {
-    const uint8_t *base = u->sec->info.p;
+    uint64_t at = di_info_offset(u, die->values);
     if (!die->ab) {
-        *next = (uint64_t)(die->values - base);
+        *next = at;
         return true;
     }
     if (die->ab->fixed_size >= 0) {
-        if ((uint64_t)(die->values - base) + (uint64_t)die->ab->fixed_size > u->end)
+        if (at + (uint64_t)die->ab->fixed_size > u->end)
             return failf(u, "DIE at 0x%llx runs past its unit", (unsigned long long)die->off);
-        *next = (uint64_t)(die->values - base) + (uint64_t)die->ab->fixed_size;
+        *next = at + (uint64_t)die->ab->fixed_size;
         return true;
     }
-    rd r = {die->values, base + u->end, u->sec->le};
+    rd r = {die->values, di_info_at(u, u->end), u->sec->le};
     const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
     for (unsigned i = 0; i < die->ab->nattrs; i++)
         if (!skip_value(u, &r, spec[i].form))
             return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                          (unsigned long long)die->off, spec[i].at);
-    *next = (uint64_t)(r.p - base);
+    *next = di_info_offset(u, r.p);
     return true;
 }
 
@@ -613,7 +641,7 @@ bool di_skip_siblings(di_unit *u, uint64_t pos, uint64_t *next)
             return false;
         if (!d.ab) {
             depth--;
-            pos = (uint64_t)(d.values - u->sec->info.p);
+            pos = di_info_offset(u, d.values);
             continue;
         }
         if (d.ab->children && sibling_of(u, &d, &pos))
@@ -724,7 +752,8 @@ bool di_value_ref(di_unit *u, const di_value *v, uint64_t *off)
         *off = u->off + v->u;
         return true;
     case DW_FORM_ref_addr:
-        if (v->u >= u->sec->info.n)
+        /* (A streamed unit has no other units to refer to.) */
+        if (v->u < u->sec->info_off || v->u - u->sec->info_off >= u->sec->info.n)
             return false;
         *off = v->u;
         return true;

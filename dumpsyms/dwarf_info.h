@@ -33,6 +33,8 @@ typedef struct di_span {
  * contribution's) and addr / ranges are the skeleton's file's. */
 typedef struct di_sections {
     di_span info, abbrev, str, line_str, str_offsets, addr, ranges, rnglists, line;
+    uint64_t info_off; /* section offset of info.p[0]: non-zero when info holds
+                        * one unit read from a stream rather than the section */
     bool le;          /* little-endian */
     bool dwo;         /* these are .dwo sections (bases are implicit) */
 } di_sections;
@@ -140,6 +142,22 @@ bool di_value_udata(const di_value *v, uint64_t *x);
  * add(ctx, lo, hi) for each non-empty [lo, hi).  False on corruption. */
 bool di_ranges(di_unit *u, const di_value *v, void (*add)(void *ctx, uint64_t lo, uint64_t hi),
                void *ctx);
+
+/* True when some abbreviation in the whole .debug_abbrev could refer from
+ * one unit into another (DW_FORM_ref_addr, or DW_FORM_indirect, which may
+ * hide one), or when the section cannot be parsed: then units cannot be
+ * read in isolation. */
+bool di_abbrevs_cross_units(const di_span *abbrev);
+
+/* The bytes at section offset off of the unit's .debug_info, and back. */
+static inline const uint8_t *di_info_at(const di_unit *u, uint64_t off)
+{
+    return u->sec->info.p + (off - u->sec->info_off);
+}
+static inline uint64_t di_info_offset(const di_unit *u, const uint8_t *p)
+{
+    return (uint64_t)(p - u->sec->info.p) + u->sec->info_off;
+}
 
 /* Bounds-checked fixed-width read from a span; false when past the end. */
 bool di_read_fixed(const di_span *s, bool le, uint64_t off, unsigned n, uint64_t *v);

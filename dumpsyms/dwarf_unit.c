@@ -265,13 +265,16 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
 
 /* ---- names --------------------------------------------------------------- */
 
-/* A referenced DIE outside this unit (DW_FORM_ref_addr, LTO): read it in
- * the unit that holds it.  Its enclosing scopes are unknown, which only
- * matters when it has no linkage name.  A failure costs a name, not the
- * unit. */
+/* A referenced DIE the walk did not register: one in this unit that the
+ * walk does not descend to (a member of a class local to a function), or
+ * one in another unit (DW_FORM_ref_addr, LTO), read in the unit that holds
+ * it.  Its enclosing scopes are unknown, which only matters when it has no
+ * linkage name.  A failure costs a name, not the unit. */
 static int32_t load_external(unit *u, uint64_t off)
 {
-    di_unit *du = u->in->foreign ? u->in->foreign(u->in->foreign_ctx, off) : NULL;
+    di_unit *du = u->du;
+    if (off < du->first_die || off >= du->end)
+        du = u->in->foreign ? u->in->foreign(u->in->foreign_ctx, off) : NULL;
     di_die die;
     if (!du || !di_die_at(du, off, &die) || !die.ab)
         return -1;
@@ -320,7 +323,7 @@ static const char *qualify(unit *u, const char *scope, const char *name)
 {
     if (!scope || !*scope)
         return name;
-    return sk_arena_printf(u->out->arena, "%s%s", scope, name);
+    return sk_arena_concat(u->out->arena, scope, name, NULL);
 }
 
 /* The name users expect: the demangled linkage name (qualified, with
@@ -370,7 +373,7 @@ static const char *resolve(unit *u, int32_t idx)
     }
     const char *full = qual;
     if (linkage) {
-        char *dem = ds_demangle(linkage, u->out->arena);
+        char *dem = ds_demangle_cached(u->in->demangle, linkage, u->out->arena);
         if (dem) {
             full = dem;
             from_linkage = true;
@@ -452,7 +455,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
             name = "(anonymous namespace)";
         const char *inner = scope;
         if (name)
-            inner = sk_arena_printf(u->out->arena, "%s%s::", scope, name);
+            inner = sk_arena_concat(u->out->arena, scope, name, "::");
         return walk_children(u, end, inner, tag != DW_TAG_namespace, func, depth, nest, next);
     }
     case DW_TAG_subprogram: {
@@ -542,7 +545,7 @@ static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type,
         if (!di_die_at(u->du, pos, &die))
             return fail_reader(u, u->du);
         if (!die.ab) {
-            *next = (uint64_t)(die.values - u->du->sec->info.p);
+            *next = di_info_offset(u->du, die.values);
             return 0;
         }
         if (visit(u, &die, scope, in_type, func, depth, nest + 1, &pos))
@@ -562,7 +565,7 @@ static const char *join(unit *u, const char *dir, const char *name)
     if (!dir || !*dir)
         return name;
     size_t n = strlen(dir);
-    return sk_arena_printf(u->out->arena, "%s%s%s", dir, dir[n - 1] == '/' ? "" : "/", name);
+    return sk_arena_concat(u->out->arena, dir, dir[n - 1] == '/' ? "" : "/", name);
 }
 
 static const char *include_dir(unit *u, uint64_t dirindex)
@@ -1287,7 +1290,7 @@ static bool tree_ends_with_unit(unit *u, uint64_t end)
 {
     const di_unit *du = u->du;
     for (uint64_t off = end; off < du->end; off++)
-        if (du->sec->info.p[off] != 0) {
+        if (*di_info_at(du, off) != 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "the DIE tree ends at 0x%llx, before its unit does (0x%llx)",
                      (unsigned long long)end, (unsigned long long)du->end);
@@ -1306,6 +1309,13 @@ void dsu_process(const dsu_input *in, const dsu_env *env, dsu_result *out)
     u.version = in->cu->version;
     u.addr_size = in->cu->addr_size;
     u.cu_base = in->cu->low_pc;
+    /* Size the declaration map for the unit up front: about one
+     * subprogram per 64 bytes of DIEs in C++, so growing it by doubling
+     * (and rehashing) would cost more than the walk itself. */
+    u.nslots = 1024;
+    while (u.nslots < (in->cu->end - in->cu->off) / 32 && u.nslots < ((size_t)1 << 24))
+        u.nslots *= 2;
+    u.slots = sk_xcalloc(u.nslots, sizeof *u.slots);
     uint64_t stmt_list = 0;
     bool has_stmt = false;
     uint64_t end = 0;

@@ -71,6 +71,7 @@ typedef struct dsu_input {
      * bases read, or NULL; may be NULL itself. */
     di_unit *(*foreign)(void *ctx, uint64_t off);
     void *foreign_ctx;
+    ds_demangle_cache *demangle; /* this thread's (may be NULL) */
 } dsu_input;
 
 /* Reads in->cu into out, which must be zeroed.  Never fails: a corrupt

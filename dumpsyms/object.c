@@ -9,6 +9,9 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef DS_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 #ifdef DS_HAVE_LIBDEFLATE
 #include <libdeflate.h>
 #endif
@@ -379,7 +382,10 @@ static uint8_t *alloc_inflated(uint64_t size)
     return p;
 }
 
-static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
+/* Where a compressed section's stream starts, its algorithm and its
+ * decompressed size. */
+static int compressed_layout(ds_object *obj, ds_section *s, const uint8_t **in_out, size_t *in_size_out,
+                             uint64_t *out_size_out, int *algo_out, sk_error *err)
 {
     const uint8_t *in = s->raw;
     size_t in_size = s->raw_size;
@@ -408,21 +414,36 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     if (out_size > MAX_DECOMPRESSED)
         return sk_fail(err, SK_EFORMAT, "%s: %s: implausible decompressed size %llu", obj->path,
                        s->name, (unsigned long long)out_size);
+    if (algo != ELFCOMPRESS_ZLIB && algo != ELFCOMPRESS_ZSTD)
+        return sk_fail(err, SK_EUNSUPPORTED, "%s: %s: unknown compression type %d", obj->path,
+                       s->name, algo);
+    *in_out = in;
+    *in_size_out = in_size;
+    *out_size_out = out_size;
+    *algo_out = algo;
+    return SK_OK;
+}
+
+static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
+{
+    const uint8_t *in;
+    size_t in_size;
+    uint64_t out_size;
+    int algo;
+    int rc = compressed_layout(obj, s, &in, &in_size, &out_size, &algo, err);
+    if (rc)
+        return rc;
     uint8_t *out = alloc_inflated(out_size);
     if (!out)
         return sk_fail(err, SK_ENOMEM, "%s: %s: cannot allocate %llu bytes", obj->path, s->name,
                        (unsigned long long)out_size);
-    int rc = SK_OK;
     if (algo == ELFCOMPRESS_ZLIB) {
         rc = inflate_zlib(obj->path, s->name, in, in_size, out, out_size, err);
-    } else if (algo == ELFCOMPRESS_ZSTD) {
+    } else {
         size_t got = ZSTD_decompress(out, out_size, in, in_size);
         if (ZSTD_isError(got) || got != out_size)
             rc = sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zstd-compressed section: %s", obj->path,
                          s->name, ZSTD_isError(got) ? ZSTD_getErrorName(got) : "short output");
-    } else {
-        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: %s: unknown compression type %d", obj->path,
-                     s->name, algo);
     }
     if (rc) {
         free(out);
@@ -433,6 +454,203 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     s->size = out_size;
     release_raw(obj, s);
     return SK_OK;
+}
+
+/* ---- sequential reading of a compressed section ------------------------- */
+
+struct ds_stream {
+    ds_object *obj;
+    ds_section *sec;
+    int algo;
+    const uint8_t *in;   /* the compressed bytes */
+    size_t in_size, in_done;
+    size_t released;     /* compressed bytes whose pages were handed back */
+    uint64_t out_size, out_done;
+    bool ended;          /* the compressed stream reported its end */
+#ifdef DS_HAVE_ISAL
+    /* ISA-L's inflate streams zlib about 1.7 times as fast as zlib does,
+     * and a streamed .debug_info is inflated on the critical path. */
+    struct inflate_state *is;
+#else
+    z_stream zs;
+#endif
+    ZSTD_DStream *zd;
+};
+
+bool ds_section_compressed(const ds_section *sec)
+{
+    return sec->shdr.sh_type != SHT_NOBITS &&
+           ((sec->shdr.sh_flags & SHF_COMPRESSED) || strncmp(sec->name, ".zdebug_", 8) == 0);
+}
+
+int ds_stream_open(ds_object *obj, ds_section *sec, ds_stream **out, sk_error *err)
+{
+    *out = NULL;
+    ds_stream *st = sk_xcalloc(1, sizeof *st);
+    st->obj = obj;
+    st->sec = sec;
+    int rc = compressed_layout(obj, sec, &st->in, &st->in_size, &st->out_size, &st->algo, err);
+    if (rc) {
+        free(st);
+        return rc;
+    }
+    if (st->algo == ELFCOMPRESS_ZLIB) {
+#ifdef DS_HAVE_ISAL
+        st->is = sk_xmalloc(sizeof *st->is);
+        isal_inflate_init(st->is);
+        st->is->crc_flag = ISAL_ZLIB; /* zlib header and adler32 checked */
+#else
+        if (inflateInit(&st->zs) != Z_OK) {
+            free(st);
+            return sk_fail(err, SK_ENOMEM, "%s: %s: cannot start zlib", obj->path, sec->name);
+        }
+#endif
+    } else {
+        st->zd = ZSTD_createDStream();
+        if (!st->zd || ZSTD_isError(ZSTD_initDStream(st->zd))) {
+            ZSTD_freeDStream(st->zd);
+            free(st);
+            return sk_fail(err, SK_ENOMEM, "%s: %s: cannot start zstd", obj->path, sec->name);
+        }
+    }
+    *out = st;
+    return SK_OK;
+}
+
+uint64_t ds_stream_size(const ds_stream *st)
+{
+    return st->out_size;
+}
+
+uint64_t ds_stream_offset(const ds_stream *st)
+{
+    return st->out_done;
+}
+
+/* One step of the decompressor: up to out_cap bytes into out.  Sets
+ * st->ended at the end of the compressed stream (its checksum verified). */
+static int stream_step(ds_stream *st, uint8_t *out, size_t out_cap, size_t *got, sk_error *err)
+{
+    size_t in_chunk = st->in_size - st->in_done;
+    if (in_chunk > (1u << 30))
+        in_chunk = 1u << 30;
+    if (out_cap > (1u << 30))
+        out_cap = 1u << 30;
+    if (st->algo == ELFCOMPRESS_ZLIB) {
+#ifdef DS_HAVE_ISAL
+        struct inflate_state *is = st->is;
+        is->next_in = (uint8_t *)(st->in + st->in_done);
+        is->avail_in = (uint32_t)in_chunk;
+        is->next_out = out;
+        is->avail_out = (uint32_t)out_cap;
+        int r = isal_inflate(is);
+        st->in_done += in_chunk - is->avail_in;
+        *got = out_cap - is->avail_out;
+        if (r == ISAL_INCORRECT_CHECKSUM)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zlib-compressed section (checksum mismatch)",
+                           st->obj->path, st->sec->name);
+        if (r < 0)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zlib-compressed section (bad data after byte %llu)",
+                           st->obj->path, st->sec->name, (unsigned long long)st->out_done);
+        if (is->block_state == ISAL_BLOCK_FINISH)
+            st->ended = true;
+        else if (*got == 0 && in_chunk == is->avail_in)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zlib-compressed section (stream ends early at byte %llu)",
+                           st->obj->path, st->sec->name, (unsigned long long)st->out_done);
+#else
+        st->zs.next_in = (Bytef *)(st->in + st->in_done);
+        st->zs.avail_in = (uInt)in_chunk;
+        st->zs.next_out = out;
+        st->zs.avail_out = (uInt)out_cap;
+        int zr = inflate(&st->zs, Z_NO_FLUSH);
+        st->in_done += in_chunk - st->zs.avail_in;
+        *got = out_cap - st->zs.avail_out;
+        if (zr == Z_STREAM_END)
+            st->ended = true;
+        else if (zr != Z_OK) /* Z_BUF_ERROR: no progress, the input is used up */
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zlib-compressed section (%s)",
+                           st->obj->path, st->sec->name,
+                           zr == Z_BUF_ERROR ? "stream ends early"
+                           : st->zs.msg      ? st->zs.msg
+                                             : "bad data");
+#endif
+    } else {
+        ZSTD_inBuffer ib = {st->in + st->in_done, in_chunk, 0};
+        ZSTD_outBuffer ob = {out, out_cap, 0};
+        size_t zr = ZSTD_decompressStream(st->zd, &ob, &ib);
+        st->in_done += ib.pos;
+        *got = ob.pos;
+        if (ZSTD_isError(zr))
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zstd-compressed section: %s",
+                           st->obj->path, st->sec->name, ZSTD_getErrorName(zr));
+        if (zr == 0)
+            st->ended = true;
+        else if (*got == 0 && ib.pos == 0 && out_cap > 0)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt zstd-compressed section (stream ends early)",
+                           st->obj->path, st->sec->name);
+    }
+    /* The compressed pages already consumed are not needed again. */
+    if (!st->obj->image && st->in_done - st->released >= ((size_t)4 << 20)) {
+        long page = sysconf(_SC_PAGESIZE);
+        if (page > 0) {
+            uintptr_t start = ((uintptr_t)(st->in + st->released) + (uintptr_t)page - 1) &
+                              ~((uintptr_t)page - 1);
+            uintptr_t end = (uintptr_t)(st->in + st->in_done) & ~((uintptr_t)page - 1);
+            if (end > start)
+                madvise((void *)start, end - start, MADV_DONTNEED);
+        }
+        st->released = st->in_done;
+    }
+    return SK_OK;
+}
+
+int ds_stream_read(ds_stream *st, uint8_t *buf, size_t n, sk_error *err)
+{
+    if (n > st->out_size - st->out_done)
+        return sk_fail(err, SK_EFORMAT, "%s: %s: read of %zu bytes past the end of the section",
+                       st->obj->path, st->sec->name, n);
+    size_t done = 0;
+    while (done < n) {
+        if (st->ended)
+            return sk_fail(err, SK_EFORMAT,
+                           "%s: %s: corrupt compressed section (stream ends early: %llu of %llu bytes)",
+                           st->obj->path, st->sec->name, (unsigned long long)(st->out_done + done),
+                           (unsigned long long)st->out_size);
+        size_t got = 0;
+        int rc = stream_step(st, buf + done, n - done, &got, err);
+        if (rc)
+            return rc;
+        done += got;
+    }
+    st->out_done += n;
+    if (st->out_done == st->out_size && !st->ended) {
+        /* All the bytes the header promised: the stream must end here (and
+         * its checksum be verified) without producing more. */
+        uint8_t extra;
+        size_t got = 0;
+        int rc = stream_step(st, &extra, 1, &got, err);
+        if (rc)
+            return rc;
+        if (got || !st->ended)
+            return sk_fail(err, SK_EFORMAT, "%s: %s: corrupt compressed section (stream is longer)",
+                           st->obj->path, st->sec->name);
+    }
+    return SK_OK;
+}
+
+void ds_stream_close(ds_stream *st)
+{
+    if (!st)
+        return;
+    if (st->algo == ELFCOMPRESS_ZLIB)
+#ifdef DS_HAVE_ISAL
+        free(st->is);
+#else
+        inflateEnd(&st->zs);
+#endif
+    else
+        ZSTD_freeDStream(st->zd);
+    free(st);
 }
 
 int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t *size, sk_error *err)

@@ -95,6 +95,21 @@ bool ds_object_code_id(const ds_object *obj, char *out, size_t cap);
 /* Breakpad arch name for an ELF machine (NULL when unknown). */
 const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags);
 
+/* A compressed section read from start to end without ever holding all of
+ * it: the reader of a 360 MB .debug_info keeps only the units in flight.
+ * Pages of the compressed bytes are handed back as they are consumed.
+ * One thread at a time per stream. */
+typedef struct ds_stream ds_stream;
+bool ds_section_compressed(const ds_section *sec);
+int ds_stream_open(ds_object *obj, ds_section *sec, ds_stream **out, sk_error *err);
+/* The next n bytes; SK_EFORMAT (naming the file and section) when the
+ * compressed data is corrupt, ends early or runs longer than its header
+ * says (checked when the last byte is read). */
+int ds_stream_read(ds_stream *st, uint8_t *buf, size_t n, sk_error *err);
+uint64_t ds_stream_size(const ds_stream *st);   /* decompressed size */
+uint64_t ds_stream_offset(const ds_stream *st); /* bytes read so far */
+void ds_stream_close(ds_stream *st);
+
 /* The size a section has once decompressed, read from its compression header
  * without decompressing (0 for SHT_NOBITS or an unreadable header). */
 uint64_t ds_section_size(ds_object *obj, ds_section *sec);

@@ -78,10 +78,11 @@ test)
     log "running the test suite under sanitizers"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         meson test -C build-asan --num-processes "$jobs" --print-errorlogs
-    # Without libdeflate, so the zlib fallback for compressed sections is
-    # compiled, warnings-checked and tested too.
-    log "building with clang, warnings as errors, zlib instead of libdeflate (build-clang/)"
-    CC=clang build build-clang -Dlibdeflate=disabled
+    # Without libdeflate and ISA-L, so the zlib fallbacks for compressed
+    # sections (whole and streamed) are compiled, warnings-checked and
+    # tested too.
+    log "building with clang, warnings as errors, zlib instead of libdeflate and ISA-L (build-clang/)"
+    CC=clang build build-clang -Dlibdeflate=disabled -Disal=disabled
     log "compressed-section tests on the zlib fallback"
     meson test -C build-clang --num-processes "$jobs" --print-errorlogs \
         dumpsyms-elf-compress dumpsyms-elf-badinput dumpsyms-elf-debugfile

@@ -464,6 +464,27 @@ def group_badinput():
     rc, out, err = run([ELF_SECTIONS, z])
     check(rc == 1 and "corrupt zlib" in out, "elf_sections must report the corrupt zlib section: %r" % out)
     log("ok corrupt zlib section: %s" % (err.strip().splitlines() or ["(no message)"])[-1])
+    # A compressed .debug_info is streamed unit by unit, so damage near its
+    # end is found only after most units were read: it must still fail the
+    # whole dump (exit 1, file and section named, nothing written), never
+    # give a .sym that silently lacks the last units.  The last 4 bytes are
+    # the zlib checksum; for zstd, the last bytes of the frame.
+    for kind in ["zlib", "zstd"]:
+        for what, back in [("checksum", 2), ("tail", 40)]:
+            t = w("bad-tail-%s-%s" % (kind, what))
+            must(["objcopy", "--compress-debug-sections=" + kind, exe, t])
+            for s in readelf_sections(t):
+                if s[1] == ".debug_info":
+                    d = bytearray(open(t, "rb").read())
+                    d[s[4] + s[5] - back] ^= 0xff
+                    with open(t, "wb") as f:
+                        f.write(d)
+            out_path = t + ".sym"
+            rc, out, err = dumpsyms(t, "-o", out_path, timeout=30)
+            check(rc == 1 and t in err and ".debug_info" in err and "corrupt" in err,
+                  "%s: damaged end of a %s-compressed .debug_info: exit %d, %r" % (t, kind, rc, err))
+            check(not os.path.exists(out_path), "%s: a .sym was written despite the error" % t)
+            log("ok damaged %s stream (%s): %s" % (kind, what, err.strip().splitlines()[-1]))
 
 
 def strip_tool(prefix):
