@@ -8,12 +8,14 @@
  * and frees each unit as soon as it is merged.  Workers stay at most a
  * small window ahead of the merge so memory stays flat per unit. */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "collect.h"
 #include "dwarf_unit.h"
+#include "dwp.h"
 
 #define MAX_JOBS 64
 
@@ -231,7 +233,13 @@ typedef struct source {
     sk_error stream_err; /* why the stream stopped early (fatal) */
     char *stop_note;     /* a unit header that ended the walk (a warning) */
     uint64_t ref_of_stop; /* where that header is */
+    /* Split DWARF: the package beside the binary, if there is one. */
+    ds_object dwp_obj;
+    ds_dwp *dwp;
+    char *dwp_path;
 } source;
+
+static di_span section_span(ds_object *obj, const char *name);
 
 /* One unit in flight. */
 typedef struct job {
@@ -239,6 +247,7 @@ typedef struct job {
     const di_sections *sec; /* &src->sec, or &own below */
     di_sections own;        /* streamed: src->sec with info = this unit */
     uint8_t *bytes;         /* streamed: the unit (owned) */
+    ds_object *dwo;         /* split DWARF: the .dwo the result's strings live in */
     dsu_result result;
 } job;
 
@@ -246,6 +255,10 @@ static void job_clear(job *j)
 {
     dsu_result_free(&j->result);
     free(j->bytes);
+    if (j->dwo) {
+        ds_object_close(j->dwo);
+        free(j->dwo);
+    }
     memset(j, 0, sizeof *j);
 }
 
@@ -356,24 +369,153 @@ static di_unit *foreign_unit(void *ctx, uint64_t off)
     return &rd->foreign;
 }
 
-/* The .dwo name of a split-DWARF skeleton unit (DWARF 5 DW_AT_dwo_name or
- * GCC's DWARF 4 DW_AT_GNU_dwo_name), NULL otherwise. */
-static const char *dwo_name(di_unit *cu)
+/* ---- split DWARF -------------------------------------------------------- */
+
+/* The skeleton's DW_AT_dwo_name (DWARF 5) or DW_AT_GNU_dwo_name (GCC's
+ * DWARF 4) and DW_AT_comp_dir; false when the unit is not a skeleton. */
+static bool skeleton_names(di_unit *cu, const char **dwo, const char **comp_dir)
 {
+    *dwo = *comp_dir = NULL;
     if (cu->type != DW_UT_skeleton && !cu->has_dwo_id)
-        return NULL;
+        return false;
     di_die root;
     di_value vals[DI_MAX_ATTRS];
     uint64_t end = 0;
     if (!di_die_at(cu, cu->first_die, &root) || !root.ab || !di_die_values(cu, &root, vals, &end))
-        return NULL;
+        return false;
     for (unsigned i = 0; i < root.ab->nattrs; i++) {
-        const char *s = NULL;
+        const char *str = NULL;
         if ((vals[i].at == DW_AT_dwo_name || vals[i].at == DW_AT_GNU_dwo_name) &&
-            di_value_str(cu, &vals[i], &s))
-            return s;
+            di_value_str(cu, &vals[i], &str))
+            *dwo = str;
+        else if (vals[i].at == DW_AT_comp_dir && di_value_str(cu, &vals[i], &str))
+            *comp_dir = str;
     }
-    return NULL;
+    return *dwo != NULL && cu->has_dwo_id;
+}
+
+static di_span span_part(di_span whole, const ds_dwp_contrib *c)
+{
+    if (!whole.p || c->size == 0 || c->off > whole.n || c->size > whole.n - c->off)
+        return (di_span){0};
+    return (di_span){whole.p + c->off, (size_t)c->size};
+}
+
+/* The sections of a .dwo (or of one unit's part of a .dwp) as the split
+ * unit sees them: its own, plus the skeleton file's .debug_addr and
+ * .debug_ranges. */
+static void dwo_sections(ds_object *obj, const ds_dwp_unit *part, const di_sections *main,
+                         di_sections *sec)
+{
+    memset(sec, 0, sizeof *sec);
+    sec->le = obj->little_endian;
+    sec->dwo = true;
+    sec->info = section_span(obj, ".debug_info.dwo");
+    sec->abbrev = section_span(obj, ".debug_abbrev.dwo");
+    sec->str = section_span(obj, ".debug_str.dwo");
+    sec->str_offsets = section_span(obj, ".debug_str_offsets.dwo");
+    sec->rnglists = section_span(obj, ".debug_rnglists.dwo");
+    sec->line = section_span(obj, ".debug_line.dwo");
+    if (part) {
+        sec->info = span_part(sec->info, &part->info);
+        sec->abbrev = span_part(sec->abbrev, &part->abbrev);
+        sec->str_offsets = span_part(sec->str_offsets, &part->str_offsets);
+        sec->rnglists = span_part(sec->rnglists, &part->rnglists);
+        sec->line = span_part(sec->line, &part->line);
+    }
+    sec->addr = main->addr;
+    sec->ranges = main->ranges;
+}
+
+/* Finds the split unit with the skeleton's DWO id among the units of sec
+ * and opens it; false (with why) when there is none or it is corrupt. */
+static bool open_split_unit(const di_sections *sec, const di_unit *skel, di_unit *split, char *why,
+                            size_t cap)
+{
+    uint64_t off = 0, seen_id = 0;
+    bool seen = false;
+    while (off < sec->info.n) {
+        uint64_t next = 0;
+        if (!di_unit_open(split, sec, off, &next) || !di_unit_read_bases(split)) {
+            snprintf(why, cap, "%s", split->error);
+            di_unit_close(split);
+            return false;
+        }
+        if (split->type != DW_UT_type && split->type != DW_UT_split_type && split->has_dwo_id) {
+            if (split->dwo_id == skel->dwo_id) {
+                di_unit_adopt_skeleton(split, skel);
+                return true;
+            }
+            seen = true;
+            seen_id = split->dwo_id;
+        }
+        di_unit_close(split);
+        off = next;
+    }
+    if (seen)
+        snprintf(why, cap, "DWO id 0x%016llx does not match the skeleton's 0x%016llx",
+                 (unsigned long long)seen_id, (unsigned long long)skel->dwo_id);
+    else
+        snprintf(why, cap, "it holds no split compilation unit");
+    return false;
+}
+
+/* Reads the split unit of skeleton cu (from the .dwp, else its .dwo file)
+ * into j; on failure the result carries a warning and no functions. */
+static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const char *comp_dir,
+                       const dsu_env *env)
+{
+    const source *src = rd->src;
+    dsu_result *out = &j->result;
+    char why[400];
+    di_sections sec;
+    di_unit split;
+    const char *where = NULL;
+    char *path = NULL;
+    ds_dwp_unit part;
+    if (src->dwp && ds_dwp_find(src->dwp, cu->dwo_id, &part)) {
+        dwo_sections((ds_object *)&src->dwp_obj, &part, &src->sec, &sec);
+        where = src->dwp_path;
+    } else {
+        path = dwo[0] == '/' || !comp_dir ? sk_xstrdup(dwo) : sk_path_join(comp_dir, dwo);
+        ds_object *obj = sk_xcalloc(1, sizeof *obj);
+        sk_error err = {0};
+        if (ds_object_open(obj, path, &err)) {
+            ds_object_close(obj);
+            free(obj);
+            size_t n = strlen(dwo) + strlen(path) + 200;
+            out->note = sk_xmalloc(n);
+            snprintf(out->note, n, "split DWARF unit %s: cannot find %s (nor a .dwp); its functions are missing",
+                     dwo, path);
+            free(path);
+            return;
+        }
+        j->dwo = obj;
+        dwo_sections(obj, NULL, &src->sec, &sec);
+        where = path;
+    }
+    if (!open_split_unit(&sec, cu, &split, why, sizeof why)) {
+        size_t n = strlen(where) + strlen(why) + 100;
+        out->note = sk_xmalloc(n);
+        snprintf(out->note, n, "split DWARF unit %s: %s; skipped", where, why);
+        free(path);
+        return;
+    }
+    /* The skeleton's own result (its line table, no functions) gives way
+     * to the split unit's. */
+    dsu_result_free(out);
+    dsu_input in = {.cu = &split, .skeleton = cu, .demangle = rd->demangle};
+    dsu_process(&in, env, out);
+    if (out->error) {
+        /* Say which file the problem is in. */
+        size_t n = strlen(where) + strlen(out->error) + 40;
+        char *msg = sk_xmalloc(n);
+        snprintf(msg, n, "split DWARF unit %s: %s", where, out->error);
+        free(out->error);
+        out->error = msg;
+    }
+    di_unit_close(&split);
+    free(path);
 }
 
 static void read_unit(reader *rd, job *j, const dsu_env *env)
@@ -393,13 +535,9 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
     dsu_input in = {.cu = &cu, .foreign = rd->src->stream ? NULL : foreign_unit, .foreign_ctx = rd,
                     .demangle = rd->demangle};
     dsu_process(&in, env, out);
-    const char *dwo = out->error ? NULL : dwo_name(&cu);
-    if (dwo) {
-        /* Split DWARF: the skeleton gives lines but no functions. */
-        size_t n = strlen(dwo) + 100;
-        out->note = sk_xmalloc(n);
-        snprintf(out->note, n, "split DWARF (%s) is not supported; its functions are missing", dwo);
-    }
+    const char *dwo = NULL, *comp_dir = NULL;
+    if (!out->error && skeleton_names(&cu, &dwo, &comp_dir))
+        read_split(rd, j, &cu, dwo, comp_dir, env);
     di_unit_close(&cu);
 }
 
@@ -512,6 +650,36 @@ static int list_units(ds_context *ctx, source *src, sk_error *err)
     return SK_OK;
 }
 
+/* A DWARF package beside the binary (or its debug file): "<file>.dwp", as
+ * gdb and lldb look for it.  A corrupt one is reported and ignored. */
+static void open_package(ds_context *ctx, source *src)
+{
+    const char *bases[2] = {ctx->bin->path, ctx->dbg->path};
+    for (int i = 0; i < 2; i++) {
+        if (i == 1 && strcmp(bases[0], bases[1]) == 0)
+            break;
+        size_t n = strlen(bases[i]) + 5;
+        char *path = sk_xmalloc(n);
+        snprintf(path, n, "%s.dwp", bases[i]);
+        struct stat st;
+        sk_error err = {0};
+        if (stat(path, &st) != 0) {
+            free(path);
+            continue;
+        }
+        if (ds_object_open(&src->dwp_obj, path, &err) || ds_dwp_open(&src->dwp_obj, &src->dwp, &err)) {
+            sk_log(SK_LOG_WARN, "%s (the DWARF package is not used)", err.msg);
+            ds_object_close(&src->dwp_obj);
+            memset(&src->dwp_obj, 0, sizeof src->dwp_obj);
+            src->dwp = NULL;
+            free(path);
+            continue;
+        }
+        src->dwp_path = path;
+        return;
+    }
+}
+
 /* Opens the sections and decides how .debug_info is read: streamed when it
  * is compressed and no DIE can refer into another unit (no
  * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise. */
@@ -533,12 +701,15 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     sec->ranges = section_span(obj, ".debug_ranges");
     sec->rnglists = section_span(obj, ".debug_rnglists");
     sec->line = section_span(obj, ".debug_line");
+    open_package(ctx, src);
     if (ds_section_compressed(info) && !di_abbrevs_cross_units(&sec->abbrev)) {
         int rc = ds_stream_open(obj, info, &src->stream, err);
         if (rc == SK_OK && ds_stream_size(src->stream) == 0)
             rc = sk_fail(err, SK_EFORMAT, "%s: .debug_info is empty", obj->path);
-        if (rc)
+        if (rc) {
             ds_stream_close(src->stream);
+            src->stream = NULL;
+        }
         return rc;
     }
     const uint8_t *data = NULL;
@@ -552,6 +723,10 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
 
 static void close_source(source *src)
 {
+    ds_dwp_close(src->dwp);
+    if (src->dwp_path)
+        ds_object_close(&src->dwp_obj);
+    free(src->dwp_path);
     ds_stream_close(src->stream);
     free(src->units);
     free(src->stop_note);
@@ -592,8 +767,10 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 {
     source src;
     int rc = open_source(ctx, &src, err);
-    if (rc)
+    if (rc) {
+        close_source(&src);
         return rc;
+    }
     size_t nloads = 0;
     dsu_range *loads = load_ranges(ctx->bin, &nloads);
     dsn_index syms;
