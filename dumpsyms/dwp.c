@@ -119,14 +119,14 @@ int ds_dwp_open(ds_object *obj, ds_dwp **out, sk_error *err)
     /* GNU version 2 has a 4-byte version; DWARF 5 a 2-byte one and 2 bytes
      * of padding.  Read 4, and if that is not 2, the first 2 again. */
     uint32_t version, ncols, nunits, nslots;
-    uint64_t v16;
+    uint64_t v16 = 0;
     if (!read_u32(&r, &version))
         return sk_fail(err, SK_EFORMAT, "%s: .debug_cu_index: header cut short (%zu bytes)", path, size);
     if (version != 2) {
         r.p = data;
         if (!ds_bytes_fixed(&r, 2, &v16) || v16 != 5)
-            return sk_fail(err, SK_EFORMAT, "%s: .debug_cu_index: unknown version 0x%x", path,
-                           version);
+            return sk_fail(err, SK_EFORMAT, "%s: .debug_cu_index: unknown version %u", path,
+                           v16 ? (unsigned)v16 : version); /* as 2 or as 4 bytes */
         version = 5;
         r.p += 2;
     }
