@@ -174,7 +174,7 @@ int ds_dwp_open(ds_object *obj, ds_dwp **out, sk_error *err)
 
     ds_bytes cr = {data, ids, offs, obj->little_endian};
     for (uint32_t c = 0; c < ncols; c++) {
-        uint32_t id;
+        uint32_t id = 0;
         read_u32(&cr, &id); /* inside the checked table */
         for (size_t k = 0; k < nknown; k++)
             if (known[k].id == id)
@@ -206,7 +206,7 @@ int ds_dwp_open(ds_object *obj, ds_dwp **out, sk_error *err)
     ds_bytes sr = {data, sizes, sizes + (size_t)ncols * 4 * nunits, obj->little_endian};
     for (uint32_t u = 0; u < nunits; u++) {
         for (uint32_t c = 0; c < ncols; c++) {
-            uint32_t off, sz;
+            uint32_t off = 0, sz = 0;
             read_u32(&orr, &off);
             read_u32(&sr, &sz);
             if (!cols[c].kind)
@@ -236,8 +236,8 @@ int ds_dwp_open(ds_object *obj, ds_dwp **out, sk_error *err)
     ds_bytes hr = {data, hash, index, obj->little_endian};
     ds_bytes ir = {data, index, ids, obj->little_endian};
     for (uint32_t s = 0; s < nslots; s++) {
-        uint64_t id;
-        uint32_t row;
+        uint64_t id = 0;
+        uint32_t row = 0;
         ds_bytes_fixed(&hr, 8, &id);
         read_u32(&ir, &row);
         if (row == 0)
