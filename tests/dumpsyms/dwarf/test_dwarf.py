@@ -726,6 +726,82 @@ def dwo_id(dwo):
     return m.group(1) if m else None
 
 
+DWP5_COLUMNS = [(".debug_info.dwo", 1), (".debug_abbrev.dwo", 3), (".debug_line.dwo", 4),
+                (".debug_loclists.dwo", 5), (".debug_str_offsets.dwo", 6), (".debug_macro.dwo", 7),
+                (".debug_rnglists.dwo", 8)]
+
+
+def split_pack_dwp5(dwos, out):
+    """A DWARF 5 package of little-endian DWARF 5 .dwo files (one compile
+    unit each), made here because no packer at hand makes one of gcc's
+    (see group_splitdwarf): the sections concatenated, the string tables
+    merged with each unit's .debug_str_offsets.dwo entries moved by its
+    strings' new base, and a version-5 .debug_cu_index (DWARF 5 section
+    7.3.5) over the contributions.  objcopy writes the ELF file."""
+    units = []
+    for dwo in dwos:
+        _load, secs = elf_info(dwo)
+        with open(dwo, "rb") as f:
+            data = f.read()
+        units.append({name: data[off:off + size] for name, (off, size) in secs.items()})
+    merged = {name: bytearray() for name, _ in DWP5_COLUMNS}
+    merged[".debug_str.dwo"] = bytearray()
+    rows = []
+    for u in units:
+        info = u[".debug_info.dwo"]
+        length, version, unit_type = struct.unpack_from("<IHB", info, 0)
+        if version != 5 or unit_type != 5 or length + 4 != len(info):  # DW_UT_split_compile
+            fail("%s: not one DWARF 5 split compile unit" % dwos[len(rows)])
+        dwo_id = struct.unpack_from("<Q", info, 12)[0]
+        strs = u.get(".debug_str.dwo", b"")
+        base = len(merged[".debug_str.dwo"])
+        merged[".debug_str.dwo"] += strs
+        offs = bytearray(u.get(".debug_str_offsets.dwo", b""))
+        if offs:
+            # DWARF 5 header: unit_length, version 5, padding; then offsets
+            hl, hv = struct.unpack_from("<IH", offs, 0)
+            if hv != 5 or hl + 4 != len(offs):
+                fail("%s: .debug_str_offsets.dwo has no DWARF 5 header" % dwos[len(rows)])
+            for pos in range(8, len(offs), 4):
+                struct.pack_into("<I", offs, pos, struct.unpack_from("<I", offs, pos)[0] + base)
+            u[".debug_str_offsets.dwo"] = bytes(offs)
+        row = {}
+        for name, _sect in DWP5_COLUMNS:
+            part = u.get(name, b"")
+            row[name] = (len(merged[name]), len(part))
+            merged[name] += part
+        rows.append((dwo_id, row))
+    cols = [(name, sect) for name, sect in DWP5_COLUMNS if merged[name]]
+    nslots = 1
+    while nslots * 2 <= 3 * len(rows):  # 2^k > 3U/2
+        nslots *= 2
+    sigs, index = [0] * nslots, [0] * nslots
+    for i, (dwo_id, _row) in enumerate(rows):
+        slot, step = dwo_id & (nslots - 1), ((dwo_id >> 32) & (nslots - 1)) | 1
+        while index[slot]:
+            slot = (slot + step) & (nslots - 1)
+        sigs[slot], index[slot] = dwo_id, i + 1
+    idx = struct.pack("<HHIII", 5, 0, len(cols), len(rows), nslots)
+    idx += b"".join(struct.pack("<Q", s) for s in sigs)
+    idx += b"".join(struct.pack("<I", r) for r in index)
+    idx += b"".join(struct.pack("<I", sect) for _n, sect in cols)
+    idx += b"".join(struct.pack("<I", row[name][0]) for _i, row in rows for name, _s in cols)
+    idx += b"".join(struct.pack("<I", row[name][1]) for _i, row in rows for name, _s in cols)
+    args = []
+    tmp = out + ".parts"
+    os.makedirs(tmp, exist_ok=True)
+    _load, base_secs = elf_info(dwos[0])
+    for name, data in list(merged.items()) + [(".debug_cu_index", idx)]:
+        if not data:
+            continue
+        part = os.path.join(tmp, name.strip("."))
+        with open(part, "wb") as f:
+            f.write(data)
+        args += ["--update-section" if name in base_secs else "--add-section", "%s=%s" % (name, part)]
+    subprocess.run(["objcopy"] + args + [dwos[0], out], check=True)
+    shutil.rmtree(tmp)
+
+
 def group_splitdwarf():
     """Split DWARF: .dwo beside the objects, .dwp beside the binary, a
     missing .dwo and a stale one."""
@@ -754,15 +830,18 @@ def group_splitdwarf():
             try:
                 p = subprocess.run([packer, "-o", os.path.basename(binary) + ".dwp"] + dwos,
                                    cwd=base + "-dwp", stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   timeout=60)
+                                   timeout=30)
                 packed = p.returncode == 0
                 why = "exit %d: %s" % (p.returncode, p.stdout.decode(errors="replace").strip())
             except subprocess.TimeoutExpired:
-                packed, why = False, "no result in 60s"
+                packed, why = False, "no result in 30s"
+            if not packed and dwarf == "-gdwarf-5" and shutil.which("objcopy"):
+                # llvm-dwp 14 spins forever on gcc 12's DWARF 5 chain.dwo,
+                # and gold's dwp cannot read DWARF 5 at all: pack it here.
+                print("note: %s: %s %s; packed by split_pack_dwp5 instead" % (label, packer, why))
+                split_pack_dwp5([os.path.join(base + "-dwp", d) for d in dwos], binary + ".dwp")
+                packed = True
             if not packed:
-                # llvm-dwp 14 spins forever on gcc 12's DWARF 5 chain.dwo
-                # (and gold's dwp cannot read DWARF 5 at all): the tools'
-                # defect, so that package cannot be made here.
                 print("note: %s .dwp skipped: %s %s" % (label, packer, why))
             else:
                 for d in dwos:

@@ -26,7 +26,7 @@ import sys
 LOOKUP, SRC, WORK = sys.argv[1:4]
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 GENERATED_UNITS = 30
-PACK_TIMEOUT = 60
+PACK_TIMEOUT = 30
 
 # (label, compiler, flags, packer)
 PACKAGES = [
