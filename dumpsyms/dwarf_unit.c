@@ -39,6 +39,12 @@ typedef struct pending_inline {
     uint32_t first_range, nranges; /* into unit.rr */
 } pending_inline;
 
+typedef struct reg {
+    uint64_t off;
+    const char *scope;
+    uint32_t decl; /* + 1; 0: not read yet */
+} reg;
+
 typedef struct row {
     uint64_t addr;
     uint32_t line, file;
@@ -60,7 +66,11 @@ typedef struct unit {
 
     decl *decls;
     size_t ndecls, decls_cap;
-    uint32_t *slots; /* open addressing: decl index + 1, 0 = empty */
+    reg *regs;       /* subprograms the walk passed, by offset */
+    size_t nregs, regs_cap;
+    uint32_t *refd;  /* decls reached only by reference */
+    size_t nrefd, refd_cap;
+    uint32_t *slots; /* their map, open addressing: decl index + 1, 0 = empty */
     size_t nslots;
 
     dsu_range *rr;
@@ -99,7 +109,14 @@ static int fail_reader(unit *u, const di_unit *du)
     return fail_msg(u, du->error[0] ? du->error : "corrupt DWARF");
 }
 
-/* ---- declarations map -------------------------------------------------- */
+/* ---- declarations ------------------------------------------------------
+ * Every subprogram the walk passes is registered in offset order (the walk
+ * goes front to back), so registering is an append and finding one is a
+ * binary search: a C++ unit registers thousands of member function
+ * declarations, of which few are ever referenced.  A registration gets a
+ * decl, with the DIE's attributes, only when something refers to it.
+ * DIEs reached only through references (load_external) go to a small hash
+ * map beside it. */
 
 static size_t slot_of(uint64_t off, size_t nslots)
 {
@@ -133,16 +150,72 @@ static uint32_t add_decl(unit *u, const decl *d)
     sk_grow((void **)&u->decls, &u->decls_cap, u->ndecls + 1, sizeof *u->decls);
     uint32_t idx = (uint32_t)u->ndecls++;
     u->decls[idx] = *d;
-    if (u->ndecls * 2 > u->nslots) {
-        free(u->slots);
-        u->nslots = u->nslots ? u->nslots * 2 : 1024;
-        u->slots = sk_xcalloc(u->nslots, sizeof *u->slots);
-        for (uint32_t k = 0; k < u->ndecls; k++)
-            map_insert(u, k);
-    } else {
-        map_insert(u, idx);
-    }
     return idx;
+}
+
+/* A decl found by following a reference, not by the walk. */
+static uint32_t add_referenced_decl(unit *u, const decl *d)
+{
+    uint32_t idx = add_decl(u, d);
+    if (u->nrefd * 2 + 2 > u->nslots) {
+        free(u->slots);
+        u->nslots = u->nslots ? u->nslots * 2 : 64;
+        u->slots = sk_xcalloc(u->nslots, sizeof *u->slots);
+        for (size_t k = 0; k < u->nrefd; k++)
+            map_insert(u, u->refd[k]);
+    }
+    sk_grow((void **)&u->refd, &u->refd_cap, u->nrefd + 1, sizeof *u->refd);
+    u->refd[u->nrefd++] = idx;
+    map_insert(u, idx);
+    return idx;
+}
+
+/* Registers a subprogram the walk reached; decl + 1, or 0 for one whose
+ * attributes have not been read. */
+static void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl_plus1)
+{
+    if (u->nregs && u->regs[u->nregs - 1].off >= off) {
+        /* Not in offset order (cannot happen in a front-to-back walk):
+         * keep it findable anyway. */
+        decl d = {.off = off, .scope = scope, .lazy = true};
+        uint32_t idx = decl_plus1 ? decl_plus1 - 1 : add_decl(u, &d);
+        sk_grow((void **)&u->refd, &u->refd_cap, u->nrefd + 1, sizeof *u->refd);
+        if (u->nrefd * 2 + 2 > u->nslots) {
+            free(u->slots);
+            u->nslots = u->nslots ? u->nslots * 2 : 64;
+            u->slots = sk_xcalloc(u->nslots, sizeof *u->slots);
+            for (size_t k = 0; k < u->nrefd; k++)
+                map_insert(u, u->refd[k]);
+        }
+        u->refd[u->nrefd++] = idx;
+        map_insert(u, idx);
+        return;
+    }
+    sk_grow((void **)&u->regs, &u->regs_cap, u->nregs + 1, sizeof *u->regs);
+    u->regs[u->nregs++] = (reg){off, scope, decl_plus1};
+}
+
+/* The decl of the DIE at off, made on first use from its registration;
+ * -1 when the walk did not register it. */
+static int32_t find_decl(unit *u, uint64_t off)
+{
+    size_t lo = 0, hi = u->nregs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (u->regs[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < u->nregs && u->regs[lo].off == off) {
+        reg *r = &u->regs[lo];
+        if (!r->decl) {
+            decl d = {.off = off, .scope = r->scope, .lazy = true};
+            r->decl = add_decl(u, &d) + 1;
+        }
+        return (int32_t)(r->decl - 1);
+    }
+    return map_find(u, off);
 }
 
 /* ---- attributes and ranges --------------------------------------------- */
@@ -289,7 +362,7 @@ static int32_t load_external(unit *u, uint64_t off)
     }
     decl d = {.off = off, .name = info.name, .linkage = info.linkage, .scope = "",
               .ref = info.ref, .has_ref = info.has_ref};
-    return (int32_t)add_decl(u, &d);
+    return (int32_t)add_referenced_decl(u, &d);
 }
 
 /* Reads the attributes of a declaration registered without them.  Class
@@ -366,7 +439,7 @@ static const char *resolve(unit *u, int32_t idx)
         if (!d->has_ref)
             break;
         uint64_t ref = d->ref;
-        int32_t next = map_find(u, ref);
+        int32_t next = find_decl(u, ref);
         if (next < 0)
             next = load_external(u, ref);
         cur = next;
@@ -471,8 +544,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
                 /* A member function declaration: no code of its own.  (A
                  * lambda's operator() is defined inside its closure type,
                  * so being in a class is not enough.) */
-                decl d = {.off = die->off, .scope = scope, .lazy = true};
-                add_decl(u, &d);
+                register_die(u, die->off, scope, 0);
                 return skip_children(u, die, end, next);
             }
         }
@@ -483,6 +555,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         decl d = {.off = die->off, .name = info.name, .linkage = info.linkage, .scope = scope,
                   .ref = info.ref, .has_ref = info.has_ref};
         uint32_t di = add_decl(u, &d);
+        register_die(u, die->off, scope, di + 1);
         if (u->nrr == r0 || info.declaration) {
             u->nrr = r0;
             return skip_children(u, die, end, next);
@@ -1236,7 +1309,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                     continue;
                 int32_t origin = -1;
                 if (in->has_origin) {
-                    origin = map_find(u, in->origin);
+                    origin = find_decl(u, in->origin);
                     if (origin < 0)
                         origin = load_external(u, in->origin);
                 }
@@ -1309,13 +1382,6 @@ void dsu_process(const dsu_input *in, const dsu_env *env, dsu_result *out)
     u.version = in->cu->version;
     u.addr_size = in->cu->addr_size;
     u.cu_base = in->cu->low_pc;
-    /* Size the declaration map for the unit up front: about one
-     * subprogram per 64 bytes of DIEs in C++, so growing it by doubling
-     * (and rehashing) would cost more than the walk itself. */
-    u.nslots = 1024;
-    while (u.nslots < (in->cu->end - in->cu->off) / 32 && u.nslots < ((size_t)1 << 24))
-        u.nslots *= 2;
-    u.slots = sk_xcalloc(u.nslots, sizeof *u.slots);
     uint64_t stmt_list = 0;
     bool has_stmt = false;
     uint64_t end = 0;
@@ -1334,6 +1400,8 @@ void dsu_process(const dsu_input *in, const dsu_env *env, dsu_result *out)
     free(lines);
     free(u.file_done);
     free(u.decls);
+    free(u.regs);
+    free(u.refd);
     free(u.slots);
     free(u.rr);
     free(u.pf);
