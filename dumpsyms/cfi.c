@@ -7,29 +7,26 @@
  * a function never gets two INITs.  ARM EHABI tables (exidx.c) fill in what
  * neither covers.
  *
- * libdwarf parses CIEs/FDEs and runs the CFA instructions: for each row we
- * ask it for the whole register table (dwarf_get_fde_info_for_all_regs3)
- * and for the next row's address (dwarf_get_fde_info_for_cfa_reg3_b), then
- * write the INIT with every rule and each later row with only the rules
- * that changed, as Breakpad does.  A row whose CFA or return address cannot
- * be written in postfix ends the current INIT; the next expressible row
- * starts a new one, so walkers never get a wrong rule, only a gap.
+ * cfi_frame.c reads the sections entry by entry and runs each FDE's CFA
+ * program once, front to back; every row it closes comes here (on_row),
+ * where the INIT gets every rule and each later row only the rules that
+ * changed, as Breakpad writes them.  A row whose CFA or return address
+ * cannot be written in postfix ends the current INIT; the next expressible
+ * row starts a new one, so walkers never get a wrong rule, only a gap.
  *
- * FDEs are independent: with -j N, N threads each open their own Dwarf_Debug
- * (libdwarf handles are not shareable) and take chunks of FDEs in turn;
- * chunk results are added to the module in chunk order, so output does not
- * depend on the thread count.
+ * Both sections are parsed once, up front; FDEs are then sorted by address
+ * and are independent: with -j N, N threads (each with its own rule table)
+ * take chunks of FDEs in turn, and chunk results are added to the module in
+ * chunk order, so output does not depend on the thread count.
  */
-#include <dwarf.h>
-#include <libdwarf.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "cfi_int.h"
-#include "dwarf_access.h"
 
 #define CHUNK_FDES 64
 
@@ -145,79 +142,76 @@ bool ds_cfi_ranges_overlap(const ds_cfi_ranges *rs, uint64_t addr, uint64_t size
 
 typedef struct frame_src {
     ds_object *obj;
-    bool eh;
-    const char *what; /* ".eh_frame" or ".debug_frame" */
+    ds_cfi_frames f;
+    bool loaded;
 } frame_src;
 
-typedef struct src_handle {
-    ds_dwarf *d;
-    Dwarf_Cie *cies;
-    Dwarf_Signed ncies;
-    Dwarf_Fde *fdes;
-    Dwarf_Signed nfdes;
-    char msg[256]; /* why the list could not be read */
-} src_handle;
-
-static void src_release_list(src_handle *h)
+/* DW_EH_PE_indirect: a pointer stored in the binary's own bytes. */
+static bool read_bin_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
 {
-    if (h->fdes || h->cies)
-        dwarf_fde_cie_list_dealloc(h->d->dbg, h->cies, h->ncies, h->fdes, h->nfdes);
-    h->cies = NULL;
-    h->fdes = NULL;
-    h->ncies = h->nfdes = 0;
-}
-
-static bool src_read_list(const frame_src *src, src_handle *h, bool warn)
-{
-    Dwarf_Error e = NULL;
-    int res = src->eh ? dwarf_get_fde_list_eh(h->d->dbg, &h->cies, &h->ncies, &h->fdes, &h->nfdes, &e)
-                      : dwarf_get_fde_list(h->d->dbg, &h->cies, &h->ncies, &h->fdes, &h->nfdes, &e);
-    if (res == DW_DLV_OK)
-        return true;
-    h->cies = NULL;
-    h->fdes = NULL;
-    h->ncies = h->nfdes = 0;
-    if (res == DW_DLV_ERROR) {
-        ds_dwarf_errmsg(h->d, e, h->msg, sizeof h->msg);
-        if (warn)
-            sk_log(SK_LOG_WARN, "%s: %s: cannot read call frame information: %s", src->obj->path,
-                   src->what, h->msg);
+    ds_object *bin = ctx;
+    for (size_t i = 1; i < bin->nsections; i++) {
+        ds_section *sec = &bin->sections[i];
+        const GElf_Shdr *sh = &sec->shdr;
+        if (!(sh->sh_flags & SHF_ALLOC) || sh->sh_type == SHT_NOBITS || addr < sh->sh_addr ||
+            addr - sh->sh_addr >= sh->sh_size || sh->sh_size - (addr - sh->sh_addr) < size)
+            continue;
+        const uint8_t *data;
+        size_t n;
+        sk_error err = {0};
+        if (ds_section_data(bin, sec, &data, &n, &err) || !data || addr - sh->sh_addr + size > n)
+            return false;
+        ds_bytes r = {data, data + (addr - sh->sh_addr), data + n, bin->little_endian};
+        return ds_bytes_fixed(&r, size, v);
     }
     return false;
 }
 
-static void src_close(src_handle *h)
+static uint64_t section_addr(ds_object *obj, const char *name)
 {
-    if (!h->d)
-        return;
-    src_release_list(h);
-    ds_dwarf_close(h->d);
-    h->d = NULL;
+    ds_section *s = ds_object_section(obj, name);
+    return s ? s->shdr.sh_addr : 0;
 }
 
-static bool src_open(const frame_src *src, const ds_cfi_arch *arch, src_handle *h, bool warn)
+/* Reads and parses one frame section of obj; false when there is none. */
+static bool src_load(frame_src *src, ds_object *obj, bool eh, ds_object *bin)
 {
-    memset(h, 0, sizeof *h);
+    memset(src, 0, sizeof *src);
+    src->obj = obj;
+    const char *name = eh ? ".eh_frame" : ".debug_frame";
+    ds_section *sec = obj ? ds_object_section(obj, name) : NULL;
+    if (!sec)
+        return false;
+    const uint8_t *data = NULL;
+    size_t size = 0;
     sk_error err = {0};
-    if (ds_dwarf_open(src->obj, &h->d, &err)) {
-        snprintf(h->msg, sizeof h->msg, "%.200s", err.msg);
-        if (warn && err.code != SK_ENOTFOUND)
-            sk_log(SK_LOG_WARN, "%s", err.msg);
+    if (ds_section_data(obj, sec, &data, &size, &err)) {
+        sk_log(SK_LOG_WARN, "%s: %s: cannot read call frame information: %s", obj->path, name, err.msg);
         return false;
     }
-    Dwarf_Debug dbg = h->d->dbg;
-    /* The rule table must cover every column the architecture's CFI uses;
-     * "same value" as the initial rule matches what compilers assume for
-     * registers a CIE does not mention. */
-    dwarf_set_frame_rule_table_size(dbg, (Dwarf_Half)arch->table_size);
-    dwarf_set_frame_rule_initial_value(dbg, DW_FRAME_SAME_VAL);
-    dwarf_set_frame_cfa_value(dbg, DW_FRAME_CFA_COL3);
-    dwarf_set_frame_same_value(dbg, DW_FRAME_SAME_VAL);
-    dwarf_set_frame_undefined_value(dbg, DW_FRAME_UNDEFINED_VAL);
-    if (!src_read_list(src, h, warn)) {
-        src_close(h);
+    if (!data || !size)
         return false;
+    ds_cfi_frames *f = &src->f;
+    f->path = obj->path;
+    f->what = name;
+    f->data = data;
+    f->size = size;
+    f->sec_addr = sec->shdr.sh_addr;
+    f->eh = eh;
+    f->le = obj->little_endian;
+    f->addr_size = obj->elf_class == ELFCLASS64 ? 8 : 4;
+    if (eh) {
+        /* The bases libgcc's unwinder uses: .text for textrel, the GOT
+         * (DT_PLTGOT: .got.plt, else .got) for datarel on i386. */
+        f->text_base = section_addr(bin, ".text");
+        f->data_base = section_addr(bin, ".got.plt");
+        if (!f->data_base)
+            f->data_base = section_addr(bin, ".got");
+        f->read_ptr = read_bin_ptr;
+        f->read_ctx = bin;
     }
+    ds_cfi_frames_parse(f);
+    src->loaded = true;
     return true;
 }
 
@@ -225,28 +219,28 @@ static bool src_open(const frame_src *src, const ds_cfi_arch *arch, src_handle *
 
 enum { RULE_SAME = 0, RULE_UNDEF, RULE_SET };
 
-/* One column's rule as libdwarf states it, normalised so that two rules
- * compare equal exactly when they print the same.  Text is made only for
- * the rules a record actually writes: most columns of most rows are
- * unchanged, and formatting them all was most of the cost. */
+/* How a SET rule is written. */
+enum { FORM_CFA_REG, FORM_CFA_EXPR, FORM_OFFSET, FORM_VAL_OFFSET, FORM_REG, FORM_EXPR, FORM_VAL_EXPR };
+
+/* One column's rule, normalised so that two rules compare equal exactly
+ * when they print the same.  Text is made only for the rules a record
+ * actually writes: most columns of most rows are unchanged. */
 typedef struct col_state {
     uint8_t kind;
-    uint8_t vt;       /* DW_EXPR_* */
-    bool deref;       /* DW_EXPR_OFFSET: saved at CFA+off, else in register reg */
-    uint16_t reg;
+    uint8_t form;
+    uint32_t reg;
     int64_t off;
-    const uint8_t *block; /* expressions: bytes in the section, off = length */
+    const uint8_t *block; /* expressions: bytes in the section */
+    uint64_t len;
 } col_state;
 
 typedef struct worker {
     const ds_context *ctx;
     const ds_cfi_arch *arch;
-    const frame_src *srcs;
-    src_handle handles[2];
-    bool opened[2], open_failed[2];
-    Dwarf_Regtable3 table;
+    ds_cfi_machine m;
     bool *named; /* per column: has a register name */
     col_state *prev, *cur;
+    unsigned dirty; /* prev/cur columns below this may be other than SAME */
     col_state prev_cfa, cur_cfa;
     sk_buf scratch, line;
     unsigned addr_size;
@@ -260,113 +254,109 @@ static bool col_equal(const col_state *a, const col_state *b)
         return false;
     if (a->kind != RULE_SET)
         return true;
-    if (a->vt != b->vt || a->deref != b->deref || a->reg != b->reg || a->off != b->off)
+    if (a->form != b->form || a->reg != b->reg || a->off != b->off || a->len != b->len)
         return false;
-    return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->off) == 0);
-}
-
-static bool is_expr(uint8_t vt)
-{
-    return vt == DW_EXPR_EXPRESSION || vt == DW_EXPR_VAL_EXPRESSION;
+    return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->len) == 0);
 }
 
 /* Appends a SET rule's postfix text.  false: not expressible. */
-static bool col_format(worker *w, const col_state *cs, bool cfa, sk_buf *b)
+static bool col_format(worker *w, const col_state *cs, sk_buf *b)
 {
-    if (is_expr(cs->vt)) {
+    switch (cs->form) {
+    case FORM_CFA_EXPR:
+    case FORM_EXPR:
+    case FORM_VAL_EXPR: {
+        bool cfa = cs->form == FORM_CFA_EXPR;
         size_t mark = b->len;
-        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->off, !cfa, w->addr_size,
+        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size,
                                  w->ctx->bin->little_endian, b))
             return false;
         /* The CFA cannot be defined in terms of itself. */
         if (cfa && strstr(b->data + mark, ".cfa"))
             return false;
-        if (!cfa && cs->vt == DW_EXPR_EXPRESSION)
+        if (cs->form == FORM_EXPR)
             sk_buf_puts(b, " ^");
         return true;
     }
-    if (cfa) {
+    case FORM_CFA_REG:
         sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
         sk_buf_printf(b, " %lld +", (long long)cs->off);
-    } else if (cs->vt == DW_EXPR_VAL_OFFSET) {
-        sk_buf_printf(b, ".cfa %lld +", (long long)cs->off);
-    } else if (cs->deref) {
-        sk_buf_printf(b, ".cfa %lld + ^", (long long)cs->off);
-    } else {
-        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
+        return true;
+    case FORM_VAL_OFFSET: sk_buf_printf(b, ".cfa %lld +", (long long)cs->off); return true;
+    case FORM_OFFSET: sk_buf_printf(b, ".cfa %lld + ^", (long long)cs->off); return true;
+    default: sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg)); return true;
     }
-    return true;
 }
 
 /* Expressions are rare: whether one translates is decided once, here. */
-static bool expr_ok(worker *w, const col_state *cs, bool cfa)
+static bool expr_ok(worker *w, const col_state *cs)
 {
     sk_buf_reset(&w->scratch);
-    return col_format(w, cs, cfa, &w->scratch);
+    return col_format(w, cs, &w->scratch);
 }
 
 /* The CFA rule.  false: not expressible. */
-static bool cfa_capture(worker *w, const Dwarf_Regtable_Entry3 *r, col_state *cs)
+static bool cfa_capture(worker *w, const ds_cfi_rule *r, col_state *cs)
 {
     memset(cs, 0, sizeof *cs);
     cs->kind = RULE_SET;
-    if (r->dw_value_type == DW_EXPR_OFFSET || r->dw_value_type == DW_EXPR_VAL_OFFSET) {
-        if (!ds_cfi_reg_name(w->arch, r->dw_regnum))
+    if (r->kind == DS_CFA_REGOFF) {
+        if (!ds_cfi_reg_name(w->arch, r->reg))
             return false;
-        cs->vt = DW_EXPR_OFFSET;
-        cs->reg = r->dw_regnum;
-        cs->off = r->dw_offset_relevant ? (Dwarf_Signed)r->dw_offset_or_block_len : 0;
+        cs->form = FORM_CFA_REG;
+        cs->reg = r->reg;
+        cs->off = r->off;
         return true;
     }
-    if (is_expr(r->dw_value_type) && r->dw_block_ptr) {
-        cs->vt = r->dw_value_type;
-        cs->block = r->dw_block_ptr;
-        cs->off = (int64_t)r->dw_offset_or_block_len;
-        return expr_ok(w, cs, true);
+    if (r->kind == DS_CFA_EXPR) {
+        cs->form = FORM_CFA_EXPR;
+        cs->block = r->expr;
+        cs->len = r->len;
+        return expr_ok(w, cs);
     }
     return false;
 }
 
 /* The rule for one register column. */
-static void reg_capture(worker *w, unsigned col, const Dwarf_Regtable_Entry3 *r, col_state *cs)
+static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state *cs)
 {
     memset(cs, 0, sizeof *cs);
     cs->kind = RULE_SET;
-    cs->vt = r->dw_value_type;
-    switch (r->dw_value_type) {
-    case DW_EXPR_OFFSET:
-        if (r->dw_offset_relevant) {
-            cs->deref = true;
-            cs->off = (Dwarf_Signed)r->dw_offset_or_block_len;
-            return;
-        }
-        if (r->dw_regnum == DW_FRAME_SAME_VAL || r->dw_regnum == col)
+    switch (r->kind) {
+    case DS_RULE_SAME: cs->kind = RULE_SAME; return;
+    case DS_RULE_OFFSET:
+        cs->form = FORM_OFFSET;
+        cs->off = r->off;
+        return;
+    case DS_RULE_VAL_OFFSET:
+        cs->form = FORM_VAL_OFFSET;
+        cs->off = r->off;
+        return;
+    case DS_RULE_REG:
+        if (r->reg == col)
             cs->kind = RULE_SAME;
-        else if (r->dw_regnum == DW_FRAME_UNDEFINED_VAL || !ds_cfi_reg_name(w->arch, r->dw_regnum))
+        else if (!ds_cfi_reg_name(w->arch, r->reg))
             cs->kind = RULE_UNDEF;
-        else
-            cs->reg = r->dw_regnum;
+        else {
+            cs->form = FORM_REG;
+            cs->reg = r->reg;
+        }
         return;
-    case DW_EXPR_VAL_OFFSET:
-        cs->off = (Dwarf_Signed)r->dw_offset_or_block_len;
-        return;
-    case DW_EXPR_EXPRESSION:
-    case DW_EXPR_VAL_EXPRESSION:
-        cs->block = r->dw_block_ptr;
-        cs->off = (int64_t)r->dw_offset_or_block_len;
-        if (!cs->block || !expr_ok(w, cs, false))
+    case DS_RULE_EXPR:
+    case DS_RULE_VAL_EXPR:
+        cs->form = r->kind == DS_RULE_EXPR ? FORM_EXPR : FORM_VAL_EXPR;
+        cs->block = r->expr;
+        cs->len = r->len;
+        if (!expr_ok(w, cs))
             cs->kind = RULE_UNDEF;
         return;
-    default:
-        cs->kind = RULE_UNDEF;
-        return;
+    default: cs->kind = RULE_UNDEF; return;
     }
 }
 
 /* Appends "name: rule"; a SAME column prints as its own register, the way
  * Breakpad says a register got its caller's value back. */
-static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, bool cfa,
-                    const char *same_text)
+static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, const char *same_text)
 {
     if (b->len)
         sk_buf_putc(b, ' ');
@@ -375,139 +365,114 @@ static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs,
     if (cs->kind == RULE_SAME)
         sk_buf_puts(b, same_text);
     else
-        col_format(w, cs, cfa, b);
+        col_format(w, cs, b);
 }
 
 /* ---- one FDE ------------------------------------------------------------- */
 
-static void fde_warn(const frame_src *src, Dwarf_Off off, ds_dwarf *d, Dwarf_Error e,
-                     const char *what)
+typedef struct fde_run {
+    worker *w;
+    ds_cfi_out *out;
+    unsigned ra_col;
+    const char *ra_name;
+    uint64_t load;
+    bool open; /* an INIT is open: out->entries[entry_index] */
+    size_t entry_index;
+} fde_run;
+
+static void close_at(fde_run *fr, uint64_t at)
 {
-    char buf[512];
-    ds_dwarf_errmsg(d, e, buf, sizeof buf);
-    sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: %s: %s; rest of the FDE skipped", src->obj->path,
-           src->what, (unsigned long long)off, what, buf);
+    if (fr->open)
+        fr->out->entries[fr->entry_index].size = at - fr->out->entries[fr->entry_index].addr;
+    fr->open = false;
 }
 
-static void process_fde(worker *w, const frame_src *src, src_handle *h, Dwarf_Fde fde, ds_cfi_out *out)
+/* One row of the FDE's table: an INIT with every rule when none is open,
+ * else a row with the rules that changed. */
+static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
 {
-    Dwarf_Error e = NULL;
-    Dwarf_Addr low = 0;
-    Dwarf_Unsigned len = 0, fde_bytes_len = 0;
-    Dwarf_Ptr fde_bytes = NULL;
-    Dwarf_Off cie_off = 0, fde_off = 0;
-    Dwarf_Signed cie_index = 0;
-    if (dwarf_get_fde_range(fde, &low, &len, &fde_bytes, &fde_bytes_len, &cie_off, &cie_index, &fde_off,
-                            &e) != DW_DLV_OK) {
-        fde_warn(src, 0, h->d, e, "unreadable range");
+    fde_run *fr = arg;
+    worker *w = fr->w;
+    unsigned ra_col = fr->ra_col, ncols = m->ncols;
+    if (m->hi > w->dirty)
+        w->dirty = m->hi;
+    unsigned span = w->dirty;
+    bool ok = cfa_capture(w, &m->cfa, &w->cur_cfa);
+    for (unsigned c = 0; c < span; c++) {
+        if ((c != ra_col && !w->named[c]) || c >= m->hi)
+            w->cur[c] = same_state;
+        else
+            reg_capture(w, c, &m->rules[c], &w->cur[c]);
+    }
+    if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF || (w->cur[ra_col].kind == RULE_SAME && !fr->ra_name))
+        ok = false;
+
+    uint64_t at = pc - fr->load;
+    if (!ok) {
+        close_at(fr, at);
         return;
     }
-    Dwarf_Cie cie = NULL;
-    Dwarf_Unsigned cie_bytes = 0, code_align = 0, init_len = 0;
-    Dwarf_Small version = 0;
-    char *augmenter = NULL;
-    Dwarf_Signed data_align = 0;
-    Dwarf_Half ra_col = 0, offset_size = 0;
-    Dwarf_Ptr init_instr = NULL;
-    if (dwarf_get_cie_of_fde(fde, &cie, &e) != DW_DLV_OK ||
-        dwarf_get_cie_info_b(cie, &cie_bytes, &version, &augmenter, &code_align, &data_align, &ra_col,
-                             &init_instr, &init_len, &offset_size, &e) != DW_DLV_OK) {
-        fde_warn(src, fde_off, h->d, e, "unreadable CIE");
-        return;
+    sk_buf *line = &w->line;
+    sk_buf_reset(line);
+    bool start = !fr->open;
+    if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
+        put_col(w, line, ".cfa", &w->cur_cfa, NULL);
+    if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
+        put_col(w, line, ".ra", &w->cur[ra_col], fr->ra_name);
+    for (unsigned c = 0; c < span; c++) {
+        const col_state *cs = &w->cur[c];
+        if (c == ra_col || cs->kind == RULE_UNDEF)
+            continue; /* "undefined" cannot be written */
+        if (start ? cs->kind == RULE_SET
+                  : !col_equal(cs, &w->prev[c]) &&
+                        /* back to "same" from "undefined" needs no words */
+                        (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
+            put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, ds_cfi_reg_name(w->arch, c));
     }
-    const char *ra_name = ds_cfi_reg_name(w->arch, ra_col);
+    if (start) {
+        ds_cfi_out_entry(fr->out, at, line->data);
+        fr->entry_index = fr->out->nentries - 1;
+        fr->open = true;
+    } else if (line->len) {
+        ds_cfi_out_row(fr->out, at, line->data);
+    }
+    w->prev_cfa = w->cur_cfa;
+    col_state *t = w->prev;
+    w->prev = w->cur;
+    w->cur = t;
+}
+
+static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
+{
+    const ds_cfi_cie *cie = &src->f.cies[fde->cie];
     unsigned ncols = w->arch->table_size;
-    for (unsigned c = 0; c < ncols; c++)
-        w->prev[c] = same_state;
+    /* Columns the last FDE used back to "same value". */
+    for (unsigned c = 0; c < w->dirty; c++)
+        w->prev[c] = w->cur[c] = same_state;
+    w->dirty = cie->ra_col < ncols ? (unsigned)cie->ra_col + 1 : 0;
     memset(&w->prev_cfa, 0, sizeof w->prev_cfa);
     w->prev_cfa.kind = RULE_UNDEF;
 
-    uint64_t load = w->ctx->load_addr;
-    uint64_t end = low + len;
-    bool open = false; /* an INIT is open: out->entries[entry_index] */
-    size_t entry_index = 0;
-    Dwarf_Addr pc = low;
-    for (;;) {
-        Dwarf_Small vt = 0;
-        Dwarf_Signed offrel = 0, reg = 0, off = 0;
-        Dwarf_Ptr block = NULL;
-        Dwarf_Addr row_pc = 0, next_pc = 0;
-        Dwarf_Bool more = 0;
-        int res = dwarf_get_fde_info_for_cfa_reg3_b(fde, pc, &vt, &offrel, &reg, &off, &block, &row_pc,
-                                                    &more, &next_pc, &e);
-        if (res == DW_DLV_OK) {
-            w->table.rt3_reg_table_size = (Dwarf_Half)ncols;
-            res = dwarf_get_fde_info_for_all_regs3(fde, pc, &w->table, &row_pc, &e);
-        }
-        if (res != DW_DLV_OK) {
-            if (res == DW_DLV_ERROR)
-                fde_warn(src, fde_off, h->d, e, "bad instructions");
-            /* Rows before the bad instruction stand; nothing after it. */
-            if (open)
-                out->entries[entry_index].size = pc - load - out->entries[entry_index].addr;
-            open = false;
-            break;
-        }
-        /* This row's rules. */
-        bool ok = cfa_capture(w, &w->table.rt3_cfa_rule, &w->cur_cfa);
-        for (unsigned c = 0; c < ncols; c++) {
-            if (c != ra_col && !w->named[c])
-                w->cur[c] = same_state;
-            else
-                reg_capture(w, c, &w->table.rt3_rules[c], &w->cur[c]);
-        }
-        if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF ||
-            (w->cur[ra_col].kind == RULE_SAME && !ra_name))
-            ok = false;
-
-        uint64_t at = pc - load;
-        if (!ok) {
-            if (open)
-                out->entries[entry_index].size = at - out->entries[entry_index].addr;
-            open = false;
-        } else {
-            sk_buf *line = &w->line;
-            sk_buf_reset(line);
-            bool start = !open;
-            if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-                put_col(w, line, ".cfa", &w->cur_cfa, true, NULL);
-            if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
-                put_col(w, line, ".ra", &w->cur[ra_col], false, ra_name);
-            for (unsigned c = 0; c < ncols; c++) {
-                const col_state *cs = &w->cur[c];
-                if (c == ra_col || cs->kind == RULE_UNDEF)
-                    continue; /* "undefined" cannot be written */
-                if (start ? cs->kind == RULE_SET
-                          : !col_equal(cs, &w->prev[c]) &&
-                                /* back to "same" from "undefined" needs no words */
-                                (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
-                    put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, false, ds_cfi_reg_name(w->arch, c));
-            }
-            if (start) {
-                ds_cfi_out_entry(out, at, line->data);
-                entry_index = out->nentries - 1;
-                open = true;
-            } else if (line->len) {
-                ds_cfi_out_row(out, at, line->data);
-            }
-            w->prev_cfa = w->cur_cfa;
-            col_state *t = w->prev;
-            w->prev = w->cur;
-            w->cur = t;
-        }
-        if (!more || next_pc <= pc || next_pc >= end)
-            break;
-        pc = next_pc;
+    fde_run fr = {.w = w, .out = out, .ra_col = cie->ra_col < ncols ? (unsigned)cie->ra_col : ncols,
+                  .ra_name = cie->ra_col < ncols ? ds_cfi_reg_name(w->arch, (unsigned)cie->ra_col) : NULL,
+                  .load = w->ctx->load_addr};
+    uint64_t stop = 0;
+    const char *why = ds_cfi_run(&src->f, fde, &w->m, on_row, &fr, &stop);
+    if (why) {
+        sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: bad instructions: %s; rest of the FDE skipped",
+               src->f.path, src->f.what, (unsigned long long)fde->off, why);
+        /* Rows before the bad instruction stand; nothing after it. */
+        close_at(&fr, stop - fr.load);
     }
-    if (open)
-        out->entries[entry_index].size = end - load - out->entries[entry_index].addr;
+    close_at(&fr, fde->low + fde->len - fr.load);
 }
 
 /* ---- jobs and workers ---------------------------------------------------- */
 
 typedef struct job {
     uint8_t src;
-    Dwarf_Signed index;
+    uint32_t index;
+    uint64_t low; /* sort key */
 } job;
 
 typedef struct shared {
@@ -525,10 +490,8 @@ static void worker_init(worker *w, const shared *sh)
     memset(w, 0, sizeof *w);
     w->ctx = sh->ctx;
     w->arch = sh->arch;
-    w->srcs = sh->srcs;
     unsigned n = sh->arch->table_size;
-    w->table.rt3_rules = sk_xcalloc(n, sizeof *w->table.rt3_rules);
-    w->table.rt3_reg_table_size = (Dwarf_Half)n;
+    ds_cfi_machine_init(&w->m, n);
     w->prev = sk_xcalloc(n, sizeof *w->prev);
     w->cur = sk_xcalloc(n, sizeof *w->cur);
     w->named = sk_xcalloc(n, sizeof *w->named);
@@ -541,28 +504,12 @@ static void worker_init(worker *w, const shared *sh)
 
 static void worker_free(worker *w)
 {
-    for (int i = 0; i < 2; i++)
-        src_close(&w->handles[i]);
+    ds_cfi_machine_free(&w->m);
     free(w->named);
     free(w->prev);
     free(w->cur);
-    free(w->table.rt3_rules);
     sk_buf_free(&w->scratch);
     sk_buf_free(&w->line);
-}
-
-static src_handle *worker_source(worker *w, int s)
-{
-    if (w->open_failed[s])
-        return NULL;
-    if (!w->opened[s]) {
-        if (!src_open(&w->srcs[s], w->arch, &w->handles[s], false)) {
-            w->open_failed[s] = true;
-            return NULL;
-        }
-        w->opened[s] = true;
-    }
-    return &w->handles[s];
 }
 
 static void run_chunk(worker *w, const shared *sh, size_t chunk)
@@ -572,10 +519,8 @@ static void run_chunk(worker *w, const shared *sh, size_t chunk)
     size_t last = first + CHUNK_FDES < sh->njobs ? first + CHUNK_FDES : sh->njobs;
     for (size_t i = first; i < last; i++) {
         const job *j = &sh->jobs[i];
-        src_handle *h = worker_source(w, j->src);
-        if (!h || j->index >= h->nfdes)
-            continue;
-        process_fde(w, &sh->srcs[j->src], h, h->fdes[j->index], out);
+        const frame_src *src = &sh->srcs[j->src];
+        process_fde(w, src, &src->f.fdes[j->index], out);
     }
 }
 
@@ -592,61 +537,6 @@ static void *worker_main(void *arg)
     }
     worker_free(&w);
     return NULL;
-}
-
-/* ---- .eh_frame libdwarf refuses ------------------------------------------ */
-
-/* An in-memory object holding .eh_frame rewritten as .debug_frame
- * (cfi_ehconv.c), for libdwarf to read like any other object. */
-typedef struct synth_obj {
-    ds_object obj;
-    ds_section secs[2];
-    sk_buf buf;
-} synth_obj;
-
-static void synth_free(synth_obj *s)
-{
-    if (!s)
-        return;
-    for (int i = 0; i < 2; i++)
-        pthread_mutex_destroy(&s->secs[i].lock);
-    sk_buf_free(&s->buf);
-    free(s);
-}
-
-static synth_obj *synth_rewrite(ds_object *bin, bool eh_frame)
-{
-    ds_section *eh = ds_object_section(bin, eh_frame ? ".eh_frame" : ".debug_frame");
-    const uint8_t *data;
-    size_t size;
-    sk_error err = {0};
-    if (!eh || ds_section_data(bin, eh, &data, &size, &err) || !data)
-        return NULL;
-    synth_obj *s = sk_xcalloc(1, sizeof *s);
-    sk_buf_init(&s->buf);
-    for (int i = 0; i < 2; i++)
-        pthread_mutex_init(&s->secs[i].lock, NULL);
-    if (ds_cfi_rewrite_frames(bin, data, size, eh->shdr.sh_addr, eh_frame, &s->buf) <= 0) {
-        synth_free(s);
-        return NULL;
-    }
-    s->obj.path = bin->path;
-    s->obj.elf_class = bin->elf_class;
-    s->obj.little_endian = bin->little_endian;
-    s->obj.machine = bin->machine;
-    s->obj.type = bin->type;
-    s->obj.arch = bin->arch;
-    s->obj.load_addr = bin->load_addr;
-    s->obj.has_load_addr = bin->has_load_addr;
-    s->obj.sections = s->secs;
-    s->obj.nsections = 2;
-    s->secs[0].name = s->secs[0].dwarf_name = "";
-    s->secs[1].name = s->secs[1].dwarf_name = ".debug_frame";
-    s->secs[1].shdr.sh_type = SHT_PROGBITS;
-    s->secs[1].shdr.sh_size = s->buf.len;
-    s->secs[1].raw = (const uint8_t *)s->buf.data;
-    s->secs[1].raw_size = s->buf.len;
-    return s;
 }
 
 /* ---- driver -------------------------------------------------------------- */
@@ -689,6 +579,18 @@ static int thread_count(const ds_options *opt, size_t nchunks)
     return (int)n;
 }
 
+/* FDEs in address order (then section order), as stackwalkers and the
+ * module expect them; the key makes the order total. */
+static int cmp_job(const void *a, const void *b)
+{
+    const job *x = a, *y = b;
+    if (x->low != y->low)
+        return x->low < y->low ? -1 : 1;
+    if (x->src != y->src)
+        return x->src < y->src ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
 int ds_collect_cfi(ds_context *ctx, sk_error *err)
 {
     (void)err;
@@ -698,15 +600,14 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
                ctx->bin->machine);
         return SK_OK;
     }
-    frame_src srcs[2] = {
-        {ctx->bin, true, ".eh_frame"},
-        {NULL, false, ".debug_frame"},
-    };
+    ds_object *df_obj = NULL;
     if (ctx->dbg && ds_object_section(ctx->dbg, ".debug_frame"))
-        srcs[1].obj = ctx->dbg;
+        df_obj = ctx->dbg;
     else if (ds_object_section(ctx->bin, ".debug_frame"))
-        srcs[1].obj = ctx->bin;
-    bool have_eh = ds_object_section(ctx->bin, ".eh_frame") != NULL;
+        df_obj = ctx->bin;
+    frame_src srcs[2];
+    src_load(&srcs[0], ctx->bin, true, ctx->bin);
+    src_load(&srcs[1], df_obj, false, ctx->bin);
 
     ds_cfi_ranges exec = {0}, covered = {0};
     bool filter = ctx->bin->type != ET_REL;
@@ -717,43 +618,13 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
      * for code .eh_frame does not describe. */
     job *jobs = NULL;
     size_t njobs = 0, jobs_cap = 0;
-    synth_obj *synth[2] = {NULL, NULL};
     for (int s = 0; s < 2; s++) {
-        if (!srcs[s].obj || (s == 0 && !have_eh))
+        if (!srcs[s].loaded)
             continue;
-        src_handle h;
-        if (!src_open(&srcs[s], arch, &h, false)) {
-            if (!h.msg[0])
-                continue; /* no error: simply no entries */
-            /* libdwarf drops a whole section for one bad entry, and cannot
-             * read big-endian .eh_frame at all: rewrite it entry by entry. */
-            sk_log(s == 0 && !ctx->bin->little_endian ? SK_LOG_INFO : SK_LOG_WARN,
-                   "%s: %s: cannot read call frame information: %s; reading it entry by entry",
-                   srcs[s].obj->path, srcs[s].what, h.msg);
-            synth[s] = synth_rewrite(srcs[s].obj, s == 0);
-            if (!synth[s])
-                continue;
-            srcs[s].obj = &synth[s]->obj;
-            srcs[s].eh = false;
-            if (!src_open(&srcs[s], arch, &h, true))
-                continue;
-        }
+        const ds_cfi_frames *f = &srcs[s].f;
         ds_cfi_ranges mine = {0};
-        for (Dwarf_Signed i = 0; i < h.nfdes; i++) {
-            Dwarf_Addr low = 0;
-            Dwarf_Unsigned len = 0, blen = 0;
-            Dwarf_Ptr bytes = NULL;
-            Dwarf_Off cie_off = 0, fde_off = 0;
-            Dwarf_Signed cie_index = 0;
-            Dwarf_Error e = NULL;
-            if (dwarf_get_fde_range(h.fdes[i], &low, &len, &bytes, &blen, &cie_off, &cie_index, &fde_off, &e) !=
-                DW_DLV_OK) {
-                char buf[512];
-                ds_dwarf_errmsg(h.d, e, buf, sizeof buf);
-                sk_log(SK_LOG_WARN, "%s: %s: FDE %lld: %s; skipped", srcs[s].obj->path, srcs[s].what,
-                       (long long)i, buf);
-                continue;
-            }
+        for (size_t i = 0; i < f->nfdes; i++) {
+            uint64_t low = f->fdes[i].low, len = f->fdes[i].len;
             if (len == 0 || low + len < low || low < ctx->load_addr)
                 continue;
             if (filter && !inside(&exec, low, len))
@@ -762,14 +633,17 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
                 continue;
             ds_cfi_ranges_add(&mine, low, len);
             sk_grow((void **)&jobs, &jobs_cap, njobs + 1, sizeof *jobs);
-            jobs[njobs++] = (job){(uint8_t)s, i};
+            jobs[njobs++] = (job){(uint8_t)s, (uint32_t)i, low};
         }
         for (size_t i = 0; i < mine.n; i++)
             ds_cfi_ranges_add(&covered, mine.r[i].addr, mine.r[i].size);
         free(mine.r);
         ds_cfi_ranges_sort(&covered);
-        src_close(&h);
     }
+    size_t from_debug = 0;
+    for (size_t i = 0; i < njobs; i++)
+        from_debug += jobs[i].src == 1;
+    sk_sort(jobs, njobs, sizeof *jobs, cmp_job);
 
     shared sh = {.ctx = ctx, .arch = arch, .srcs = srcs, .jobs = jobs, .njobs = njobs};
     sh.nchunks = (njobs + CHUNK_FDES - 1) / CHUNK_FDES;
@@ -800,13 +674,12 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
         ds_cfi_out_flush(&sh.outs[i], ctx->m);
         ds_cfi_out_free(&sh.outs[i]);
     }
-    size_t from_debug = 0;
-    for (size_t i = 0; i < njobs; i++)
-        from_debug += jobs[i].src == 1;
     sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu FDEs from .eh_frame, %zu from .debug_frame on %d thread(s), %zu INIT records",
            ctx->bin->path, njobs - from_debug, from_debug, nthreads, ninit);
     free(sh.outs);
     free(jobs);
+    for (int s = 0; s < 2; s++)
+        ds_cfi_frames_free(&srcs[s].f);
 
     if (ctx->bin->machine == EM_ARM) {
         ds_cfi_out ex;
@@ -818,7 +691,5 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     }
     free(covered.r);
     free(exec.r);
-    synth_free(synth[0]);
-    synth_free(synth[1]);
     return SK_OK;
 }

@@ -18,7 +18,7 @@
 typedef struct ds_cfi_arch {
     const char *const *names; /* index = DWARF register number; NULL/"" = unnamed */
     unsigned nnames;
-    unsigned table_size; /* libdwarf rule-table columns: every column CFI may use */
+    unsigned table_size; /* rule-table columns: every column CFI may use */
 } ds_cfi_arch;
 
 /* NULL when we have no register names for this machine. */
@@ -32,11 +32,94 @@ const char *ds_cfi_reg_name(const ds_cfi_arch *a, unsigned reg);
 bool ds_cfi_expr_postfix(const ds_cfi_arch *a, const uint8_t *p, size_t n, bool push_cfa,
                          unsigned addr_size, bool little_endian, sk_buf *out);
 
-/* Rewrites an .eh_frame (is_eh, at sec_addr) or .debug_frame as a clean
- * .debug_frame into out, skipping and naming (sk_log) entries it cannot
- * read.  Returns the FDEs written. */
-int ds_cfi_rewrite_frames(ds_object *obj, const uint8_t *data, size_t n, uint64_t sec_addr, bool is_eh,
-                          sk_buf *out);
+/* ---- frame sections and CFA programs (cfi_frame.c) ----------------------- */
+
+typedef struct ds_cfi_cie {
+    uint64_t off; /* section offset of the entry */
+    const uint8_t *instr, *instr_end;
+    uint64_t code_align, ra_col;
+    int64_t data_align;
+    uint8_t version, addr_size, fde_enc;
+    bool aug_z;  /* FDEs carry augmentation data */
+    bool signal; /* 'S': a signal frame */
+    bool bad;    /* unreadable: its FDEs are skipped */
+} ds_cfi_cie;
+
+typedef struct ds_cfi_fde {
+    uint64_t off; /* section offset of the entry */
+    uint64_t low, len;
+    const uint8_t *instr, *instr_end;
+    uint32_t cie; /* index in ds_cfi_frames.cies */
+} ds_cfi_fde;
+
+/* One .eh_frame or .debug_frame.  The caller fills the first block; parse
+ * fills cies/fdes (pointing into data), warning about each entry it skips. */
+typedef struct ds_cfi_frames {
+    const char *path, *what; /* for messages: file, ".eh_frame" */
+    const uint8_t *data;
+    size_t size;
+    uint64_t sec_addr; /* address of the section (pc-relative pointers) */
+    uint64_t text_base, data_base; /* DW_EH_PE_textrel/datarel bases, 0 = unknown */
+    bool eh, le;
+    unsigned addr_size; /* of the ELF class; a version 4 CIE may say otherwise */
+    /* DW_EH_PE_indirect: reads a size-byte pointer at an address. */
+    bool (*read_ptr)(void *ctx, uint64_t addr, unsigned size, uint64_t *v);
+    void *read_ctx;
+
+    ds_cfi_cie *cies; /* in section order, so sorted by off */
+    size_t ncies;
+    ds_cfi_fde *fdes; /* in section order */
+    size_t nfdes;
+} ds_cfi_frames;
+
+void ds_cfi_frames_parse(ds_cfi_frames *f);
+void ds_cfi_frames_free(ds_cfi_frames *f);
+
+/* A register rule (kind DS_RULE_*) or the CFA rule (kind DS_CFA_*). */
+enum {
+    DS_RULE_SAME = 0, /* also: a column no instruction touched */
+    DS_RULE_UNDEF,
+    DS_RULE_OFFSET,     /* saved at CFA + off */
+    DS_RULE_VAL_OFFSET, /* value is CFA + off */
+    DS_RULE_REG,        /* in register reg */
+    DS_RULE_EXPR,       /* saved at the address expr computes */
+    DS_RULE_VAL_EXPR,   /* value is what expr computes */
+};
+enum { DS_CFA_NONE = 0, DS_CFA_REGOFF, DS_CFA_EXPR };
+
+typedef struct ds_cfi_rule {
+    uint8_t kind;
+    uint32_t reg;        /* DS_RULE_REG, DS_CFA_REGOFF (UINT32_MAX: none) */
+    int64_t off;         /* DS_RULE_OFFSET, VAL_OFFSET, DS_CFA_REGOFF */
+    const uint8_t *expr; /* expressions: bytes in the section */
+    uint64_t len;
+} ds_cfi_rule;
+
+typedef struct ds_cfi_saved {
+    ds_cfi_rule *rules, cfa;
+    unsigned hi;
+} ds_cfi_saved;
+
+/* The rule table of a running CFA program.  Columns >= hi are "same
+ * value"; rules naming columns >= ncols are ignored. */
+typedef struct ds_cfi_machine {
+    unsigned ncols, hi, cie_hi;
+    ds_cfi_rule *rules, *cie_rules, cfa;
+    ds_cfi_saved *stack; /* remember_state, bounded */
+    unsigned depth, stack_cap;
+} ds_cfi_machine;
+
+void ds_cfi_machine_init(ds_cfi_machine *m, unsigned ncols);
+void ds_cfi_machine_free(ds_cfi_machine *m);
+
+/* Called for each row, in address order, loc inside the FDE's range. */
+typedef void (*ds_cfi_row_fn)(void *ctx, uint64_t loc, const ds_cfi_machine *m);
+
+/* Runs an FDE (its CIE's instructions first).  NULL when it ran to the end;
+ * else why it stopped, with *stop_loc the address of the row it was
+ * building: rows before it were delivered, none from it on. */
+const char *ds_cfi_run(const ds_cfi_frames *f, const ds_cfi_fde *fde, ds_cfi_machine *m, ds_cfi_row_fn row,
+                       void *ctx, uint64_t *stop_loc);
 
 /* ---- gathered records ---------------------------------------------------- */
 
