@@ -95,6 +95,38 @@ void sk_buf_vprintf(sk_buf *b, const char *fmt, va_list ap);
 /* Fast lower-case hex without 0x, the .sym number form. */
 void sk_buf_hex(sk_buf *b, uint64_t v);
 void sk_buf_dec(sk_buf *b, uint64_t v);
+/* For a caller that formats a whole record at once: room for n more bytes
+ * (and the NUL), returned as where to write; then sk_buf_commit with the
+ * end of what was written. */
+char *sk_buf_room(sk_buf *b, size_t n);
+static inline void sk_buf_commit(sk_buf *b, char *end)
+{
+    b->len = (size_t)(end - b->data);
+    *end = '\0';
+}
+/* v in lower-case hex / decimal at p (at most 16 / 20 bytes, no NUL);
+ * returns the end. */
+static inline char *sk_fmt_hex(char *p, uint64_t v)
+{
+    unsigned n = 1;
+    for (uint64_t t = v >> 4; t; t >>= 4)
+        n++;
+    for (unsigned i = n; i > 0; i--, v >>= 4)
+        p[i - 1] = "0123456789abcdef"[v & 15];
+    return p + n;
+}
+static inline char *sk_fmt_dec(char *p, uint64_t v)
+{
+    char tmp[20];
+    unsigned n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
 
 /* ---- files ------------------------------------------------------------- */
 

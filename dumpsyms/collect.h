@@ -26,8 +26,11 @@ typedef struct ds_context {
 int ds_collect_dwarf(ds_context *ctx, sk_error *err);
 /* STACK CFI from bin's .eh_frame and dbg's (or bin's) .debug_frame. */
 int ds_collect_cfi(ds_context *ctx, sk_error *err);
-/* PUBLIC from .symtab (else .dynsym) of dbg and bin. */
+/* PUBLIC from .symtab (else .dynsym) of dbg and bin, with their raw
+ * (mangled) names; ds_name_publics() gives them display names once
+ * sym_module_finalize() has dropped those a FUNC covers. */
 int ds_collect_publics(ds_context *ctx, sk_error *err);
+void ds_name_publics(sym_module *m);
 /* Finds bin's separate debug file (build-id tree, .gnu_debuglink) under
  * opt->debug_dirs; SK_ENOTFOUND when there is none, SK_EMISMATCH when a
  * candidate is refused (wrong build-id or CRC). *path is malloc'd. */

@@ -212,6 +212,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     sym_finalize_stats st = {0};
     t = sk_now();
     sym_module_finalize(m, &st);
+    ds_name_publics(m);
     if (opt->verbose)
         sk_log(SK_LOG_INFO,
                "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",

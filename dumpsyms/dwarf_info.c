@@ -351,7 +351,9 @@ static bool read_abbrevs(di_unit *u)
             else
                 fixed += n;
             sk_grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs);
-            t->attrs[t->nattrs++] = (di_attr_spec){(uint16_t)at, (uint16_t)form, implicit};
+            /* Every fixed-size form but data16 is one unsigned integer. */
+            t->attrs[t->nattrs++] = (di_attr_spec){(uint16_t)at, (uint16_t)form, (int8_t)n,
+                                                   n > 0 && form != DW_FORM_data16, implicit};
             a->nattrs++;
         }
         a->fixed_size = fixed;
@@ -580,8 +582,21 @@ bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next
     if (die->ab) {
         const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
         for (unsigned i = 0; i < die->ab->nattrs; i++) {
-            vals[i].at = spec[i].at;
-            if (!read_value(u, &r, spec[i].form, spec[i].implicit, &vals[i], 0))
+            di_value *v = &vals[i];
+            v->at = spec[i].at;
+            if (spec[i].plain) {
+                /* The common case, without read_value's dispatch. */
+                v->form = spec[i].form;
+                v->str = NULL;
+                v->block = NULL;
+                v->len = 0;
+                if (!rd_fixed(&r, (unsigned)spec[i].size, &v->u))
+                    return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
+                                 (unsigned long long)die->off, spec[i].at);
+                v->s = (int64_t)v->u;
+                continue;
+            }
+            if (!read_value(u, &r, spec[i].form, spec[i].implicit, v, 0))
                 return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                              (unsigned long long)die->off, spec[i].at);
         }
@@ -605,10 +620,18 @@ bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
     }
     rd r = {die->values, di_info_at(u, u->end), u->sec->le};
     const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
-    for (unsigned i = 0; i < die->ab->nattrs; i++)
+    for (unsigned i = 0; i < die->ab->nattrs; i++) {
+        if (spec[i].size >= 0) {
+            if ((size_t)(r.end - r.p) < (size_t)spec[i].size)
+                return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
+                             (unsigned long long)die->off, spec[i].at);
+            r.p += spec[i].size;
+            continue;
+        }
         if (!skip_value(u, &r, spec[i].form))
             return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                          (unsigned long long)die->off, spec[i].at);
+    }
     *next = di_info_offset(u, r.p);
     return true;
 }

@@ -41,6 +41,8 @@ typedef struct di_sections {
 
 typedef struct di_attr_spec {
     uint16_t at, form;
+    int8_t size;      /* bytes of a fixed-size form, -1 when the value says */
+    bool plain;       /* a fixed-size unsigned integer of `size` bytes */
     int64_t implicit; /* DW_FORM_implicit_const's value */
 } di_attr_spec;
 

@@ -1045,6 +1045,57 @@ static int decode_rows(unit *u, uint64_t off, row **rows_out, size_t *n_out)
     return 0;
 }
 
+static inline bool line_before(const dsu_line *x, const dsu_line *y)
+{
+    return cmp_line(x, y) < 0;
+}
+
+/* Sorts lines with cmp_line's order.  The rows come in sequences that are
+ * each in address order (one per function section with
+ * -ffunction-sections), so this merges those runs pairwise: a typed merge
+ * with the comparison inlined, several times faster than qsort on the
+ * hundreds of thousands of rows of a big unit. */
+static void sort_lines(dsu_line *v, size_t n)
+{
+    size_t *runs = sk_xmalloc((n + 1) * sizeof *runs); /* run starts, then n */
+    size_t nruns = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || line_before(&v[i], &v[i - 1]))
+            runs[nruns++] = i;
+    runs[nruns] = n;
+    if (nruns <= 1) {
+        free(runs);
+        return;
+    }
+    dsu_line *tmp = sk_xmalloc(n * sizeof *tmp);
+    dsu_line *src = v, *dst = tmp;
+    while (nruns > 1) {
+        size_t out = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t a = runs[r], mid = runs[r + 1], end = r + 2 <= nruns ? runs[r + 2] : n;
+            if (r + 1 >= nruns)
+                mid = end = n;
+            size_t i = a, j = mid, k = a;
+            while (i < mid && j < end)
+                dst[k++] = line_before(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < end)
+                dst[k++] = src[j++];
+            runs[out++] = a;
+        }
+        runs[out] = n;
+        nruns = out;
+        dsu_line *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(runs);
+}
+
 /* Rows of the unit's line table as [addr, next row) records, sorted. */
 static int read_lines(unit *u, uint64_t stmt_list, dsu_line **lines_out, size_t *n_out)
 {
@@ -1074,7 +1125,7 @@ static int read_lines(unit *u, uint64_t stmt_list, dsu_line **lines_out, size_t 
                               .line = rows[i].line, .file = fi};
     }
     free(rows);
-    sk_sort(out, k, sizeof *out, cmp_line);
+    sort_lines(out, k);
     *lines_out = out;
     *n_out = k;
     return 0;

@@ -163,11 +163,25 @@ int ds_collect_publics(ds_context *ctx, sk_error *err)
     for (size_t i = 0; i < list.n; i++) {
         if (i > 0 && list.v[i].addr == list.v[i - 1].addr)
             continue;
-        const char *name = ds_symbol_name(list.v[i].raw, ctx->m->arena);
-        sym_module_add_public(ctx->m, list.v[i].addr, name);
+        /* The raw name: most of these are covered by a FUNC and dropped
+         * by finalize, so they are demangled only after that
+         * (ds_name_publics), not here. */
+        sym_module_add_public(ctx->m, list.v[i].addr, list.v[i].raw);
     }
     free(list.v);
     if (have_mini)
         ds_object_close(&mini);
     return SK_OK;
+}
+
+void ds_name_publics(sym_module *m)
+{
+    for (size_t i = 0; i < m->npublics; i++) {
+        char *name = (char *)ds_symbol_name(m->publics[i].name, m->arena);
+        /* As finalize cleans names: a record is one line. */
+        for (char *p = name; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                *p = ' ';
+        m->publics[i].name = name;
+    }
 }

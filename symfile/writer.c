@@ -101,34 +101,42 @@ static void write_func(writer *w, const sym_func *f)
     sk_buf_putc(b, ' ');
     puts_or_empty(b, f->name);
     sk_buf_putc(b, '\n');
+    /* INLINE and line records (millions in a big C++ module) are
+     * formatted straight into the buffer, a record at a time. */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
-        PUT(b, "INLINE ");
-        sk_buf_dec(b, in->depth);
-        sk_buf_putc(b, ' ');
-        sk_buf_dec(b, in->call_line);
-        sk_buf_putc(b, ' ');
-        sk_buf_dec(b, in->call_file);
-        sk_buf_putc(b, ' ');
-        sk_buf_dec(b, in->origin);
+        char *p = sk_buf_room(b, 7 + 4 * 21);
+        memcpy(p, "INLINE ", 7);
+        p = sk_fmt_dec(p + 7, in->depth);
+        *p++ = ' ';
+        p = sk_fmt_dec(p, in->call_line);
+        *p++ = ' ';
+        p = sk_fmt_dec(p, in->call_file);
+        *p++ = ' ';
+        p = sk_fmt_dec(p, in->origin);
+        sk_buf_commit(b, p);
         for (uint32_t r = 0; r < in->nranges; r++) {
-            sk_buf_putc(b, ' ');
-            sk_buf_hex(b, in->ranges[r].addr);
-            sk_buf_putc(b, ' ');
-            sk_buf_hex(b, in->ranges[r].size);
+            p = sk_buf_room(b, 2 * 17 + 1);
+            *p++ = ' ';
+            p = sk_fmt_hex(p, in->ranges[r].addr);
+            *p++ = ' ';
+            p = sk_fmt_hex(p, in->ranges[r].size);
+            sk_buf_commit(b, p);
         }
         sk_buf_putc(b, '\n');
     }
     for (size_t i = 0; i < f->nlines; i++) {
         const sym_line *l = &f->lines[i];
-        sk_buf_hex(b, l->addr);
-        sk_buf_putc(b, ' ');
-        sk_buf_hex(b, l->size);
-        sk_buf_putc(b, ' ');
-        sk_buf_dec(b, l->line);
-        sk_buf_putc(b, ' ');
-        sk_buf_dec(b, l->file);
-        sk_buf_putc(b, '\n');
+        char *p = sk_buf_room(b, 2 * 17 + 2 * 21);
+        p = sk_fmt_hex(p, l->addr);
+        *p++ = ' ';
+        p = sk_fmt_hex(p, l->size);
+        *p++ = ' ';
+        p = sk_fmt_dec(p, l->line);
+        *p++ = ' ';
+        p = sk_fmt_dec(p, l->file);
+        *p++ = '\n';
+        sk_buf_commit(b, p);
         if ((i & 1023) == 1023)
             flush(w, false);
     }

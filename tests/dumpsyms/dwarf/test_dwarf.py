@@ -457,7 +457,9 @@ def split_toolchains():
     """(label, C compiler, C++ compiler, DWARF flag, packer for the .dwp)."""
     out = []
     if shutil.which("gcc") and shutil.which("g++"):
-        out.append(("gcc-dwarf5", "gcc", "g++", "-gdwarf-5", "llvm-dwp"))
+        # llvm-dwp 14 spins forever on gcc 12's DWARF 5 .dwo files and
+        # gold's dwp cannot read DWARF 5: this test packs those itself.
+        out.append(("gcc-dwarf5", "gcc", "g++", "-gdwarf-5", "split_pack_dwp5"))
         out.append(("gcc-dwarf4", "gcc", "g++", "-gdwarf-4", "dwp"))
     else:
         print("note: gcc missing, the gcc cases are skipped")
@@ -821,7 +823,15 @@ def group_splitdwarf():
         split_check(label + " .dwo", binary, ref, problems)
         # d: packed into <binary>.dwp, the .dwo files gone.  Built afresh
         # so that no .dwo is left at the skeletons' DW_AT_comp_dir.
-        if shutil.which(packer) is None:
+        if packer == "split_pack_dwp5":
+            binary = split_build(base + "-dwp", cc, cxx, dwarf, split=True)
+            dwos = sorted(os.path.join("obj", f) for f in os.listdir(os.path.join(base + "-dwp", "obj"))
+                          if f.endswith(".dwo"))
+            split_pack_dwp5([os.path.join(base + "-dwp", d) for d in dwos], binary + ".dwp")
+            for d in dwos:
+                os.unlink(os.path.join(base + "-dwp", d))
+            split_check(label + " .dwp", binary, ref, problems)
+        elif shutil.which(packer) is None:
             print("note: %s missing, %s .dwp skipped" % (packer, label))
         else:
             binary = split_build(base + "-dwp", cc, cxx, dwarf, split=True)

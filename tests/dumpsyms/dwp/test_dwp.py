@@ -32,7 +32,8 @@ PACK_TIMEOUT = 30
 PACKAGES = [
     ("gcc-dwarf4-gold", "gcc", ["-gdwarf-4"], "dwp"),
     ("gcc-dwarf4-llvm", "gcc", ["-gdwarf-4"], "llvm-dwp"),
-    ("gcc-dwarf5-llvm", "gcc", ["-gdwarf-5"], "llvm-dwp"),
+    # Not gcc -gdwarf-5 with llvm-dwp: llvm-dwp 14 never finishes on gcc
+    # 12's DWARF 5 .dwo files (the splitdwarf test packs those itself).
     ("clang-dwarf5-llvm", "clang", ["-gdwarf-5"], "llvm-dwp"),
     ("clang-dwarf4-gold", "clang", ["-gdwarf-4"], "dwp"),
     ("i686-dwarf4-gold", "i686-linux-gnu-gcc", ["-gdwarf-4"], "i686-linux-gnu-dwp"),
