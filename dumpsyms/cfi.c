@@ -209,6 +209,15 @@ static bool src_load(frame_src *src, ds_object *obj, bool eh, ds_object *bin)
             f->data_base = section_addr(bin, ".got");
         f->read_ptr = read_bin_ptr;
         f->read_ctx = bin;
+        ds_section *hdr = ds_object_section(obj, ".eh_frame_hdr");
+        const uint8_t *hdata = NULL;
+        size_t hsize = 0;
+        sk_error herr = {0};
+        if (hdr && !ds_section_data(obj, hdr, &hdata, &hsize, &herr) && hdata) {
+            f->hdr = hdata;
+            f->hdr_size = hsize;
+            f->hdr_addr = hdr->shdr.sh_addr;
+        }
     }
     ds_cfi_frames_parse(f);
     src->loaded = true;
@@ -259,6 +268,29 @@ static bool col_equal(const col_state *a, const col_state *b)
     return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->len) == 0);
 }
 
+/* Appends " N +" (and " ^"): integers are most of what records say, and
+ * printf was most of the time spent writing them. */
+static void put_offset(sk_buf *b, int64_t v, bool deref)
+{
+    char tmp[32];
+    char *e = tmp + sizeof tmp, *p = e;
+    if (deref) {
+        *--p = '^';
+        *--p = ' ';
+    }
+    *--p = '+';
+    *--p = ' ';
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = ' ';
+    sk_buf_append(b, p, (size_t)(e - p));
+}
+
 /* Appends a SET rule's postfix text.  false: not expressible. */
 static bool col_format(worker *w, const col_state *cs, sk_buf *b)
 {
@@ -280,10 +312,13 @@ static bool col_format(worker *w, const col_state *cs, sk_buf *b)
     }
     case FORM_CFA_REG:
         sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
-        sk_buf_printf(b, " %lld +", (long long)cs->off);
+        put_offset(b, cs->off, false);
         return true;
-    case FORM_VAL_OFFSET: sk_buf_printf(b, ".cfa %lld +", (long long)cs->off); return true;
-    case FORM_OFFSET: sk_buf_printf(b, ".cfa %lld + ^", (long long)cs->off); return true;
+    case FORM_VAL_OFFSET:
+    case FORM_OFFSET:
+        sk_buf_puts(b, ".cfa");
+        put_offset(b, cs->off, cs->form == FORM_OFFSET);
+        return true;
     default: sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg)); return true;
     }
 }

@@ -262,6 +262,7 @@ static const char *parse_cie(const ds_cfi_frames *f, ds_bytes *r, ds_cfi_cie *c)
 typedef struct raw_fde {
     uint64_t off, cie_off;
     const uint8_t *body, *end; /* after the CIE pointer */
+    uint64_t hdr_loc;          /* found through .eh_frame_hdr: its initial location there */
 } raw_fde;
 
 static int cmp_cie_off(const void *key, const void *elem)
@@ -297,76 +298,184 @@ static const char *parse_fde(const ds_cfi_frames *f, const raw_fde *rf, const ds
     return NULL;
 }
 
+typedef struct walk {
+    ds_cfi_frames *f;
+    raw_fde *raw;
+    size_t nraw, raw_cap, cies_cap;
+    uint64_t want_cie; /* expect a CIE here (UINT64_MAX: any entry) */
+    bool want_fde;     /* expect an FDE here */
+    uint64_t hdr_loc;  /* .eh_frame_hdr's initial location for the FDE read, or UINT64_MAX */
+} walk;
+
+enum { ENTRY_NEXT, ENTRY_END, ENTRY_STOP };
+
+/* Reads the entry at pos: a CIE is decoded at once, an FDE kept raw until
+ * every CIE is known.  *next: the entry after it. */
+static int read_entry(walk *wk, size_t pos, size_t *next)
+{
+    ds_cfi_frames *f = wk->f;
+    const uint8_t *base = f->data;
+    size_t n = f->size, start = pos;
+    ds_bytes r = {base, base + pos, base + n, f->le};
+    uint64_t len = 0, id = 0;
+    if (!ds_bytes_fixed(&r, 4, &len)) {
+        warn_entry(f, start, "truncated entry header");
+        return ENTRY_STOP;
+    }
+    unsigned off_size = 4;
+    if (len == 0) {
+        *next = pos + 4;
+        return f->eh ? ENTRY_END : ENTRY_NEXT; /* terminator, or padding */
+    }
+    if (len == 0xffffffffu) {
+        off_size = 8;
+        if (!ds_bytes_fixed(&r, 8, &len)) {
+            warn_entry(f, start, "truncated entry header");
+            return ENTRY_STOP;
+        }
+    } else if (len >= 0xfffffff0u) {
+        warn_entry(f, start, "reserved length value");
+        return ENTRY_STOP;
+    }
+    if (len > (uint64_t)(r.end - r.p)) {
+        warn_entry(f, start, "length runs past the end of the section");
+        return ENTRY_STOP; /* no way to find the next entry */
+    }
+    *next = (size_t)(r.p - base) + (size_t)len;
+    r.end = base + *next;
+    size_t id_off = (size_t)(r.p - base);
+    unsigned id_size = f->eh ? 4 : off_size;
+    if (!ds_bytes_fixed(&r, id_size, &id)) {
+        warn_entry(f, start, "entry too short");
+        return ENTRY_NEXT;
+    }
+    bool is_cie = f->eh ? id == 0 : id == (id_size == 4 ? 0xffffffffu : ~(uint64_t)0);
+    if (wk->want_cie != UINT64_MAX && !is_cie) {
+        warn_entry(f, start, "FDE points to no readable CIE");
+        return ENTRY_NEXT;
+    }
+    if (wk->want_fde && is_cie) {
+        warn_entry(f, start, ".eh_frame_hdr lists a CIE as an FDE");
+        return ENTRY_NEXT;
+    }
+    if (is_cie) {
+        ds_cfi_cie c;
+        memset(&c, 0, sizeof c);
+        c.off = start;
+        const char *why = parse_cie(f, &r, &c);
+        c.bad = why != NULL;
+        if (why)
+            warn_entry(f, start, why);
+        sk_grow((void **)&f->cies, &wk->cies_cap, f->ncies + 1, sizeof *f->cies);
+        f->cies[f->ncies++] = c;
+        return ENTRY_NEXT;
+    }
+    uint64_t cie_off;
+    if (f->eh) {
+        if (id > id_off) {
+            warn_entry(f, start, "FDE points to no readable CIE");
+            return ENTRY_NEXT;
+        }
+        cie_off = id_off - id;
+    } else {
+        cie_off = id;
+    }
+    sk_grow((void **)&wk->raw, &wk->raw_cap, wk->nraw + 1, sizeof *wk->raw);
+    wk->raw[wk->nraw++] = (raw_fde){start, cie_off, r.p, r.end, wk->hdr_loc};
+    return ENTRY_NEXT;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* After damage that hides the rest of an .eh_frame, the FDEs past it are
+ * still listed in .eh_frame_hdr's search table (written by the linker):
+ * read those one by one, with the CIEs they point to. */
+static void resync_from_hdr(walk *wk, size_t stop)
+{
+    ds_cfi_frames *f = wk->f;
+    if (!f->hdr || f->hdr_size < 4 || f->hdr[0] != 1)
+        return;
+    /* The header's pointers are relative to the header itself. */
+    ds_cfi_frames h = *f;
+    h.data = f->hdr;
+    h.size = f->hdr_size;
+    h.sec_addr = f->hdr_addr;
+    h.data_base = f->hdr_addr;
+    ds_bytes r = {f->hdr, f->hdr + 4, f->hdr + f->hdr_size, f->le};
+    uint8_t ptr_enc = f->hdr[1], count_enc = f->hdr[2], table_enc = f->hdr[3];
+    uint64_t eh_ptr, count;
+    if (!read_encoded(&h, &r, ptr_enc, f->addr_size, true, &eh_ptr) ||
+        !read_encoded(&h, &r, count_enc, f->addr_size, true, &count) || eh_ptr != f->sec_addr ||
+        table_enc == PE_omit)
+        return;
+    typedef struct hdr_ent {
+        uint64_t off, loc;
+    } hdr_ent;
+    hdr_ent *ents = NULL;
+    size_t nents = 0, cap = 0;
+    for (uint64_t i = 0; i < count && r.p < r.end; i++) {
+        uint64_t loc, addr;
+        if (!read_encoded(&h, &r, table_enc, f->addr_size, true, &loc) ||
+            !read_encoded(&h, &r, table_enc, f->addr_size, true, &addr))
+            break;
+        if (addr < f->sec_addr || addr - f->sec_addr >= f->size || addr - f->sec_addr < stop)
+            continue;
+        sk_grow((void **)&ents, &cap, nents + 1, sizeof *ents);
+        ents[nents++] = (hdr_ent){addr - f->sec_addr, loc};
+    }
+    if (!nents) {
+        free(ents);
+        return;
+    }
+    sk_log(SK_LOG_WARN, "%s: %s: reading the %zu FDEs past offset 0x%zx through .eh_frame_hdr", f->path, f->what,
+           nents, stop);
+    sk_sort(ents, nents, sizeof *ents, cmp_u64);
+    size_t first_raw = wk->nraw, next;
+    for (size_t i = 0; i < nents; i++) {
+        if (i && ents[i].off == ents[i - 1].off)
+            continue;
+        wk->hdr_loc = ents[i].loc;
+        wk->want_fde = true;
+        read_entry(wk, (size_t)ents[i].off, &next);
+    }
+    wk->hdr_loc = UINT64_MAX;
+    wk->want_fde = false;
+    free(ents);
+    /* Their CIEs, where the walk did not reach. */
+    size_t ncie = 0;
+    uint64_t *cie_offs = wk->nraw > first_raw ? sk_xcalloc(wk->nraw - first_raw, sizeof *cie_offs) : NULL;
+    for (size_t i = first_raw; i < wk->nraw; i++) {
+        if (wk->raw[i].cie_off >= stop && wk->raw[i].cie_off < f->size)
+            cie_offs[ncie++] = wk->raw[i].cie_off;
+    }
+    sk_sort(cie_offs, ncie, sizeof *cie_offs, cmp_u64);
+    for (size_t i = 0; i < ncie; i++) {
+        if (i && cie_offs[i] == cie_offs[i - 1])
+            continue;
+        wk->want_cie = cie_offs[i];
+        read_entry(wk, (size_t)cie_offs[i], &next);
+    }
+    wk->want_cie = UINT64_MAX;
+    free(cie_offs);
+}
+
 void ds_cfi_frames_parse(ds_cfi_frames *f)
 {
-    raw_fde *raw = NULL;
-    size_t nraw = 0, raw_cap = 0, cies_cap = 0;
-    const uint8_t *base = f->data;
-    size_t n = f->size, pos = 0;
-    while (pos < n) {
-        size_t start = pos;
-        ds_bytes r = {base, base + pos, base + n, f->le};
-        uint64_t len = 0, id = 0;
-        if (!ds_bytes_fixed(&r, 4, &len)) {
-            warn_entry(f, start, "truncated entry header");
-            break;
-        }
-        unsigned off_size = 4;
-        if (len == 0) {
-            if (f->eh)
-                break; /* terminator */
-            pos += 4;  /* padding */
-            continue;
-        }
-        if (len == 0xffffffffu) {
-            off_size = 8;
-            if (!ds_bytes_fixed(&r, 8, &len)) {
-                warn_entry(f, start, "truncated entry header");
-                break;
-            }
-        } else if (len >= 0xfffffff0u) {
-            warn_entry(f, start, "reserved length value");
-            break;
-        }
-        if (len > (uint64_t)(r.end - r.p)) {
-            warn_entry(f, start, "length runs past the end of the section");
-            break; /* no way to find the next entry */
-        }
-        pos = (size_t)(r.p - base) + (size_t)len;
-        r.end = base + pos;
-        size_t id_off = (size_t)(r.p - base);
-        unsigned id_size = f->eh ? 4 : off_size;
-        if (!ds_bytes_fixed(&r, id_size, &id)) {
-            warn_entry(f, start, "entry too short");
-            continue;
-        }
-        bool is_cie = f->eh ? id == 0 : id == (id_size == 4 ? 0xffffffffu : ~(uint64_t)0);
-        if (is_cie) {
-            ds_cfi_cie c;
-            memset(&c, 0, sizeof c);
-            c.off = start;
-            const char *why = parse_cie(f, &r, &c);
-            c.bad = why != NULL;
-            if (why)
-                warn_entry(f, start, why);
-            sk_grow((void **)&f->cies, &cies_cap, f->ncies + 1, sizeof *f->cies);
-            f->cies[f->ncies++] = c;
-        } else {
-            uint64_t cie_off;
-            if (f->eh) {
-                if (id > id_off) {
-                    warn_entry(f, start, "FDE points to no readable CIE");
-                    continue;
-                }
-                cie_off = id_off - id;
-            } else {
-                cie_off = id;
-            }
-            sk_grow((void **)&raw, &raw_cap, nraw + 1, sizeof *raw);
-            raw[nraw++] = (raw_fde){start, cie_off, r.p, r.end};
-        }
-    }
-    /* CIEs were found in section order: sorted by offset. */
+    walk wk = {.f = f, .want_cie = UINT64_MAX, .hdr_loc = UINT64_MAX};
+    size_t pos = 0;
+    int st = ENTRY_NEXT;
+    while (pos < f->size && st == ENTRY_NEXT)
+        st = read_entry(&wk, pos, &pos);
+    if (st == ENTRY_STOP && f->eh)
+        resync_from_hdr(&wk, pos);
+    /* CIEs were found in section order (those found through the header
+     * after the others, in order too): sorted by offset. */
+    raw_fde *raw = wk.raw;
+    size_t nraw = wk.nraw;
     f->fdes = nraw ? sk_xcalloc(nraw, sizeof *f->fdes) : NULL;
     for (size_t i = 0; i < nraw; i++) {
         const ds_cfi_cie *c = f->ncies ? bsearch(&raw[i].cie_off, f->cies, f->ncies, sizeof *f->cies, cmp_cie_off)
@@ -379,6 +488,8 @@ void ds_cfi_frames_parse(ds_cfi_frames *f)
             why = "FDE points to an unreadable CIE";
         else
             why = parse_fde(f, &raw[i], c, d);
+        if (!why && raw[i].hdr_loc != UINT64_MAX && raw[i].hdr_loc != d->low)
+            why = "FDE does not start where .eh_frame_hdr says";
         if (why) {
             warn_entry(f, raw[i].off, why);
             continue;

@@ -65,6 +65,11 @@ typedef struct ds_cfi_frames {
     /* DW_EH_PE_indirect: reads a size-byte pointer at an address. */
     bool (*read_ptr)(void *ctx, uint64_t addr, unsigned size, uint64_t *v);
     void *read_ctx;
+    /* .eh_frame_hdr, if any: where damage hides the rest of .eh_frame, the
+     * FDEs past it are found through its search table. */
+    const uint8_t *hdr;
+    size_t hdr_size;
+    uint64_t hdr_addr;
 
     ds_cfi_cie *cies; /* in section order, so sorted by off */
     size_t ncies;

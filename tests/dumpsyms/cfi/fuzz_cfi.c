@@ -5,7 +5,9 @@
  * fuzz_cfi_corpus (a deterministic mutation run) everywhere else.
  *
  * Input: one flags byte (bit 0 .eh_frame, bit 1 little-endian, bit 2
- * 32-bit, bits 3-5 the architecture), then the section bytes.  Beyond "no
+ * 32-bit, bits 3-5 the architecture, bit 6 a datarel base, bit 7 indirect
+ * pointers resolve), one byte N, the section bytes, and as the last N bytes
+ * an .eh_frame_hdr (at 0x1800; the section is at 0x2000).  Beyond "no
  * crash" it checks what cfi.c relies on: rows come in increasing address
  * order inside the FDE's range, a stopped FDE stops inside it, and the
  * rule table never claims columns it does not have. */
@@ -71,9 +73,10 @@ static bool read_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint16_t machines[] = {EM_X86_64, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_S390, EM_PPC64, EM_X86_64};
-    if (size < 1)
+    if (size < 2)
         return 0;
     uint8_t flags = data[0];
+    size_t nhdr = data[1] < size - 2 ? data[1] : size - 2;
     const ds_cfi_arch *arch = ds_cfi_arch_for(machines[(flags >> 3) & 7]);
     ds_cfi_frames f;
     memset(&f, 0, sizeof f);
@@ -82,8 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.what = f.eh ? ".eh_frame" : ".debug_frame";
     f.le = flags & 2;
     f.addr_size = flags & 4 ? 4 : 8;
-    f.data = data + 1;
-    f.size = size - 1;
+    f.data = data + 2;
+    f.size = size - 2 - nhdr;
+    if (nhdr) {
+        f.hdr = data + size - nhdr;
+        f.hdr_size = nhdr;
+        f.hdr_addr = 0x1800;
+    }
     f.sec_addr = 0x2000;
     f.text_base = 0x1000;
     f.data_base = flags & 0x40 ? 0x3000 : 0;

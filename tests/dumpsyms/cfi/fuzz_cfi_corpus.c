@@ -59,6 +59,7 @@ static void make(seed *s, bool eh, bool le)
     memset(s, 0, sizeof *s);
     s->le = le;
     s->b[s->n++] = (uint8_t)((eh ? 1 : 0) | (le ? 2 : 0) | (rnd() % 2 ? 0x40 : 0));
+    s->b[s->n++] = 0; /* .eh_frame_hdr length, set below */
     size_t base = s->n;
     un(s, 0, 4);
     un(s, eh ? 0 : 0xffffffffu, 4);
@@ -79,7 +80,9 @@ static void make(seed *s, bool eh, bool le)
     size_t at = s->n;
     un(s, 0, 4);
     un(s, eh ? s->n - base : 0, 4);
+    uint64_t low = 0;
     if (eh) {
+        low = 0x2000 + (s->n - base) - 0x40;
         un(s, (uint32_t)-0x40, 4);
         un(s, 0x10000, 4);
         u8(s, 4);
@@ -90,8 +93,21 @@ static void make(seed *s, bool eh, bool le)
     }
     raw(s, prog, sizeof prog - 1);
     patch_len(s, at);
-    if (eh)
+    if (eh) {
         un(s, 0, 4);
+        /* .eh_frame_hdr at 0x1800: version 1, eh_frame_ptr pcrel|sdata4,
+         * count udata4, table datarel|sdata4, one entry for the FDE. */
+        size_t hdr = s->n;
+        u8(s, 1);
+        u8(s, 0x1b);
+        u8(s, 0x03);
+        u8(s, 0x3b);
+        un(s, (uint32_t)(0x2000 - (0x1800 + 4)), 4);
+        un(s, 1, 4);
+        un(s, (uint32_t)(low - 0x1800), 4);
+        un(s, (uint32_t)(0x2000 + (at - base) - 0x1800), 4);
+        s->b[1] = (uint8_t)(s->n - hdr);
+    }
 }
 
 static void run(const uint8_t *data, size_t n)
@@ -120,6 +136,14 @@ int main(void)
         }
         for (size_t n = 0; n <= s.n; n++, runs++)
             run(s.b, n);
+        if (kind & 1) {
+            /* The CIE's length runs off the end: the FDE is found through
+             * .eh_frame_hdr, and points to that CIE. */
+            memcpy(buf, s.b, s.n);
+            buf[2 + (s.le ? 3 : 0)] = 0x7f;
+            run(buf, s.n);
+            runs++;
+        }
         for (size_t i = 1; i < s.n; i++) {
             for (int bit = 0; bit < 8; bit++, runs++) {
                 memcpy(buf, s.b, s.n);

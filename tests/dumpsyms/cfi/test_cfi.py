@@ -709,13 +709,57 @@ def group_corrupt(dumpsyms, work):
         # One bad entry must not cost the others (read entry by entry).
         if name in ("middle-garbage", "fde-cie-pointer") and p.stdout.count("STACK CFI INIT") < 2:
             fail("corrupt %s: the intact FDEs were lost too" % name)
+        # A length that hides the rest of the section: the FDEs past it are
+        # found through .eh_frame_hdr (the first CIE's own FDEs are lost).
+        if name in ("cie-length", "middle-garbage"):
+            if "through .eh_frame_hdr" not in p.stderr:
+                fail("corrupt %s: the FDEs past the damage were not looked up in .eh_frame_hdr" % name)
+            if name == "cie-length" and p.stdout.count("STACK CFI INIT") < 2:
+                fail("corrupt %s: the FDEs of the intact CIE were lost" % name)
         if name != "zeroed" and not any(re.search(r"offset 0x[0-9a-f]+", l) for l in warned):
             fail("corrupt %s: no warning names the entry's offset" % name)
         # Whatever survived must still be well-formed.
         for line in p.stdout.splitlines():
             if line.startswith("STACK CFI INIT") and (".cfa:" not in line or ".ra:" not in line):
                 fail("corrupt %s: INIT without .cfa/.ra: %s" % (name, line))
+    corrupt_instructions(dumpsyms, work, base, good, off, size)
     corrupt_debug_frame(dumpsyms, work)
+
+
+def corrupt_instructions(dumpsyms, work, base, good, off, size):
+    """An FDE whose program cannot be run costs that FDE only: a warning
+    names its offset, every other FDE is written as before."""
+    intact = dump(dumpsyms, base)
+    inits = {int(l.split()[3], 16): l for l in intact.splitlines() if l.startswith("STACK CFI INIT ")}
+    # An FDE (GCC's "zR": length, CIE pointer, pc_begin, range, augmentation
+    # length 0, then the program at +17) whose function has an INIT.
+    fdes = re.findall(r"^([0-9a-f]{8}) [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ pc=([0-9a-f]+)\.\.",
+                      run(["readelf", "-wf", base]).stdout, re.M)
+    pick = [(int(o, 16), int(pc, 16)) for o, pc in fdes if int(pc, 16) in inits]
+    if not pick:
+        fail("corrupt fde-opcode: no FDE with an INIT in %s" % base)
+        return
+    fde_off, pc = pick[-1]
+    at = off + fde_off + 17
+    path = os.path.join(work, "corrupt-fde-opcode")
+    with open(path, "wb") as f:
+        f.write(good[:at] + b"\x3f" + good[at + 1:])  # 0x3f: no DW_CFA opcode
+    p = run([dumpsyms, "--cfi-only", path], check=False)
+    if p.returncode != 0 or sanitizer_trouble(p.stderr):
+        fail("corrupt fde-opcode: exit %d: %s" % (p.returncode, p.stderr[-2000:]))
+        return
+    got = {int(l.split()[3], 16): l for l in p.stdout.splitlines() if l.startswith("STACK CFI INIT ")}
+    print("corrupt %-16s exit %d, %d STACK CFI INIT (intact: %d)" % ("fde-opcode", p.returncode, len(got),
+                                                                      len(inits)))
+    want = "FDE at offset 0x%x: bad instructions" % fde_off
+    if want not in p.stderr:
+        fail("corrupt fde-opcode: no warning %r: %s" % (want, p.stderr))
+    # The bad opcode is in the first row: that function has no INIT now.
+    if pc in got:
+        fail("corrupt fde-opcode: the damaged FDE still has %s" % got[pc])
+    for addr, line in inits.items():
+        if addr != pc and got.get(addr) != line:
+            fail("corrupt fde-opcode: FDE at %x changed: %r, intact %r" % (addr, got.get(addr), line))
 
 
 def corrupt_debug_frame(dumpsyms, work):

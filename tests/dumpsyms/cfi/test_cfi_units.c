@@ -351,6 +351,70 @@ static void test_frames_bad_entry(void **state)
     free(copy);
 }
 
+/* A length that hides the rest of .eh_frame: the FDEs past it come from
+ * .eh_frame_hdr's table (at 0x1800), checked against its initial location. */
+static void test_frames_hdr_resync(void **state)
+{
+    (void)state;
+    for (int le = 0; le < 2; le++) {
+        wbuf w;
+        size_t n = make_eh(&w, le);
+        size_t fde0 = 4 + (le ? w.b[0] : w.b[3]);
+        size_t fde1 = fde0 + 4 + (le ? w.b[fde0] : w.b[fde0 + 3]);
+        wbuf h = {.le = le};
+        w8(&h, 1);
+        w8(&h, 0x1b);
+        w8(&h, 0x03);
+        w8(&h, 0x3b);
+        wn(&h, (uint32_t)(0x2000 - 0x1804), 4);
+        wn(&h, 2, 4);
+        wn(&h, 0x1000 - 0x1800, 4);
+        wn(&h, 0x2000 + fde0 - 0x1800, 4);
+        wn(&h, 0x1100 - 0x1800, 4);
+        wn(&h, 0x2000 + fde1 - 0x1800, 4);
+        /* FDE 0's length runs off the end. */
+        w.b[fde0 + (le ? 3 : 0)] = 0x7f;
+        ds_cfi_frames f;
+        uint8_t *copy;
+        for (int with_hdr = 0; with_hdr < 2; with_hdr++) {
+            memset(&f, 0, sizeof f);
+            copy = malloc(n);
+            memcpy(copy, w.b, n);
+            f.path = "test.so";
+            f.what = ".eh_frame";
+            f.data = copy;
+            f.size = n;
+            f.sec_addr = 0x2000;
+            f.eh = true;
+            f.le = le;
+            f.addr_size = 8;
+            uint8_t *hcopy = malloc(h.n);
+            memcpy(hcopy, h.b, h.n);
+            if (with_hdr) {
+                f.hdr = hcopy;
+                f.hdr_size = h.n;
+                f.hdr_addr = 0x1800;
+            }
+            ds_cfi_frames_parse(&f);
+            assert_int_equal(f.nfdes, with_hdr ? 1 : 0);
+            if (with_hdr)
+                assert_int_equal(f.fdes[0].low, 0x1100);
+            ds_cfi_frames_free(&f);
+            /* A table entry that disagrees with its FDE is not believed. */
+            if (with_hdr) {
+                hcopy[h.n - 8] ^= 0x10;
+                memset(&f.cies, 0, sizeof f.cies);
+                f.ncies = f.nfdes = 0;
+                ds_cfi_frames_parse(&f);
+                assert_int_equal(f.nfdes, 0);
+                ds_cfi_frames_free(&f);
+            }
+            free(hcopy);
+            free(copy);
+        }
+    }
+}
+
 /* A bad instruction keeps the rows before the row it is in. */
 static void test_run_bad_instruction(void **state)
 {
@@ -575,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_expr_fuzz),
         cmocka_unit_test(test_frames_parse),
         cmocka_unit_test(test_frames_bad_entry),
+        cmocka_unit_test(test_frames_hdr_resync),
         cmocka_unit_test(test_run_bad_instruction),
         cmocka_unit_test(test_frames_hostile),
         cmocka_unit_test(test_exidx),
