@@ -59,6 +59,11 @@ const char *sk_status_name(sk_status code);
 
 /* Allocation helpers that never return NULL: running out of memory is the
  * one failure we do not try to recover from (it aborts with a message). */
+/* A zeroed block of its own pages (mmap), for big short-lived buffers that
+ * should go back to the system when released rather than stay in malloc's
+ * heap; release it with sk_xunmap and the same size. */
+void *sk_xmap(size_t n);
+void sk_xunmap(void *p, size_t n);
 void *sk_xmalloc(size_t n);
 void *sk_xcalloc(size_t count, size_t size);
 void *sk_xrealloc(void *p, size_t n);

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void out_of_memory(size_t n)
 {
@@ -20,6 +21,20 @@ void *sk_xmalloc(size_t n)
     if (!p)
         out_of_memory(n);
     return p;
+}
+
+void *sk_xmap(size_t n)
+{
+    void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        out_of_memory(n);
+    return p;
+}
+
+void sk_xunmap(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n ? n : 1);
 }
 
 void *sk_xcalloc(size_t count, size_t size)

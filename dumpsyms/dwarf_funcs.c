@@ -246,7 +246,12 @@ typedef struct job {
     unit_ref ref;
     const di_sections *sec; /* &src->sec, or &own below */
     di_sections own;        /* streamed: src->sec with info = this unit */
-    uint8_t *bytes;         /* streamed: the unit (owned) */
+    /* Streamed: the unit, in pages of its own (sk_xmap): units run to
+     * megabytes, and big blocks freed one after another raise malloc's
+     * mmap threshold, after which they are carved from the worker's heap
+     * and leave it fragmented (over 100 MB held for ceph-osd). */
+    uint8_t *bytes;
+    size_t nbytes;
     ds_object *dwo;         /* split DWARF: the .dwo the result's strings live in */
     dsu_result result;
 } job;
@@ -254,7 +259,7 @@ typedef struct job {
 static void job_clear(job *j)
 {
     dsu_result_free(&j->result);
-    free(j->bytes);
+    sk_xunmap(j->bytes, j->nbytes);
     if (j->dwo) {
         ds_object_close(j->dwo);
         free(j->dwo);
@@ -297,10 +302,11 @@ static bool stream_unit(source *src, job *j)
         src->stream_done = true;
         return false;
     }
-    j->bytes = sk_xmalloc((size_t)(hlen + len));
+    j->nbytes = (size_t)(hlen + len);
+    j->bytes = sk_xmap(j->nbytes);
     memcpy(j->bytes, hdr, hlen);
     if (ds_stream_read(st, j->bytes + hlen, (size_t)len, &src->stream_err)) {
-        free(j->bytes);
+        sk_xunmap(j->bytes, j->nbytes);
         j->bytes = NULL;
         src->stream_done = true;
         return false;
