@@ -648,7 +648,7 @@ static int exec(run *x, const uint8_t *p, const uint8_t *end, uint64_t *loc, uin
         case CFA_offset:
             if (!ds_bytes_uleb(&r, &u))
                 goto truncated;
-            set_rule(x, op & 0x3f, DS_RULE_OFFSET, 0, (int64_t)u * daf, NULL);
+            set_rule(x, op & 0x3f, DS_RULE_OFFSET, 0, (int64_t)(u * (uint64_t)daf), NULL);
             break;
         case CFA_restore:
             restore_col(x, op & 0x3f);
@@ -682,7 +682,7 @@ static int exec(run *x, const uint8_t *p, const uint8_t *end, uint64_t *loc, uin
             case CFA_offset_extended:
                 if (!ds_bytes_uleb(&r, &reg) || !ds_bytes_uleb(&r, &u))
                     goto truncated;
-                set_rule(x, reg, DS_RULE_OFFSET, 0, (int64_t)u * daf, NULL);
+                set_rule(x, reg, DS_RULE_OFFSET, 0, (int64_t)(u * (uint64_t)daf), NULL);
                 break;
             case CFA_offset_extended_sf:
                 if (!ds_bytes_uleb(&r, &reg) || !ds_bytes_sleb(&r, &s))
@@ -692,7 +692,7 @@ static int exec(run *x, const uint8_t *p, const uint8_t *end, uint64_t *loc, uin
             case CFA_GNU_negative_offset_extended:
                 if (!ds_bytes_uleb(&r, &reg) || !ds_bytes_uleb(&r, &u))
                     goto truncated;
-                set_rule(x, reg, DS_RULE_OFFSET, 0, -(int64_t)(u * (uint64_t)daf), NULL);
+                set_rule(x, reg, DS_RULE_OFFSET, 0, (int64_t)(0 - u * (uint64_t)daf), NULL);
                 break;
             case CFA_val_offset:
                 if (!ds_bytes_uleb(&r, &reg) || !ds_bytes_uleb(&r, &u))
