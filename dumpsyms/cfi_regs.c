@@ -8,9 +8,10 @@
  * and the f registers in ABI DWARF order for s390x; r0..r31, f0..f31, lr,
  * ctr, cr0..cr7, xer, v0..v31 for ppc64), see docs/cfi.md.
  *
- * table_size is the number of rule columns libdwarf keeps: it must cover
- * every register the CFI of that architecture can mention (libdwarf refuses
- * an FDE naming a column beyond it) and stay below DW_FRAME_UNDEFINED_VAL.
+ * table_size is the number of rule columns the CFA interpreter
+ * (cfi_frame.c) keeps: it covers every register that has a name here, and
+ * the return-address column of every ABI; a rule for a column beyond it
+ * names a register no walker knows and is ignored.
  */
 #include <string.h>
 
