@@ -325,6 +325,128 @@ static void test_frames_parse(void **state)
     }
 }
 
+/* A CIE with augmentation aug and FDE pointer encoding enc, and one FDE
+ * whose pc_begin field holds v (written by put), range 0x40. */
+static size_t make_enc(wbuf *w, bool le, const char *aug, uint8_t enc, void (*put)(wbuf *, uint64_t), uint64_t v)
+{
+    memset(w, 0, sizeof *w);
+    w->le = le;
+    wn(w, 0, 4);
+    wn(w, 0, 4);
+    w8(w, 3); /* version 3: return address column as ULEB128 */
+    wbytes(w, aug, strlen(aug) + 1);
+    w8(w, 1);
+    w8(w, 0x78);
+    w8(w, 30);
+    size_t auglen_at = w->n;
+    w8(w, 0);
+    for (const char *a = aug + 1; *a; a++) {
+        if (*a == 'R')
+            w8(w, enc);
+        else if (*a == 'L')
+            w8(w, 0x1b);
+        else if (*a == 'P') {
+            w8(w, 0x9c); /* indirect|pcrel|sdata8 */
+            wn(w, 0x1234, 8);
+        }
+    }
+    w->b[auglen_at] = (uint8_t)(w->n - auglen_at - 1);
+    wbytes(w, cie_prog, sizeof cie_prog - 1);
+    wlen(w, 0);
+    size_t at = w->n;
+    wn(w, 0, 4);
+    wn(w, w->n, 4);
+    put(w, v);
+    wn(w, 0x40, (enc & 0x0f) == 0x0b ? 4 : 8);
+    w8(w, 0);
+    wbytes(w, "\x41\x0e\x10", 3);
+    wlen(w, at);
+    wn(w, 0, 4);
+    return w->n;
+}
+
+static void put_s4(wbuf *w, uint64_t v) { wn(w, v, 4); }
+static void put_8(wbuf *w, uint64_t v) { wn(w, v, 8); }
+static void put_aligned(wbuf *w, uint64_t v)
+{
+    while ((0x2000 + w->n) % 8)
+        w8(w, 0);
+    wn(w, v, 8);
+}
+
+static bool fake_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
+{
+    (void)ctx;
+    if (addr != 0x7000 || size != 8)
+        return false;
+    *v = 0x1500;
+    return true;
+}
+
+/* .eh_frame pointer encodings: datarel, textrel, aligned, indirect, and
+ * the P/L/S/B augmentations in front of R. */
+static void test_frames_encodings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *aug;
+        uint8_t enc;
+        void (*put)(wbuf *, uint64_t);
+        uint64_t v, want;
+    } cases[] = {
+        {"zR", 0x3b, put_s4, (uint32_t)-0x100, 0x4f00},  /* datarel|sdata4, base 0x5000 */
+        {"zR", 0x2b, put_s4, 0x200, 0x1200},             /* textrel|sdata4, base 0x1000 */
+        {"zR", 0x50, put_aligned, 0x1300, 0x1300},       /* aligned */
+        {"zR", 0x04, put_8, 0x1400, 0x1400},             /* udata8 */
+        {"zR", 0x80, put_8, 0x7000, 0x1500},             /* indirect absptr */
+        {"zPLRSB", 0x0c, put_8, 0x1600, 0x1600},         /* sdata8 after P and L */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int le = 0; le < 2; le++) {
+            wbuf w;
+            size_t n = make_enc(&w, le, cases[i].aug, cases[i].enc, cases[i].put, cases[i].v);
+            ds_cfi_frames f;
+            memset(&f, 0, sizeof f);
+            uint8_t *copy = malloc(n);
+            memcpy(copy, w.b, n);
+            f.path = "test.so";
+            f.what = ".eh_frame";
+            f.data = copy;
+            f.size = n;
+            f.sec_addr = 0x2000;
+            f.eh = true;
+            f.le = le;
+            f.addr_size = 8;
+            f.text_base = 0x1000;
+            f.data_base = 0x5000;
+            f.read_ptr = fake_ptr;
+            ds_cfi_frames_parse(&f);
+            assert_int_equal(f.nfdes, 1);
+            assert_int_equal(f.fdes[0].low, cases[i].want);
+            assert_int_equal(f.fdes[0].len, 0x40);
+            assert_int_equal(f.cies[0].ra_col, 30);
+            assert_int_equal(f.cies[0].signal, strchr(cases[i].aug, 'S') != NULL);
+            ds_cfi_machine m;
+            ds_cfi_machine_init(&m, 96);
+            seen s = {0};
+            uint64_t stop;
+            assert_null(ds_cfi_run(&f, &f.fdes[0], &m, record, &s, &stop));
+            assert_int_equal(s.n, 2);
+            assert_int_equal(s.loc[1], cases[i].want + 1);
+            assert_int_equal(s.cfa_off[1], 16);
+            ds_cfi_machine_free(&m);
+            /* Without the base or the pointer reader, the FDE is skipped. */
+            ds_cfi_frames_free(&f);
+            f.text_base = f.data_base = 0;
+            f.read_ptr = NULL;
+            ds_cfi_frames_parse(&f);
+            assert_int_equal(f.nfdes, (cases[i].enc & 0xf0) == 0x00 || cases[i].enc == 0x50 ? 1 : 0);
+            ds_cfi_frames_free(&f);
+            free(copy);
+        }
+    }
+}
+
 /* One bad entry costs itself (and the FDEs of a bad CIE) only. */
 static void test_frames_bad_entry(void **state)
 {
@@ -638,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_expr_refused),
         cmocka_unit_test(test_expr_fuzz),
         cmocka_unit_test(test_frames_parse),
+        cmocka_unit_test(test_frames_encodings),
         cmocka_unit_test(test_frames_bad_entry),
         cmocka_unit_test(test_frames_hdr_resync),
         cmocka_unit_test(test_run_bad_instruction),
