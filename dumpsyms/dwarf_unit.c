@@ -494,7 +494,11 @@ static int skip_children(unit *u, const di_die *die, uint64_t attrs_end, uint64_
     return 0;
 }
 
-/* The children of a DIE, or nothing when it has none. */
+/* The children of a DIE, or nothing when it has none; the DIE's values are
+ * still in u->vals.  Where the DIE has a DW_AT_sibling (GCC writes them),
+ * the walk through its children must end exactly there: anywhere else
+ * means a damaged DIE made the walk lose its way, and what it skipped
+ * would be silently missing. */
 static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const char *scope,
                         bool in_type, int32_t func, uint32_t depth, int nest, uint64_t *next)
 {
@@ -502,7 +506,18 @@ static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const ch
         *next = attrs_end;
         return 0;
     }
-    return walk_children(u, attrs_end, scope, in_type, func, depth, nest, next);
+    uint64_t sib = 0;
+    bool has_sib = die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling], &sib);
+    if (walk_children(u, attrs_end, scope, in_type, func, depth, nest, next))
+        return -1;
+    if (has_sib && *next != sib) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the children of the DIE at 0x%llx end at 0x%llx, not at its DW_AT_sibling 0x%llx",
+                 (unsigned long long)die->off, (unsigned long long)*next, (unsigned long long)sib);
+        return fail_msg(u, msg);
+    }
+    return 0;
 }
 
 static int visit(unit *u, const di_die *die, const char *scope, bool in_type, int32_t func,
@@ -529,7 +544,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         const char *inner = scope;
         if (name)
             inner = sk_arena_concat(u->out->arena, scope, name, "::");
-        return walk_children(u, end, inner, tag != DW_TAG_namespace, func, depth, nest, next);
+        return walk_or_skip(u, die, end, inner, tag != DW_TAG_namespace, func, depth, nest, next);
     }
     case DW_TAG_subprogram: {
         uint64_t end = 0;
@@ -1143,6 +1158,33 @@ static bool in_loads(const dsu_env *env, uint64_t lo)
     return false;
 }
 
+/* The end of the executable segment holding lo (no limit when the
+ * object has no program headers). */
+static uint64_t load_end(const dsu_env *env, uint64_t lo)
+{
+    for (size_t i = 0; i < env->nloads; i++)
+        if (lo >= env->loads[i].lo && lo < env->loads[i].hi)
+            return env->loads[i].hi;
+    return UINT64_MAX;
+}
+
+/* lld's tombstones, -1 and -2, in either address size. */
+static bool is_tombstone_any(uint64_t lo)
+{
+    return lo >= 0xfffffffeull && (lo <= 0xffffffffull || lo >= ~(uint64_t)1);
+}
+
+/* True when lo is beyond the end of every executable segment. */
+static bool past_loads(const dsu_env *env, uint64_t lo)
+{
+    if (!env->nloads)
+        return false;
+    for (size_t i = 0; i < env->nloads; i++)
+        if (lo < env->loads[i].hi)
+            return false;
+    return !is_tombstone_any(lo);
+}
+
 /* The linker's marks for code it dropped: ld writes 0 (or 1 in
  * .debug_ranges, where 0 would end the list), lld -1 or -2. */
 static bool is_tombstone(uint64_t lo, uint32_t addr_size)
@@ -1265,8 +1307,35 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                 j++;
             }
             i = j;
-            if (!in_loads(u->env, lo))
+            if (!in_loads(u->env, lo)) {
+                /* Code the linker dropped keeps 0, a tombstone, or (gold)
+                 * a small offset; an address past every segment is none of
+                 * those but damage, and the function it hides is worth a
+                 * word. */
+                if (past_loads(u->env, lo) && !u->out->note) {
+                    char msg[160];
+                    snprintf(msg, sizeof msg,
+                             "a function at 0x%llx lies past every code segment; left out",
+                             (unsigned long long)lo);
+                    u->out->note = sk_xstrdup(msg);
+                }
                 continue;
+            }
+            uint64_t seg_end = load_end(u->env, lo);
+            if (hi > seg_end) {
+                /* Code cannot run on past its segment: the end is corrupt.
+                 * Cut it there, and say so. */
+                if (!u->out->note) {
+                    char msg[200];
+                    snprintf(msg, sizeof msg,
+                             "a function at 0x%llx ends at 0x%llx, past the end of its code segment "
+                             "(0x%llx); cut there",
+                             (unsigned long long)lo, (unsigned long long)hi,
+                             (unsigned long long)seg_end);
+                    u->out->note = sk_xstrdup(msg);
+                }
+                hi = seg_end;
+            }
             sk_grow((void **)&pieces, &pieces_cap, npieces + 1, sizeof *pieces);
             pieces[npieces++] = (piece){lo, hi, (uint32_t)f};
         }
