@@ -58,7 +58,7 @@ char *ds_demangle(const char *name, sk_arena *arena)
  * there, so the memory stays bounded (DS_DEMANGLE_SLOTS names) however many
  * distinct names pass through.  Results are copied out, so an eviction
  * never invalidates what a caller holds. */
-#define DS_DEMANGLE_SLOTS 16384
+#define DS_DEMANGLE_SLOTS 4096
 
 typedef struct cache_slot {
     uint64_t hash;

@@ -550,10 +550,15 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
 /* Workers claim units in order (fetching a streamed unit while they hold
  * `feed`, so the stream is read front to back) and may run at most
  * `window` units ahead of the merge, which bounds the memory in flight;
- * results sit in a ring of window slots. */
+ * results sit in a ring of window slots.  The worker that finishes the
+ * unit next in line merges it, and any after it that are ready, so no
+ * third thread competes for the cores and results wait as little as
+ * possible; `merging` keeps it to one merger at a time, in unit order. */
 typedef struct shared {
     source *src;
     const dsu_env *env;
+    merger *mg;
+    bool merging;
     size_t window;
     pthread_mutex_t feed;
     pthread_mutex_t mu;
@@ -592,7 +597,20 @@ static void *worker(void *arg)
         read_unit(&rd, j, s->env);
         pthread_mutex_lock(&s->mu);
         s->ready[idx % s->window] = true;
-        pthread_cond_broadcast(&s->cv);
+        if (!s->merging) {
+            s->merging = true;
+            while (s->ready[s->merged % s->window]) {
+                job *m = &s->jobs[s->merged % s->window];
+                pthread_mutex_unlock(&s->mu);
+                merge(s->mg, &m->ref, &m->result);
+                job_clear(m);
+                pthread_mutex_lock(&s->mu);
+                s->ready[s->merged % s->window] = false;
+                s->merged++;
+                pthread_cond_broadcast(&s->cv);
+            }
+            s->merging = false;
+        }
         pthread_mutex_unlock(&s->mu);
     }
     di_unit_close(&rd.foreign);
@@ -787,7 +805,7 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     int jobs = job_count(ctx->opt);
     size_t total = 0;
 
-    shared s = {.src = &src, .env = &env, .window = (size_t)jobs * 8, .total = SIZE_MAX};
+    shared s = {.src = &src, .env = &env, .mg = &mg, .window = (size_t)jobs * 8, .total = SIZE_MAX};
     s.jobs = sk_xcalloc(s.window, sizeof *s.jobs);
     s.ready = sk_xcalloc(s.window, sizeof *s.ready);
     pthread_mutex_init(&s.feed, NULL);
@@ -812,23 +830,8 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
         di_unit_close(&rd.foreign);
         ds_demangle_cache_free(rd.demangle);
     } else {
-        for (size_t i = 0;; i++) {
-            job *j = &s.jobs[i % s.window];
-            pthread_mutex_lock(&s.mu);
-            while (!s.ready[i % s.window] && i < s.total)
-                pthread_cond_wait(&s.cv, &s.mu);
-            bool have = s.ready[i % s.window];
-            pthread_mutex_unlock(&s.mu);
-            if (!have)
-                break;
-            merge(&mg, &j->ref, &j->result);
-            job_clear(j);
-            pthread_mutex_lock(&s.mu);
-            s.ready[i % s.window] = false;
-            s.merged = i + 1;
-            pthread_cond_broadcast(&s.cv);
-            pthread_mutex_unlock(&s.mu);
-        }
+        /* Every unit is merged by the time the last worker is done: the
+         * one that finishes the last unit in line merges it. */
         for (int t = 0; t < started; t++)
             pthread_join(threads[t], NULL);
         total = s.total;
