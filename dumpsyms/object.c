@@ -183,7 +183,7 @@ static int parse_elf(ds_object *obj, sk_error *err)
         s->name = name ? name : "";
         s->dwarf_name = s->name;
         if (strncmp(s->name, ".zdebug_", 8) == 0) {
-            /* libdwarf must see the plain name: we hand it decompressed bytes. */
+            /* Readers look sections up by the plain name: they get decompressed bytes. */
             size_t n = strlen(s->name);
             char *dn = sk_xmalloc(n);
             memcpy(dn, ".debug_", 7);

@@ -1,11 +1,9 @@
 /*
- * object.h (internal) — the object-access layer in front of libelf and
- * libdwarf.  An ELF file is mapped once; section bytes are handed out on
- * demand, decompressed (SHF_COMPRESSED zlib/zstd, legacy .zdebug_*) the
- * first time they are asked for and shared read-only by all worker threads
- * after that.  libdwarf reads our sections through ds_dwarf_open(), so it
- * never opens files itself and every thread can have its own Dwarf_Debug
- * over the same bytes.
+ * object.h (internal) — the object-access layer in front of libelf.  An ELF
+ * file is mapped once; section bytes are handed out on demand, decompressed
+ * (SHF_COMPRESSED zlib/zstd, legacy .zdebug_*) the first time they are
+ * asked for and shared read-only by all worker threads after that, or
+ * streamed (ds_stream_*) by a reader that needs each byte only once.
  */
 #ifndef SYMKIT_DUMPSYMS_OBJECT_H
 #define SYMKIT_DUMPSYMS_OBJECT_H
@@ -18,7 +16,7 @@
 
 typedef struct ds_section {
     const char *name;     /* as in the file (".zdebug_info" stays so) */
-    const char *dwarf_name; /* the name libdwarf should see (".debug_info") */
+    const char *dwarf_name; /* the plain DWARF name (".debug_info" for ".zdebug_info") */
     GElf_Shdr shdr;
     const uint8_t *raw;   /* bytes in the file (NULL for SHT_NOBITS) */
     size_t raw_size;

@@ -1,5 +1,5 @@
 /* elf_sections — test helper: prints, for every section of an ELF file as
- * the object layer sees it, the name libdwarf gets, the decompressed size
+ * the object layer sees it, its plain DWARF name, the decompressed size
  * and a CRC32 of the decompressed bytes, so tests can check that compressed
  * and uncompressed copies of one file read the same. */
 #include <stdio.h>
