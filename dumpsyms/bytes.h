@@ -23,8 +23,12 @@ static inline bool ds_bytes_fixed(ds_bytes *r, unsigned n, uint64_t *v)
     if (n > 8 || (size_t)(r->end - r->p) < n)
         return false;
     uint64_t x = 0;
-    for (unsigned i = 0; i < n; i++)
-        x |= (uint64_t)r->p[r->le ? i : n - 1 - i] << (8 * i);
+    if (r->le)
+        for (unsigned i = 0; i < n; i++)
+            x |= (uint64_t)r->p[i] << (8 * i);
+    else
+        for (unsigned i = 0; i < n; i++)
+            x = (x << 8) | r->p[i];
     r->p += n;
     *v = x;
     return true;
@@ -33,6 +37,11 @@ static inline bool ds_bytes_fixed(ds_bytes *r, unsigned n, uint64_t *v)
 /* Unsigned LEB128; bits past 64 are dropped, as readers of DWARF do. */
 static inline bool ds_bytes_uleb(ds_bytes *r, uint64_t *v)
 {
+    /* Most values fit one byte: DIE abbreviation codes, forms, counts. */
+    if (r->p < r->end && !(*r->p & 0x80)) {
+        *v = *r->p++;
+        return true;
+    }
     uint64_t x = 0;
     unsigned shift = 0;
     while (r->p < r->end) {

@@ -400,6 +400,26 @@ static bool skeleton_names(di_unit *cu, const char **dwo, const char **comp_dir)
     return *dwo != NULL && cu->has_dwo_id;
 }
 
+/* Every section a unit may read, named with suffix (".dwo" for split
+ * units); absent ones are empty. */
+static void fill_sections(ds_object *obj, di_sections *sec, const char *suffix)
+{
+    static const char *const base[] = {".debug_info", ".debug_abbrev", ".debug_str",
+                                       ".debug_line_str", ".debug_str_offsets", ".debug_addr",
+                                       ".debug_ranges", ".debug_rnglists", ".debug_line"};
+    di_span *dst[] = {&sec->info, &sec->abbrev, &sec->str, &sec->line_str, &sec->str_offsets,
+                      &sec->addr, &sec->ranges, &sec->rnglists, &sec->line};
+    memset(sec, 0, sizeof *sec);
+    sec->le = obj->little_endian;
+    for (size_t i = 0; i < sizeof base / sizeof *base; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", base[i], suffix);
+        /* .debug_info itself is the caller's: it may be streamed. */
+        if (i > 0 || suffix[0])
+            *dst[i] = section_span(obj, name);
+    }
+}
+
 static di_span span_part(di_span whole, const ds_dwp_contrib *c)
 {
     if (!whole.p || c->size == 0 || c->off > whole.n || c->size > whole.n - c->off)
@@ -414,14 +434,9 @@ static void dwo_sections(ds_object *obj, const ds_dwp_unit *part, const di_secti
                          di_sections *sec)
 {
     memset(sec, 0, sizeof *sec);
-    sec->le = obj->little_endian;
+    fill_sections(obj, sec, ".dwo");
     sec->dwo = true;
-    sec->info = section_span(obj, ".debug_info.dwo");
-    sec->abbrev = section_span(obj, ".debug_abbrev.dwo");
-    sec->str = section_span(obj, ".debug_str.dwo");
-    sec->str_offsets = section_span(obj, ".debug_str_offsets.dwo");
-    sec->rnglists = section_span(obj, ".debug_rnglists.dwo");
-    sec->line = section_span(obj, ".debug_line.dwo");
+    sec->line_str = sec->addr = sec->ranges = (di_span){0};
     if (part) {
         sec->info = span_part(sec->info, &part->info);
         sec->abbrev = span_part(sec->abbrev, &part->abbrev);
@@ -713,18 +728,11 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     memset(src, 0, sizeof *src);
     src->obj = obj;
     di_sections *sec = &src->sec;
-    sec->le = obj->little_endian;
     ds_section *info = ds_object_section(obj, ".debug_info");
     if (!info)
         return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
-    sec->abbrev = section_span(obj, ".debug_abbrev");
-    sec->str = section_span(obj, ".debug_str");
-    sec->line_str = section_span(obj, ".debug_line_str");
-    sec->str_offsets = section_span(obj, ".debug_str_offsets");
-    sec->addr = section_span(obj, ".debug_addr");
-    sec->ranges = section_span(obj, ".debug_ranges");
-    sec->rnglists = section_span(obj, ".debug_rnglists");
-    sec->line = section_span(obj, ".debug_line");
+    fill_sections(obj, sec, "");
+    sec->info = (di_span){0}; /* streamed, or read whole below */
     open_package(ctx, src);
     if (ds_section_compressed(info) && !di_abbrevs_cross_units(&sec->abbrev)) {
         int rc = ds_stream_open(obj, info, &src->stream, err);

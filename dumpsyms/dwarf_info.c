@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "common.h"
 
 /* Nested DW_FORM_indirect is legal but never useful; the limit stops a
@@ -26,74 +27,18 @@ static bool failf(di_unit *u, const char *fmt, ...)
     return false;
 }
 
-typedef struct rd {
-    const uint8_t *p, *end;
-    bool le;
-} rd;
-
-static inline bool rd_fixed(rd *r, unsigned n, uint64_t *v)
+/* Every read goes through the shared bounds-checked reader (bytes.h). */
+static inline ds_bytes reader_of(const uint8_t *start, const uint8_t *stop, bool le)
 {
-    if ((size_t)(r->end - r->p) < n)
-        return false;
-    uint64_t x = 0;
-    if (r->le)
-        for (unsigned i = 0; i < n; i++)
-            x |= (uint64_t)r->p[i] << (8 * i);
-    else
-        for (unsigned i = 0; i < n; i++)
-            x = (x << 8) | r->p[i];
-    r->p += n;
-    *v = x;
-    return true;
-}
-
-static inline bool rd_uleb(rd *r, uint64_t *v)
-{
-    /* Most values fit one byte: DIE abbreviation codes, forms, counts. */
-    if (r->p < r->end && !(*r->p & 0x80)) {
-        *v = *r->p++;
-        return true;
-    }
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-static inline bool rd_sleb(rd *r, int64_t *v)
-{
-    uint64_t x = 0;
-    unsigned shift = 0;
-    while (r->p < r->end) {
-        uint8_t b = *r->p++;
-        if (shift < 64)
-            x |= (uint64_t)(b & 0x7f) << shift;
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                x |= ~(uint64_t)0 << shift;
-            *v = (int64_t)x;
-            return true;
-        }
-    }
-    return false;
+    return (ds_bytes){.base = start, .p = start, .end = stop, .le = le};
 }
 
 bool di_read_fixed(const di_span *s, bool le, uint64_t off, unsigned n, uint64_t *v)
 {
     if (!s->p || off > s->n || s->n - off < n)
         return false;
-    rd r = {s->p + off, s->p + s->n, le};
-    return rd_fixed(&r, n, v);
+    ds_bytes r = reader_of(s->p + off, s->p + s->n, le);
+    return ds_bytes_fixed(&r, n, v);
 }
 
 /* ---- forms ----------------------------------------------------------------- */
@@ -176,7 +121,7 @@ static bool known_form(uint64_t form)
 
 /* Decodes one value of form `form` at r into v (at and form set by the
  * caller).  The unit's end bounds every read. */
-static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_value *v, int depth)
+static bool read_value(di_unit *u, ds_bytes *r, uint64_t form, int64_t implicit, di_value *v, int depth)
 {
     v->form = (uint16_t)form;
     v->u = 0;
@@ -201,12 +146,12 @@ static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_va
     case DW_FORM_GNU_str_index:
     case DW_FORM_loclistx:
     case DW_FORM_rnglistx:
-        if (!rd_uleb(r, &v->u))
+        if (!ds_bytes_uleb(r, &v->u))
             return false;
         v->s = (int64_t)v->u;
         return true;
     case DW_FORM_sdata:
-        if (!rd_sleb(r, &v->s))
+        if (!ds_bytes_sleb(r, &v->s))
             return false;
         v->u = (uint64_t)v->s;
         return true;
@@ -223,10 +168,10 @@ static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_va
     case DW_FORM_block4:
     case DW_FORM_block:
     case DW_FORM_exprloc: {
-        bool ok = form == DW_FORM_block1   ? rd_fixed(r, 1, &x)
-                  : form == DW_FORM_block2 ? rd_fixed(r, 2, &x)
-                  : form == DW_FORM_block4 ? rd_fixed(r, 4, &x)
-                                           : rd_uleb(r, &x);
+        bool ok = form == DW_FORM_block1   ? ds_bytes_fixed(r, 1, &x)
+                  : form == DW_FORM_block2 ? ds_bytes_fixed(r, 2, &x)
+                  : form == DW_FORM_block4 ? ds_bytes_fixed(r, 4, &x)
+                                           : ds_bytes_uleb(r, &x);
         if (!ok || x > (uint64_t)(r->end - r->p))
             return false;
         v->block = r->p;
@@ -242,7 +187,7 @@ static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_va
         r->p += 16;
         return true;
     case DW_FORM_indirect:
-        if (depth >= MAX_INDIRECT || !rd_uleb(r, &x) || x == DW_FORM_indirect ||
+        if (depth >= MAX_INDIRECT || !ds_bytes_uleb(r, &x) || x == DW_FORM_indirect ||
             x == DW_FORM_implicit_const)
             return false;
         return read_value(u, r, x, 0, v, depth + 1);
@@ -250,7 +195,7 @@ static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_va
         int n = form_size(u, form);
         if (n < 0)
             return false;
-        if (!rd_fixed(r, (unsigned)n, &v->u))
+        if (!ds_bytes_fixed(r, (unsigned)n, &v->u))
             return false;
         v->s = (int64_t)v->u;
         return true;
@@ -260,7 +205,7 @@ static bool read_value(di_unit *u, rd *r, uint64_t form, int64_t implicit, di_va
 
 /* Skips one value; the common fixed-size and LEB128 forms without a full
  * decode. */
-static bool skip_value(di_unit *u, rd *r, uint64_t form)
+static bool skip_value(di_unit *u, ds_bytes *r, uint64_t form)
 {
     int n = form_size(u, form);
     if (n >= 0) {
@@ -306,19 +251,19 @@ static bool read_abbrevs(di_unit *u)
     if (!s->p || u->abbrev_off >= s->n)
         return failf(u, "abbreviation offset 0x%llx is outside .debug_abbrev",
                      (unsigned long long)u->abbrev_off);
-    rd r = {s->p + u->abbrev_off, s->p + s->n, u->sec->le};
+    ds_bytes r = reader_of(s->p + u->abbrev_off, s->p + s->n, u->sec->le);
     di_abbrevs *t = &u->ab;
     size_t vcap = 0, acap = 0;
     uint64_t maxcode = 0;
     bool sorted = true;
     for (;;) {
         uint64_t code = 0, tag = 0, children = 0;
-        if (!rd_uleb(&r, &code))
+        if (!ds_bytes_uleb(&r, &code))
             return failf(u, "abbreviation table at 0x%llx is truncated",
                          (unsigned long long)u->abbrev_off);
         if (code == 0)
             break;
-        if (!rd_uleb(&r, &tag) || !rd_fixed(&r, 1, &children) || tag > 0xffff)
+        if (!ds_bytes_uleb(&r, &tag) || !ds_bytes_fixed(&r, 1, &children) || tag > 0xffff)
             return failf(u, "abbreviation %llu is corrupt", (unsigned long long)code);
         sk_grow((void **)&t->v, &vcap, t->n + 1, sizeof *t->v);
         di_abbrev *a = &t->v[t->n];
@@ -332,11 +277,11 @@ static bool read_abbrevs(di_unit *u)
         for (;;) {
             uint64_t at = 0, form = 0;
             int64_t implicit = 0;
-            if (!rd_uleb(&r, &at) || !rd_uleb(&r, &form))
+            if (!ds_bytes_uleb(&r, &at) || !ds_bytes_uleb(&r, &form))
                 return failf(u, "abbreviation %llu is truncated", (unsigned long long)code);
             if (at == 0 && form == 0)
                 break;
-            if (form == DW_FORM_implicit_const && !rd_sleb(&r, &implicit))
+            if (form == DW_FORM_implicit_const && !ds_bytes_sleb(&r, &implicit))
                 return failf(u, "abbreviation %llu is truncated", (unsigned long long)code);
             if (at > 0xffff || form > 0xffff || (form_size(u, form) < 0 && !known_form(form)))
                 return failf(u, "abbreviation %llu uses unknown form 0x%llx", (unsigned long long)code,
@@ -381,25 +326,25 @@ bool di_abbrevs_cross_units(const di_span *abbrev)
 {
     if (!abbrev->p)
         return false;
-    rd r = {abbrev->p, abbrev->p + abbrev->n, true};
+    ds_bytes r = reader_of(abbrev->p, abbrev->p + abbrev->n, true);
     while (r.p < r.end) {
         uint64_t code = 0, tag = 0, children = 0;
-        if (!rd_uleb(&r, &code))
+        if (!ds_bytes_uleb(&r, &code))
             return true;
         if (code == 0)
             continue; /* the end of one unit's table */
-        if (!rd_uleb(&r, &tag) || !rd_fixed(&r, 1, &children))
+        if (!ds_bytes_uleb(&r, &tag) || !ds_bytes_fixed(&r, 1, &children))
             return true;
         for (;;) {
             uint64_t at = 0, form = 0;
             int64_t implicit = 0;
-            if (!rd_uleb(&r, &at) || !rd_uleb(&r, &form))
+            if (!ds_bytes_uleb(&r, &at) || !ds_bytes_uleb(&r, &form))
                 return true;
             if (at == 0 && form == 0)
                 break;
             if (form == DW_FORM_ref_addr || form == DW_FORM_indirect)
                 return true;
-            if (form == DW_FORM_implicit_const && !rd_sleb(&r, &implicit))
+            if (form == DW_FORM_implicit_const && !ds_bytes_sleb(&r, &implicit))
                 return true;
         }
     }
@@ -417,13 +362,13 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     const di_span *s = &sec->info;
     if (!s->p || off < sec->info_off || off - sec->info_off >= s->n)
         return failf(u, "unit offset is past the end of .debug_info");
-    rd r = {s->p + (off - sec->info_off), s->p + s->n, sec->le};
+    ds_bytes r = reader_of(s->p + (off - sec->info_off), s->p + s->n, sec->le);
     uint64_t len = 0, x = 0;
-    if (!rd_fixed(&r, 4, &len))
+    if (!ds_bytes_fixed(&r, 4, &len))
         return failf(u, "unit header is truncated");
     u->offset_size = 4;
     if (len == 0xffffffffu) {
-        if (!rd_fixed(&r, 8, &len))
+        if (!ds_bytes_fixed(&r, 8, &len))
             return failf(u, "unit header is truncated");
         u->offset_size = 8;
     } else if (len >= 0xfffffff0u) {
@@ -434,7 +379,7 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     u->end = (uint64_t)(r.p - s->p) + sec->info_off + len;
     *next = u->end;
     r.end = r.p + len;
-    if (!rd_fixed(&r, 2, &x))
+    if (!ds_bytes_fixed(&r, 2, &x))
         return failf(u, "unit header is truncated");
     u->version = (uint16_t)x;
     if (u->version < 2 || u->version > 5)
@@ -442,8 +387,8 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
     uint64_t asz = 0;
     if (u->version >= 5) {
         uint64_t type = 0;
-        if (!rd_fixed(&r, 1, &type) || !rd_fixed(&r, 1, &asz) ||
-            !rd_fixed(&r, u->offset_size, &u->abbrev_off))
+        if (!ds_bytes_fixed(&r, 1, &type) || !ds_bytes_fixed(&r, 1, &asz) ||
+            !ds_bytes_fixed(&r, u->offset_size, &u->abbrev_off))
             return failf(u, "unit header is truncated");
         u->type = (uint8_t)type;
         switch (type) {
@@ -452,13 +397,13 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
             break;
         case DW_UT_skeleton:
         case DW_UT_split_compile:
-            if (!rd_fixed(&r, 8, &u->dwo_id))
+            if (!ds_bytes_fixed(&r, 8, &u->dwo_id))
                 return failf(u, "unit header is truncated");
             u->has_dwo_id = true;
             break;
         case DW_UT_type:
         case DW_UT_split_type:
-            if (!rd_fixed(&r, 8, &x) || !rd_fixed(&r, u->offset_size, &x))
+            if (!ds_bytes_fixed(&r, 8, &x) || !ds_bytes_fixed(&r, u->offset_size, &x))
                 return failf(u, "unit header is truncated");
             break;
         default:
@@ -466,7 +411,7 @@ bool di_unit_header(di_unit *u, const di_sections *sec, uint64_t off, uint64_t *
         }
     } else {
         u->type = DW_UT_compile;
-        if (!rd_fixed(&r, u->offset_size, &u->abbrev_off) || !rd_fixed(&r, 1, &asz))
+        if (!ds_bytes_fixed(&r, u->offset_size, &u->abbrev_off) || !ds_bytes_fixed(&r, 1, &asz))
             return failf(u, "unit header is truncated");
     }
     if (asz != 1 && asz != 2 && asz != 4 && asz != 8)
@@ -559,9 +504,9 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die)
 {
     if (off < u->first_die || off >= u->end)
         return failf(u, "DIE offset 0x%llx is outside its unit", (unsigned long long)off);
-    rd r = {di_info_at(u, off), di_info_at(u, u->end), u->sec->le};
+    ds_bytes r = reader_of(di_info_at(u, off), di_info_at(u, u->end), u->sec->le);
     uint64_t code = 0;
-    if (!rd_uleb(&r, &code))
+    if (!ds_bytes_uleb(&r, &code))
         return failf(u, "DIE at 0x%llx is truncated", (unsigned long long)off);
     die->off = off;
     die->values = r.p;
@@ -578,7 +523,7 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die)
 
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next)
 {
-    rd r = {die->values, di_info_at(u, u->end), u->sec->le};
+    ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
     if (die->ab) {
         const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
         for (unsigned i = 0; i < die->ab->nattrs; i++) {
@@ -590,7 +535,7 @@ bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next
                 v->str = NULL;
                 v->block = NULL;
                 v->len = 0;
-                if (!rd_fixed(&r, (unsigned)spec[i].size, &v->u))
+                if (!ds_bytes_fixed(&r, (unsigned)spec[i].size, &v->u))
                     return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                                  (unsigned long long)die->off, spec[i].at);
                 v->s = (int64_t)v->u;
@@ -618,7 +563,7 @@ bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
         *next = at + (uint64_t)die->ab->fixed_size;
         return true;
     }
-    rd r = {die->values, di_info_at(u, u->end), u->sec->le};
+    ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
     const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
     for (unsigned i = 0; i < die->ab->nattrs; i++) {
         if (spec[i].size >= 0) {
@@ -815,45 +760,45 @@ static bool rnglist(di_unit *u, uint64_t off, void (*add)(void *, uint64_t, uint
     if (!s->p || off >= s->n)
         return failf(u, "range list offset 0x%llx is outside .debug_rnglists",
                      (unsigned long long)off);
-    rd r = {s->p + off, s->p + s->n, u->sec->le};
+    ds_bytes r = reader_of(s->p + off, s->p + s->n, u->sec->le);
     uint64_t base = u->low_pc;
     unsigned asz = u->addr_size;
     for (;;) {
         uint64_t kind = 0, a = 0, b = 0;
-        if (!rd_fixed(&r, 1, &kind))
+        if (!ds_bytes_fixed(&r, 1, &kind))
             return failf(u, "range list at 0x%llx is truncated", (unsigned long long)off);
         bool ok = true;
         switch (kind) {
         case DW_RLE_end_of_list:
             return true;
         case DW_RLE_base_addressx:
-            ok = rd_uleb(&r, &a) && addr_at(u, a, &base);
+            ok = ds_bytes_uleb(&r, &a) && addr_at(u, a, &base);
             break;
         case DW_RLE_startx_endx:
-            ok = rd_uleb(&r, &a) && rd_uleb(&r, &b) && addr_at(u, a, &a) && addr_at(u, b, &b);
+            ok = ds_bytes_uleb(&r, &a) && ds_bytes_uleb(&r, &b) && addr_at(u, a, &a) && addr_at(u, b, &b);
             if (ok)
                 add(ctx, a, b);
             break;
         case DW_RLE_startx_length:
-            ok = rd_uleb(&r, &a) && rd_uleb(&r, &b) && addr_at(u, a, &a);
+            ok = ds_bytes_uleb(&r, &a) && ds_bytes_uleb(&r, &b) && addr_at(u, a, &a);
             if (ok)
                 add(ctx, a, a + b);
             break;
         case DW_RLE_offset_pair:
-            ok = rd_uleb(&r, &a) && rd_uleb(&r, &b);
+            ok = ds_bytes_uleb(&r, &a) && ds_bytes_uleb(&r, &b);
             if (ok)
                 add(ctx, base + a, base + b);
             break;
         case DW_RLE_base_address:
-            ok = rd_fixed(&r, asz, &base);
+            ok = ds_bytes_fixed(&r, asz, &base);
             break;
         case DW_RLE_start_end:
-            ok = rd_fixed(&r, asz, &a) && rd_fixed(&r, asz, &b);
+            ok = ds_bytes_fixed(&r, asz, &a) && ds_bytes_fixed(&r, asz, &b);
             if (ok)
                 add(ctx, a, b);
             break;
         case DW_RLE_start_length:
-            ok = rd_fixed(&r, asz, &a) && rd_uleb(&r, &b);
+            ok = ds_bytes_fixed(&r, asz, &a) && ds_bytes_uleb(&r, &b);
             if (ok)
                 add(ctx, a, a + b);
             break;
@@ -873,13 +818,13 @@ static bool debug_ranges(di_unit *u, uint64_t off, void (*add)(void *, uint64_t,
     const di_span *s = &u->sec->ranges;
     if (!s->p || off >= s->n)
         return failf(u, "range list offset 0x%llx is outside .debug_ranges", (unsigned long long)off);
-    rd r = {s->p + off, s->p + s->n, u->sec->le};
+    ds_bytes r = reader_of(s->p + off, s->p + s->n, u->sec->le);
     unsigned asz = u->addr_size;
     uint64_t maxaddr = asz == 8 ? UINT64_MAX : ((uint64_t)1 << (8 * asz)) - 1;
     uint64_t base = u->low_pc;
     for (;;) {
         uint64_t a = 0, b = 0;
-        if (!rd_fixed(&r, asz, &a) || !rd_fixed(&r, asz, &b))
+        if (!ds_bytes_fixed(&r, asz, &a) || !ds_bytes_fixed(&r, asz, &b))
             return failf(u, "range list at 0x%llx is truncated", (unsigned long long)off);
         if (a == 0 && b == 0)
             return true;

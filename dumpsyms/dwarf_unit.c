@@ -153,10 +153,10 @@ static uint32_t add_decl(unit *u, const decl *d)
     return idx;
 }
 
-/* A decl found by following a reference, not by the walk. */
-static uint32_t add_referenced_decl(unit *u, const decl *d)
+/* Makes decl idx findable by offset in the map of decls the walk did not
+ * register. */
+static void map_add(unit *u, uint32_t idx)
 {
-    uint32_t idx = add_decl(u, d);
     if (u->nrefd * 2 + 2 > u->nslots) {
         free(u->slots);
         u->nslots = u->nslots ? u->nslots * 2 : 64;
@@ -167,6 +167,13 @@ static uint32_t add_referenced_decl(unit *u, const decl *d)
     sk_grow((void **)&u->refd, &u->refd_cap, u->nrefd + 1, sizeof *u->refd);
     u->refd[u->nrefd++] = idx;
     map_insert(u, idx);
+}
+
+/* A decl found by following a reference, not by the walk. */
+static uint32_t add_referenced_decl(unit *u, const decl *d)
+{
+    uint32_t idx = add_decl(u, d);
+    map_add(u, idx);
     return idx;
 }
 
@@ -178,17 +185,7 @@ static void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl
         /* Not in offset order (cannot happen in a front-to-back walk):
          * keep it findable anyway. */
         decl d = {.off = off, .scope = scope, .lazy = true};
-        uint32_t idx = decl_plus1 ? decl_plus1 - 1 : add_decl(u, &d);
-        sk_grow((void **)&u->refd, &u->refd_cap, u->nrefd + 1, sizeof *u->refd);
-        if (u->nrefd * 2 + 2 > u->nslots) {
-            free(u->slots);
-            u->nslots = u->nslots ? u->nslots * 2 : 64;
-            u->slots = sk_xcalloc(u->nslots, sizeof *u->slots);
-            for (size_t k = 0; k < u->nrefd; k++)
-                map_insert(u, u->refd[k]);
-        }
-        u->refd[u->nrefd++] = idx;
-        map_insert(u, idx);
+        map_add(u, decl_plus1 ? decl_plus1 - 1 : add_decl(u, &d));
         return;
     }
     sk_grow((void **)&u->regs, &u->regs_cap, u->nregs + 1, sizeof *u->regs);
