@@ -222,7 +222,8 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "
                "described twice, trimmed %zu, dropped %zu line records, %zu PUBLIC (covered by a "
                "FUNC or duplicate), %zu CFI",
-               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded, st.funcs_deduplicated,
+               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded,
+               st.funcs_deduplicated + summary->funcs_described_again,
                st.funcs_trimmed,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
 out:

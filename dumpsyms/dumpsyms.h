@@ -35,6 +35,7 @@ typedef struct ds_summary {
     char debug_file_used[4096]; /* the file DWARF came from ("" if none) */
     size_t compile_units;
     size_t dwarf_errors;        /* units skipped because of corrupt DWARF */
+    size_t funcs_described_again; /* by another unit: dropped at the merge */
 } ds_summary;
 
 /* Dumps binary_path (debug_path may be NULL: use the binary or search for

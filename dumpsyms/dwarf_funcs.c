@@ -112,7 +112,50 @@ typedef struct merger {
     uint32_t *oids, *ogen;
     size_t oslots;
     uint32_t gen;
+    /* FUNCs merged so far by address (index + 1; 0 = empty), to drop a
+     * function another unit already described (see seen_before). */
+    uint32_t *fslots;
+    size_t nfslots;
 } merger;
+
+static size_t fslot_of(uint64_t addr, size_t n)
+{
+    return (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 20) & (n - 1);
+}
+
+/* True when a FUNC at addr with this name is in the module already.  An
+ * inline or template function is compiled into many units and the linker
+ * keeps one copy, which each of those units describes: finalize would keep
+ * the first description and drop the rest, so they are dropped here,
+ * before their lines and inlines take memory (15,000 functions and 360,000
+ * line records for ceph-osd).  Otherwise records f (index idx). */
+static bool seen_before(merger *mg, uint64_t addr, const char *name, size_t idx)
+{
+    sym_module *m = mg->ctx->m;
+    if (mg->nfslots) {
+        for (size_t i = fslot_of(addr, mg->nfslots); mg->fslots[i]; i = (i + 1) & (mg->nfslots - 1)) {
+            const sym_func *f = &m->funcs[mg->fslots[i] - 1];
+            if (f->addr == addr && strcmp(f->name, name ? name : "") == 0)
+                return true;
+        }
+    }
+    if ((idx + 1) * 2 > mg->nfslots) {
+        free(mg->fslots);
+        mg->nfslots = mg->nfslots ? mg->nfslots * 2 : 4096;
+        mg->fslots = sk_xcalloc(mg->nfslots, sizeof *mg->fslots);
+        for (size_t k = 0; k < idx; k++) {
+            size_t i = fslot_of(m->funcs[k].addr, mg->nfslots);
+            while (mg->fslots[i])
+                i = (i + 1) & (mg->nfslots - 1);
+            mg->fslots[i] = (uint32_t)k + 1;
+        }
+    }
+    size_t i = fslot_of(addr, mg->nfslots);
+    while (mg->fslots[i])
+        i = (i + 1) & (mg->nfslots - 1);
+    mg->fslots[i] = (uint32_t)idx + 1;
+    return false;
+}
 
 static uint32_t origin_id(merger *mg, const char *name)
 {
@@ -182,6 +225,10 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
         origin_cache_begin(mg, r->ninlines);
     for (size_t i = 0; i < r->nfuncs; i++) {
         const dsu_func *fn = &r->funcs[i];
+        if (seen_before(mg, fn->lo - load, fn->name, m->nfuncs)) {
+            ctx->summary->funcs_described_again++;
+            continue;
+        }
         sym_func *f = sym_module_add_func(m, fn->lo - load, fn->hi - fn->lo, fn->name);
         /* The unit knows how many lines and inlines each function gets:
          * size the arrays exactly rather than let them double from 8 (for
@@ -862,6 +909,7 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
     free(mg.okeys);
     free(mg.oids);
     free(mg.ogen);
+    free(mg.fslots);
     free(mg.tmp);
     dsn_index_free(&syms);
     free(loads);
