@@ -24,6 +24,9 @@ typedef struct ds_options {
     const char *name;    /* MODULE name override (-n) */
     const char **debug_dirs; /* roots searched for separate debug files */
     size_t ndebug_dirs;
+    const char **dwo_dirs;   /* where split-DWARF .dwo files may be, besides
+                              * where the compiler left them */
+    size_t ndwo_dirs;
     int jobs;            /* worker threads inside one file; 0 = all cores */
     int verbose;
 } ds_options;

@@ -272,6 +272,7 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
  * flight are ever held (ceph-osd's is 363 MB inflated). */
 typedef struct source {
     ds_object *obj;
+    const ds_options *opt;
     di_sections sec;  /* info: the whole section; empty when streamed */
     unit_ref *units;  /* whole: every unit, in order */
     size_t nunits;
@@ -528,6 +529,34 @@ static bool open_split_unit(const di_sections *sec, const di_unit *skel, di_unit
     return false;
 }
 
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Where the .dwo is: where the compiler left it (named: DW_AT_dwo_name
+ * joined with DW_AT_comp_dir), else under each --dwo-dir by that name and
+ * then by its base name (a build tree moved or unpacked elsewhere).  NULL
+ * when none of them is a file; malloc'd. */
+static char *find_dwo(const ds_options *opt, const char *named, const char *dwo)
+{
+    if (is_file(named))
+        return sk_xstrdup(named);
+    for (size_t i = 0; opt && i < opt->ndwo_dirs; i++) {
+        const char *tries[2] = {dwo[0] == '/' ? NULL : dwo, sk_basename(dwo)};
+        for (int k = 0; k < 2; k++) {
+            if (!tries[k])
+                continue;
+            char *p = sk_path_join(opt->dwo_dirs[i], tries[k]);
+            if (is_file(p))
+                return p;
+            free(p);
+        }
+    }
+    return NULL;
+}
+
 /* Reads the split unit of skeleton cu (from the .dwp, else its .dwo file)
  * into j; on failure the result carries a warning and no functions. */
 static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const char *comp_dir,
@@ -545,16 +574,27 @@ static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const c
         dwo_sections((ds_object *)&src->dwp_obj, &part, &src->sec, &sec);
         where = src->dwp_path;
     } else {
-        path = dwo[0] == '/' || !comp_dir ? sk_xstrdup(dwo) : sk_path_join(comp_dir, dwo);
+        char *named = dwo[0] == '/' || !comp_dir ? sk_xstrdup(dwo) : sk_path_join(comp_dir, dwo);
+        path = find_dwo(src->opt, named, dwo);
+        if (!path) {
+            size_t n = strlen(dwo) + strlen(named) + 200;
+            out->note = sk_xmalloc(n);
+            snprintf(out->note, n,
+                     "split DWARF unit %s: cannot find %s (nor under a --dwo-dir, nor a .dwp); its "
+                     "functions are missing",
+                     dwo, named);
+            free(named);
+            return;
+        }
+        free(named);
         ds_object *obj = sk_xcalloc(1, sizeof *obj);
         sk_error err = {0};
         if (ds_object_open(obj, path, &err)) {
             ds_object_close(obj);
             free(obj);
-            size_t n = strlen(dwo) + strlen(path) + 200;
+            size_t n = strlen(dwo) + strlen(err.msg) + 100;
             out->note = sk_xmalloc(n);
-            snprintf(out->note, n, "split DWARF unit %s: cannot find %s (nor a .dwp); its functions are missing",
-                     dwo, path);
+            snprintf(out->note, n, "split DWARF unit %s: %s; its functions are missing", dwo, err.msg);
             free(path);
             return;
         }
@@ -774,6 +814,7 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     ds_object *obj = ctx->dbg;
     memset(src, 0, sizeof *src);
     src->obj = obj;
+    src->opt = ctx->opt;
     di_sections *sec = &src->sec;
     ds_section *info = ds_object_section(obj, ".debug_info");
     if (!info)

@@ -13,7 +13,7 @@ static void usage(FILE *out)
           "The debug information comes from DEBUGFILE, the binary itself, or a\n"
           "separate debug file found by build-id or .gnu_debuglink.  Split DWARF is\n"
           "read from BINARY.dwp when there is one, else from the .dwo files where\n"
-          "the compiler left them (DW_AT_comp_dir).\n"
+          "the compiler left them (DW_AT_comp_dir) or under a --dwo-dir.\n"
           "\n"
           "  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
           "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
@@ -26,6 +26,8 @@ static void usage(FILE *out)
           "  -n, --name NAME       module name in the MODULE record (default: file name)\n"
           "      --debug-dir DIR   where to look for separate debug files\n"
           "                        (repeatable; default /usr/lib/debug)\n"
+          "      --dwo-dir DIR     where else to look for split-DWARF .dwo files, by\n"
+          "                        their name and their base name (repeatable)\n"
           "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
           "                        the number of files dumped at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
@@ -74,7 +76,7 @@ static int package(char **inputs, int ninputs, const char *store, const ds_optio
     return rc == SK_OK ? 0 : 1;
 }
 
-enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR };
+enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR };
 
 int main(int argc, char **argv)
 {
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
         {"inlines", no_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
         {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+        {"dwo-dir", required_argument, NULL, OPT_DWO_DIR},
         {"jobs", required_argument, NULL, 'j'},
         {"no-generator", no_argument, NULL, OPT_NO_GENERATOR},
         {"verbose", no_argument, NULL, 'v'},
@@ -98,8 +101,8 @@ int main(int argc, char **argv)
     ds_options_init(&opt);
     const char *output = NULL, *store = NULL;
     /* Static so that early exits do not count as leaks. */
-    static const char **debug_dirs = NULL;
-    static size_t ndebug_dirs = 0, debug_dirs_cap = 0;
+    static const char **debug_dirs = NULL, **dwo_dirs = NULL;
+    static size_t ndebug_dirs = 0, debug_dirs_cap = 0, ndwo_dirs = 0, dwo_dirs_cap = 0;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
@@ -114,6 +117,10 @@ int main(int argc, char **argv)
         case OPT_DEBUG_DIR:
             sk_grow((void **)&debug_dirs, &debug_dirs_cap, ndebug_dirs + 1, sizeof *debug_dirs);
             debug_dirs[ndebug_dirs++] = optarg;
+            break;
+        case OPT_DWO_DIR:
+            sk_grow((void **)&dwo_dirs, &dwo_dirs_cap, ndwo_dirs + 1, sizeof *dwo_dirs);
+            dwo_dirs[ndwo_dirs++] = optarg;
             break;
         case 'j': {
             char *end;
@@ -147,6 +154,8 @@ int main(int argc, char **argv)
         opt.debug_dirs = debug_dirs;
         opt.ndebug_dirs = ndebug_dirs;
     }
+    opt.dwo_dirs = dwo_dirs;
+    opt.ndwo_dirs = ndwo_dirs;
     int nargs = argc - optind;
     if (opt.cfi_only && (!opt.cfi || opt.header_only)) {
         fprintf(stderr, "dumpsyms: --cfi-only cannot be combined with --no-cfi or --header-only\n");

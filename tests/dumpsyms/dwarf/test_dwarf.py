@@ -919,6 +919,45 @@ def group_splitdwarf():
                     problems.append("stale .dwo: want the .dwo's id %s then the skeleton's %s: %s" %
                                     (new, old, line))
         split_others_present("stale .dwo", ref, Sym(out), "chain.c", problems, absent_too=True)
+        # g: the build tree moved (its .dwo files unpacked elsewhere): found
+        # with --dwo-dir, by name (obj/x.dwo) or by base name (x.dwo).
+        d = os.path.join(WORK, "moved-dwo")
+        binary = split_build(d, cc, cxx, dwarf, split=True)
+        rc, in_place, err = split_dumpsyms(["--inlines", binary])
+        if rc != 0 or "split DWARF" in err:
+            problems.append("moved .dwo: the build in place gave exit %d: %s" % (rc, err.strip()))
+        by_name = os.path.join(WORK, "moved-dwo-by-name")
+        by_base = os.path.join(WORK, "moved-dwo-by-base")
+        shutil.rmtree(by_name, ignore_errors=True)
+        shutil.rmtree(by_base, ignore_errors=True)
+        os.makedirs(by_base)
+        shutil.copytree(os.path.join(d, "obj"), os.path.join(by_name, "obj"))
+        for f in os.listdir(os.path.join(d, "obj")):
+            if f.endswith(".dwo"):
+                os.rename(os.path.join(d, "obj", f), os.path.join(by_base, f))
+        rc, out, err = split_dumpsyms(["--inlines", binary])
+        if rc != 0 or err.count("cannot find") != 3:
+            problems.append("moved .dwo: without --dwo-dir want 3 'cannot find' warnings, exit 0; "
+                            "got exit %d: %s" % (rc, err.strip()))
+        for where in (by_name, by_base):
+            rc, out, err = split_dumpsyms(["--inlines", "--dwo-dir", os.path.join(WORK, "nowhere"),
+                                           "--dwo-dir", where, binary])
+            if rc != 0 or err.strip():
+                problems.append("moved .dwo: --dwo-dir %s: exit %d: %s" % (where, rc, err.strip()))
+            elif out != in_place:
+                problems.append("moved .dwo: --dwo-dir %s: output differs from the build in place" % where)
+            else:
+                print("moved .dwo             --dwo-dir %s: same .sym as in place" %
+                      os.path.basename(where))
+        # h: a .dwo that is there but is not an object file: named, skipped.
+        bad = os.path.join(by_base, "main.dwo")
+        with open(bad, "wb") as fh:
+            fh.write(b"not an object file\n")
+        rc, out, err = split_dumpsyms(["--dwo-dir", by_base, binary])
+        split_warning("garbage .dwo", err, binary, ["split DWARF unit", bad, "functions are missing"],
+                      problems)
+        if rc != 0 or not out.startswith(b"MODULE "):
+            problems.append("garbage .dwo: exit %d, want 0 and a .sym" % rc)
     else:
         print("note: gcc missing, the missing and stale .dwo cases are skipped")
     seen = set()
