@@ -1,12 +1,12 @@
 /* dwarf_funcs.c — ds_collect_dwarf(): FILE/FUNC/line/INLINE records from
  * every compilation unit, read in parallel and merged in unit order.
  *
- * The unit headers are listed once; worker threads then claim units one
- * at a time and read them with our own DIE reader over the shared section
- * bytes (dwarf_info.h); the calling thread merges finished units strictly in .debug_info
- * order, so the module is built the same way whatever the thread count,
- * and frees each unit as soon as it is merged.  Workers stay at most a
- * small window ahead of the merge so memory stays flat per unit. */
+ * Worker threads claim units one at a time (listed up front, or streamed
+ * from a compressed .debug_info) and read them with our own DIE reader
+ * (dwarf_info.h); finished units are merged strictly in .debug_info order,
+ * so the module is built the same way whatever the thread count, and each
+ * is freed as soon as it is merged.  Workers stay at most a small window
+ * ahead of the merge so memory stays flat per unit. */
 #include <pthread.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -118,9 +118,12 @@ typedef struct merger {
     size_t nfslots;
 } merger;
 
-static size_t fslot_of(uint64_t addr, size_t n)
+static void fslot_put(merger *mg, uint64_t addr, size_t idx)
 {
-    return (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 20) & (n - 1);
+    size_t i = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 20) & (mg->nfslots - 1);
+    while (mg->fslots[i])
+        i = (i + 1) & (mg->nfslots - 1);
+    mg->fslots[i] = (uint32_t)idx + 1;
 }
 
 /* True when a FUNC at addr with this name is in the module already.  An
@@ -133,7 +136,8 @@ static bool seen_before(merger *mg, uint64_t addr, const char *name, size_t idx)
 {
     sym_module *m = mg->ctx->m;
     if (mg->nfslots) {
-        for (size_t i = fslot_of(addr, mg->nfslots); mg->fslots[i]; i = (i + 1) & (mg->nfslots - 1)) {
+        size_t first = (size_t)((addr * 0x9E3779B97F4A7C15ull) >> 20) & (mg->nfslots - 1);
+        for (size_t i = first; mg->fslots[i]; i = (i + 1) & (mg->nfslots - 1)) {
             const sym_func *f = &m->funcs[mg->fslots[i] - 1];
             if (f->addr == addr && strcmp(f->name, name ? name : "") == 0)
                 return true;
@@ -143,17 +147,10 @@ static bool seen_before(merger *mg, uint64_t addr, const char *name, size_t idx)
         free(mg->fslots);
         mg->nfslots = mg->nfslots ? mg->nfslots * 2 : 4096;
         mg->fslots = sk_xcalloc(mg->nfslots, sizeof *mg->fslots);
-        for (size_t k = 0; k < idx; k++) {
-            size_t i = fslot_of(m->funcs[k].addr, mg->nfslots);
-            while (mg->fslots[i])
-                i = (i + 1) & (mg->nfslots - 1);
-            mg->fslots[i] = (uint32_t)k + 1;
-        }
+        for (size_t k = 0; k < idx; k++)
+            fslot_put(mg, m->funcs[k].addr, k);
     }
-    size_t i = fslot_of(addr, mg->nfslots);
-    while (mg->fslots[i])
-        i = (i + 1) & (mg->nfslots - 1);
-    mg->fslots[i] = (uint32_t)idx + 1;
+    fslot_put(mg, addr, idx);
     return false;
 }
 
@@ -481,10 +478,8 @@ static di_span span_part(di_span whole, const ds_dwp_contrib *c)
 static void dwo_sections(ds_object *obj, const ds_dwp_unit *part, const di_sections *main,
                          di_sections *sec)
 {
-    memset(sec, 0, sizeof *sec);
     fill_sections(obj, sec, ".dwo");
     sec->dwo = true;
-    sec->line_str = sec->addr = sec->ranges = (di_span){0};
     if (part) {
         sec->info = span_part(sec->info, &part->info);
         sec->abbrev = span_part(sec->abbrev, &part->abbrev);
@@ -558,10 +553,12 @@ static char *find_dwo(const ds_options *opt, const char *named, const char *dwo)
 }
 
 /* Reads the split unit of skeleton cu (from the .dwp, else its .dwo file)
- * into j; on failure the result carries a warning and no functions. */
-static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const char *comp_dir,
-                       const dsu_env *env)
+ * into j.  NULL on success; otherwise the warning saying why it could not
+ * (malloc'd), and j's result is untouched. */
+static char *read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const char *comp_dir,
+                        const dsu_env *env)
 {
+    char *note = NULL;
     const source *src = rd->src;
     dsu_result *out = &j->result;
     char why[400];
@@ -578,13 +575,13 @@ static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const c
         path = find_dwo(src->opt, named, dwo);
         if (!path) {
             size_t n = strlen(dwo) + strlen(named) + 200;
-            out->note = sk_xmalloc(n);
-            snprintf(out->note, n,
+            note = sk_xmalloc(n);
+            snprintf(note, n,
                      "split DWARF unit %s: cannot find %s (nor under a --dwo-dir, nor a .dwp); its "
                      "functions are missing",
                      dwo, named);
             free(named);
-            return;
+            return note;
         }
         free(named);
         ds_object *obj = sk_xcalloc(1, sizeof *obj);
@@ -593,10 +590,10 @@ static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const c
             ds_object_close(obj);
             free(obj);
             size_t n = strlen(dwo) + strlen(err.msg) + 100;
-            out->note = sk_xmalloc(n);
-            snprintf(out->note, n, "split DWARF unit %s: %s; its functions are missing", dwo, err.msg);
+            note = sk_xmalloc(n);
+            snprintf(note, n, "split DWARF unit %s: %s; its functions are missing", dwo, err.msg);
             free(path);
-            return;
+            return note;
         }
         j->dwo = obj;
         dwo_sections(obj, NULL, &src->sec, &sec);
@@ -604,14 +601,11 @@ static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const c
     }
     if (!open_split_unit(&sec, cu, &split, why, sizeof why)) {
         size_t n = strlen(where) + strlen(why) + 100;
-        out->note = sk_xmalloc(n);
-        snprintf(out->note, n, "split DWARF unit %s: %s; skipped", where, why);
+        note = sk_xmalloc(n);
+        snprintf(note, n, "split DWARF unit %s: %s; skipped", where, why);
         free(path);
-        return;
+        return note;
     }
-    /* The skeleton's own result (its line table, no functions) gives way
-     * to the split unit's. */
-    dsu_result_free(out);
     dsu_input in = {.cu = &split, .skeleton = cu, .demangle = rd->demangle};
     dsu_process(&in, env, out);
     if (out->error) {
@@ -624,6 +618,7 @@ static void read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const c
     }
     di_unit_close(&split);
     free(path);
+    return NULL;
 }
 
 static void read_unit(reader *rd, job *j, const dsu_env *env)
@@ -640,12 +635,28 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
         di_unit_close(&cu); /* types only, no code */
         return;
     }
+    /* A skeleton is read through its split unit; only when that cannot be
+     * had is the skeleton itself read (its line table, no functions). */
+    const char *dwo = NULL, *comp_dir = NULL;
+    char *note = NULL;
+    if (skeleton_names(&cu, &dwo, &comp_dir)) {
+        note = read_split(rd, j, &cu, dwo, comp_dir, env);
+        if (!note) {
+            di_unit_close(&cu);
+            return;
+        }
+    }
     dsu_input in = {.cu = &cu, .foreign = rd->src->stream ? NULL : foreign_unit, .foreign_ctx = rd,
                     .demangle = rd->demangle};
     dsu_process(&in, env, out);
-    const char *dwo = NULL, *comp_dir = NULL;
-    if (!out->error && skeleton_names(&cu, &dwo, &comp_dir))
-        read_split(rd, j, &cu, dwo, comp_dir, env);
+    if (note && !out->error) {
+        /* Why the functions are missing says more than a note on the
+         * skeleton's own records. */
+        free(out->note);
+        out->note = note;
+    } else {
+        free(note);
+    }
     di_unit_close(&cu);
 }
 
