@@ -327,17 +327,23 @@ static int inflate_zlib(const char *path, const char *name, const uint8_t *in, s
  * back (a private read-only file mapping just re-reads them if touched
  * again), which keeps a 230 MB compressed debug file from sitting in our
  * resident set next to its inflated copy. */
-static void release_raw(ds_object *obj, ds_section *s)
+static void release_pages(const ds_object *obj, const uint8_t *p, size_t n)
 {
-    if (obj->image || !s->raw || s->raw_size == 0)
+    if (obj->image || !p || n == 0)
         return;
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0)
         return;
-    uintptr_t start = ((uintptr_t)s->raw + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
-    uintptr_t end = ((uintptr_t)s->raw + s->raw_size) & ~((uintptr_t)page - 1);
+    /* Whole pages inside [p, p + n) only: the neighbours may be in use. */
+    uintptr_t start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~((uintptr_t)page - 1);
     if (end > start)
         madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
+static void release_raw(ds_object *obj, ds_section *s)
+{
+    release_pages(obj, s->raw, s->raw_size);
 }
 
 static uint64_t read_uint(const ds_object *obj, const uint8_t *p, int n)
@@ -590,15 +596,8 @@ static int stream_step(ds_stream *st, uint8_t *out, size_t out_cap, size_t *got,
                            st->obj->path, st->sec->name);
     }
     /* The compressed pages already consumed are not needed again. */
-    if (!st->obj->image && st->in_done - st->released >= ((size_t)4 << 20)) {
-        long page = sysconf(_SC_PAGESIZE);
-        if (page > 0) {
-            uintptr_t start = ((uintptr_t)(st->in + st->released) + (uintptr_t)page - 1) &
-                              ~((uintptr_t)page - 1);
-            uintptr_t end = (uintptr_t)(st->in + st->in_done) & ~((uintptr_t)page - 1);
-            if (end > start)
-                madvise((void *)start, end - start, MADV_DONTNEED);
-        }
+    if (st->in_done - st->released >= ((size_t)4 << 20)) {
+        release_pages(st->obj, st->in + st->released, st->in_done - st->released);
         st->released = st->in_done;
     }
     return SK_OK;
