@@ -187,7 +187,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                     goto out;
                 t_dwarf = sk_now() - t;
                 /* The model holds copies of everything it took from
-                 * DWARF and every Dwarf_Debug is closed: hand the inflated
+                 * DWARF and every unit is closed: hand the inflated
                  * sections (over 500 MB for a big C++ program) back before
                  * CFI, finalizing and writing add to the heap. */
                 ds_object_release(dbg, dwarf_only_sections);
@@ -213,11 +213,10 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     t = sk_now();
     sym_module_finalize(m, &st);
     ds_name_publics(m);
-    if (opt->verbose)
+    if (opt->verbose) {
         sk_log(SK_LOG_INFO,
                "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
                binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
-    if (opt->verbose)
         sk_log(SK_LOG_INFO,
                "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "
                "described twice, trimmed %zu, dropped %zu line records, %zu PUBLIC (covered by a "
@@ -226,6 +225,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                st.funcs_deduplicated + summary->funcs_described_again,
                st.funcs_trimmed,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
+    }
 out:
     if (dbg && dbg != &bin)
         ds_object_close(dbg);
