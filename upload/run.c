@@ -34,6 +34,10 @@ int su_run(su_set *set, const su_options *opt, sk_error *err)
     if (opt->s3_url) {
         char *bucket = NULL, *prefix = NULL;
         int prc = su_s3_parse_url(opt->s3_url, &bucket, &prefix, err);
+        char *base = NULL;
+        if (prc == SK_OK)
+            prc = su_s3_base_url(opt->s3_endpoint, "us-east-1", bucket, true, &base, err);
+        free(base);
         free(bucket);
         free(prefix);
         if (prc != SK_OK)
