@@ -24,6 +24,8 @@
 #endif
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -39,6 +41,7 @@
 typedef enum step {
     STEP_HEAD,
     STEP_PREPARE, /* not a request: compress and hash, then PUT or CREATE */
+    STEP_COMPARE, /* not a request: hash the local file against a HEAD's metadata */
     STEP_PUT,
     STEP_CREATE,
     STEP_PART,
@@ -48,7 +51,7 @@ typedef enum step {
 } step;
 
 static const char *const step_names[] = {
-    "HEAD", "prepare", "PUT", "create multipart upload", "PUT part", "complete multipart upload",
+    "HEAD", "prepare", "compare", "PUT", "create multipart upload", "PUT part", "complete multipart upload",
     "abort multipart upload", "done",
 };
 
@@ -66,6 +69,18 @@ typedef struct obj {
     size_t netags;
     size_t part;
     char *final_reason; /* set before an abort: what the summary will say */
+
+    /* Compressing or hashing a large file runs on a thread of its own, so
+     * the transfers of the other objects keep moving meanwhile (a server
+     * drops a connection that stalls for long). */
+    enum { WORK_IDLE, WORK_RUNNING, WORK_READY } work_state;
+    pthread_t thread;
+    atomic_int work_done;
+    int work_rc;
+    sk_error work_err;
+    char work_sha[65];
+    uint64_t work_size;
+    struct engine *engine;
 
     /* while a request is in flight */
     CURL *easy;
@@ -462,6 +477,7 @@ static bool start_request(engine *e, obj *o)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
         break;
     case STEP_PREPARE:
+    case STEP_COMPARE:
     case STEP_DONE:
         break;
     }
@@ -516,16 +532,53 @@ static bool start_request(engine *e, obj *o)
     return true;
 }
 
+/* Files above this size are compressed or hashed on a worker thread. */
+#define THREAD_MIN (1u << 20)
+
+static void *work_main(void *arg)
+{
+    obj *o = arg;
+    engine *e = o->engine;
+    if (o->step == STEP_PREPARE)
+        o->work_rc = su_s3_body_prepare(o->f->path, o->f->size, !e->opt->s3_no_compress,
+                                        e->opt->s3_part_size, e->tmpdir, &o->body, &o->work_err);
+    else
+        o->work_rc = su_sha256_file(o->f->path, o->work_sha, &o->work_size, &o->work_err);
+    atomic_store(&o->work_done, 1);
+    curl_multi_wakeup(e->multi);
+    return NULL;
+}
+
+/* Runs the work of o's step (PREPARE or COMPARE) inline for small files or
+ * on a thread for large ones.  True when its result is ready. */
+static bool work(engine *e, obj *o)
+{
+    if (o->work_state == WORK_READY) {
+        o->work_state = WORK_IDLE;
+        return true;
+    }
+    if (o->work_state == WORK_RUNNING)
+        return false; /* advance() joins it once done */
+    sk_error_clear(&o->work_err);
+    atomic_store(&o->work_done, 0);
+    o->engine = e;
+    if (o->f->size >= THREAD_MIN && pthread_create(&o->thread, NULL, work_main, o) == 0) {
+        o->work_state = WORK_RUNNING;
+        return false;
+    }
+    work_main(o); /* small, or no thread to be had */
+    return true;
+}
+
 /* Compress and hash, then choose one PUT or a multipart upload. */
 static void prepare(engine *e, obj *o)
 {
-    sk_error err;
-    sk_error_clear(&err);
     if (!o->prepared) {
-        if (su_s3_body_prepare(o->f->path, o->f->size, !e->opt->s3_no_compress,
-                               e->opt->s3_part_size, e->tmpdir, &o->body, &err) != SK_OK) {
-            sk_log(SK_LOG_ERROR, "%s: %s", o->f->path, err.msg);
-            fail(e, o, err.msg);
+        if (!work(e, o))
+            return;
+        if (o->work_rc != SK_OK) {
+            sk_log(SK_LOG_ERROR, "%s: %s", o->f->path, o->work_err.msg);
+            fail(e, o, o->work_err.msg);
             return;
         }
         o->prepared = true;
@@ -570,6 +623,8 @@ static void retry_or_fail(engine *e, obj *o, const char *why)
 static void compare_existing(engine *e, obj *o)
 {
     su_file *f = o->f;
+    if (o->step == STEP_COMPARE)
+        goto hashed;
     if (!o->meta_sha[0] || !o->meta_size[0]) {
         set_reason(f, "an object without symkit metadata is there: not compared, not replaced");
         sk_log(SK_LOG_WARN, "%s: %s", o->key, f->s3_reason);
@@ -585,15 +640,17 @@ static void compare_existing(engine *e, obj *o)
         finish(e, o, SU_S3_DIFFERS);
         return;
     }
-    char sha[65];
-    uint64_t size = 0;
-    sk_error err;
-    sk_error_clear(&err);
-    if (su_sha256_file(f->path, sha, &size, &err) != SK_OK) {
-        fail(e, o, err.msg);
+    release_request(e, o); /* keeps the metadata copied in o */
+    o->step = STEP_COMPARE;
+hashed:
+    if (!work(e, o))
+        return; /* advance() comes back when the thread is done */
+    if (o->work_rc != SK_OK) {
+        fail(e, o, o->work_err.msg);
         return;
     }
-    if (size_ok && strcasecmp(sha, o->meta_sha) == 0) {
+    const char *sha = o->work_sha;
+    if (strcasecmp(sha, o->meta_sha) == 0) {
         sk_log(SK_LOG_DEBUG, "%s: identical object already in the bucket", o->key);
         finish(e, o, SU_S3_EXISTING);
     } else {
@@ -782,6 +839,16 @@ static void advance(engine *e, obj *o, double now)
 {
     if (o->step == STEP_DONE || o->easy || o->not_before > now)
         return;
+    if (o->work_state == WORK_RUNNING) {
+        if (!atomic_load(&o->work_done))
+            return; /* a thread is busy with o: nothing may touch it */
+        pthread_join(o->thread, NULL);
+        o->work_state = WORK_READY;
+    }
+    if (o->step == STEP_COMPARE && !e->abort_reason) {
+        compare_existing(e, o);
+        return;
+    }
     if (e->abort_reason && o->step != STEP_ABORT) {
         if (o->upload_id) {
             fail(e, o, e->abort_reason);
@@ -896,7 +963,9 @@ int su_s3_all(su_set *set, const su_options *opt, sk_error *err)
                 i--; /* refill this slot at once */
                 continue;
             }
-            if (!o->easy && (next_wake < 0 || o->not_before < next_wake))
+            /* A busy thread wakes the poll itself (curl_multi_wakeup). */
+            if (!o->easy && o->work_state != WORK_RUNNING &&
+                (next_wake < 0 || o->not_before < next_wake))
                 next_wake = o->not_before;
         }
         bool any = false;
@@ -922,10 +991,8 @@ int su_s3_all(su_set *set, const su_options *opt, sk_error *err)
             if (d < wait_ms)
                 wait_ms = d < 0 ? 0 : (int)d + 1;
         }
-        if (e.active)
-            curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
-        else if (wait_ms > 0 && next_wake >= 0)
-            usleep((useconds_t)wait_ms * 1000);
+        /* Waits for transfers, a retry's time, or a worker thread's wakeup. */
+        curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
     }
     free(e.live);
 out:
