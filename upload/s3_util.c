@@ -64,10 +64,11 @@ int su_s3_parse_url(const char *url, char **bucket, char **prefix, sk_error *err
     char *tmp = sk_xstrdup(pre);
     for (char *c = strtok_r(tmp, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
         if (!sk_is_safe_key_component(c)) {
+            int rc = sk_fail(err, SK_EUSAGE, "'%s': prefix component '%s' is not allowed in a key",
+                             url, c);
             free(tmp);
             free(pre);
-            return sk_fail(err, SK_EUSAGE, "'%s': prefix component '%s' is not allowed in a key",
-                           url, c);
+            return rc;
         }
     }
     free(tmp);
