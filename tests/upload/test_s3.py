@@ -615,6 +615,175 @@ def sc_s3rver(env):
     check(rc == 1 and 'InvalidAccessKeyId' in env.out, 'unknown access key against s3rver')
 
 
+# ---- reading the bucket back: stackwalk and symverify check -------------------
+
+FIXTURES = os.path.join(os.path.dirname(HERE), 'stackwalk', 'fixtures')
+CHAIN = ['crash_null', 'chain_b', 'chain_a', 'main']
+
+
+def tool(name):
+    exe = os.environ.get('SYMKIT_' + name.upper())
+    if not exe or not os.access(exe, os.X_OK):
+        skip('%s not built' % name)
+    return exe
+
+
+def crash_fixture(env):
+    """Builds crashers + libcrashlib.so with -g, dumps them into a local store
+    and captures a crash (the chain crash_null <- chain_b <- chain_a <- main)."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    dumpsyms, symverify = tool('dumpsyms'), tool('symverify')
+    d = os.path.join(env.root, 'fixture')
+    os.makedirs(d)
+    lib = os.path.join(d, 'libcrashlib.so')
+    exe = os.path.join(d, 'crashers')
+    subprocess.run(['cc', '-g', '-O0', '-shared', '-fPIC', '-o', lib,
+                    os.path.join(FIXTURES, 'crashlib.c')], check=True)
+    subprocess.run(['cc', '-g', '-O0', '-pthread', '-o', exe, os.path.join(FIXTURES, 'crashers.c'),
+                    '-L' + d, '-lcrashlib', '-Wl,-rpath,$ORIGIN'], check=True)
+    store = os.path.join(env.root, 'local-store')
+    p = subprocess.run([dumpsyms, '--store', store, exe, lib], capture_output=True, text=True)
+    check(p.returncode == 0, 'dumpsyms: %s' % p.stderr)
+    dump = os.path.join(env.root, 'chain.dmp')
+    p = subprocess.run([symverify, 'capture', '-q', '-o', dump, '--', exe, 'chain'],
+                       capture_output=True, text=True)
+    check(os.path.exists(dump), 'no dump captured: %s' % p.stderr)
+    for dp, _, fs in os.walk(store):
+        for f in fs:
+            rel = os.path.relpath(os.path.join(dp, f), store)
+            with open(os.path.join(dp, f), 'rb') as fh:
+                env.expected[rel] = hashlib.sha256(fh.read()).hexdigest()
+    return store, dump
+
+
+def walk_env(endpoint=None, creds=(AKID, SECRET), region=REGION):
+    env = clean_env()
+    for k in list(env):
+        if k.startswith('AWS_'):
+            del env[k]
+    if creds:
+        env['AWS_ACCESS_KEY_ID'], env['AWS_SECRET_ACCESS_KEY'] = creds
+    if endpoint:
+        env['AWS_ENDPOINT_URL'] = endpoint
+    if region:
+        env['AWS_REGION'] = region
+    return env
+
+
+def stackwalk(dump, *args, env=None):
+    p = subprocess.run([tool('stackwalk'), '--json', dump] + list(args), env=env,
+                       capture_output=True, text=True, timeout=300)
+    sys.stdout.write('$ stackwalk %s\n-- stderr --\n%s-- exit %d\n' %
+                     (' '.join(args), p.stderr, p.returncode))
+    for secret in (SECRET, AKID):
+        check(secret not in p.stdout + p.stderr, 'a credential appeared in stackwalk output')
+    check(p.returncode == 0, 'stackwalk exit %d: %s' % (p.returncode, p.stderr))
+    return json.loads(p.stdout), p.stderr
+
+
+def chain_of(report):
+    frames = report['crashing_thread']['frames'] if report.get('crashing_thread') else []
+    return [f['function'] or '?' for f in frames if f['module'] == 'crashers']
+
+
+def check_walk(report, label):
+    got = chain_of(report)
+    check(len(got) >= 4 and all(w in g for w, g in zip(CHAIN, got)),
+          '%s: crashing thread %s, want %s' % (label, got, CHAIN))
+    mods = {m['filename']: m for m in report['modules']}
+    check(mods.get('crashers', {}).get('loaded_symbols'), '%s: crashers has no symbols' % label)
+    check(mods.get('libcrashlib.so', {}).get('loaded_symbols'),
+          '%s: libcrashlib.so has no symbols' % label)
+
+
+def check_cache(env, cache):
+    for k, sha in env.expected.items():
+        p = os.path.join(cache, k)
+        check(os.path.exists(p), 'not cached: %s' % k)
+        with open(p, 'rb') as f:
+            check(hashlib.sha256(f.read()).hexdigest() == sha, 'cached %s differs' % k)
+
+
+def sc_stackwalk(env):
+    """A captured crash walked against the bucket alone (signed GETs of gzip
+    objects, checked by our server), the cache filled as for HTTP servers, then
+    used with the server gone; wrong credentials are named."""
+    store, dump = crash_fixture(env)
+    srv = env.ours()
+    rc = env.run('--s3', 's3://%s/syms' % BUCKET, '--s3-region', REGION, store,
+                 endpoint=srv.endpoint)
+    check(rc == 0, 'symupload exit %d' % rc)
+    env.check_stored_once(srv, 'syms')
+    cache = os.path.join(env.root, 'cache')
+    before = len(srv.requests())
+    report, _ = stackwalk(dump, '--symbols-url', 's3://%s/syms' % BUCKET, '--symbols-cache', cache,
+                          env=walk_env(srv.endpoint))
+    check_walk(report, 's3 walk')
+    gets = srv.requests()[before:]
+    check(gets and all(r['method'] == 'GET' for r in gets), 'not GETs')
+    check(all(r['status'] in (200, 404) for r in gets), 'refused GETs: %s' %
+          [(r['key'], r['status'], r.get('code')) for r in gets if r['status'] not in (200, 404)])
+    check(sum(1 for r in gets if r['status'] == 200) == 2, 'two objects fetched')
+    check_cache(env, cache)
+    # Flags instead of the environment; virtual-host addressing.
+    report, _ = stackwalk(dump, '--symbols-url', 's3://%s/syms' % BUCKET, '--s3-endpoint',
+                          'http://localhost:%d' % srv.port, '--s3-region', REGION,
+                          '--s3-addressing', 'virtual', env=walk_env(None, region=None))
+    check_walk(report, 's3 walk with flags')
+    check(srv.requests()[-1]['style'] == 'virtual', 'not virtual-host addressing')
+    # Bad credentials: said once per lookup as such, no symbols, still a report.
+    report, err = stackwalk(dump, '--symbols-url', 's3://%s/syms' % BUCKET,
+                            env=walk_env(srv.endpoint, creds=(AKID, 'wrong-secret')))
+    check('bad credentials' in err and 'SignatureDoesNotMatch' in err, 'bad credentials not named')
+    check(chain_of(report)[:1] != ['crash_null'], 'symbolicated without credentials?')
+    srv.stop()
+    # The server is gone: the cache alone answers.
+    report, _ = stackwalk(dump, '--symbols-url', 's3://%s/syms' % BUCKET, '--symbols-cache', cache,
+                          env=walk_env(srv.endpoint))
+    check_walk(report, 'cache walk')
+
+
+def sc_stackwalk_s3rver(env):
+    """s3rver: the bucket through s3:// (signed) and through its plain http://
+    URL, as a public bucket is read (gzip content-encoding decoded)."""
+    store, dump = crash_fixture(env)
+    srv = env.s3rver()
+    rc = env.run('--s3', 's3://%s/pub' % BUCKET, store, endpoint=srv.endpoint,
+                 creds=('S3RVER', 'S3RVER'))
+    check(rc == 0, 'symupload exit %d' % rc)
+    env.check_s3rver_objects(srv, 'pub')
+    cache = os.path.join(env.root, 'cache-s3')
+    report, _ = stackwalk(dump, '--symbols-url', 's3://%s/pub' % BUCKET, '--symbols-cache', cache,
+                          env=walk_env(srv.endpoint, creds=('S3RVER', 'S3RVER'), region=None))
+    check_walk(report, 's3rver s3:// walk')
+    check_cache(env, cache)
+    cache = os.path.join(env.root, 'cache-http')
+    report, _ = stackwalk(dump, '--symbols-url', '%s/%s/pub' % (srv.endpoint, BUCKET),
+                          '--symbols-cache', cache, env=walk_env(None, creds=None, region=None))
+    check_walk(report, 's3rver public http:// walk')
+    check_cache(env, cache)
+
+
+def sc_symverify(env):
+    """symverify check --symbols s3://...: the same chain found from the bucket."""
+    store, dump = crash_fixture(env)
+    srv = env.ours()
+    rc = env.run('--s3', 's3://%s' % BUCKET, '--s3-region', REGION, store, endpoint=srv.endpoint)
+    check(rc == 0, 'symupload exit %d' % rc)
+    expect = os.path.join(env.root, 'expect.txt')
+    with open(expect, 'w') as f:
+        f.write('dump: chain.dmp\n' + ''.join('crashers!%s\n' % fn for fn in CHAIN))
+    cache = os.path.join(env.root, 'cache')
+    p = subprocess.run([tool('symverify'), 'check', '--symbols', 's3://%s' % BUCKET,
+                        '--symbols-cache', cache, '--expect', expect, dump],
+                       env=walk_env(srv.endpoint), capture_output=True, text=True, timeout=300)
+    sys.stdout.write('$ symverify check\n%s%s-- exit %d\n' % (p.stdout, p.stderr, p.returncode))
+    check(p.returncode == 0 and 'result: pass' in p.stdout, 'symverify check against the bucket')
+    check_cache(env, cache)
+    check(any(r['method'] == 'GET' and r['status'] == 200 for r in srv.requests()), 'no GET')
+
+
 SCENARIOS = {k[3:]: v for k, v in globals().items() if k.startswith('sc_')}
 
 
