@@ -110,6 +110,7 @@ typedef struct engine {
     size_t ntodo, next;
     unsigned active; /* requests in flight */
     char *abort_reason;
+    uint64_t answers; /* requests the service answered at all */
     const char *secrets[3];
     uint64_t files_total, bytes_total, files_done, bytes_done;
 } engine;
@@ -605,6 +606,10 @@ static void retry_or_fail(engine *e, obj *o, const char *why)
         sk_buf_init(&b);
         sk_buf_printf(&b, "%s gave up after %u attempts: %s", step_names[o->step], o->attempt, why);
         sk_log(SK_LOG_ERROR, "%s: %s", o->key, b.data);
+        /* Nothing ever got through: the endpoint is down or wrong, and the
+         * other files would only repeat the same wait. */
+        if (e->answers == 0 && !e->abort_reason)
+            abort_all(e, b.data);
         fail(e, o, b.data);
         sk_buf_free(&b);
         return;
@@ -692,6 +697,8 @@ static void on_done(engine *e, obj *o, CURLcode rc)
     }
     long status = 0;
     curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300)
+        e->answers++;
     char *code = su_xml_text(o->resp.data, o->resp.len, "Code");
     bool error_body = o->resp.len && su_xml_has_element(o->resp.data, o->resp.len, "Error");
 

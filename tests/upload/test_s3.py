@@ -470,6 +470,19 @@ def sc_faults(env):
     check(len(srv2.requests()) == 4, '%d attempts' % len(srv2.requests()))
 
 
+def sc_unreachable(env):
+    """Nothing listens: the first file's retries run out, the rest is not tried."""
+    env.add_many(20)
+    port = free_port()
+    rc = env.run('--s3', 's3://%s' % BUCKET, '--s3-region', REGION, '--retries', '2',
+                 '--retry-delay', '0.01', '--jobs', '2', env.srcdir,
+                 endpoint='http://127.0.0.1:%d' % port)
+    check(rc == 1, 'exit %d' % rc)
+    check(len(env.lines('s3-failed')) == 20, 'not every file failed')
+    check(env.out.count('not sent: ') >= 18, 'the rest was still tried')
+    check(env.err.count('retrying') <= 4, 'retried every file')
+
+
 def sc_wrong_secret(env):
     env.add_many(6)
     srv = env.ours(secret='a-different-secret')
