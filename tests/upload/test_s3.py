@@ -403,7 +403,7 @@ def sc_multipart_abort(env):
 
 
 def sc_multipart_200mb(env):
-    """A 200 MB generated .sym in 64 MiB-default... no: 16 MiB parts, assembled correctly."""
+    """A 200 MB generated .sym sent in 16 MiB parts, assembled correctly."""
     add_large(env, 'libhuge.so', 7, 200 << 20, compressible=False)
     srv = env.ours()
     rc = env.run('--s3', 's3://%s/big' % BUCKET, '--s3-region', REGION, '--s3-part-size', '16M',
