@@ -800,8 +800,12 @@ static void on_done(engine *e, obj *o, CURLcode rc)
             abort_all(e, why.data);
         }
         fail(e, o, why.data);
-    } else if (code && strcmp(code, "NoSuchBucket") == 0) {
-        sk_buf_puts(&why, " (check the bucket name and the endpoint)");
+    } else if (code && (strcmp(code, "NoSuchBucket") == 0 ||
+                        strcmp(code, "AuthorizationHeaderMalformed") == 0)) {
+        /* Wrong for every file alike: say it once and stop. */
+        sk_buf_puts(&why, strcmp(code, "NoSuchBucket") == 0
+                              ? " (check the bucket name and the endpoint)"
+                              : " (check --s3-region: requests are signed for the wrong region)");
         if (!e->abort_reason)
             sk_log(SK_LOG_ERROR, "%s: %s", o->key, why.data);
         abort_all(e, why.data);

@@ -344,7 +344,14 @@ def sc_env_config(env):
                  env_extra={'AWS_ENDPOINT_URL': srv.endpoint, 'AWS_REGION': 'us-west-9',
                             'AWS_DEFAULT_REGION': REGION})
     check(rc == 1, 'a wrong region was accepted (exit %d)' % rc)
-    check('AuthorizationHeaderMalformed' in env.out, 'the refusal is not shown')
+    check('AuthorizationHeaderMalformed' in env.out and 'check --s3-region' in env.out,
+          'the refusal is not explained')
+    # A bucket that does not exist stops the run at the first reply.
+    env.add_many(6, prefix='nb')
+    rc = env.run('--s3', 's3://no-such-bucket', '--s3-region', REGION, '--jobs', '1', env.srcdir,
+                 endpoint=srv.endpoint, session=SESSION)
+    check(rc == 1 and 'NoSuchBucket' in env.err, 'NoSuchBucket not reported')
+    check(env.out.count('not sent: ') >= 5, 'kept sending to a missing bucket')
 
 
 def sc_no_compress(env):
