@@ -317,7 +317,8 @@ static int cmd_check(int argc, char **argv)
         }
         i++;
         if (strcmp(a, "--symbols") == 0) {
-            if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+            if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0 ||
+                strncmp(v, "s3://", 5) == 0) /* a bucket: stackwalk's S3 source reads it */
                 urls[nurls++] = v;
             else
                 paths[npaths++] = v;
