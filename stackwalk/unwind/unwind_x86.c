@@ -6,7 +6,7 @@
 
 enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, EIP, EFL, NREGS };
 
-static const char *const names[NREGS] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "efl"};
+static const char *const names[NREGS] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags"};
 
 static int reg_by_name(const char *s, size_t n)
 {
