@@ -1,6 +1,7 @@
 /* process.c — from a parsed minidump to a report: picks each thread's
  * context, walks it, and symbolizes every frame with the module's .sym
  * (loaded on first need, once per module). */
+#include "analysis.h"
 #include "crash_reason.h"
 #include "minidump.h"
 #include "symbols.h"
@@ -650,8 +651,24 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
     }
     if (!r->pointer_size)
         r->pointer_size = (info.sys.arch == MD_CPU_ARCHITECTURE_X86 || info.sys.arch == MD_CPU_ARCHITECTURE_ARM) ? 4 : 8;
-    if (r->has_exception)
+    if (r->has_exception) {
         r->crash_address = sw_crash_address(&info, r->pointer_size);
+        const uint8_t *ctx = info.exception.context;
+        size_t ctx_size = info.exception.context_size;
+        if (!ctx && r->crashing_thread >= 0) {
+            ctx = info.threads[r->crashing_thread].context;
+            ctx_size = info.threads[r->crashing_thread].context_size;
+        }
+        const sw_cpu *cpu;
+        sw_regs regs;
+        uint16_t arch = info.sys.present ? info.sys.arch : MD_CPU_ARCHITECTURE_UNKNOWN;
+        if (sw_read_context(arch, ctx, ctx_size, &cpu, &regs)) {
+            /* ARM: the CPSR's T bit (after r0..r15) says Thumb */
+            bool thumb = cpu == &sw_cpu_arm && ((ctx_size >= 72 && (md_u32(ctx + 68) & 0x20)) ||
+                                                (regs.r[cpu->pc] & 1));
+            sw_analyze_crash(r, &info, cpu, &regs, thumb);
+        }
+    }
     /* Windows: GetLastError() lives in the TEB (offset 0x68 on 64-bit, 0x34
      * on 32-bit), when the writer captured that page */
     if (info.sys.present && info.sys.platform <= MD_OS_WIN32_CE) {
