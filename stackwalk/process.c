@@ -597,13 +597,16 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
     r->unloaded_modules = sk_arena_alloc(a, (info.nunloaded ? info.nunloaded : 1) * sizeof *r->unloaded_modules);
     for (size_t i = 0; i < info.nunloaded; i++) {
         const md_module *u = &info.unloaded[i];
-        const char *cert = evil_cert(&ev, u->code_file ? u->code_file : "");
+        const char *ub = u->code_file ? u->code_file : "";
+        for (const char *q = ub; *q; q++)
+            if (*q == '/' || *q == '\\')
+                ub = q + 1;
+        const char *cert = evil_cert(&ev, ub);
         if (cert)
             r->modules_contains_cert_info = true;
         r->unloaded_modules[i] = (sw_unloaded_module){u->base, u->size, u->code_file, u->code_id,
                                                       cert ? sk_arena_strdup(a, cert) : NULL};
     }
-    /* evil's certificates may name modules by code file basename too */
     evil_free(&ev);
 
     /* crash */

@@ -200,8 +200,17 @@ void sw_analyze_crash(sw_report *r, const md_info *info, const sw_cpu *cpu, cons
         sw_memory_access *m = &r->memory_accesses[r->nmemory_accesses++];
         memset(m, 0, sizeof *m);
         m->address = ea;
-        m->has_size = op->size != 0;
         m->size = op->size;
+        /* Capstone gives ARM memory operands no size: the access is as wide
+         * as the register loaded or stored (twice that for a pair) */
+        if (!m->size)
+            for (unsigned k = 0; k < in.op_count; k++)
+                if (in.ops[k].type == DA_OP_REG && in.ops[k].reg.width) {
+                    m->size = in.ops[k].reg.width *
+                              (in.kind == DA_I_LOAD_PAIR || in.kind == DA_I_STORE_PAIR ? 2u : 1u);
+                    break;
+                }
+        m->has_size = m->size != 0;
         if (op->mem.base.num != DA_REG_NONE && base == 0 && op->mem.index.num == DA_REG_NONE) {
             null_base = true;
             null_disp = op->mem.disp;
