@@ -340,8 +340,12 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
         for (int k = 0; k < nkeys && !r.index; k++) {
             char *path = sk_path_join(dir, keys[k]);
             r.index = open_local(s, path, m);
-            if (r.index)
+            if (r.index) {
                 r.path = sk_arena_strdup(a, path);
+                /* a cache hit names the cached file as its symbol_url */
+                if (i == o->nsymbol_paths)
+                    r.url = r.path;
+            }
             free(path);
         }
     }
@@ -358,10 +362,8 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
                 if (lock >= 0) {
                     char *cached = sk_path_join(o->symbols_cache, keys[k]);
                     r.index = open_local(s, cached, m);
-                    if (r.index) {
-                        r.path = sk_arena_strdup(a, cached);
-                        r.url = sk_arena_printf(a, "%s/%s", o->symbol_urls[i], keys[k]);
-                    }
+                    if (r.index) /* another process filled it meanwhile */
+                        r.url = r.path = sk_arena_strdup(a, cached);
                     free(cached);
                 }
                 if (!r.index && http_get(s, o->symbol_urls[i], keys[k], m, &body, &url) == 1) {
