@@ -404,6 +404,7 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
     f->function_base = base + l.function_addr;
     f->file = l.file ? sk_arena_strdup(a, l.file) : NULL;
     f->line = l.line;
+    f->line_base = base + l.line_addr;
     for (size_t i = 0; i < l.ninlines; i++) {
         l.inlines[i].name = sk_arena_strdup(a, l.inlines[i].name);
         if (l.inlines[i].call_file)

@@ -114,6 +114,7 @@ typedef struct sw_frame {
     uint64_t function_base; /* valid when function != NULL */
     const char *file;       /* NULL when unknown */
     uint32_t line;          /* 0 when unknown */
+    uint64_t line_base;     /* where the innermost line record starts */
     sw_trust trust;
     /* Inlined calls at this address, innermost first; the frame's own
      * function/file/line are then the outermost (the FUNC) function and the

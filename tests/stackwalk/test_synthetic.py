@@ -139,9 +139,15 @@ def amd64():
         p = subprocess.run([STACKWALK, mode, path, store], capture_output=True, text=True, timeout=60)
         check("amd64 %s exit" % mode, p.returncode, 0)
         if mode == "--machine":
-            check("machine frame line", "0|1|app|middle|/src/app.c|77|0x50" in p.stdout.splitlines(), True)
+            # Breakpad -m: the inline frame has its own line (offset from its
+            # line record), the return address is what offsets count from
+            lines = p.stdout.splitlines()
+            check("machine inline line", "0|1|app|inlined_helper|/src/helper.h|99|0x10" in lines, True)
+            check("machine frame line", "0|2|app|middle|/src/app.c|77|0x50" in lines, True)
         if mode == "--human":
-            check("human frame", " 1  app!middle [app.c : 77 + 0x50]" in p.stdout, True)
+            # rust-minidump: inline frames numbered, callers at the call
+            check("human inline", " 1  app!inlined_helper [helper.h : 99]\n    Found by: inlining" in p.stdout, True)
+            check("human frame", " 2  app!middle [app.c : 77 + 0x4f]" in p.stdout, True)
 
 
 # ---- x86: STACK WIN program, CFI, frame pointer, scan ----------------------
