@@ -211,6 +211,11 @@ void sw_analyze_crash(sw_report *r, const md_info *info, const sw_cpu *cpu, cons
                     break;
                 }
         m->has_size = m->size != 0;
+        /* an access into memory the process may not touch at all, which
+         * allocators put around big blocks: likely an overflow */
+        for (size_t k = 0; k < info->nno_access; k++)
+            if (ea >= info->no_access[k].start && ea - info->no_access[k].start < info->no_access[k].size)
+                m->is_likely_guard_page = true;
         if (op->mem.base.num != DA_REG_NONE && base == 0 && op->mem.index.num == DA_REG_NONE) {
             null_base = true;
             null_disp = op->mem.disp;

@@ -903,8 +903,42 @@ static void read_mac(const sw_minidump *d, sk_arena *a, md_info *info)
     }
 }
 
-static void read_memory_info(const sw_minidump *d, md_info *info)
+static void add_no_access(md_info *info, sk_arena *a, size_t *cap, uint64_t start, uint64_t size)
 {
+    if (!size || info->nno_access >= 65536)
+        return;
+    if (info->nno_access == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        md_region *grown = sk_arena_alloc(a, ncap * sizeof *grown);
+        if (info->nno_access)
+            memcpy(grown, info->no_access, info->nno_access * sizeof *grown);
+        info->no_access = grown;
+        *cap = ncap;
+    }
+    info->no_access[info->nno_access++] = (md_region){start, size, NULL};
+}
+
+/* Linux "start-end perms ..." lines whose permissions are "---". */
+static void no_access_from_maps(md_info *info, sk_arena *a, size_t *cap)
+{
+    for (const char *l = info->linux_maps; l && *l;) {
+        char *end;
+        unsigned long long lo = strtoull(l, &end, 16), hi;
+        if (*end == '-') {
+            const char *q = end + 1;
+            hi = strtoull(q, &end, 16);
+            if (end != q && *end == ' ' && strncmp(end + 1, "---", 3) == 0 && hi > lo)
+                add_no_access(info, a, cap, lo, hi - lo);
+        }
+        const char *nl = strchr(l, '\n');
+        l = nl ? nl + 1 : NULL;
+    }
+}
+
+static void read_memory_info(const sw_minidump *d, sk_arena *a, md_info *info)
+{
+    size_t cap = 0;
+    no_access_from_maps(info, a, &cap);
     const uint8_t *p;
     uint32_t len;
     if (!want_stream(d, info, MD_MEMORY_INFO_LIST_STREAM, "memory info", 16, &p, &len))
@@ -923,6 +957,17 @@ static void read_memory_info(const sw_minidump *d, md_info *info)
     }
     info->has_memory_info = true;
     info->memory_info_count = (size_t)n;
+    /* MINIDUMP_MEMORY_INFO: base u64, allocation base u64, allocation
+     * protect u32, pad, region size u64, state u32, protect u32, type u32 */
+    if (esize < 44)
+        return;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *e = p + hsize + i * esize;
+        uint32_t state = md_u32(e + 32), protect = md_u32(e + 36);
+        bool committed = state == 0x1000; /* MEM_COMMIT */
+        if (committed && ((protect & 0xff) == 0x01 || (protect & 0x100)))
+            add_no_access(info, a, &cap, md_u64(e), md_u64(e + 24));
+    }
 }
 
 void md_read_all(const sw_minidump *d, sk_arena *a, md_info *info)
@@ -942,7 +987,7 @@ void md_read_all(const sw_minidump *d, sk_arena *a, md_info *info)
     read_crashpad(d, a, info);
     read_handles(d, a, info);
     read_mac(d, a, info);
-    read_memory_info(d, info);
+    read_memory_info(d, a, info);
     info->linux_limits = text_stream(d, MD_MOZ_LINUX_LIMITS_STREAM, '\n', a);
     const uint8_t *h = md_ptr(d, 0, sizeof(MDRawHeader));
     if (h)

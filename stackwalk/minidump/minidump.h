@@ -127,6 +127,10 @@ typedef struct md_info {
     const char *linux_limits;   /* Mozilla's /proc/self/limits copy */
     bool has_memory_info;
     size_t memory_info_count;   /* entries of the memory info list */
+    /* Ranges the process could not touch at all (Windows PAGE_NOACCESS or
+     * PAGE_GUARD, Linux "---" mappings): where guard pages live. */
+    md_region *no_access;       /* data unused */
+    size_t nno_access;
     const char *assertion;
     /* Linux text streams (NUL-terminated copies), NULL when absent */
     const char *linux_cpuinfo, *linux_status, *linux_lsb_release, *linux_cmdline, *linux_maps,

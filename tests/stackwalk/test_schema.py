@@ -383,10 +383,14 @@ arm.modules = [al]
 arm.threads = [mdbuild.Thread(9, None, {"pc": 0x40001000, "sp": 0x800000, "r1": 0x1001}, 0x800000, bytes(64))]
 arm.memory = [(0x40001000, bytes.fromhex("000091e5") + b"\0" * 12)]
 arm.exception = (9, 7, 1, 0x1001, None)
+# a no-access mapping around the accessed address: a likely guard page
+arm.extra = [(mdbuild.LINUX_MAPS, b"00001000-00002000 ---p 00000000 00:00 0\n"
+                                  b"40000000-40010000 r-xp 00000000 08:01 2 /system/lib/liba.so\n")]
 r = walk("linux-arm", arm)
 if r:
     check("arm type", r["crash_info"]["type"], "SIGBUS / BUS_ADRALN")
-    check("arm access", r["crash_info"]["memory_accesses"], [{"address": "0x00001001", "size": 4}])
+    check("arm access", r["crash_info"]["memory_accesses"],
+          [{"address": "0x00001001", "size": 4, "is_likely_guard_page": True}])
 
 # ---- Linux arm64: a dump requested without a crash ---------------------------
 a64 = mdbuild.Module("/usr/bin/a64", 0x5500000000, 0x10000, bytes(range(110, 130)))
