@@ -175,11 +175,15 @@ def x86():
     st.put(S + 0x44, 0x401250)
     # middle (cfi): esp = S+0x48, ra at [S+0x48] -> outer
     st.put(S + 0x48, 0x401150)
-    # outer (no info): frame pointer ebp = S+0x100 -> main
-    st.put(S + 0x100, 0x20)
+    # outer (no info): frame pointer ebp = S+0x100 -> main; its saved ebp
+    # (S+0x200) is above the caller's esp and in memory, as rust-minidump
+    # requires of a frame record
+    st.put(S + 0x100, S + 0x200)
     st.put(S + 0x104, 0x401080)
-    # main (ebp bogus): scan finds bottom
+    # main: the record at S+0x200 holds a bogus saved ebp (0x20, below its
+    # own frame), so it is no frame record; the scan finds bottom
     st.put(S + 0x108, 0x401480)
+    st.put(S + 0x200, 0x20)
     dump = mdbuild.Dump("x86")
     dump.modules = [app]
     regs = {"eip": 0x401310, "esp": S + 0x30, "ebp": S + 0x40}
