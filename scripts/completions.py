@@ -29,7 +29,7 @@ def options(help_text):
         head = re.split(r'\s{2,}', m.group(1).strip())[0]
         names, value = [], None
         for part in re.split(r',\s*', head):
-            bits = re.split(r'[ =]', part.strip(), maxsplit=1)
+            bits = re.split(r'\[?[ =]', part.strip(), maxsplit=1)
             if bits[0].startswith('-'):
                 names.append(bits[0].rstrip(','))
             if len(bits) > 1 and bits[1]:

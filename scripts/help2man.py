@@ -29,7 +29,7 @@ import re
 import subprocess
 import sys
 
-OPTION = re.compile(r'^(\s{1,6})(-{1,2}[A-Za-z0-9?][\w-]*(?:,\s*-{1,2}[\w-]+)*(?:[ =](?:[A-Z][A-Z0-9_|.]*|\[[A-Z_]+\]))*)(?:\s+(.*))?$')
+OPTION = re.compile(r'^(\s{1,6})(-{1,2}[A-Za-z0-9?][\w-]*(?:,\s*-{1,2}[\w-]+)*(?:[ =](?:[A-Z][A-Z0-9_|.]*|\[[A-Z_]+\])|\[=[A-Z_]+\])*)(?:\s+(.*))?$')
 
 
 def roff_escape(text):

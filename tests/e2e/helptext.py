@@ -4,7 +4,7 @@ import re
 import subprocess
 
 OPTION = re.compile(r'^(\s{1,6})(-{1,2}[A-Za-z0-9?][\w-]*(?:,\s*-{1,2}[\w-]+)*'
-                    r'(?:[ =](?:[A-Z][A-Z0-9_|.]*|\[[A-Z_]+\]))*)(?:\s+(.*))?$')
+                    r'(?:[ =](?:[A-Z][A-Z0-9_|.]*|\[[A-Z_]+\])|\[=[A-Z_]+\])*)(?:\s+(.*))?$')
 
 
 def help_text(tool):
@@ -31,7 +31,7 @@ def options(text):
             i += 1
         names, value = [], None
         for part in re.split(r',\s*', head):
-            bits = re.split(r'[ =]', part.strip(), maxsplit=1)
+            bits = re.split(r'\[?[ =]', part.strip(), maxsplit=1)
             names.append(bits[0])
             if len(bits) > 1:
                 value = bits[1]
