@@ -154,7 +154,16 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     m->os = "Linux";
     m->arch = bin.arch;
     m->debug_id = sk_arena_strdup(m->arena, debug_id);
-    m->name = sk_arena_strdup(m->arena, opt->name ? opt->name : sk_basename(binary_path));
+    /* Breakpad's Linux client names a library by its SONAME in the
+     * minidump (libpng16.so.16, not libpng16.so.16.39.0): the MODULE name
+     * and the store path must say the same for the lookup to match. */
+    char soname[1024];
+    const char *name = opt->name ? opt->name
+                       : ds_object_soname(&bin, soname, sizeof soname) &&
+                               sk_is_safe_path_component(soname)
+                           ? soname
+                           : sk_basename(binary_path);
+    m->name = sk_arena_strdup(m->arena, name);
     char code_id[129];
     if (ds_object_code_id(&bin, code_id, sizeof code_id))
         m->code_id = sk_arena_strdup(m->arena, code_id);

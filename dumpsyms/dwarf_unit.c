@@ -569,8 +569,12 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         uint32_t di = add_decl(u, &d);
         register_die(u, die->off, scope, di + 1);
         if (u->nrr == r0 || info.declaration) {
+            /* No code of its own (an inline-only DW_AT_inline function, a
+             * declaration), but its subtree may hold functions that have
+             * code: a lambda's _FUN inside a local struct inside an
+             * always-inline function (libtsan) is written there. */
             u->nrr = r0;
-            return skip_children(u, die, end, next);
+            return walk_or_skip(u, die, end, scope, false, -1, 0, nest, next);
         }
         sk_grow((void **)&u->pf, &u->pf_cap, u->npf + 1, sizeof *u->pf);
         u->pf[u->npf] = (pending_func){.decl = di, .first_range = (uint32_t)r0,
@@ -597,7 +601,9 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     case DW_TAG_lexical_block:
     case DW_TAG_try_block:
     case DW_TAG_catch_block: {
-        if (func < 0 || !die->ab->children)
+        /* Outside a function with code (in an inline-only one) a block is
+         * still walked: it may hold a nested function that has code. */
+        if (!die->ab->children)
             break;
         uint64_t end = 0;
         if (!di_die_skip(u->du, die, &end))
