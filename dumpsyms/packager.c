@@ -183,6 +183,11 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
 {
     pool p = {.store = store_dir, .opt = *opt, .report = report, .report_ctx = report_ctx};
     pthread_mutex_init(&p.lock, NULL);
+    /* A dwz supplementary file is shared by the debug files of a whole
+     * package: open it once for all of them. */
+    ds_sup_cache *sups = NULL;
+    if (!p.opt.sup_cache)
+        p.opt.sup_cache = sups = ds_sup_cache_new();
     work_list files = {0}, bad = {0};
     for (size_t i = 0; i < ninputs; i++) {
         if (sk_is_dir(inputs[i]))
@@ -230,6 +235,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         free(files.v[i]);
     free(files.v);
     pthread_mutex_destroy(&p.lock);
+    ds_sup_cache_free(sups);
     if (totals)
         *totals = p.totals;
     return p.totals.failed ? SK_EFORMAT : SK_OK;

@@ -334,7 +334,202 @@ def group_nested():
         (fun[0], size, name, len(lines), ninl, compared))
 
 
-GROUPS = {"soname": group_soname, "oddnames": group_oddnames, "nested": group_nested}
+# ---- dwz ----------------------------------------------------------------------
+
+DWZ_A = r"""
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+namespace ns {
+struct Widget { int v; __attribute__((noinline)) int get(int x) const { return v + x; } };
+template <typename T> __attribute__((noinline)) T twice(T t) { return t + t; }
+static inline int helper(int x) { return x * 3 + 1; }
+}
+extern "C" int plain_c(int x);
+int shared_fn(std::vector<int> &v);
+int other(int);
+int main(int argc, char **) {
+    ns::Widget w{argc};
+    std::vector<int> v{1, 2, argc};
+    std::map<std::string, int> m;
+    m["a"] = argc;
+    std::printf("%d %d %d %d %d %d\n", w.get(1), ns::twice(argc), shared_fn(v), ns::helper(argc),
+                other((int)m.size()), plain_c(argc));
+    return 0;
+}
+"""
+DWZ_B = r"""
+#include <map>
+#include <string>
+#include <vector>
+namespace ns {
+struct Widget { int v; __attribute__((noinline)) int get(int x) const { return v + x; } };
+template <typename T> __attribute__((noinline)) T twice(T t) { return t + t; }
+}
+extern "C" __attribute__((noinline)) int plain_c(int x) { return x ^ 0x55; }
+int shared_fn(std::vector<int> &v) {
+    int s = 0;
+    for (int x : v) s += x;
+    ns::Widget w{s};
+    return w.get(2) + ns::twice(s);
+}
+int other(int x) { std::map<std::string, int> m; m["x"] = x; return (int)m.size() + x; }
+"""
+DWZ_FLAGS = [["-O2"], ["-O2", "-fno-inline-small-functions"], ["-O1"]]
+
+
+def dump_body(path, *extra):
+    rc, out, err = run([DUMPSYMS, "--inlines"] + list(extra) + [path])
+    return rc, out, err
+
+
+def dwarf_forms(path):
+    out = must(["llvm-dwarfdump-14", "-v", "--debug-info", path])
+    return out
+
+
+def group_dwz():
+    need("g++", "dwz", DUMPSYMS, "llvm-dwarfdump-14")
+    a, b = write("dwz_a.cc", DWZ_A), write("dwz_b.cc", DWZ_B)
+    orig = w("orig")
+    shutil.rmtree(orig, ignore_errors=True)
+    os.makedirs(orig)
+    progs = []
+    for i, flags in enumerate(DWZ_FLAGS):
+        p = os.path.join(orig, "prog%d" % (i + 1))
+        must(["g++", "-g", "-Wl,--build-id"] + flags + ["-o", p, a, b])
+        progs.append(p)
+    want = {}
+    for p in progs:
+        rc, out, err = dump_body(p)
+        check(rc == 0 and "FUNC" in out, "plain dump of %s: %s" % (p, err))
+        want[os.path.basename(p)] = out
+    equal = [0]
+
+    def same_as_plain(path, label, *extra, warn_ok=False):
+        rc, out, err = dump_body(path, *extra)
+        name = os.path.basename(path)
+        ok = check(rc == 0, "%s: dumpsyms exit %d %s" % (label, rc, err))
+        if ok and out != want[name]:
+            import difflib
+            d = "".join(list(difflib.unified_diff(want[name].splitlines(True), out.splitlines(True),
+                                                  "plain", "dwz", n=0))[:30])
+            check(False, "%s: records differ from the build before dwz:\n%s" % (label, d))
+        elif ok:
+            equal[0] += 1
+        if not warn_ok:
+            check("warning" not in err, "%s: unexpected warning: %s" % (label, err))
+        return out, err
+
+    def fresh(name, n):
+        d = w(name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        out = []
+        for p in progs[:n]:
+            shutil.copy(p, d)
+            out.append(os.path.join(d, os.path.basename(p)))
+        return d, out
+
+    # 1. Within one file: partial units and imported units.
+    d, files = fresh("infile", 1)
+    must(["dwz", files[0]])
+    forms = dwarf_forms(files[0])
+    check("DW_TAG_partial_unit" in forms and "DW_TAG_imported_unit" in forms,
+          "in-file dwz made partial and imported units")
+    same_as_plain(files[0], "in-file dwz")
+
+    # 2. Two binaries, a supplementary file named relative to them.
+    d, files = fresh("multi2", 2)
+    must(["dwz", "-m", os.path.join(d, "common.debug"), "-M", "common.debug"] + files, cwd=d)
+    forms = dwarf_forms(files[0])
+    check("DW_FORM_GNU_ref_alt" in forms and "DW_FORM_GNU_strp_alt" in forms,
+          "dwz -m wrote GNU_ref_alt / GNU_strp_alt forms")
+    for f in files:
+        same_as_plain(f, "dwz -m (2 files, relative link) %s" % os.path.basename(f))
+
+    # 3. Three binaries, an absolute link; packager mode shares the file.
+    d, files = fresh("multi3", 3)
+    sup = os.path.join(d, "sup", "three.debug")
+    os.makedirs(os.path.dirname(sup))
+    must(["dwz", "-m", sup, "-M", sup] + files)
+    for f in files:
+        same_as_plain(f, "dwz -m (3 files) %s" % os.path.basename(f))
+    store = w("multi3-store")
+    shutil.rmtree(store, ignore_errors=True)
+    rc, out, err = run([DUMPSYMS, "--inlines", "--store", store] + files)
+    check(rc == 0 and "warning" not in err, "packager over 3 dwz files: %d %s" % (rc, err))
+    got = store_files(store)
+    check(len(got) == 3, "3 .sym files in the store: %s" % sorted(got))
+    for k, v in got.items():
+        name = k.split("/")[0]
+        check(v.decode() == want[name], "packager: %s equals the build before dwz" % k)
+        if v.decode() == want[name]:
+            equal[0] += 1
+
+    # 4. DWARF 5 .debug_sup with ref_sup4 / strp_sup.
+    d, files = fresh("sup5", 2)
+    rc, _, err = run(["dwz", "--dwarf-5", "-m", os.path.join(d, "five.debug"), "-M",
+                      os.path.join(d, "five.debug")] + files)
+    if check(rc == 0, "dwz --dwarf-5: %s" % err):
+        forms = dwarf_forms(files[0])
+        check("DW_FORM_ref_sup4" in forms and "DW_FORM_strp_sup" in forms,
+              "dwz --dwarf-5 wrote ref_sup4 / strp_sup forms")
+        for f in files:
+            same_as_plain(f, "dwz --dwarf-5 (.debug_sup) %s" % os.path.basename(f))
+
+    # 5. Installed elsewhere: the link names /usr/lib/debug/.dwz/..., the
+    # file is in a --debug-dir's .dwz/ tree, or its .build-id/ tree.
+    d, files = fresh("debian", 2)
+    link = "/usr/lib/debug/.dwz/x86_64-linux-gnu/symkit-fixture.debug"
+    local = os.path.join(d, "symkit-fixture.debug")
+    must(["dwz", "-m", local, "-M", link] + files)
+    root = w("debian-root")
+    shutil.rmtree(root, ignore_errors=True)
+    dest = os.path.join(root, ".dwz", "x86_64-linux-gnu")
+    os.makedirs(dest)
+    shutil.move(local, os.path.join(dest, "symkit-fixture.debug"))
+    for f in files:
+        same_as_plain(f, "supplementary file under --debug-dir/.dwz %s" % os.path.basename(f),
+                      "--debug-dir", root)
+    bid = ""
+    for l in must(["readelf", "-n", os.path.join(dest, "symkit-fixture.debug")]).splitlines():
+        if "Build ID:" in l:
+            bid = l.split(":")[1].strip()
+    root2 = w("buildid-root")
+    shutil.rmtree(root2, ignore_errors=True)
+    if check(len(bid) > 2, "the supplementary file has a build-id"):
+        os.makedirs(os.path.join(root2, ".build-id", bid[:2]))
+        shutil.copy(os.path.join(dest, "symkit-fixture.debug"),
+                    os.path.join(root2, ".build-id", bid[:2], bid[2:] + ".debug"))
+        same_as_plain(files[0], "supplementary file by build-id", "--debug-dir", root2)
+
+    # 6. Missing: one warning naming the file and the count, names from the
+    # symbol table, <name omitted> only where nothing knows the name.
+    rc, out, err = dump_body(files[0], "--debug-dir", w("nowhere"))
+    lines = [l for l in err.splitlines() if "warning" in l]
+    check(rc == 0 and len(lines) == 1 and link in lines[0] and "could not be resolved" in lines[0],
+          "missing supplementary file: one warning naming it: %r" % err)
+    m = re.search(r"(\d+) function names could not be resolved \((\d+) taken from the symbol table",
+                  lines[0] if lines else "")
+    check(m and int(m.group(1)) > 0 and m.group(1) == m.group(2),
+          "every lost function name came back from the symbol table: %r" % lines)
+    funcs = [l.split(" ", 4)[4] for l in out.splitlines() if l.startswith("FUNC ")]
+    check("main" in funcs and "plain_c" in funcs, "main and plain_c named from the symbol table")
+    check(not any(f == "<name omitted>" for f in funcs), "no FUNC left without a name: %s" %
+          [f for f in funcs if "omitted" in f])
+    # 7. A different file at the place the link names is refused.
+    os.makedirs(os.path.join(w("wrong-root"), ".dwz", "x86_64-linux-gnu"), exist_ok=True)
+    shutil.copy(sup, os.path.join(w("wrong-root"), ".dwz", "x86_64-linux-gnu", "symkit-fixture.debug"))
+    rc, out, err = dump_body(files[0], "--debug-dir", w("wrong-root"))
+    check(rc == 0 and "refused" in err and "differs" in err, "a wrong supplementary file is refused: %s" % err)
+    check(equal[0] >= 12, "record-equal dumps: %d" % equal[0])
+    log("ok dwz: %d dumps record-identical to the build before dwz" % equal[0])
+
+
+GROUPS = {"soname": group_soname, "oddnames": group_oddnames, "nested": group_nested,
+          "dwz": group_dwz}
 
 
 def main():
