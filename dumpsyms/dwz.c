@@ -257,6 +257,37 @@ static char **candidates(const ds_object *dbg, const ds_sup_link *link, const ds
     return v;
 }
 
+int ds_sup_cache_add(ds_sup_cache *cache, ds_object *obj, sk_error *err)
+{
+    ds_sup *s = sk_xcalloc(1, sizeof *s);
+    s->obj = *obj;
+    memset(obj, 0, sizeof *obj);
+    int rc = sup_prepare(s, err);
+    if (rc) {
+        sup_free(s);
+        return rc;
+    }
+    s->cached = true;
+    pthread_mutex_lock(&cache->lock);
+    sk_grow((void **)&cache->v, &cache->cap, cache->n + 1, sizeof *cache->v);
+    cache->v[cache->n++] = s;
+    pthread_mutex_unlock(&cache->lock);
+    return SK_OK;
+}
+
+bool ds_sup_cache_has(ds_sup_cache *cache, const ds_sup_link *link)
+{
+    if (!cache)
+        return false;
+    bool found = false;
+    pthread_mutex_lock(&cache->lock);
+    for (size_t i = 0; i < cache->n && !found; i++)
+        found = link->build_id_len ? same_id(&cache->v[i]->obj, link)
+                                   : strcmp(cache->v[i]->obj.path, link->path) == 0;
+    pthread_mutex_unlock(&cache->lock);
+    return found;
+}
+
 int ds_sup_open(ds_object *dbg, const ds_options *opt, ds_sup **out, sk_error *err)
 {
     *out = NULL;

@@ -44,6 +44,11 @@ int ds_sup_open(ds_object *dbg, const ds_options *opt, ds_sup **sup, sk_error *e
 /* Done with it (closed unless a cache holds it). */
 void ds_sup_release(ds_sup *sup);
 
+/* A supplementary file read from a package (its object is taken, whatever
+ * the outcome), and whether the cache holds the one a link names. */
+int ds_sup_cache_add(ds_sup_cache *cache, ds_object *obj, sk_error *err);
+bool ds_sup_cache_has(ds_sup_cache *cache, const ds_sup_link *link);
+
 /* The unit of sup holding section offset off (without DI_SUP_REF), as an
  * index, or SIZE_MAX. */
 size_t ds_sup_unit_of(const ds_sup *sup, uint64_t off);
