@@ -131,7 +131,7 @@ static int walk_members(struct archive *a, const source *src, const char *contai
         int r = archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF)
             return SK_OK;
-        if (r < ARCHIVE_WARN) {
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) { /* RETRY too: a damaged header */
             const char *msg = archive_error_string(a);
             if (last[0])
                 return sk_fail(err, SK_EFORMAT, "%s: %s%safter %s: %s", src->name,
@@ -228,7 +228,7 @@ static int read_deb(const source *src, ds_pkg_member_fn fn, void *ctx, sk_error 
         int r = archive_read_next_header(a, &e);
         if (r == ARCHIVE_EOF)
             break;
-        if (r < ARCHIVE_WARN) {
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) { /* RETRY too: a damaged header */
             const char *msg = archive_error_string(a);
             rc = last[0] ? sk_fail(err, SK_EFORMAT, "%s: after %s: %s", src->name, last,
                                    msg ? msg : "unreadable ar member header")

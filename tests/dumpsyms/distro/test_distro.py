@@ -528,8 +528,249 @@ def group_dwz():
     log("ok dwz: %d dumps record-identical to the build before dwz" % equal[0])
 
 
+# ---- packages -----------------------------------------------------------------
+
+PKG_LIB = r"""
+__attribute__((noinline)) int pkglib_work(int x) { return x * 41 + 1; }
+int pkglib_entry(int x) { return pkglib_work(x) ^ 3; }
+"""
+PKG_NOBID = r"""
+#include <stdio.h>
+__attribute__((noinline)) static int nobid_helper(int x) { return x + 5; }
+int main(int argc, char **argv) { (void)argv; printf("%d\n", nobid_helper(argc)); return 0; }
+"""
+
+
+def split_debug(exe, dbg):
+    must(["objcopy", "--only-keep-debug", exe, dbg])
+    must(["objcopy", "--strip-debug", "--add-gnu-debuglink=" + dbg, exe])
+
+
+def build_id_hex(path):
+    for l in must(["readelf", "-n", path]).splitlines():
+        if "Build ID:" in l:
+            return l.split(":")[1].strip()
+    return None
+
+
+CONTROL = "Package: %s\nVersion: 1.0\nArchitecture: amd64\nMaintainer: symkit <t@example.org>\nDescription: fixture\n"
+
+
+def make_trees(base):
+    """An installed-system layout: bin/ (what the binary package holds) and
+    dbg/ (the debug package), like dh_strip + dh_dwz make them."""
+    shutil.rmtree(base, ignore_errors=True)
+    binr, dbgr, build = os.path.join(base, "bin"), os.path.join(base, "dbg"), os.path.join(base, "build")
+    for d in (binr + "/usr/bin", binr + "/usr/lib/x86_64-linux-gnu", binr + "/usr/share/doc/fixture",
+              dbgr + "/usr/lib/debug/.dwz/x86_64-linux-gnu", dbgr + "/usr/lib/debug/usr/bin", build):
+        os.makedirs(d)
+    a, b = write("pkg_a.cc", DWZ_A), write("pkg_b.cc", DWZ_B)
+    progs = []
+    for i, flags in enumerate(DWZ_FLAGS[:2]):
+        p = os.path.join(build, "tool%d" % (i + 1))
+        must(["g++", "-g", "-Wl,--build-id"] + flags + ["-o", p, a, b])
+        progs.append(p)
+    # Two programs share a dwz supplementary file, as dh_dwz makes them.
+    link = "/usr/lib/debug/.dwz/x86_64-linux-gnu/fixture.debug"
+    must(["dwz", "-m", os.path.join(dbgr, link.lstrip("/")[len("usr/lib/debug/"):] if False else
+                                     dbgr + link), "-M", link] + progs)
+    lib = os.path.join(build, "libpkgfix.so.1.2.3")
+    must(["gcc", "-g", "-O2", "-shared", "-fPIC", "-Wl,-soname,libpkgfix.so.1", "-Wl,--build-id",
+          "-o", lib, write("pkglib.c", PKG_LIB)])
+    nobid = os.path.join(build, "nobid")
+    must(["gcc", "-g", "-O2", "-Wl,--build-id=none", "-o", nobid, write("nobid.c", PKG_NOBID)])
+    for exe in progs + [lib]:
+        bid = build_id_hex(exe)
+        ddir = os.path.join(dbgr, "usr/lib/debug/.build-id", bid[:2])
+        os.makedirs(ddir, exist_ok=True)
+        dbg = os.path.join(ddir, bid[2:] + ".debug")
+        split_debug(exe, dbg)
+    split_debug(nobid, os.path.join(dbgr, "usr/lib/debug/usr/bin/nobid.debug"))
+    # objcopy named the debuglink after the file it was given: fix the name.
+    must(["objcopy", "--remove-section=.gnu_debuglink", nobid])
+    shutil.copy(os.path.join(dbgr, "usr/lib/debug/usr/bin/nobid.debug"), os.path.join(build, "nobid.debug"))
+    must(["objcopy", "--add-gnu-debuglink=" + os.path.join(build, "nobid.debug"), nobid])
+    for p in progs + [nobid]:
+        shutil.copy(p, os.path.join(binr, "usr/bin"))
+    shutil.copy(lib, os.path.join(binr, "usr/lib/x86_64-linux-gnu"))
+    os.symlink("libpkgfix.so.1.2.3", os.path.join(binr, "usr/lib/x86_64-linux-gnu/libpkgfix.so.1"))
+    with open(os.path.join(binr, "usr/share/doc/fixture/README"), "w") as f:
+        f.write("not an ELF file\n")
+    return binr, dbgr
+
+
+def make_deb(root, name, out, comp):
+    os.makedirs(os.path.join(root, "DEBIAN"), exist_ok=True)
+    with open(os.path.join(root, "DEBIAN", "control"), "w") as f:
+        f.write(CONTROL % name)
+    must(["dpkg-deb", "-Z" + comp, "--root-owner-group", "-b", root, out])
+    shutil.rmtree(os.path.join(root, "DEBIAN"))
+    return out
+
+
+SPEC = """Name: fixture
+Version: 1.0
+Release: 1
+Summary: symkit fixture
+License: MIT
+BuildArch: x86_64
+%%define debug_package %%{nil}
+%%define __os_install_post %%{nil}
+%%define _build_id_links none
+%%description
+fixture
+%%package debuginfo
+Summary: debug files
+%%description debuginfo
+debug files
+%%install
+mkdir -p %%{buildroot}
+cp -a %(bin)s/. %%{buildroot}/
+cp -a %(dbg)s/. %%{buildroot}/
+%%files
+/usr/bin
+/usr/lib/x86_64-linux-gnu
+/usr/share/doc/fixture
+%%files debuginfo
+/usr/lib/debug
+"""
+
+
+def make_rpms(binr, dbgr, top):
+    shutil.rmtree(top, ignore_errors=True)
+    os.makedirs(os.path.join(top, "SPECS"))
+    spec = os.path.join(top, "SPECS", "fixture.spec")
+    with open(spec, "w") as f:
+        f.write(SPEC % {"bin": binr, "dbg": dbgr})
+    rc, out, err = run(["rpmbuild", "-bb", "--nodeps", "--define", "_topdir " + top,
+                        "--define", "_binary_payload w19.zstdio", spec])
+    if not check(rc == 0, "rpmbuild: %s" % err[-2000:]):
+        return []
+    found = []
+    for d, _, fs in os.walk(os.path.join(top, "RPMS")):
+        found += [os.path.join(d, f) for f in fs if f.endswith(".rpm")]
+    return sorted(found)
+
+
+def store_of(*args, env=None, cwd=None):
+    store = args[0]
+    shutil.rmtree(store, ignore_errors=True)
+    rc, out, err = run([DUMPSYMS, "--inlines", "--store"] + list(args), env=env, cwd=cwd)
+    return rc, out, err, store_files(store)
+
+
+def group_packages():
+    need("gcc", "g++", "dwz", "dpkg-deb", "ar", DUMPSYMS)
+    base = w("pkgtree")
+    binr, dbgr = make_trees(base)
+    # What a packager gets from the unpacked, installed files.
+    # (A copy, with the debuglink'd file where the search finds it on an
+    # unpacked tree: .debug/ beside the binary.)
+    ref = w("ref-tree")
+    shutil.rmtree(ref, ignore_errors=True)
+    shutil.copytree(binr, ref, symlinks=True)
+    os.makedirs(os.path.join(ref, "usr/bin/.debug"))
+    shutil.copy(os.path.join(dbgr, "usr/lib/debug/usr/bin/nobid.debug"), os.path.join(ref, "usr/bin/.debug"))
+    rc, out, err, want = store_of(w("want"), "--debug-dir", os.path.join(dbgr, "usr/lib/debug"),
+                                  os.path.join(ref, "usr"))
+    check("debug info from" in [l for l in out.splitlines() if "nobid" in l][0],
+          "the reference dump of nobid used its debug file: %s" % out)
+    check(rc == 0 and len(want) == 4, "unpacked: %d %s %s %s" % (rc, sorted(want), out, err))
+    check(any(k.startswith("libpkgfix.so.1/") for k in want), "the library is stored under its SONAME")
+    check(not any("<name omitted>" in v.decode() for v in want.values()), "unpacked: every name known")
+
+    debs = w("debs")
+    shutil.rmtree(debs, ignore_errors=True)
+    os.makedirs(debs)
+    cases = 0
+    for bcomp, dcomp in (("xz", "zstd"), ("zstd", "xz"), ("gzip", "none")):
+        bdeb = make_deb(binr, "fixture", os.path.join(debs, "fixture_1.0_%s.deb" % bcomp), bcomp)
+        ext = "ddeb" if dcomp == "zstd" else "deb"
+        ddeb = make_deb(dbgr, "fixture-dbgsym", os.path.join(debs, "fixture-dbgsym_1.0_%s.%s" % (dcomp, ext)),
+                        dcomp)
+        empty = w("empty-cwd")
+        shutil.rmtree(empty, ignore_errors=True)
+        os.makedirs(empty)
+        env = dict(os.environ, TMPDIR=empty)
+        # The debug package first on the command line: the order must not matter.
+        rc, out, err, got = store_of(w("got"), "--debug-dir", w("nowhere"), ddeb, bdeb, env=env, cwd=empty)
+        label = "deb data.tar %s + dbgsym %s" % (bcomp, dcomp)
+        if check(rc == 0, "%s: exit %d %s %s" % (label, rc, out, err)):
+            check(got == want, "%s: store differs from the unpacked files: %s vs %s" %
+                  (label, sorted(got), sorted(want)))
+            check("warning" not in err, "%s: warnings: %s" % (label, err))
+            oks = [l for l in out.splitlines() if l.startswith("ok ")]
+            check(len(oks) == 4 and all(":usr/" in l for l in oks), "%s: summary lines name the package "
+                  "members: %s" % (label, oks))
+            check("4 written, 0 empty, 0 failed" in out, "%s: final count: %s" % (label, out))
+            cases += 1
+        check(os.listdir(empty) == [], "%s: nothing written outside the store: %s" % (label, os.listdir(empty)))
+
+    # RPM: the package and its -debuginfo package.
+    if shutil.which("rpmbuild"):
+        rpms = make_rpms(binr, dbgr, w("rpmtop"))
+        if check(len(rpms) == 2, "rpmbuild made two packages: %s" % rpms):
+            rc, out, err, got = store_of(w("got-rpm"), "--debug-dir", w("nowhere"), *rpms)
+            if check(rc == 0, "rpm: exit %d %s %s" % (rc, out, err)):
+                check(got == want, "rpm: store differs from the unpacked files: %s" % sorted(got))
+                cases += 1
+    elif os.environ.get("CI"):
+        check(False, "rpmbuild not found")
+
+    # Damaged packages: one line naming the package and the member; the
+    # good packages given with them still land.
+    good_b = os.path.join(debs, "fixture_1.0_xz.deb")
+    good_d = os.path.join(debs, "fixture-dbgsym_1.0_zstd.ddeb")
+    bad = w("bad")
+    shutil.rmtree(bad, ignore_errors=True)
+    os.makedirs(bad)
+    data = open(good_d, "rb").read()
+    trunc = os.path.join(bad, "trunc-dbgsym_1.0.ddeb")
+    open(trunc, "wb").write(data[:len(data) * 2 // 3])
+    # An uncompressed data.tar with a broken second header.
+    # (A debug package: the same debug files as the good one, so whatever
+    # it paired before the damage gives the same records.)
+    plain = make_deb(dbgr, "plain-dbgsym", os.path.join(bad, "plain-dbgsym_1.0.deb"), "none")
+    raw = bytearray(open(plain, "rb").read())
+    start = raw.find(b"data.tar") + 60
+    tar = raw[start:]
+    # The header of the supplementary file: smash its checksum.
+    pos = tar.find(b"./usr/lib/debug/.dwz/x86_64-linux-gnu/fixture.debug")
+    check(pos >= 0 and pos % 512 == 0, "found the tar header to damage")
+    tar[pos + 148:pos + 156] = b"9999999\0"
+    raw[start:] = tar
+    brokentar = os.path.join(bad, "brokentar-dbgsym_1.0.deb")
+    open(brokentar, "wb").write(bytes(raw))
+    # data.tar.xz that holds gzip.
+    wrong = os.path.join(bad, "wrongcomp_1.0.deb")
+    wd = w("wrongdir")
+    shutil.rmtree(wd, ignore_errors=True)
+    os.makedirs(wd)
+    must(["ar", "x", os.path.join(debs, "fixture_1.0_gzip.deb")], cwd=wd)
+    gz = [f for f in os.listdir(wd) if f.startswith("data.tar")][0]
+    os.rename(os.path.join(wd, gz), os.path.join(wd, "data.tar.xz"))
+    ctl = [f for f in os.listdir(wd) if f.startswith("control.tar")][0]
+    must(["ar", "rc", wrong, "debian-binary", ctl, "data.tar.xz"], cwd=wd)
+    notpkg = os.path.join(bad, "garbage_1.0.deb")
+    open(notpkg, "wb").write(b"!<arch>\n" + b"\xff" * 300)
+    for label, path, member in (("truncated ar member", trunc, "data.tar.zst"),
+                                ("broken tar header", brokentar, "data.tar"),
+                                ("wrong compression", wrong, "data.tar.xz"),
+                                ("not an ar archive", notpkg, None)):
+        rc, out, err, got = store_of(w("got-bad"), "--debug-dir", w("nowhere"), good_b, path, good_d)
+        lines = [l for l in out.splitlines() if l.startswith("FAILED")]
+        check(rc == 1 and len(lines) == 1 and os.path.basename(path) in lines[0] and
+              (member is None or member in lines[0]),
+              "%s: one FAILED line naming the package and member: %r (exit %d)" % (label, lines, rc))
+        check(got == want, "%s: the good packages still land: %s" % (label, sorted(got)))
+        log("ok %s: %s" % (label, lines[0] if lines else ""))
+        for mark in SANITIZER_MARKS:
+            check(mark not in err, "%s: sanitizer: %s" % (label, err[-2000:]))
+    log("ok packages: %d package sets equal to the unpacked files" % cases)
+
+
 GROUPS = {"soname": group_soname, "oddnames": group_oddnames, "nested": group_nested,
-          "dwz": group_dwz}
+          "dwz": group_dwz, "packages": group_packages}
 
 
 def main():
