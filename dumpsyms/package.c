@@ -121,8 +121,7 @@ static int read_member(struct archive *a, struct archive_entry *e, uint8_t **dat
  * names the archive inside the package in messages ("data.tar.xz"), or
  * NULL when the package is the archive (RPM). */
 static int walk_members(struct archive *a, const source *src, const char *container,
-                        ds_pkg_member_fn fn, void *ctx, sk_error *err, const char *want_filter,
-                        const char *suffix)
+                        ds_pkg_member_fn fn, void *ctx, sk_error *err, const char *want_filter)
 {
     char last[512] = "";
     struct archive_entry *e;
@@ -144,9 +143,13 @@ static int walk_members(struct archive *a, const source *src, const char *contai
             /* A data.tar.xz that is really gzip (or plain) is a broken
              * package even if libarchive could read it. */
             const char *got = archive_filter_name(a, 0);
-            if (!got || strcmp(got, want_filter) != 0)
+            if (!got || strcmp(got, want_filter) != 0) {
+                if (strcmp(want_filter, "none") == 0)
+                    return sk_fail(err, SK_EFORMAT, "%s: %s: %s-compressed although its name says "
+                                   "it is not compressed", src->name, container, got ? got : "unknown");
                 return sk_fail(err, SK_EFORMAT, "%s: %s: not %s-compressed as its name says (%s)",
-                               src->name, container, suffix, got ? got : "unknown");
+                               src->name, container, want_filter, got ? got : "unknown");
+            }
         }
         first = false;
         const char *member = clean_member(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
@@ -264,8 +267,7 @@ static int read_deb(const source *src, ds_pkg_member_fn fn, void *ctx, sk_error 
             const char *msg = archive_error_string(in);
             rc = sk_fail(err, SK_EFORMAT, "%s: %s: %s", src->name, name, msg ? msg : "unreadable");
         } else {
-            rc = walk_members(in, src, name, fn, ctx, err, *suffix ? want : "none",
-                              *suffix ? suffix : "un");
+            rc = walk_members(in, src, name, fn, ctx, err, *suffix ? want : "none");
         }
         archive_read_free(in);
         free(n);
@@ -290,7 +292,7 @@ static int read_rpm(const source *src, ds_pkg_member_fn fn, void *ctx, sk_error 
         const char *msg = archive_error_string(a);
         rc = sk_fail(err, SK_EFORMAT, "%s: %s", src->name, msg ? msg : "not an RPM package");
     } else {
-        rc = walk_members(a, src, NULL, fn, ctx, err, NULL, NULL);
+        rc = walk_members(a, src, NULL, fn, ctx, err, NULL);
     }
     archive_read_free(a);
     return rc;
