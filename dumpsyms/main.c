@@ -8,7 +8,7 @@
 static void usage(FILE *out)
 {
     fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
-          "       dumpsyms --store DIR [options] FILE|DIR...\n"
+          "       dumpsyms --store DIR [options] FILE|DIR|PACKAGE...\n"
           "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
           "The debug information comes from DEBUGFILE, the binary itself, or a\n"
           "separate debug file found by build-id or .gnu_debuglink.  Split DWARF is\n"
@@ -18,7 +18,9 @@ static void usage(FILE *out)
           "  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
           "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
           "                        under each DIR, to DIR/NAME/DEBUGID/NAME.sym\n"
-          "                        (atomically), one summary line per file\n"
+          "                        (atomically), one summary line per file; a .deb,\n"
+          "                        .ddeb or .rpm PACKAGE is read in place, its\n"
+          "                        binaries paired with the debug packages' files\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
           "  -i, --header-only     only the MODULE and INFO records\n"
