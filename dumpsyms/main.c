@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dumpsyms.h"
 
@@ -42,10 +43,24 @@ static void usage(FILE *out)
           out);
 }
 
+/* On a terminal, a progress line on stderr (files done so far, by
+ * outcome), cleared before each result line so the two never mix. */
+typedef struct progress {
+    bool bar;
+    size_t written, empty, failed;
+} progress;
+
+static void progress_clear(progress *p)
+{
+    if (p->bar)
+        fputs("\r\033[K", stderr);
+}
+
 /* One line per file on stdout: what a packager's log wants to keep. */
 static void report(const ds_pack_result *r, void *ctx)
 {
-    (void)ctx;
+    progress *pg = ctx;
+    progress_clear(pg);
     switch (r->status) {
     case DS_PACK_WRITTEN: {
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
@@ -68,13 +83,26 @@ static void report(const ds_pack_result *r, void *ctx)
     }
     }
     fflush(stdout);
+    if (r->status == DS_PACK_WRITTEN)
+        pg->written++;
+    else if (r->status == DS_PACK_EMPTY)
+        pg->empty++;
+    else
+        pg->failed++;
+    if (pg->bar) {
+        fprintf(stderr, "dumpsyms: %zu files done: %zu written, %zu empty, %zu failed",
+                pg->written + pg->empty + pg->failed, pg->written, pg->empty, pg->failed);
+        fflush(stderr);
+    }
 }
 
 static int package(char **inputs, int ninputs, const char *store, const ds_options *opt)
 {
     ds_pack_totals t;
-    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, NULL,
+    progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO)};
+    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, &pg,
                         &t);
+    progress_clear(&pg);
     printf("dumpsyms: %zu written, %zu empty, %zu failed\n", t.written, t.empty, t.failed);
     return rc == SK_OK ? 0 : 1;
 }
