@@ -51,7 +51,7 @@ run() {
     user=$(awk -F': ' '/User time/ {print $2}' "$OUT/time")
     rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$OUT/time")
     files=$(grep -cE '^(ok|empty|FAILED) ' "$OUT/out" || true)
-    rate=$(awk -v f="$files" -v w="$wall" 'BEGIN {printf "%.0f", w > 0 ? f / w : 0}')
+    rate=$(awk -v f="$files" -v w="$wall" 'BEGIN {printf "%.0f", (w > 0 ? f / w : 0)}')
     syms=$(find "$OUT/store" -name '*.sym' | wc -l)
     mb=$(du -sm "$OUT/store" | cut -f1)
     printf '%-28s %6s %7s %8s %8s %8s %6s %7s  %s\n' "$label" "$files" "$rate" "$wall" "$user" "$rss" "$syms" "$mb" "$(tail -1 "$OUT/out")"
@@ -85,7 +85,7 @@ if [ "$CEPH" = 1 ]; then
     done
     # The same binaries, installed: what the .deb holds.
     bins=$(dpkg -L ceph-osd | while read -r f; do
-        [ -f "$f" ] && [ ! -L "$f" ] && head -c4 "$f" | grep -q 'ELF' && echo "$f"; done)
+        if [ -f "$f" ] && [ ! -L "$f" ] && head -c4 "$f" | grep -q 'ELF'; then echo "$f"; fi; done)
     # shellcheck disable=SC2086
     run "ceph-osd installed" $bins
     # shellcheck disable=SC2086
