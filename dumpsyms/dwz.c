@@ -334,6 +334,7 @@ int ds_sup_open(ds_object *dbg, const ds_options *opt, ds_sup **out, sk_error *e
         sup_free(s);
     }
     if (found) {
+        sk_log(SK_LOG_DEBUG, "%s: dwz supplementary file %s opened", dbg->path, found->obj.path);
         if (cache) {
             found->cached = true;
             sk_grow((void **)&cache->v, &cache->cap, cache->n + 1, sizeof *cache->v);

@@ -458,8 +458,10 @@ def group_dwz():
         same_as_plain(f, "dwz -m (3 files) %s" % os.path.basename(f))
     store = w("multi3-store")
     shutil.rmtree(store, ignore_errors=True)
-    rc, out, err = run([DUMPSYMS, "--inlines", "--store", store] + files)
+    rc, out, err = run([DUMPSYMS, "-v", "--inlines", "--store", store] + files)
     check(rc == 0 and "warning" not in err, "packager over 3 dwz files: %d %s" % (rc, err))
+    opened = [l for l in err.splitlines() if "dwz supplementary file" in l and "opened" in l]
+    check(len(opened) == 1, "the supplementary file is opened once for the 3 files: %s" % opened)
     got = store_files(store)
     check(len(got) == 3, "3 .sym files in the store: %s" % sorted(got))
     for k, v in got.items():
