@@ -22,13 +22,23 @@ static void usage(FILE *f)
           "symbols:\n"
           "  --symbols-path PATH   a store directory (NAME/DEBUGID/NAME.sym) or a .sym\n"
           "                        file; repeatable; extra arguments after DUMP too\n"
-          "  --symbols-url URL     a symbol server; repeatable, tried in order\n"
-          "  --symbols-cache DIR   keep downloaded .sym files here (store layout)\n"
+          "  --symbols-url URL     a symbol server (http(s)://) or an S3 bucket\n"
+          "                        (s3://BUCKET[/PREFIX], signed GETs, credentials from\n"
+          "                        AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN);\n"
+          "                        repeatable, tried in order\n"
+          "  --symbols-cache DIR   keep downloaded .sym files here (store layout;\n"
+          "                        default: none, downloads are not kept)\n"
           "  --timeout SECONDS     per HTTP request (default 30)\n"
+          "  --s3-endpoint URL     S3-compatible service for s3:// URLs (default\n"
+          "                        AWS_ENDPOINT_URL, else AWS)\n"
+          "  --s3-region REGION    signing region (default AWS_REGION, AWS_DEFAULT_REGION,\n"
+          "                        else us-east-1)\n"
+          "  --s3-addressing MODE  path, virtual or auto (default auto: path with an\n"
+          "                        endpoint, virtual for AWS)\n"
           "\n"
           "other:\n"
           "  --max-frames N        frames per thread at most (default 1024)\n"
-          "  -o, --output FILE     write the report to FILE instead of stdout\n"
+          "  -o, --output FILE     write the report to FILE (default: stdout)\n"
           "  -v, --verbose         log symbol lookups and download problems\n"
           "  -h, --help            this text\n"
           "      --version         print the version\n"
@@ -39,7 +49,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_JSON = 256, OPT_PRETTY, OPT_HUMAN, OPT_BRIEF, OPT_SYMPATH, OPT_SYMURL, OPT_CACHE, OPT_TIMEOUT,
-       OPT_MAXFRAMES, OPT_VERSION };
+       OPT_MAXFRAMES, OPT_VERSION, OPT_S3_ENDPOINT, OPT_S3_REGION, OPT_S3_ADDRESSING };
 
 static int run(int argc, char **argv, const char **paths, const char **urls)
 {
@@ -53,6 +63,9 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         {"symbols-url", required_argument, NULL, OPT_SYMURL},
         {"symbols-cache", required_argument, NULL, OPT_CACHE},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+        {"s3-region", required_argument, NULL, OPT_S3_REGION},
+        {"s3-addressing", required_argument, NULL, OPT_S3_ADDRESSING},
         {"max-frames", required_argument, NULL, OPT_MAXFRAMES},
         {"output", required_argument, NULL, 'o'},
         {"verbose", no_argument, NULL, 'v'},
@@ -78,6 +91,16 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         case OPT_SYMPATH: paths[npaths++] = optarg; break;
         case OPT_SYMURL: urls[nurls++] = optarg; break;
         case OPT_CACHE: opt.symbols_cache = optarg; break;
+        case OPT_S3_ENDPOINT: opt.s3_endpoint = optarg; break;
+        case OPT_S3_REGION: opt.s3_region = optarg; break;
+        case OPT_S3_ADDRESSING:
+            if (strcmp(optarg, "path") && strcmp(optarg, "virtual") && strcmp(optarg, "auto")) {
+                fprintf(stderr, "stackwalk: --s3-addressing wants path, virtual or auto, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            opt.s3_addressing = strcmp(optarg, "auto") ? optarg : NULL;
+            break;
         case OPT_TIMEOUT:
         case OPT_MAXFRAMES:
             if (!sk_parse_dec(optarg, strlen(optarg), &v) || v == 0 || v > 1000000) {

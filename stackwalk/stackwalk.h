@@ -50,6 +50,12 @@ typedef struct sw_options {
     const char *symbols_cache;
     /* HTTP timeout per request in seconds (0: 30). */
     unsigned http_timeout;
+    /* For s3://BUCKET[/PREFIX] symbol URLs (NULL: AWS_ENDPOINT_URL,
+     * AWS_REGION/AWS_DEFAULT_REGION, "auto").  Credentials come from the
+     * AWS_* environment only; see symbols/s3_source.h. */
+    const char *s3_endpoint;
+    const char *s3_region;
+    const char *s3_addressing; /* "path", "virtual" or NULL for auto */
     /* Frames per thread at most (0: 1024).  Bounds work on looping stacks. */
     unsigned max_frames;
     /* Only unwind the crashing (or requesting) thread; the others are

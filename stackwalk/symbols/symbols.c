@@ -3,6 +3,7 @@
  * accepted, redirects followed, ?code_file=&code_id= appended), with the
  * code-file/code-id lookup for modules that have no debug id. */
 #include "symbols.h"
+#include "s3_source.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -401,7 +402,12 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
         for (size_t i = 0; i < o->nsymbol_urls && !r.index; i++) {
             for (int k = 0; k < nkeys && !r.index; k++) {
                 char *url = NULL, *path = NULL;
-                if (http_get(s, o->symbol_urls[i], keys[k], m, &body, &url) == 1) {
+                int got = sw_s3_is_url(o->symbol_urls[i])
+                              ? (curl_ready(s) ? sw_s3_get(s->curl, o, o->symbol_urls[i], keys[k],
+                                                           &body, MAX_DOWNLOAD, &url)
+                                               : -1)
+                              : http_get(s, o->symbol_urls[i], keys[k], m, &body, &url);
+                if (got == 1) {
                     r.index = from_download(s, keys[k], m, &body, &path);
                     if (r.index) {
                         r.url = sk_arena_strdup(a, url);
