@@ -22,6 +22,13 @@ typedef struct ds_context {
     ds_summary *summary;
 } ds_context;
 
+/* ds_dump() over objects already open (members of packages read into
+ * memory): dbg NULL means bin itself or a debug file searched on disk.
+ * name gives the module name (its last component) and is bin's name in
+ * messages; the objects stay the caller's. */
+int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_options *opt,
+                   sym_module *m, ds_summary *summary, sk_error *err);
+
 /* FILE/FUNC/line (and INLINE with opt->inlines) from ctx->dbg's DWARF. */
 int ds_collect_dwarf(ds_context *ctx, sk_error *err);
 /* STACK CFI from bin's .eh_frame and dbg's (or bin's) .debug_frame. */

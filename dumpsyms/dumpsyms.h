@@ -15,6 +15,12 @@
 #include "common.h"
 #include "symfile.h"
 
+/* dwz supplementary files shared by many dumps (packager mode): each is
+ * opened once for every debug file that links to it.  Thread-safe. */
+typedef struct ds_sup_cache ds_sup_cache;
+ds_sup_cache *ds_sup_cache_new(void);
+void ds_sup_cache_free(ds_sup_cache *c);
+
 typedef struct ds_options {
     bool cfi;            /* STACK CFI records (off with -c) */
     bool cfi_only;       /* only MODULE/INFO and STACK records */
@@ -27,6 +33,7 @@ typedef struct ds_options {
     const char **dwo_dirs;   /* where split-DWARF .dwo files may be, besides
                               * where the compiler left them */
     size_t ndwo_dirs;
+    ds_sup_cache *sup_cache; /* NULL: each dump opens its own */
     int jobs;            /* worker threads inside one file; 0 = all cores */
     int verbose;
 } ds_options;

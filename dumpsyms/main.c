@@ -2,13 +2,14 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dumpsyms.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
-          "       dumpsyms --store DIR [options] FILE|DIR...\n"
+          "       dumpsyms --store DIR [options] FILE|DIR|PACKAGE...\n"
           "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
           "The debug information comes from DEBUGFILE, the binary itself, or a\n"
           "separate debug file found by build-id or .gnu_debuglink.  Split DWARF is\n"
@@ -18,13 +19,16 @@ static void usage(FILE *out)
           "  -o, --output FILE     write to FILE (atomically) (default: stdout)\n"
           "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
           "                        under each DIR, to DIR/NAME/DEBUGID/NAME.sym\n"
-          "                        (atomically), one summary line per file\n"
+          "                        (atomically), one summary line per file; a .deb,\n"
+          "                        .ddeb or .rpm PACKAGE is read in place, its\n"
+          "                        binaries paired with the debug packages' files\n"
           "                        (default: one file, to --output)\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
           "  -i, --header-only     only the MODULE and INFO records\n"
           "  -d, --inlines         write INLINE_ORIGIN and INLINE records\n"
-          "  -n, --name NAME       module name in the MODULE record (default: file name)\n"
+          "  -n, --name NAME       module name in the MODULE record (default: DT_SONAME,\n"
+          "                        else the file name)\n"
           "      --debug-dir DIR   where to look for separate debug files\n"
           "                        (repeatable; default /usr/lib/debug)\n"
           "      --dwo-dir DIR     where else to look for split-DWARF .dwo files, by\n"
@@ -40,10 +44,24 @@ static void usage(FILE *out)
           out);
 }
 
+/* On a terminal, a progress line on stderr (files done so far, by
+ * outcome), cleared before each result line so the two never mix. */
+typedef struct progress {
+    bool bar;
+    size_t written, empty, failed;
+} progress;
+
+static void progress_clear(progress *p)
+{
+    if (p->bar)
+        fputs("\r\033[K", stderr);
+}
+
 /* One line per file on stdout: what a packager's log wants to keep. */
 static void report(const ds_pack_result *r, void *ctx)
 {
-    (void)ctx;
+    progress *pg = ctx;
+    progress_clear(pg);
     switch (r->status) {
     case DS_PACK_WRITTEN: {
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
@@ -66,13 +84,26 @@ static void report(const ds_pack_result *r, void *ctx)
     }
     }
     fflush(stdout);
+    if (r->status == DS_PACK_WRITTEN)
+        pg->written++;
+    else if (r->status == DS_PACK_EMPTY)
+        pg->empty++;
+    else
+        pg->failed++;
+    if (pg->bar) {
+        fprintf(stderr, "dumpsyms: %zu files done: %zu written, %zu empty, %zu failed",
+                pg->written + pg->empty + pg->failed, pg->written, pg->empty, pg->failed);
+        fflush(stderr);
+    }
 }
 
 static int package(char **inputs, int ninputs, const char *store, const ds_options *opt)
 {
     ds_pack_totals t;
-    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, NULL,
+    progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO)};
+    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, &pg,
                         &t);
+    progress_clear(&pg);
     printf("dumpsyms: %zu written, %zu empty, %zu failed\n", t.written, t.empty, t.failed);
     return rc == SK_OK ? 0 : 1;
 }

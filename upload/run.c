@@ -78,10 +78,31 @@ int su_run(su_set *set, const su_options *opt, sk_error *err)
             continue;
         if (opt->store_dir)
             su_store_one(f, opt->store_dir, opt->dry_run);
-        if (opt->url)
-            f->upload = SU_UP_PENDING;
         if (opt->s3_url)
             f->s3 = SU_S3_PENDING;
+        if (!opt->url)
+            continue;
+        /* A local store takes any safe file name (coreutils' "["); Tecken
+         * refuses some characters in keys: say which files those are and
+         * send the others. */
+        const char *slash = strchr(f->key, '/');
+        char *name = sk_xstrdup(f->key);
+        if (slash)
+            name[slash - f->key] = '\0';
+        if (sk_is_safe_key_component(name)) {
+            f->upload = SU_UP_PENDING;
+        } else {
+            f->upload = SU_UP_REFUSED;
+            free(f->reason);
+            sk_buf b;
+            sk_buf_init(&b);
+            sk_buf_printf(&b, "not uploadable: module name '%s' has characters a symbol server "
+                              "refuses in keys (\\ ^ ` < > { } [ ] # %% \" ' | or non-ASCII)", name);
+            f->reason = sk_xstrdup(b.data);
+            sk_buf_free(&b);
+            sk_log(SK_LOG_ERROR, "%s: %s", f->path, f->reason);
+        }
+        free(name);
     }
     if (opt->url && opt->skip_existing)
         su_skip_existing(set, opt);
@@ -101,7 +122,7 @@ bool su_all_ok(const su_set *set)
         const su_file *f = &set->files[i];
         if (f->lint == SU_LINT_INVALID || f->lint == SU_LINT_COLLISION)
             return false;
-        if (f->upload == SU_UP_FAILED || f->upload == SU_UP_PENDING)
+        if (f->upload == SU_UP_FAILED || f->upload == SU_UP_PENDING || f->upload == SU_UP_REFUSED)
             return false;
         if (f->store == SU_ST_DIFFERS || f->store == SU_ST_FAILED)
             return false;
@@ -131,7 +152,8 @@ static int cmp_summary(const void *a, const void *b)
 
 void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE *out)
 {
-    size_t up = 0, skipped = 0, existing = 0, would = 0, failed = 0, invalid = 0, dup = 0, coll = 0;
+    size_t up = 0, skipped = 0, existing = 0, would = 0, failed = 0, refused = 0, invalid = 0, dup = 0,
+           coll = 0;
     size_t stored = 0, same = 0, differs = 0, sfailed = 0, swould = 0;
     size_t s3up = 0, s3exist = 0, s3differ = 0, s3failed = 0, s3would = 0;
     size_t *order = sk_xmalloc((set->n ? set->n : 1) * sizeof *order);
@@ -185,6 +207,10 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
         case SU_UP_PENDING:
             failed++;
             fprintf(out, "failed      %s: %s\n", f->key, f->reason ? f->reason : "not sent");
+            break;
+        case SU_UP_REFUSED:
+            refused++;
+            fprintf(out, "not-uploadable %s: %s\n", f->key, f->reason ? f->reason : "");
             break;
         case SU_UP_NONE:
             break;
@@ -259,6 +285,8 @@ void su_write_summary(const su_set *set, const su_options *opt, bool quiet, FILE
         if (opt->skip_existing)
             fprintf(out, " %zu existing,", existing);
         fprintf(out, " %zu failed,", failed);
+        if (refused)
+            fprintf(out, " %zu not uploadable,", refused);
     }
     if (opt->store_dir) {
         if (opt->dry_run)

@@ -38,6 +38,7 @@ typedef enum su_upload_state {
     SU_UP_EXISTING,  /* HEAD said the server has it (--skip-existing) */
     SU_UP_DRY_RUN,   /* would have been sent */
     SU_UP_FAILED,
+    SU_UP_REFUSED,   /* its name has characters Tecken refuses: not sent */
 } su_upload_state;
 
 typedef enum su_store_state {
@@ -94,7 +95,8 @@ int su_collect(su_set *set, const char *path, sk_error *err);
 
 /* The key of a .sym from its first line: checks 5 whitespace-separated
  * tokens, "MODULE", a 33-character upper-case debug id and a name that is a
- * safe key component.  *key is malloc'd. */
+ * safe path component (a local store takes it; whether a server does is
+ * checked at upload time).  *key is malloc'd. */
 int su_key_from_module_line(const char *text, size_t len, char **key, sk_error *err);
 
 /* Reads the start of every collected file, derives keys, marks invalid

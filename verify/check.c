@@ -84,7 +84,7 @@ static bool find_other_id(const char *store, const sw_module *m, char *other, si
 {
     if (!m->debug_file || !m->debug_id || !sk_is_dir(store))
         return false;
-    if (!sk_is_safe_key_component(m->debug_file))
+    if (!sk_is_safe_path_component(m->debug_file))
         return false;
     char *dir = sk_path_join(store, m->debug_file);
     DIR *d = opendir(dir);

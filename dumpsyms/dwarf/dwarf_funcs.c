@@ -16,6 +16,7 @@
 #include "collect.h"
 #include "dwarf_unit.h"
 #include "dwp.h"
+#include "dwz.h"
 
 #define MAX_JOBS 64
 
@@ -116,6 +117,8 @@ typedef struct merger {
      * function another unit already described (see seen_before). */
     uint32_t *fslots;
     size_t nfslots;
+    /* Names a missing dwz supplementary file cost, over all units. */
+    size_t sup_funcs_lost, sup_funcs_from_symtab, sup_inlines_lost;
 } merger;
 
 static void fslot_put(merger *mg, uint64_t addr, size_t idx)
@@ -207,6 +210,9 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
         ctx->summary->dwarf_errors++;
         return;
     }
+    mg->sup_funcs_lost += r->sup_funcs_lost;
+    mg->sup_funcs_from_symtab += r->sup_funcs_from_symtab;
+    mg->sup_inlines_lost += r->sup_inlines_lost;
     uint32_t *fmap = sk_xmalloc((r->nfiles + 1) * sizeof *fmap);
     for (size_t i = 0; i < r->nfiles + 1; i++)
         fmap[i] = UINT32_MAX;
@@ -282,6 +288,10 @@ typedef struct source {
     ds_object dwp_obj;
     ds_dwp *dwp;
     char *dwp_path;
+    /* dwz: the supplementary file (NULL when there is none or it is
+     * missing: sup_missing then says which file was needed). */
+    ds_sup *sup;
+    char *sup_missing;
 } source;
 
 static di_span section_span(ds_object *obj, const char *name);
@@ -390,12 +400,38 @@ typedef struct reader {
     ds_demangle_cache *demangle;
     di_unit foreign;
     size_t foreign_idx; /* + 1; 0: none open */
+    di_unit sup_unit;   /* the same for the dwz supplementary file */
+    size_t sup_idx;
 } reader;
+
+static di_unit *sup_unit(reader *rd, uint64_t off)
+{
+    const ds_sup *sup = rd->src->sup;
+    if (!sup)
+        return NULL;
+    size_t i = ds_sup_unit_of(sup, off);
+    if (i == SIZE_MAX)
+        return NULL;
+    if (rd->sup_idx == i + 1)
+        return &rd->sup_unit;
+    di_unit_close(&rd->sup_unit);
+    rd->sup_idx = 0;
+    uint64_t next = 0;
+    if (!di_unit_open(&rd->sup_unit, &sup->sec, sup->unit_off[i], &next) ||
+        !di_unit_read_bases(&rd->sup_unit)) {
+        di_unit_close(&rd->sup_unit);
+        return NULL;
+    }
+    rd->sup_idx = i + 1;
+    return &rd->sup_unit;
+}
 
 static di_unit *foreign_unit(void *ctx, uint64_t off)
 {
     reader *rd = ctx;
     const source *src = rd->src;
+    if (off & DI_SUP_REF)
+        return sup_unit(rd, off & ~DI_SUP_REF);
     size_t lo = 0, hi = src->nunits;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -646,8 +682,9 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
             return;
         }
     }
-    dsu_input in = {.cu = &cu, .foreign = rd->src->stream ? NULL : foreign_unit, .foreign_ctx = rd,
-                    .demangle = rd->demangle};
+    /* (A streamed unit has no other units of its file to refer to, but
+     * may refer into a dwz supplementary file.) */
+    dsu_input in = {.cu = &cu, .foreign = foreign_unit, .foreign_ctx = rd, .demangle = rd->demangle};
     dsu_process(&in, env, out);
     if (note && !out->error) {
         /* Why the functions are missing says more than a note on the
@@ -727,6 +764,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&s->mu);
     }
     di_unit_close(&rd.foreign);
+    di_unit_close(&rd.sup_unit);
     ds_demangle_cache_free(rd.demangle);
     return NULL;
 }
@@ -833,6 +871,11 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     fill_sections(obj, sec, "");
     sec->info = (di_span){0}; /* streamed, or read whole below */
     open_package(ctx, src);
+    sk_error sup_err = {0};
+    if (ds_sup_open(obj, ctx->opt, &src->sup, &sup_err) != SK_OK)
+        src->sup_missing = sk_xstrdup(sup_err.msg);
+    if (src->sup)
+        sec->sup = &src->sup->sec;
     if (ds_section_compressed(info) && !di_abbrevs_cross_units(&sec->abbrev)) {
         int rc = ds_stream_open(obj, info, &src->stream, err);
         if (rc == SK_OK && ds_stream_size(src->stream) == 0)
@@ -854,6 +897,8 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
 
 static void close_source(source *src)
 {
+    ds_sup_release(src->sup);
+    free(src->sup_missing);
     ds_dwp_close(src->dwp);
     if (src->dwp_path)
         ds_object_close(&src->dwp_obj);
@@ -935,6 +980,7 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
             job_clear(&j);
         }
         di_unit_close(&rd.foreign);
+        di_unit_close(&rd.sup_unit);
         ds_demangle_cache_free(rd.demangle);
     } else {
         /* Every unit is merged by the time the last worker is done: the
@@ -955,6 +1001,21 @@ int ds_collect_dwarf(ds_context *ctx, sk_error *err)
         sk_log(SK_LOG_WARN, "%s: compilation unit at offset 0x%llx: %s; skipped with all units after it",
                ctx->dbg->path, (unsigned long long)src.ref_of_stop, src.stop_note);
         ctx->summary->dwarf_errors++;
+    }
+    if (src.sup_missing || mg.sup_funcs_lost || mg.sup_inlines_lost) {
+        /* One line for the whole file: what is needed, and what its
+         * absence cost. */
+        sk_buf b;
+        sk_buf_init(&b);
+        sk_buf_printf(&b, "%s; %zu function names could not be resolved (%zu taken from the symbol "
+                          "table, %zu written as <name omitted>)",
+                      src.sup_missing ? src.sup_missing : "dwz supplementary file unreadable",
+                      mg.sup_funcs_lost, mg.sup_funcs_from_symtab,
+                      mg.sup_funcs_lost - mg.sup_funcs_from_symtab);
+        if (ctx->opt->inlines)
+            sk_buf_printf(&b, ", %zu inline origins unnamed", mg.sup_inlines_lost);
+        sk_log(SK_LOG_WARN, "%s", b.data);
+        sk_buf_free(&b);
     }
     intern_free(&mg.files);
     intern_free(&mg.origins);

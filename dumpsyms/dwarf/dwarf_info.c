@@ -673,9 +673,18 @@ bool di_value_str(di_unit *u, const di_value *v, const char **s)
         }
         return span_str(u, &sec->str, off, s, ".debug_str");
     }
+    case DW_FORM_strp_sup:
+    case DW_FORM_GNU_strp_alt:
+        /* In the dwz supplementary file.  When we do not have it, that is
+         * not corruption, just a name we cannot show. */
+        if (sec->is_sup)
+            return span_str(u, &sec->str, v->u, s, ".debug_str");
+        if (!sec->sup) {
+            u->sup_missing++;
+            return false;
+        }
+        return span_str(u, &sec->sup->str, v->u, s, "the supplementary file's .debug_str");
     default:
-        /* strp_sup / GNU_strp_alt: in a dwz supplementary file we do not
-         * have; not corruption, just a name we cannot show. */
         return false;
     }
 }
@@ -727,6 +736,28 @@ bool di_value_ref(di_unit *u, const di_value *v, uint64_t *off)
         return true;
     default:
         return false;
+    }
+}
+
+bool di_value_die_ref(di_unit *u, const di_value *v, uint64_t *off)
+{
+    const di_sections *sec = u->sec;
+    switch (v->form) {
+    case DW_FORM_GNU_ref_alt:
+    case DW_FORM_ref_sup4:
+    case DW_FORM_ref_sup8:
+        if (sec->is_sup || (v->u & DI_SUP_REF))
+            return false;
+        if (sec->sup && v->u >= sec->sup->info.n)
+            return false;
+        *off = v->u | DI_SUP_REF;
+        return true;
+    default:
+        if (!di_value_ref(u, v, off))
+            return false;
+        if (sec->is_sup)
+            *off |= DI_SUP_REF;
+        return true;
     }
 }
 

@@ -31,13 +31,23 @@ typedef struct di_span {
 /* Everything a unit's attributes may point into.  For a split unit, info,
  * abbrev, str, str_offsets, rnglists and line are the .dwo's (or the .dwp
  * contribution's) and addr / ranges are the skeleton's file's. */
-typedef struct di_sections {
+typedef struct di_sections di_sections;
+struct di_sections {
     di_span info, abbrev, str, line_str, str_offsets, addr, ranges, rnglists, line;
     uint64_t info_off; /* section offset of info.p[0]: non-zero when info holds
                         * one unit read from a stream rather than the section */
     bool le;          /* little-endian */
     bool dwo;         /* these are .dwo sections (bases are implicit) */
-} di_sections;
+    /* dwz: the supplementary file's sections (DW_FORM_GNU_ref_alt,
+     * GNU_strp_alt, ref_sup4/8, strp_sup point there), or NULL when it
+     * could not be found; is_sup marks the supplementary file's own. */
+    const di_sections *sup;
+    bool is_sup;
+};
+
+/* Set in a DIE offset from di_value_die_ref() that lies in the dwz
+ * supplementary file's .debug_info (the rest is its section offset). */
+#define DI_SUP_REF (UINT64_C(1) << 63)
 
 typedef struct di_attr_spec {
     uint16_t at, form;
@@ -84,6 +94,9 @@ typedef struct di_unit {
     uint64_t low_pc;       /* the base of range lists and location lists */
     bool has_low_pc;
     char error[160];       /* first problem found; sticky */
+    /* Strings and references into a dwz supplementary file that is not
+     * there: not corruption, but names that cannot be shown. */
+    uint32_t sup_missing;
 } di_unit;
 
 /* One decoded attribute value.  What the form carries is in u (constants,
@@ -132,12 +145,19 @@ bool di_skip_siblings(di_unit *u, uint64_t pos, uint64_t *next);
 
 /* Resolutions of a decoded value.  Each returns false when the value does
  * not resolve (a form of another kind, an index past the table, a string
- * in a dwz supplementary file); u->error is set only for real corruption. */
+ * in a dwz supplementary file that is missing: u->sup_missing counts
+ * those); u->error is set only for real corruption. */
 bool di_value_str(di_unit *u, const di_value *v, const char **s);
 bool di_value_addr(di_unit *u, const di_value *v, uint64_t *addr);
 /* A reference to a DIE in the same .debug_info (section offset); false for
  * type signatures and references into supplementary files. */
 bool di_value_ref(di_unit *u, const di_value *v, uint64_t *off);
+/* A reference to a DIE in this file's .debug_info or (with DI_SUP_REF set
+ * in *off) in the dwz supplementary file's: DW_FORM_GNU_ref_alt and
+ * ref_sup4/8, and any reference made from inside the supplementary file.
+ * A reference into a supplementary file that is missing still resolves
+ * (the caller finds no unit there and counts a lost name). */
+bool di_value_die_ref(di_unit *u, const di_value *v, uint64_t *off);
 bool di_value_udata(const di_value *v, uint64_t *x);
 
 /* The address ranges of a DW_AT_ranges value (any DWARF version): calls

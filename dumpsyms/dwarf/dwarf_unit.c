@@ -22,6 +22,7 @@ typedef struct decl {
     bool lazy; /* attributes not read yet (a member function declaration) */
     bool resolved;
     bool from_linkage; /* full came from a linkage name */
+    bool sup_lost;     /* resolving it ran into a missing dwz supplementary file */
     const char *full;  /* memoized display name (NULL: none) */
     const char *plain; /* the unqualified DW_AT_name found along the chain */
 } decl;
@@ -90,6 +91,8 @@ typedef struct unit {
     uint64_t file_base; /* number of the first file: 1 before DWARF 5, 0 since */
     bool *file_done;
     const di_sections *line_sec; /* where the line table and its strings are */
+    /* Lookups that needed the dwz supplementary file we do not have. */
+    uint32_t sup_lost;
 } unit;
 
 /* ---- errors ------------------------------------------------------------ */
@@ -258,6 +261,7 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
 {
     memset(info, 0, sizeof *info);
     uint64_t end = 0;
+    uint32_t sup_missing = du->sup_missing;
     if (!di_die_values(du, die, u->vals, &end))
         return fail_reader(u, du);
     if (next)
@@ -276,9 +280,9 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
             break;
         case DW_AT_specification:
         case DW_AT_abstract_origin:
-            /* A reference into a dwz supplementary file or a type unit is
-             * not a DIE of this .debug_info: it reads as absent. */
-            info->has_ref = di_value_ref(du, v, &info->ref);
+            /* A reference into a type unit reads as absent; one into the
+             * dwz supplementary file has DI_SUP_REF set. */
+            info->has_ref = di_value_die_ref(du, v, &info->ref);
             break;
         case DW_AT_declaration:
             info->declaration = v->u != 0;
@@ -330,23 +334,74 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
         uint64_t hi = info->high_is_offset ? info->low + info->high : info->high;
         add_range(u, info->low, hi);
     }
+    if (du->sup_missing != sup_missing)
+        u->sup_lost++;
     return 0;
 }
 
 /* ---- names --------------------------------------------------------------- */
 
+/* The namespaces and classes enclosing the DIE at off in du ("ns::C::"),
+ * found by descending from the unit DIE through the subtrees that hold
+ * off.  Only asked for a DIE that has a name and no linkage name (a C++
+ * function dwz moved into a partial unit or a supplementary file, a static
+ * function of another LTO unit), where the scopes make the name. */
+static const char *external_scope(unit *u, di_unit *du, uint64_t off)
+{
+    di_die die;
+    uint64_t pos = 0;
+    if (!di_die_at(du, du->first_die, &die) || !die.ab || !die.ab->children ||
+        !di_die_skip(du, &die, &pos))
+        return "";
+    const char *scope = "";
+    for (int depth = 0; depth < MAX_NESTING;) {
+        if (pos >= du->end || !di_die_at(du, pos, &die) || !die.ab)
+            break;
+        if (die.off == off)
+            return scope;
+        uint64_t next = 0;
+        if (!di_die_skip_tree(du, &die, &next))
+            break;
+        if (off > die.off && off < next) {
+            uint16_t tag = die.ab->tag;
+            uint64_t attrs_end = 0;
+            if (!di_die_values(du, &die, u->vals, &attrs_end))
+                break;
+            if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+                tag == DW_TAG_union_type || tag == DW_TAG_interface_type) {
+                const char *name = NULL;
+                for (unsigned i = 0; i < die.ab->nattrs; i++)
+                    if (u->vals[i].at == DW_AT_name && !value_string(du, &u->vals[i], &name))
+                        name = NULL;
+                if (!name && tag == DW_TAG_namespace)
+                    name = "(anonymous namespace)";
+                if (name)
+                    scope = sk_arena_concat(u->out->arena, scope, name, "::");
+            }
+            pos = attrs_end;
+            depth++;
+            continue;
+        }
+        pos = next;
+    }
+    du->error[0] = 0;
+    return "";
+}
+
 /* A referenced DIE the walk did not register: one in this unit that the
  * walk does not descend to (a member of a class local to a function), or
- * one in another unit (DW_FORM_ref_addr, LTO), read in the unit that holds
- * it.  Its enclosing scopes are unknown, which only matters when it has no
- * linkage name.  A failure costs a name, not the unit. */
+ * one in another unit (DW_FORM_ref_addr: LTO, dwz partial units; or the
+ * dwz supplementary file), read in the unit that holds it.  A failure
+ * costs a name, not the unit. */
 static int32_t load_external(unit *u, uint64_t off)
 {
     di_unit *du = u->du;
-    if (off < du->first_die || off >= du->end)
+    if ((off & DI_SUP_REF) || off < du->first_die || off >= du->end)
         du = u->in->foreign ? u->in->foreign(u->in->foreign_ctx, off) : NULL;
     di_die die;
-    if (!du || !di_die_at(du, off, &die) || !die.ab)
+    if (!du && (off & DI_SUP_REF) && !u->du->sec->sup)
+        u->sup_lost++;
+    if (!du || !di_die_at(du, off & ~DI_SUP_REF, &die) || !die.ab)
         return -1;
     dinfo info;
     bool was_failed = u->failed;
@@ -357,7 +412,10 @@ static int32_t load_external(unit *u, uint64_t off)
         du->error[0] = 0;
         return -1;
     }
-    decl d = {.off = off, .name = info.name, .linkage = info.linkage, .scope = "",
+    const char *scope = "";
+    if (info.name && !info.linkage)
+        scope = external_scope(u, du, off & ~DI_SUP_REF);
+    decl d = {.off = off, .name = info.name, .linkage = info.linkage, .scope = scope,
               .ref = info.ref, .has_ref = info.has_ref};
     return (int32_t)add_referenced_decl(u, &d);
 }
@@ -408,7 +466,8 @@ static const char *resolve(unit *u, int32_t idx)
         return u->decls[idx].full;
     const char *linkage = NULL, *qual = NULL, *plain = NULL;
     const char *link_scope = NULL, *link_name = NULL;
-    bool from_linkage = false;
+    bool from_linkage = false, sup_lost = false;
+    uint32_t lost_before = u->sup_lost;
     int32_t cur = idx;
     for (int hop = 0; cur >= 0 && hop < MAX_REF_HOPS; hop++) {
         if (u->decls[cur].lazy)
@@ -417,6 +476,7 @@ static const char *resolve(unit *u, int32_t idx)
         if (d->resolved && d->full) {
             qual = d->full;
             from_linkage = d->from_linkage;
+            sup_lost = d->sup_lost;
             if (d->plain)
                 plain = d->plain;
             break;
@@ -462,6 +522,7 @@ static const char *resolve(unit *u, int32_t idx)
     u->decls[idx].full = full;
     u->decls[idx].from_linkage = from_linkage;
     u->decls[idx].plain = plain;
+    u->decls[idx].sup_lost = sup_lost || u->sup_lost != lost_before;
     return full;
 }
 
@@ -569,8 +630,12 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         uint32_t di = add_decl(u, &d);
         register_die(u, die->off, scope, di + 1);
         if (u->nrr == r0 || info.declaration) {
+            /* No code of its own (an inline-only DW_AT_inline function, a
+             * declaration), but its subtree may hold functions that have
+             * code: a lambda's _FUN inside a local struct inside an
+             * always-inline function (libtsan) is written there. */
             u->nrr = r0;
-            return skip_children(u, die, end, next);
+            return walk_or_skip(u, die, end, scope, false, -1, 0, nest, next);
         }
         sk_grow((void **)&u->pf, &u->pf_cap, u->npf + 1, sizeof *u->pf);
         u->pf[u->npf] = (pending_func){.decl = di, .first_range = (uint32_t)r0,
@@ -597,7 +662,9 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     case DW_TAG_lexical_block:
     case DW_TAG_try_block:
     case DW_TAG_catch_block: {
-        if (func < 0 || !die->ab->children)
+        /* Outside a function with code (in an inline-only one) a block is
+         * still walked: it may hold a nested function that has code. */
+        if (!die->ab->children)
             break;
         uint64_t end = 0;
         if (!di_die_skip(u->du, die, &end))
@@ -1200,7 +1267,24 @@ static int cmp_range(const void *a, const void *b)
 
 /* The FUNC name of pending function f: see dwarf_symnames.c for the
  * symbol-table fallback.  The same for every piece of a split function. */
+static const char *func_name_of(unit *u, uint32_t f);
+
+/* The FUNC name, counting the names a missing dwz supplementary file cost
+ * (and how many of those the symbol table gave back). */
 static const char *func_name(unit *u, uint32_t f)
+{
+    int32_t di = (int32_t)u->pf[f].decl;
+    const char *dwarf = resolve(u, di);
+    const char *name = func_name_of(u, f);
+    if (!dwarf && u->decls[di].sup_lost) {
+        u->out->sup_funcs_lost++;
+        if (name)
+            u->out->sup_funcs_from_symtab++;
+    }
+    return name;
+}
+
+static const char *func_name_of(unit *u, uint32_t f)
 {
     int32_t di = (int32_t)u->pf[f].decl;
     const char *name = resolve(u, di);
@@ -1227,6 +1311,8 @@ static const char *func_name(unit *u, uint32_t f)
         return name;
     const char *plain = u->decls[di].plain;
     bool mangled = best[0] == '_' && (best[1] == 'Z' || best[1] == 'R');
+    if (!name) /* nothing in DWARF (a dwz supplementary file is missing): the symbol */
+        return ds_symbol_name(best, u->out->arena);
     if (!mangled) {
         /* extern "C": the bare symbol, when it is this function's name. */
         size_t keep = ds_clone_suffix_start(best);
@@ -1433,10 +1519,15 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                 uint32_t call_file = in->call_file ? file_index(u, in->call_file) : UINT32_MAX;
                 if (u->line_version >= 5 && in->call_file == 0)
                     call_file = file_index(u, 0);
+                const char *oname = resolve(u, origin);
+                if (!oname && (origin >= 0 ? u->decls[origin].sup_lost
+                                           : in->has_origin && (in->origin & DI_SUP_REF) &&
+                                                 !u->du->sec->sup))
+                    r->sup_inlines_lost++;
                 sk_grow((void **)&r->inlines, &r->inlines_cap, r->ninlines + 1, sizeof *r->inlines);
                 r->inlines[r->ninlines++] = (dsu_inline){
                     .depth = in->depth, .call_line = in->call_line, .call_file = call_file,
-                    .origin = resolve(u, origin), .first_range = (uint32_t)r0, .nranges = n};
+                    .origin = oname, .first_range = (uint32_t)r0, .nranges = n};
                 kept_at[in->depth] = true;
             }
         }

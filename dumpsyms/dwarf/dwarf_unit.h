@@ -50,6 +50,9 @@ typedef struct dsu_result {
     size_t ninlines, inlines_cap;
     dsu_range *ranges;
     size_t nranges, ranges_cap;
+    /* Names that were in a dwz supplementary file we do not have: FUNCs
+     * (and how many of them the symbol table named), INLINE records. */
+    uint32_t sup_funcs_lost, sup_funcs_from_symtab, sup_inlines_lost;
     char *error;         /* set: the unit is corrupt and was skipped */
     char *note;          /* set: a warning that does not discard the unit */
 } dsu_result;

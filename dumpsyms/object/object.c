@@ -701,12 +701,53 @@ int ds_object_debug_id(ds_object *obj, char debug_id[34], sk_error *err)
     return SK_OK;
 }
 
-bool ds_object_code_id(const ds_object *obj, char *out, size_t cap)
+bool ds_object_code_id(ds_object *obj, char *out, size_t cap)
 {
-    if (!obj->build_id_len || cap < obj->build_id_len * 2 + 1)
+    if (obj->build_id_len) {
+        if (cap < obj->build_id_len * 2 + 1)
+            return false;
+        sk_hex_upper(obj->build_id, obj->build_id_len, out);
+        return true;
+    }
+    /* Without a build-id Breakpad's code id is the .text hash its debug
+     * id comes from (unswapped): symbol servers index that too. */
+    ds_section *text = ds_object_section(obj, ".text");
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    if (cap < 33 || !text || text->shdr.sh_type == SHT_NOBITS ||
+        ds_section_data(obj, text, &data, &size, NULL) != SK_OK)
         return false;
-    sk_hex_upper(obj->build_id, obj->build_id_len, out);
+    sk_code_id_from_text(data, size, out);
     return true;
+}
+
+bool ds_object_soname(ds_object *obj, char *out, size_t cap)
+{
+    for (size_t i = 1; i < obj->nsections; i++) {
+        const ds_section *s = &obj->sections[i];
+        if (s->shdr.sh_type != SHT_DYNAMIC)
+            continue;
+        Elf_Scn *scn = elf_getscn(obj->elf, i);
+        Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+        if (!data || !s->shdr.sh_entsize)
+            return false;
+        size_t n = s->shdr.sh_size / s->shdr.sh_entsize;
+        for (size_t k = 0; k < n; k++) {
+            GElf_Dyn dyn;
+            if (!gelf_getdyn(data, (int)k, &dyn) || dyn.d_tag == DT_NULL)
+                break;
+            if (dyn.d_tag != DT_SONAME)
+                continue;
+            /* libelf bounds-checks the offset against the string table. */
+            const char *name = elf_strptr(obj->elf, s->shdr.sh_link, dyn.d_un.d_val);
+            if (!name || !*name || strlen(name) >= cap)
+                return false;
+            memcpy(out, name, strlen(name) + 1);
+            return true;
+        }
+        return false;
+    }
+    return false;
 }
 
 uint64_t ds_section_size(ds_object *obj, ds_section *s)

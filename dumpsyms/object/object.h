@@ -85,10 +85,13 @@ void ds_object_release(ds_object *obj, const char *const *names);
 /* True when the file has DWARF debug information (.debug_info). */
 bool ds_object_has_dwarf(ds_object *obj);
 
-/* The Breakpad debug id (33 chars + NUL) and, when there is a build-id, the
- * code id (hex of the whole build-id). */
+/* The Breakpad debug id (33 chars + NUL) and the code id: hex of the whole
+ * build-id, or without one the .text hash as Breakpad writes it. */
 int ds_object_debug_id(ds_object *obj, char debug_id[34], sk_error *err);
-bool ds_object_code_id(const ds_object *obj, char *out, size_t cap);
+bool ds_object_code_id(ds_object *obj, char *out, size_t cap);
+/* DT_SONAME of a shared library (false when it has none): the name
+ * Breakpad's Linux client gives the module in a minidump. */
+bool ds_object_soname(ds_object *obj, char *out, size_t cap);
 
 /* Breakpad arch name for an ELF machine (NULL when unknown). */
 const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags);

@@ -91,8 +91,44 @@ char *sw_code_id_key(const char *code_file, const char *code_id)
     return key;
 }
 
-/* The store keys to try for m, most specific first (NULL-terminated). */
-static int module_keys(const md_module *m, char *keys[2])
+#define MAX_KEYS 6
+
+/* The names a library's .sym may be stored under when the dump names it by
+ * a versioned file name (libpng16.so.16.39.0): dumpsyms writes the SONAME
+ * (libpng16.so.16), so the version is shortened one component at a time,
+ * longest first, down to one component after ".so".  Puts up to max
+ * malloc'd names in out. */
+static int soname_candidates(const char *file, char **out, int max)
+{
+    const char *so = strstr(file, ".so.");
+    if (!so)
+        return 0;
+    size_t base = (size_t)(so - file) + 3; /* through ".so" */
+    size_t len = strlen(file);
+    /* Only digits and dots after ".so.": a version, not "libfoo.so.debug". */
+    for (size_t i = base + 1; i < len; i++)
+        if (!isdigit((unsigned char)file[i]) && file[i] != '.')
+            return 0;
+    int n = 0;
+    size_t end = len;
+    while (n < max) {
+        while (end > base && file[end - 1] != '.')
+            end--;
+        if (end <= base + 1)
+            break;
+        end--; /* drop ".N" */
+        size_t dots = 0;
+        for (size_t i = base; i < end; i++)
+            dots += file[i] == '.';
+        if (dots == 0)
+            break; /* "libfoo.so" itself is no SONAME with a version */
+        out[n++] = sk_xstrndup(file, end);
+    }
+    return n;
+}
+
+/* The store keys to try for m, most specific first. */
+static int module_keys(const md_module *m, char *keys[MAX_KEYS])
 {
     int n = 0;
     if (m->debug_id && m->debug_file) {
@@ -104,6 +140,17 @@ static int module_keys(const md_module *m, char *keys[2])
             char *k = sk_store_key(m->debug_file, id, NULL);
             if (k)
                 keys[n++] = k;
+            /* A dump that names the library by its file name (an older
+             * client, or a handler that does not read the SONAME): the
+             * .sym is stored under the SONAME. */
+            char *names[MAX_KEYS - 2];
+            int nn = soname_candidates(m->debug_file, names, MAX_KEYS - 2);
+            for (int i = 0; i < nn; i++) {
+                k = sk_store_key(names[i], id, NULL);
+                if (k)
+                    keys[n++] = k;
+                free(names[i]);
+            }
         }
     }
     if (!n && m->code_id && m->code_file) {
@@ -322,7 +369,7 @@ static void open_files(sw_symbols *s)
 sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
 {
     sw_symbol_result r = {0};
-    char *keys[2] = {0};
+    char *keys[MAX_KEYS] = {0};
     int nkeys = module_keys(m, keys);
     const sw_options *o = s->opt;
 
