@@ -4,12 +4,14 @@
 usage: test_dwarf.py GROUP DUMPSYMS FIXTURES_SRC_DIR WORK_DIR
 
 Groups:
-  lines        FUNC names and file:line at sampled addresses agree with
-               llvm-symbolizer --no-inlines (>= 99.5% overall, every
-               disagreement listed)
+  lines        FUNC names and file:line agree with llvm-symbolizer
+               --no-inlines at llvm-dwarfdump's addresses (first and last
+               byte of every function range, every line-row start and the
+               byte before the next row), >= 99.5% for every fixture by
+               itself, every disagreement listed
   funcset      every function with code in DWARF (as llvm-dwarfdump decodes
-               its low_pc/high_pc or DW_AT_ranges) is a FUNC, and no FUNC
-               comes from nowhere
+               its low_pc/high_pc or DW_AT_ranges) is a FUNC of exactly
+               that range's size, and no FUNC comes from nowhere
   inlines      --inlines chains agree with llvm-symbolizer --inlines on the
                -O2 fixtures (>= 99% of sampled addresses, whole chain)
   determinism  byte-identical output across runs and -j 1/2/4
@@ -31,9 +33,11 @@ import sys
 
 GROUP, DUMPSYMS, FIXTURES_DIR, WORK = sys.argv[1:5]
 sys.path.insert(0, FIXTURES_DIR)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import build_fixtures  # noqa: E402
+import oracle_util  # noqa: E402
 
-LINES_MIN = 99.5
+LINES_MIN = 99.5  # per input, at the oracle's own range ends and row boundaries
 INLINES_MIN = 99.0
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -189,9 +193,55 @@ def normalize_name(name):
 
 # ---- groups ----------------------------------------------------------------
 
+LINE_ROW_RE = re.compile(r"^0x([0-9a-f]+)\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+(?:\d+\s+)?(.*)$", re.M)
+# Per input: every function range end is sampled; line-row boundaries are
+# thinned to this many (evenly), which bounds the llvm-symbolizer time.
+LINE_SAMPLES = 1500
+
+
+def oracle_line_rows(binary):
+    """Row boundaries of every line-table sequence, from llvm-dwarfdump:
+    [(start, end)] for each address range one row covers (end exclusive)."""
+    p = subprocess.run(["llvm-dwarfdump", "--debug-line", binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, check=True)
+    spans = []
+    seq = []
+    for m in LINE_ROW_RE.finditer(p.stdout.decode(errors="replace")):
+        addr, flags = int(m.group(1), 16), m.group(2)
+        seq.append(addr)
+        if "end_sequence" in flags:
+            starts = sorted(set(seq))
+            spans += [(lo, hi) for lo, hi in zip(starts, starts[1:]) if hi > lo]
+            seq = []
+    return spans
+
+
+def oracle_samples(binary, funcs):
+    """Addresses from the oracle's view: the first and last byte of every
+    DWARF function range, every line-row start and the byte before the
+    next row (inside functions only; bounded per input)."""
+    ends = set()
+    for lo, hi in funcs:
+        ends.update((lo, hi - 1))
+    inside = sorted(funcs)
+    import bisect
+    starts = [lo for lo, _ in inside]
+
+    def in_func(a):
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a < inside[i][1]
+
+    rows = set()
+    for lo, hi in oracle_line_rows(binary):
+        for a in (lo, hi - 1):
+            if in_func(a):
+                rows.add(a)
+    return oracle_util.bounded(rows | ends, LINE_SAMPLES + len(ends), keep=ends)
+
+
 def group_lines():
-    total = agree = 0
-    per_target = {}
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
+    floors = oracle_util.Floors(LINES_MIN)
     disagreements = []
     for fx in fixtures():
         load, _ = elf_info(fx.path)
@@ -199,34 +249,46 @@ def group_lines():
         sym = Sym(out)
         if not sym.funcs:
             fail("%s: no FUNC records" % fx.path)
-        queries = []
-        for f in sym.funcs:
-            for a in samples(f):
-                queries.append((f, a))
-        answers = symbolize(fx.path, [a + load for _, a in queries], inlines=False)
-        t = per_target.setdefault(fx.target, [0, 0])
-        for (f, a), frames in zip(queries, answers):
-            ours = (normalize_name(f["name"]),) + sym.line_at(f, a)
+        starts = sorted((f["addr"], i) for i, f in enumerate(sym.funcs))
+        keys = [a for a, _ in starts]
+        import bisect
+
+        def func_at(addr):
+            # The FUNC whose range holds addr (the last one starting at or
+            # before it; earlier ones cannot reach past it in a sane .sym).
+            i = bisect.bisect_right(keys, addr) - 1
+            while i >= 0:
+                f = sym.funcs[starts[i][1]]
+                if f["addr"] <= addr < f["addr"] + f["size"]:
+                    return f
+                if f["addr"] + f["size"] <= addr and i < len(keys) - 1 and keys[i] != keys[i + 1]:
+                    return None
+                i -= 1
+            return None
+
+        addrs = oracle_samples(fx.path, dwarf_function_ranges(fx.path))
+        answers = symbolize(fx.path, addrs, inlines=False)
+        label = os.path.basename(fx.path)
+        ok = 0
+        for a, frames in zip(addrs, answers):
+            f = func_at(a - load)
+            ours = (normalize_name(f["name"]),) + sym.line_at(f, a - load) if f else ("(no FUNC)", "??", 0)
             theirs = frames[0] if frames else ("??", "??", 0)
             theirs = (normalize_name(theirs[0]), theirs[1], theirs[2])
-            total += 1
-            t[1] += 1
             if ours == theirs:
-                agree += 1
-                t[0] += 1
+                ok += 1
             else:
                 disagreements.append("%s 0x%x: ours %s:%s:%d, llvm-symbolizer %s:%s:%d" %
-                                     (os.path.basename(fx.path), a + load, *ours, *theirs))
-    for target, (ok, n) in sorted(per_target.items()):
-        print("%-14s %6d/%-6d %.2f%%" % (target, ok, n, 100.0 * ok / n))
-    rate = 100.0 * agree / total
-    print("overall        %6d/%-6d %.2f%% (need %.1f%%)" % (agree, total, rate, LINES_MIN))
+                                     (label, a, *ours, *theirs))
+        floors.add(label, "FUNC+line", ok, len(addrs))
+    problems = floors.report("lines vs llvm-symbolizer at llvm-dwarfdump's range ends and row boundaries",
+                             min_samples=20)
     for d in disagreements[:200]:
         print("  " + d)
     if len(disagreements) > 200:
         print("  ... and %d more" % (len(disagreements) - 200))
-    if rate < LINES_MIN:
-        fail("agreement %.2f%% is below %.1f%%" % (rate, LINES_MIN))
+    if problems:
+        fail("; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
 
 
 DIE_RE = re.compile(r"^0x[0-9a-f]+:\s+(DW_TAG_\w+)", re.M)
@@ -273,6 +335,7 @@ def dwarf_function_ranges(binary):
 
 
 def group_funcset():
+    oracle_util.require("llvm-dwarfdump", "readelf")
     problems = []
     checked = 0
     split_fixtures = 0
@@ -291,6 +354,18 @@ def group_funcset():
             problems.append("%s: DWARF function at 0x%x has no FUNC" % (fx.path, lo))
         for lo in extra:
             problems.append("%s: FUNC at 0x%x is no DWARF function" % (fx.path, lo))
+        # Sizes exactly: a FUNC must end where its DWARF range ends.
+        ends = {}
+        for lo, hi in ours:
+            ends.setdefault(lo, set()).add(hi)
+        wrong = sorted((lo, hi) for lo, hi in theirs if lo in ends and hi not in ends[lo])
+        for lo, hi in wrong[:10]:
+            problems.append("%s: FUNC at 0x%x ends at %s, DWARF range ends at 0x%x" %
+                            (fx.path, lo, "/".join("0x%x" % e for e in sorted(ends[lo])), hi))
+        if len(wrong) > 10:
+            problems.append("%s: ... and %d more FUNC sizes differ from DWARF" % (fx.path, len(wrong) - 10))
+        print("%-34s %4d DWARF ranges, %d without FUNC, %d FUNC from nowhere, %d sizes differ" %
+              (os.path.basename(fx.path), len(theirs), len(lost), len(extra), len(wrong)))
         # Hot/cold split: gcc -O2 fixtures have a discontiguous fx_hot_cold;
         # each part must be a FUNC under the same name.
         syms = subprocess.run(["readelf", "-sW", fx.path], stdout=subprocess.PIPE,
@@ -334,6 +409,7 @@ def our_chain(sym, func, addr):
 
 
 def group_inlines():
+    oracle_util.require("llvm-symbolizer")
     total = agree = 0
     with_inline = 0
     disagreements = []
@@ -485,11 +561,13 @@ def split_toolchains():
         out.append(("gcc-dwarf5", "gcc", "g++", "-gdwarf-5", "split_pack_dwp5"))
         out.append(("gcc-dwarf4", "gcc", "g++", "-gdwarf-4", "dwp"))
     else:
-        print("note: gcc missing, the gcc cases are skipped")
+        oracle_util.partly_missing("gcc", "the gcc cases")
     if shutil.which("clang") and shutil.which("clang++"):
         out.append(("clang-dwarf5", "clang", "clang++", "-gdwarf-5", "llvm-dwp"))
     else:
-        print("note: clang missing, the clang case is skipped")
+        oracle_util.partly_missing("clang", "the clang case")
+    if not out:
+        oracle_util.missing("gcc and clang")
     return out
 
 
@@ -830,10 +908,7 @@ def split_pack_dwp5(dwos, out):
 def group_splitdwarf():
     """Split DWARF: .dwo beside the objects, .dwp beside the binary, a
     missing .dwo and a stale one."""
-    for tool in ("llvm-symbolizer", "llvm-dwarfdump"):
-        if shutil.which(tool) is None:
-            print("note: %s missing, nothing to check against" % tool)
-            return
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
     problems = []
     toolchains = split_toolchains()
     if not toolchains:
@@ -855,7 +930,7 @@ def group_splitdwarf():
                 os.unlink(os.path.join(base + "-dwp", d))
             split_check(label + " .dwp", binary, ref, problems)
         elif shutil.which(packer) is None:
-            print("note: %s missing, %s .dwp skipped" % (packer, label))
+            oracle_util.partly_missing(packer, label + " .dwp")
         else:
             binary = split_build(base + "-dwp", cc, cxx, dwarf, split=True)
             dwos = sorted(os.path.join("obj", f) for f in os.listdir(os.path.join(base + "-dwp", "obj"))
@@ -959,7 +1034,7 @@ def group_splitdwarf():
         if rc != 0 or not out.startswith(b"MODULE "):
             problems.append("garbage .dwo: exit %d, want 0 and a .sym" % rc)
     else:
-        print("note: gcc missing, the missing and stale .dwo cases are skipped")
+        oracle_util.partly_missing("gcc", "the missing and stale .dwo cases")
     seen = set()
     problems = [p for p in problems if not (p in seen or seen.add(p))]
     for p in problems:
