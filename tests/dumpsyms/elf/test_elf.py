@@ -262,6 +262,8 @@ def group_ids():
     for prefix, arch in ARCHES:
         exe = compile_c(prefix, src, w("ids-" + arch), ["-Wl,--build-id=sha1"])
         if not exe:
+            if os.environ.get("CI"):  # CI has every cross compiler: missing is a failure
+                fail("%s: no %sgcc (CI is set)" % (arch, prefix))
             log("skip %s: no %sgcc" % (arch, prefix))
             continue
         tested += 1
@@ -720,6 +722,8 @@ fn main() {
 
 def group_rust():
     if not have("rustc"):
+        if os.environ.get("CI"):
+            fail("no rustc (CI is set: a missing compiler is a failure)")
         log("skip: no rustc")
         return
     src = write("rfix.rs", RUST_SOURCE)
