@@ -189,7 +189,7 @@ cp -a "$src" "$pristine"
 # restore: every file a bug changed gets its pristine text back, with a new
 # time stamp so that ninja rebuilds it.
 restore() {
-    diff -rq "$pristine" "$src" | sed -n 's/^Files .* and \(.*\) differ$/\1/p' | while read -r f; do
+    { diff -rq "$pristine" "$src" || true; } | sed -n 's/^Files .* and \(.*\) differ$/\1/p' | while read -r f; do
         cp "$pristine/${f#"$src"/}" "$f"
     done
 }
