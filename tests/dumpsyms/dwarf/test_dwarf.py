@@ -143,12 +143,6 @@ class Sym:
         return "??", 0
 
 
-def samples(func):
-    addrs = {func["addr"], func["addr"] + func["size"] // 2}
-    addrs.update(a for a, _s, _l, _f in func["lines"])
-    return sorted(addrs)
-
-
 def symbolize(binary, addrs, inlines):
     """llvm-symbolizer frames per address: [(name, file, line)], innermost first."""
     args = ["llvm-symbolizer", "-C", "--obj=" + binary, "--inlines" if inlines else "--no-inlines"]
@@ -239,6 +233,24 @@ def oracle_samples(binary, funcs):
     return oracle_util.bounded(rows | ends, LINE_SAMPLES + len(ends), keep=ends)
 
 
+def func_finder(sym):
+    """addr -> the FUNC whose range holds it, or None."""
+    import bisect
+    order = sorted((f["addr"], -f["size"], i) for i, f in enumerate(sym.funcs))
+    keys = [a for a, _, _ in order]
+
+    def func_at(addr):
+        i = bisect.bisect_right(keys, addr) - 1
+        # Walk back over FUNCs that start earlier: one of them may still
+        # reach addr (a FUNC that holds another is rare but legal).
+        for j in range(i, max(-1, i - 8), -1):
+            f = sym.funcs[order[j][2]]
+            if f["addr"] <= addr < f["addr"] + f["size"]:
+                return f
+        return None
+    return func_at
+
+
 def group_lines():
     oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
     floors = oracle_util.Floors(LINES_MIN)
@@ -249,22 +261,7 @@ def group_lines():
         sym = Sym(out)
         if not sym.funcs:
             fail("%s: no FUNC records" % fx.path)
-        starts = sorted((f["addr"], i) for i, f in enumerate(sym.funcs))
-        keys = [a for a, _ in starts]
-        import bisect
-
-        def func_at(addr):
-            # The FUNC whose range holds addr (the last one starting at or
-            # before it; earlier ones cannot reach past it in a sane .sym).
-            i = bisect.bisect_right(keys, addr) - 1
-            while i >= 0:
-                f = sym.funcs[starts[i][1]]
-                if f["addr"] <= addr < f["addr"] + f["size"]:
-                    return f
-                if f["addr"] + f["size"] <= addr and i < len(keys) - 1 and keys[i] != keys[i + 1]:
-                    return None
-                i -= 1
-            return None
+        func_at = func_finder(sym)
 
         addrs = oracle_samples(fx.path, dwarf_function_ranges(fx.path))
         answers = symbolize(fx.path, addrs, inlines=False)
@@ -295,15 +292,18 @@ DIE_RE = re.compile(r"^0x[0-9a-f]+:\s+(DW_TAG_\w+)", re.M)
 RANGE_RE = re.compile(r"\[0x([0-9a-f]+), 0x([0-9a-f]+)\)")
 
 
-def dwarf_function_ranges(binary):
-    """Merged code ranges of every subprogram, as llvm-dwarfdump decodes them."""
+def dwarf_function_ranges(binary, tag="DW_TAG_subprogram", named=False):
+    """Merged code ranges of every subprogram (or DIE of another tag, such
+    as DW_TAG_inlined_subroutine), as llvm-dwarfdump decodes them; with
+    named, (abstract origin's or own name, lo, hi)."""
     p = subprocess.run(["llvm-dwarfdump", "--debug-info", binary], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, check=True)
     text = p.stdout.decode(errors="replace")
     starts = [(m.start(), m.group(1)) for m in DIE_RE.finditer(text)]
+    want_tag = tag
     funcs = []
     for i, (pos, tag) in enumerate(starts):
-        if tag != "DW_TAG_subprogram":
+        if tag != want_tag:
             continue
         body = text[pos:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
         if "DW_AT_declaration\t(true)" in body:
@@ -330,7 +330,11 @@ def dwarf_function_ranges(binary):
                 merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
             else:
                 merged.append((lo, hi))
-        funcs.extend(merged)
+        if named:
+            nm = re.search(r'DW_AT_(?:abstract_origin|specification|name)\t\((?:0x[0-9a-f]+ )?"([^"]*)"', body)
+            funcs.extend((nm.group(1) if nm else "", lo, hi) for lo, hi in merged)
+        else:
+            funcs.extend(merged)
     return funcs
 
 
@@ -409,38 +413,64 @@ def our_chain(sym, func, addr):
 
 
 def group_inlines():
-    oracle_util.require("llvm-symbolizer")
-    total = agree = 0
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
+    floors = oracle_util.Floors(INLINES_MIN)
     with_inline = 0
     disagreements = []
+    empty_parent = []
     for fx in fixtures():
         if not fx.optimized:
             continue
         load, _ = elf_info(fx.path)
         _, out, _ = run_dumpsyms(["-c", "--inlines", fx.path])
         sym = Sym(out)
-        queries = [(f, a) for f in sym.funcs for a in samples(f)]
-        answers = symbolize(fx.path, [a + load for _, a in queries], inlines=True)
-        for (f, a), frames in zip(queries, answers):
-            ours = our_chain(sym, f, a)
+        func_at = func_finder(sym)
+        # The oracle's addresses: function and inlined-call range ends, line
+        # row boundaries.
+        ranges = dwarf_function_ranges(fx.path)
+        ends = set()
+        inlined = dwarf_function_ranges(fx.path, tag="DW_TAG_inlined_subroutine", named=True)
+        for _name, lo, hi in inlined:
+            ends.update((lo, hi - 1))
+
+        def code_of(name, addr):
+            return any(n == name and lo <= addr < hi for n, lo, hi in inlined)
+
+        addrs = sorted(set(oracle_samples(fx.path, ranges)) | ends)
+        answers = symbolize(fx.path, addrs, inlines=True)
+        label = os.path.basename(fx.path)
+        ok = 0
+        for a, frames in zip(addrs, answers):
+            f = func_at(a - load)
+            ours = our_chain(sym, f, a - load) if f else [("(no FUNC)", "??", 0)]
             theirs = [(normalize_name(n), fl, ln) for n, fl, ln in frames]
-            total += 1
             if len(theirs) > 1:
                 with_inline += 1
             if ours == theirs:
-                agree += 1
+                ok += 1
+            elif any(not code_of(n, a) for n, _f, _l in theirs[1:-1]):
+                # llvm-symbolizer nests by the DIE tree alone: a frame whose
+                # inlined_subroutine has no code here (gcc's strict DWARF 2
+                # writes an empty low_pc == high_pc for a split inlined
+                # call) still appears.  Known, listed, not counted.
+                empty_parent.append("%s 0x%x: llvm %s" % (label, a, theirs))
+                continue
             else:
-                disagreements.append("%s 0x%x:\n      ours %s\n      llvm %s" %
-                                     (os.path.basename(fx.path), a + load, ours, theirs))
-    rate = 100.0 * agree / total
-    print("inline chains: %d/%d agree (%.2f%%, need %.1f%%); %d addresses inside inlined code" %
-          (agree, total, rate, INLINES_MIN, with_inline))
+                disagreements.append("%s 0x%x:\n      ours %s\n      llvm %s" % (label, a, ours, theirs))
+        floors.add(label, "inline chain", ok, len(addrs) - sum(1 for e in empty_parent if e.startswith(label + " ")))
+    problems = floors.report("inline chains vs llvm-symbolizer --inlines (function, inlined-call and "
+                             "line-row boundaries)", min_samples=20)
+    print("%d sampled addresses inside inlined code" % with_inline)
+    print("%d addresses left out where llvm-symbolizer names an inlined frame with no code there "
+          "(an empty DW_TAG_inlined_subroutine range):" % len(empty_parent))
+    for e in empty_parent[:20]:
+        print("  " + e)
     for d in disagreements[:100]:
         print("  " + d)
     if with_inline < 50:
         fail("only %d sampled addresses lie in inlined code: the check proves little" % with_inline)
-    if rate < INLINES_MIN:
-        fail("inline agreement %.2f%% is below %.1f%%" % (rate, INLINES_MIN))
+    if problems:
+        fail("; ".join(problems[:5]))
 
 
 def group_determinism():
