@@ -313,12 +313,10 @@ def dwarf_function_ranges(binary, tag="DW_TAG_subprogram", named=False):
         high = re.search(r"DW_AT_high_pc\t\(0x([0-9a-f]+)\)", body)
         if low and high:
             ranges.append((int(low.group(1), 16), int(high.group(1), 16)))
-        m = re.search(r"DW_AT_ranges\t\(([^)]*\)\s*)*\)", body)
         if "DW_AT_ranges" in body:
             seg = body[body.index("DW_AT_ranges"):]
             seg = seg[:seg.index("))") + 2] if "))" in seg else seg
             ranges += [(int(a, 16), int(b, 16)) for a, b in RANGE_RE.findall(seg)]
-        del m
         ranges = sorted(r for r in ranges if r[1] > r[0])
         # Code the linker dropped keeps address 0 (ld) or -1 (lld): when
         # one range of a function is dropped, all of it is.
