@@ -682,11 +682,14 @@ def split_compare(label, ref_sym, got_sym, problems):
 
 def split_symbolizer(label, binary, ref_binary, ref_sym, got_sym, problems):
     """Our output for the split binary against llvm-symbolizer, which reads
-    the .dwo/.dwp itself, at addresses sampled from the reference .sym (so
-    a function we lost counts against us): function and line without
+    the .dwo/.dwp itself, at the oracle's addresses of the unsplit build
+    (so a function we lost counts against us): function and line without
     inlines, and whole --inlines chains."""
     load, _ = elf_info(binary)
-    queries = [a for f in ref_sym.funcs for a in samples(f)]
+    # The oracle's addresses, from the unsplit build's DWARF (the same
+    # code): function range ends and line-row boundaries.
+    ref_load, _ = elf_info(ref_binary)
+    queries = [a - ref_load for a in oracle_samples(ref_binary, dwarf_function_ranges(ref_binary))]
     addrs = [a + load for a in queries]
     funcs = sorted(got_sym.funcs, key=lambda f: f["addr"])
 
