@@ -72,12 +72,86 @@ run("streams-past-eof", header(3, 32) + b"".join(struct.pack("<III", t, 0x1000, 
 # ---- damaged but readable: a (partial) report -----------------------------
 good = base_dump().build()
 run("good", good, 0, check=lambda r: None if r["crash_info"]["crashing_thread"] == 0 else "no crashing thread")
-# truncated in the middle of stream data (the directory is at the end, so
-# cut a copy with the directory moved to the front instead)
+# Truncated in the middle of stream data.  mdbuild writes the directory
+# last, so a cut file loses its directory first and never gets as far as
+# the streams; these copies have the directory moved to the front (every
+# RVA inside the streams moved with the data), then lose their tail.
+
+
+def directory_first(blob):
+    count, dir_rva = struct.unpack_from("<II", blob, 8)
+    entries = [struct.unpack_from("<III", blob, dir_rva + 12 * i) for i in range(count)]
+    shift = (12 * count + 7) // 8 * 8
+    body = bytearray(blob[32:dir_rva])
+
+    def move(at):  # an RVA at file offset `at` (inside the body)
+        old = struct.unpack_from("<I", body, at - 32)[0]
+        if old:
+            struct.pack_into("<I", body, at - 32, old + shift)
+
+    for stype, size, rva in entries:
+        if stype == mdbuild.SYSTEM_INFO:
+            move(rva + 24)  # CSD version string
+        elif stype == mdbuild.THREAD_LIST:
+            for i in range(struct.unpack_from("<I", blob, rva)[0]):
+                move(rva + 4 + 48 * i + 36)  # stack memory
+                move(rva + 4 + 48 * i + 44)  # context
+        elif stype == mdbuild.MODULE_LIST:
+            for i in range(struct.unpack_from("<I", blob, rva)[0]):
+                move(rva + 4 + 108 * i + 20)  # name
+                move(rva + 4 + 108 * i + 80)  # CodeView record
+        elif stype == mdbuild.EXCEPTION:
+            move(rva + 164)  # context
+        else:
+            raise ValueError("directory_first: stream type %d not modelled" % stype)
+    head = bytearray(blob[:32])
+    struct.pack_into("<I", head, 12, 32)
+    directory = b"".join(struct.pack("<III", t, n, rva + shift) for t, n, rva in entries).ljust(shift, b"\0")
+    return bytes(head) + directory, bytes(body), {t: (rva + shift, n) for t, n, rva in entries}
+
+
+def truncated(name, data, keep_threads=None, keep_modules=None):
+    """Cut behind an intact directory: exit 1 naming the stream that ran
+    past the end, or a report with what was intact; never the directory."""
+    path = os.path.join(SCRATCH, name + ".dmp")
+    with open(path, "wb") as f:
+        f.write(data)
+    p = subprocess.run([STACKWALK, "--json", path], capture_output=True, text=True, timeout=30)
+    if "directory" in p.stderr:
+        failures.append("%s: stopped at the directory, not in the streams: %s" % (name, p.stderr.strip()))
+    elif p.returncode == 1:
+        if not (p.stderr.startswith("stackwalk: ") and "stream" in p.stderr and "past the end" in p.stderr):
+            failures.append("%s: exit 1 without naming the stream cut short: %s" % (name, p.stderr.strip()))
+        elif keep_threads or keep_modules:
+            failures.append("%s: exit 1, but streams before the cut were intact: %s" % (name, p.stderr.strip()))
+    elif p.returncode == 0:
+        r = json.loads(p.stdout)
+        if keep_threads is not None and r["thread_count"] != keep_threads:
+            failures.append("%s: %d threads, want %d" % (name, r["thread_count"], keep_threads))
+        if keep_modules is not None and len(r["modules"]) != keep_modules:
+            failures.append("%s: %d modules, want %d" % (name, len(r["modules"]), keep_modules))
+    else:
+        failures.append("%s: exit %d: %s" % (name, p.returncode, p.stderr.strip()))
+    print("%-22s %5d bytes: exit %d %s" % (name, len(data), p.returncode, p.stderr.strip()[:120]))
+
+
+head, body, where = directory_first(good)
+# The moved copy, whole, must read like the original.
+whole = run("directory-first", head + body, 0, check=lambda r: None if (
+    r["crash_info"]["crashing_thread"] == 0 and r["thread_count"] == 1 and len(r["modules"]) == 1 and
+    r["modules"][0]["filename"] == "app" and r["system_info"]["os_ver"].endswith("Linux 6.1.0 #1 SMP test"))
+    else "the relaid dump reads differently: %s" % json.dumps(r)[:400])
 for cut in (0.3, 0.6, 0.9):
-    data = bytearray(good)
-    n = int(len(data) * cut)
-    run("truncated-%d" % int(cut * 100), bytes(data[:n]), 1)
+    truncated("truncated-%d" % int(cut * 100), head + body[:int(len(body) * cut)])
+# Cut inside one stream: every stream before it is still read.
+order = sorted(where, key=lambda t: where[t][0])
+for stype in order:
+    rva, size = where[stype]
+    cut = rva + size // 2 - len(head)
+    before = {t for t in order if where[t][0] + where[t][1] <= rva}
+    truncated("truncated-in-stream-%d" % stype, head + body[:cut],
+              keep_threads=1 if mdbuild.THREAD_LIST in before else None,
+              keep_modules=1 if mdbuild.MODULE_LIST in before else None)
 
 
 def with_stream(dump, stype, payload):

@@ -150,6 +150,8 @@ def publics(sym_text):
 def compile_c(prefix, src, out, extra=(), cxx=False):
     cc = prefix + ("g++" if cxx else "gcc")
     if not have(cc):
+        if os.environ.get("CI"):  # CI has every cross compiler: a missing one is a failure
+            fail("%s is not installed (CI is set)" % cc)
         return None
     must([cc, "-g", "-O2", "-o", out, src] + list(extra))
     return out
@@ -727,6 +729,8 @@ fn main() {
 
 def group_rust():
     if not have("rustc"):
+        if os.environ.get("CI"):
+            fail("no rustc (CI is set: a missing compiler is a failure)")
         log("skip: no rustc")
         return
     src = write("rfix.rs", RUST_SOURCE)
