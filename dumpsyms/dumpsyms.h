@@ -86,4 +86,52 @@ typedef struct ds_pack_totals {
 int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir, const ds_options *opt,
                int file_jobs, ds_pack_report_fn report, void *report_ctx, ds_pack_totals *totals);
 
+/* ---- debuginfod ---------------------------------------------------------
+ * Debug files and executables by build-id from debuginfod servers, through
+ * elfutils' libdebuginfod (debuginfod.c).  ds_debuginfod_new() configures
+ * libdebuginfod through its environment variables (DEBUGINFOD_URLS,
+ * DEBUGINFOD_CACHE_PATH, DEBUGINFOD_TIMEOUT, DEBUGINFOD_MAXTIME) for the
+ * whole process, so call it before starting threads; fetches may then run
+ * from any number of threads. */
+
+typedef struct ds_debuginfod ds_debuginfod;
+
+typedef struct ds_debuginfod_config {
+    const char *const *urls; /* servers; none: DEBUGINFOD_URLS */
+    size_t nurls;
+    /* Where libdebuginfod keeps downloads.  NULL: its own choice
+     * (DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client). */
+    const char *cache_dir;
+    /* A fresh directory inside cache_dir (NULL: $TMPDIR), removed with all
+     * downloads by ds_debuginfod_free(): for callers that keep what they
+     * made of the files (.sym), not the files. */
+    bool private_cache;
+    unsigned timeout_secs; /* a whole download at most; 0: libdebuginfod's defaults */
+} ds_debuginfod_config;
+
+/* SK_ENOTFOUND when there is no server at all (no URL and DEBUGINFOD_URLS
+ * unset or empty), SK_EUSAGE for an entry with a space in it. */
+int ds_debuginfod_new(const ds_debuginfod_config *cfg, ds_debuginfod **out, sk_error *err);
+void ds_debuginfod_free(ds_debuginfod *d);
+/* The servers, space-separated, for messages. */
+const char *ds_debuginfod_urls(const ds_debuginfod *d);
+
+typedef enum ds_debuginfod_kind { DS_DEBUGINFOD_DEBUGINFO, DS_DEBUGINFOD_EXECUTABLE } ds_debuginfod_kind;
+
+typedef struct ds_fetch {
+    char *path;     /* the downloaded file (in the cache) */
+    char *url;      /* where it came from: .../buildid/<hex>/debuginfo */
+    uint64_t bytes;
+    double seconds; /* spent fetching (0.00 when the cache had it) */
+} ds_fetch;
+
+/* Fetches /buildid/<hex>/debuginfo or /executable.  Fails with
+ * SK_ENOTFOUND when no server has it, SK_ENET for an unreachable, failing
+ * or too slow server (past timeout_secs); the message names the servers,
+ * the build-id and the problem.  The file is not checked: that is the
+ * caller's job (it is a separate debug file like any other). */
+int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_debuginfod_kind kind,
+                        ds_fetch *out, sk_error *err);
+void ds_fetch_free(ds_fetch *f);
+
 #endif
