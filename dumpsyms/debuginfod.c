@@ -25,6 +25,10 @@
 
 #include "dumpsyms.h"
 
+/* libdebuginfod's DEBUGINFOD_TIMEOUT when the variable is unset
+ * (debuginfod_find_debuginfo(3)). */
+#define DEFAULT_COMMENCE_TIMEOUT 90
+
 struct ds_debuginfod {
     char *urls;      /* what DEBUGINFOD_URLS holds, for messages */
     char *cache;     /* libdebuginfod's cache directory (NULL: its default) */
@@ -114,9 +118,16 @@ int ds_debuginfod_new(const ds_debuginfod_config *cfg, ds_debuginfod **out, sk_e
     if (!rc && d->timeout) {
         char v[32];
         snprintf(v, sizeof v, "%u", d->timeout);
-        rc = set_env(DEBUGINFOD_TIMEOUT_ENV_VAR, v, err);
-        if (!rc)
-            rc = set_env(DEBUGINFOD_MAXTIME_ENV_VAR, v, err);
+        rc = set_env(DEBUGINFOD_MAXTIME_ENV_VAR, v, err);
+        /* DEBUGINFOD_TIMEOUT gives up on a server that sends (almost)
+         * nothing for that long; only ever shorten it to the whole limit,
+         * never lengthen libdebuginfod's (or the user's) choice. */
+        const char *cur = getenv(DEBUGINFOD_TIMEOUT_ENV_VAR);
+        uint64_t now = DEFAULT_COMMENCE_TIMEOUT;
+        if (cur && *cur && !sk_parse_dec(cur, strlen(cur), &now))
+            now = DEFAULT_COMMENCE_TIMEOUT;
+        if (!rc && (now == 0 || d->timeout < now))
+            rc = set_env(DEBUGINFOD_TIMEOUT_ENV_VAR, v, err);
     }
     if (rc) {
         ds_debuginfod_free(d);

@@ -25,6 +25,16 @@ static void usage(FILE *f)
           "  --symbols-url URL     a symbol server; repeatable, tried in order\n"
           "  --symbols-cache DIR   keep downloaded .sym files here (store layout)\n"
           "  --timeout SECONDS     per HTTP request (default 30)\n"
+          "  --symbols-tmp DIR     scratch space for downloads (default $TMPDIR, else /tmp)\n"
+          "  --symbols-download-timeout-secs N\n"
+          "                        a whole debuginfod download at most (default 1000)\n"
+          "  --debuginfod URL      a debuginfod server (repeatable): for a module with\n"
+          "                        an ELF build-id whose .sym none of the above has,\n"
+          "                        fetch its debug file and executable, make the .sym\n"
+          "                        (kept in --symbols-cache) and use it.  Off by\n"
+          "                        default (it sends build-ids to the server); also on\n"
+          "                        when DEBUGINFOD_URLS is set and not empty\n"
+          "  --no-debuginfod       off, even when DEBUGINFOD_URLS is set\n"
           "\n"
           "other:\n"
           "  --max-frames N        frames per thread at most (default 1024)\n"
@@ -39,9 +49,9 @@ static void usage(FILE *f)
 }
 
 enum { OPT_JSON = 256, OPT_PRETTY, OPT_HUMAN, OPT_BRIEF, OPT_SYMPATH, OPT_SYMURL, OPT_CACHE, OPT_TIMEOUT,
-       OPT_MAXFRAMES, OPT_VERSION };
+       OPT_MAXFRAMES, OPT_VERSION, OPT_SYMTMP, OPT_DLTIMEOUT, OPT_DEBUGINFOD, OPT_NO_DEBUGINFOD };
 
-static int run(int argc, char **argv, const char **paths, const char **urls)
+static int run(int argc, char **argv, const char **paths, const char **urls, const char **dbgi)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
@@ -53,6 +63,10 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         {"symbols-url", required_argument, NULL, OPT_SYMURL},
         {"symbols-cache", required_argument, NULL, OPT_CACHE},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"symbols-tmp", required_argument, NULL, OPT_SYMTMP},
+        {"symbols-download-timeout-secs", required_argument, NULL, OPT_DLTIMEOUT},
+        {"debuginfod", required_argument, NULL, OPT_DEBUGINFOD},
+        {"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
         {"max-frames", required_argument, NULL, OPT_MAXFRAMES},
         {"output", required_argument, NULL, 'o'},
         {"verbose", no_argument, NULL, 'v'},
@@ -61,7 +75,8 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         {NULL, 0, NULL, 0},
     };
     enum { HUMAN, BRIEF, JSON, PRETTY, MACHINE } mode = HUMAN;
-    size_t npaths = 0, nurls = 0;
+    size_t npaths = 0, nurls = 0, ndbgi = 0;
+    bool no_debuginfod = false;
     sw_options opt = {0};
     const char *output = NULL;
     bool verbose = false;
@@ -78,15 +93,24 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         case OPT_SYMPATH: paths[npaths++] = optarg; break;
         case OPT_SYMURL: urls[nurls++] = optarg; break;
         case OPT_CACHE: opt.symbols_cache = optarg; break;
+        case OPT_SYMTMP: opt.symbols_tmp = optarg; break;
+        case OPT_DEBUGINFOD: dbgi[ndbgi++] = optarg; break;
+        case OPT_NO_DEBUGINFOD: no_debuginfod = true; break;
         case OPT_TIMEOUT:
         case OPT_MAXFRAMES:
+        case OPT_DLTIMEOUT:
             if (!sk_parse_dec(optarg, strlen(optarg), &v) || v == 0 || v > 1000000) {
                 fprintf(stderr, "stackwalk: %s: expected a positive number, got '%s'\n",
-                        c == OPT_TIMEOUT ? "--timeout" : "--max-frames", optarg);
+                        c == OPT_TIMEOUT     ? "--timeout"
+                        : c == OPT_DLTIMEOUT ? "--symbols-download-timeout-secs"
+                                             : "--max-frames",
+                        optarg);
                 return 2;
             }
             if (c == OPT_TIMEOUT)
                 opt.http_timeout = (unsigned)v;
+            else if (c == OPT_DLTIMEOUT)
+                opt.symbols_download_timeout_secs = (unsigned)v;
             else
                 opt.max_frames = (unsigned)v;
             break;
@@ -114,6 +138,13 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
     opt.symbol_urls = urls;
     opt.nsymbol_urls = nurls;
     opt.crashing_thread_only = mode == BRIEF;
+    /* debuginfod: --debuginfod URL, or DEBUGINFOD_URLS (the variable every
+     * debuginfod client reads); --no-debuginfod overrides both. */
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    opt.debuginfod_urls = dbgi;
+    opt.ndebuginfod_urls = ndbgi;
     sk_log_set_sink(sk_log_stderr_sink, (void *)"stackwalk", verbose ? SK_LOG_DEBUG : SK_LOG_ERROR);
 
     sk_error err = {0};
@@ -155,12 +186,14 @@ int main(int argc, char **argv)
 {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     const char **urls = calloc((size_t)argc + 1, sizeof *urls);
-    if (!paths || !urls) {
+    const char **dbgi = calloc((size_t)argc + 1, sizeof *dbgi);
+    if (!paths || !urls || !dbgi) {
         fputs("stackwalk: out of memory\n", stderr);
         return 2;
     }
-    int rc = run(argc, argv, paths, urls);
+    int rc = run(argc, argv, paths, urls, dbgi);
     free(paths);
     free(urls);
+    free(dbgi);
     return rc;
 }

@@ -37,6 +37,9 @@ void sw_minidump_close(sw_minidump *dump);
 
 /* ---- options -------------------------------------------------------------- */
 
+/* rust-minidump's default for --symbols-download-timeout-secs. */
+#define SW_DEFAULT_DOWNLOAD_TIMEOUT 1000
+
 typedef struct sw_options {
     /* Local symbols: directories in store layout NAME/DEBUGID/NAME.sym, or
      * single .sym files (matched on their MODULE line). */
@@ -50,6 +53,18 @@ typedef struct sw_options {
     const char *symbols_cache;
     /* HTTP timeout per request in seconds (0: 30). */
     unsigned http_timeout;
+    /* Scratch space for downloads (NULL: $TMPDIR, else /tmp). */
+    const char *symbols_tmp;
+    /* A whole download at most, in seconds (0: SW_DEFAULT_DOWNLOAD_TIMEOUT). */
+    unsigned symbols_download_timeout_secs;
+    /* debuginfod: for a module with an ELF build-id whose .sym none of the
+     * above has, fetch its debug file and executable by build-id and make
+     * the .sym in-process (cached in symbols_cache).  Off unless set: it
+     * sends build-ids to the servers.  The servers are debuginfod_urls, or
+     * DEBUGINFOD_URLS when there are none. */
+    bool debuginfod;
+    const char *const *debuginfod_urls;
+    size_t ndebuginfod_urls;
     /* Frames per thread at most (0: 1024).  Bounds work on looping stacks. */
     unsigned max_frames;
     /* Only unwind the crashing (or requesting) thread; the others are

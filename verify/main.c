@@ -34,12 +34,19 @@ static const char usage_text[] =
     "\n"
     "  check --symbols DIR|URL [--symbols-cache DIR] [--expect FILE]\n"
     "        [--baseline REPORT] [--json OUT] [--min-cfi F] [--min-symbolicated F]\n"
-    "        [--min-lines F] [--max-scanned N] [--max-missing N] DUMP...\n"
+    "        [--min-lines F] [--max-scanned N] [--max-missing N]\n"
+    "        [--debuginfod URL] [--no-debuginfod] [--symbols-download-timeout-secs N]\n"
+    "        DUMP...\n"
     "      walk each dump against the symbols and report frames by trust,\n"
     "      frames with function and file:line, modules without symbols;\n"
     "      --expect checks call chains (module!function per line), --baseline\n"
     "      compares with an earlier --json report and fails on any regression,\n"
     "      thresholds (F: a fraction like 0.8 or 80%) fail the run.\n"
+    "      --debuginfod URL (repeatable; also on when DEBUGINFOD_URLS is set and\n"
+    "      not empty, off with --no-debuginfod): symbols of modules no store has\n"
+    "      are made from the debug files a debuginfod server has for their\n"
+    "      build-ids, as stackwalk --debuginfod does (a download takes at most\n"
+    "      --symbols-download-timeout-secs, default 1000).\n"
     "\n"
     "  --help, -h     this text\n"
     "  --version      print the version\n"
@@ -266,7 +273,9 @@ static int cmd_check(int argc, char **argv)
     const char **paths = sk_xcalloc((size_t)argc + 1, sizeof *paths);
     const char **urls = sk_xcalloc((size_t)argc + 1, sizeof *urls);
     const char **dumps = sk_xcalloc((size_t)argc + 1, sizeof *dumps);
-    size_t npaths = 0, nurls = 0, ndumps = 0;
+    const char **dbgi = sk_xcalloc((size_t)argc + 1, sizeof *dbgi);
+    size_t npaths = 0, nurls = 0, ndumps = 0, ndbgi = 0;
+    bool no_debuginfod = false;
     const char *json_out = NULL;
     int status = 0;
     bool opts = true;
@@ -281,11 +290,16 @@ static int cmd_check(int argc, char **argv)
             opts = false;
             continue;
         }
+        if (strcmp(a, "--no-debuginfod") == 0) {
+            no_debuginfod = true;
+            continue;
+        }
         bool takes = strcmp(a, "--symbols") == 0 || strcmp(a, "--symbols-cache") == 0 ||
                      strcmp(a, "--expect") == 0 || strcmp(a, "--baseline") == 0 ||
                      strcmp(a, "--json") == 0 || strcmp(a, "--min-cfi") == 0 ||
                      strcmp(a, "--min-symbolicated") == 0 || strcmp(a, "--min-lines") == 0 ||
-                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0;
+                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0 ||
+                     strcmp(a, "--debuginfod") == 0 || strcmp(a, "--symbols-download-timeout-secs") == 0;
         if (!takes) {
             status = usage_error("check: unknown option '%s'", a);
             break;
@@ -302,6 +316,14 @@ static int cmd_check(int argc, char **argv)
                 paths[npaths++] = v;
         } else if (strcmp(a, "--symbols-cache") == 0) {
             opt.symbols_cache = v;
+        } else if (strcmp(a, "--debuginfod") == 0) {
+            dbgi[ndbgi++] = v;
+        } else if (strcmp(a, "--symbols-download-timeout-secs") == 0) {
+            long secs;
+            if (!parse_count(v, &secs) || secs < 1 || secs > 1000000)
+                status = usage_error("check: %s needs a number of seconds (1 or more)", a);
+            else
+                opt.download_timeout_secs = (unsigned)secs;
         } else if (strcmp(a, "--expect") == 0) {
             opt.expect_path = v;
         } else if (strcmp(a, "--baseline") == 0) {
@@ -326,9 +348,17 @@ static int cmd_check(int argc, char **argv)
     if (status == 0 && ndumps == 0)
         status = usage_error("%s", "check: no dump given");
     if (status) {
-        free(paths), free(urls), free(dumps);
+        free(paths), free(urls), free(dumps), free(dbgi);
         return status;
     }
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    opt.debuginfod_urls = dbgi;
+    opt.ndebuginfod_urls = ndbgi;
+    /* a module whose download failed is a warning line, not a failed check */
+    if (opt.debuginfod)
+        sk_log_set_sink(sk_log_stderr_sink, (void *)"symverify", SK_LOG_WARN);
     opt.symbol_paths = paths;
     opt.nsymbol_paths = npaths;
     opt.symbol_urls = urls;
@@ -367,7 +397,7 @@ static int cmd_check(int argc, char **argv)
         }
     }
     sv_check_report_free(&rep);
-    free(paths), free(urls), free(dumps);
+    free(paths), free(urls), free(dumps), free(dbgi);
     return status;
 }
 
