@@ -74,10 +74,10 @@ static size_t elf_build_id(const md_module *m, uint8_t *id, size_t cap)
 
 static bool client_ready(sw_debuginfod *d)
 {
-    if (d->client)
-        return true;
     if (d->down)
         return false;
+    if (d->client)
+        return true;
     ds_debuginfod_config cfg = {
         .urls = d->opt->debuginfod_urls,
         .nurls = d->opt->ndebuginfod_urls,
@@ -151,7 +151,19 @@ sym_index *sw_debuginfod_find(sw_debuginfod *d, const md_module *m, sk_arena *a,
     double t_convert = sk_now() - t1;
     sym_index *ix = NULL;
     if (rc) {
-        sk_log(SK_LOG_WARN, "%s: %s: %s", name, from, err.msg);
+        /* Name the download by its URL, not by its place in the scratch
+         * directory. */
+        const char *msg = err.msg, *where = from;
+        const ds_fetch *files[2] = {&dbg, &exe};
+        for (int i = 0; i < 2; i++) {
+            size_t len = files[i]->path ? strlen(files[i]->path) : 0;
+            if (len && strncmp(msg, files[i]->path, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ') {
+                msg += len + 2;
+                where = files[i]->url;
+                break;
+            }
+        }
+        sk_log(SK_LOG_WARN, "%s: %s: %s", name, where, msg);
     } else if (strcasecmp(mod.debug_id, m->debug_id) != 0) {
         sk_log(SK_LOG_WARN, "%s: %s: served a file with debug id %s, the module's is %s", name, from,
                mod.debug_id, m->debug_id);

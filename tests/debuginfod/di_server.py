@@ -56,6 +56,36 @@ def split_debug(path, debug_path):
                    cwd=os.path.dirname(debug_path) or ".")
 
 
+def build_fixture(source, scratch):
+    """libdi.so (stripped, its debug file split off) and the program using
+    it, in scratch/run; scratch/server gets the library and its debug file,
+    the run directory keeps no debug file.  Returns (program, library,
+    server directory)."""
+    srv = os.path.join(scratch, "server")
+    run_dir = os.path.join(scratch, "run")
+    for d in (srv, run_dir):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    lib = os.path.join(run_dir, "libdi.so")
+    subprocess.run(["gcc", "-g", "-O1", "-fomit-frame-pointer", "-shared", "-fPIC", "-DDI_LIB", source,
+                    "-o", lib], check=True)
+    debug = os.path.join(run_dir, "libdi.so.debug")
+    split_debug(lib, debug)
+    exe = os.path.join(run_dir, "diprog")
+    subprocess.run(["gcc", "-g", "-O1", source, "-o", exe, "-L" + run_dir, "-ldi",
+                    "-Wl,-rpath," + run_dir], check=True)
+    shutil.copy2(lib, srv)
+    shutil.move(debug, os.path.join(srv, "libdi.so.debug"))
+    return exe, lib, srv
+
+
+def env_without_debuginfod(**extra):
+    """The test's environment without any DEBUGINFOD_* variable, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBUGINFOD_")}
+    env.update(extra)
+    return env
+
+
 class Debuginfod:
     """`debuginfod -F DIR` on a free port; stop() ends it."""
 
@@ -152,7 +182,7 @@ class Stalling:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.url = "http://127.0.0.1:%d" % self.port
-        self.requests = 0
+        self.requests = []  # request paths
         self.stopped = threading.Event()
         self.conns = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -168,8 +198,11 @@ class Stalling:
 
     def _serve(self, c):
         try:
-            c.recv(65536)
-            self.requests += 1
+            data = c.recv(65536)
+            if not data:
+                return  # opened and closed again without asking
+            head = data.decode("latin-1").split(" ")
+            self.requests.append(head[1] if len(head) > 1 else "?")
             if self.mode == "trickle":
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
                 while not self.stopped.is_set():

@@ -40,36 +40,11 @@ def check(cond, what):
     return cond
 
 
-def env_without_debuginfod(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEBUGINFOD_")}
-    env.update(extra)
-    return env
+env_without_debuginfod = di_server.env_without_debuginfod
 
 
 def run(args, env=None):
     return subprocess.run(args, capture_output=True, text=True, env=env or env_without_debuginfod())
-
-
-def build(scratch):
-    """libdi.so (stripped, debug file split off) and the program using it."""
-    srv = os.path.join(scratch, "server")
-    run_dir = os.path.join(scratch, "run")
-    for d in (srv, run_dir):
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-    lib = os.path.join(run_dir, "libdi.so")
-    subprocess.run(["gcc", "-g", "-O1", "-fomit-frame-pointer", "-shared", "-fPIC", "-DDI_LIB", SOURCE,
-                    "-o", lib], check=True)
-    debug = os.path.join(run_dir, "libdi.so.debug")
-    di_server.split_debug(lib, debug)
-    exe = os.path.join(run_dir, "diprog")
-    subprocess.run(["gcc", "-g", "-O1", SOURCE, "-o", exe, "-L" + run_dir, "-ldi",
-                    "-Wl,-rpath," + run_dir], check=True)
-    # the server has the library and its debug file; the walk machine has
-    # neither the debug file nor any .sym of the library
-    shutil.copy2(lib, srv)
-    shutil.move(debug, os.path.join(srv, "libdi.so.debug"))
-    return exe, lib, srv
 
 
 def walk(dump, store, cache, *extra, env=None):
@@ -94,7 +69,7 @@ def main():
     di_server.need("debuginfod", "gcc", "objcopy", "strip", "readelf")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.makedirs(SCRATCH, exist_ok=True)
-    exe, lib, srv = build(SCRATCH)
+    exe, lib, srv = di_server.build_fixture(SOURCE, SCRATCH)
     bid = di_server.build_id(lib)
 
     # the program's own symbols are in a store; the library's nowhere
