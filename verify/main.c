@@ -343,17 +343,18 @@ static int cmd_check(int argc, char **argv)
                 status = usage_error("check: %s needs a count", a);
         }
     }
-    if (status == 0 && npaths + nurls == 0)
-        status = usage_error("%s", "check: no --symbols DIR|URL given");
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    /* debuginfod alone is a symbol source too */
+    if (status == 0 && npaths + nurls == 0 && !opt.debuginfod)
+        status = usage_error("%s", "check: no --symbols DIR|URL (or --debuginfod URL) given");
     if (status == 0 && ndumps == 0)
         status = usage_error("%s", "check: no dump given");
     if (status) {
         free(paths), free(urls), free(dumps), free(dbgi);
         return status;
     }
-    const char *env_urls = getenv("DEBUGINFOD_URLS");
-    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
-    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
     opt.debuginfod_urls = dbgi;
     opt.ndebuginfod_urls = ndbgi;
     /* a module whose download failed is a warning line, not a failed check */

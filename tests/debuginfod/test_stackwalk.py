@@ -159,6 +159,12 @@ def main():
                  server.url, "--expect", expect, dump])
         check(r.returncode == 0, "symverify check --debuginfod: exit %d: %s%s" % (r.returncode, r.stdout,
                                                                                   r.stderr))
+        # debuginfod as the only symbol source
+        lib_only = os.path.join(SCRATCH, "expect-lib.txt")
+        open(lib_only, "w").write("libdi.so!di_crash\nlibdi.so!di_outer\n")
+        r = run([SYMVERIFY, "check", "--debuginfod", server.url, "--expect", lib_only, dump])
+        check(r.returncode == 0, "symverify check with --debuginfod only: exit %d: %s%s" % (
+            r.returncode, r.stdout, r.stderr))
         r = run([SYMVERIFY, "check", "--symbols", store, "--symbols-cache",
                  os.path.join(SCRATCH, "cache-check-off"), "--expect", expect, dump])
         check(r.returncode == 1, "symverify check without --debuginfod passed the chain: %s" % r.stdout)
