@@ -194,7 +194,6 @@ static const char *describe(int e)
     case EFBIG: return "file too big (DEBUGINFOD_MAXSIZE)";
     case EACCES: return "access denied";
     case EMLINK: return "too many redirects";
-    case EINVAL: return "malformed URL or build-id";
     case ENOSYS: return "no server configured";
     default: return NULL;
     }
@@ -205,9 +204,11 @@ int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_
 {
     memset(out, 0, sizeof *out);
     const char *what = kind == DS_DEBUGINFOD_EXECUTABLE ? "executable" : "debuginfo";
-    char hex[2 * 256 + 1];
-    if (n == 0 || n > 256)
-        return sk_fail(err, SK_EUSAGE, "debuginfod: a build-id of %zu bytes cannot be looked up", n);
+    char hex[2 * DS_DEBUGINFOD_MAX_BUILD_ID + 1];
+    /* libdebuginfod 0.188 refuses (EINVAL) a build-id of 64 bytes or more. */
+    if (n == 0 || n >= DS_DEBUGINFOD_MAX_BUILD_ID)
+        return sk_fail(err, SK_EUSAGE, "debuginfod: a build-id of %zu bytes cannot be looked up (1 to %d)", n,
+                       DS_DEBUGINFOD_MAX_BUILD_ID - 1);
     sk_hex_upper(build_id, n, hex);
     for (char *p = hex; *p; p++)
         if (*p >= 'A' && *p <= 'F')
@@ -248,6 +249,9 @@ int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_
                      d->urls, what, hex, d->timeout);
     } else if (fd == -ENOENT) {
         rc = sk_fail(err, SK_ENOTFOUND, "debuginfod %s: %s of build-id %s: not found", d->urls, what, hex);
+    } else if (fd == -EINVAL) {
+        rc = sk_fail(err, SK_EUSAGE, "debuginfod %s: %s of build-id %s: refused by libdebuginfod as malformed",
+                     d->urls, what, hex);
     } else {
         const char *why = describe(-fd);
         rc = sk_fail(err, SK_ENET, "debuginfod %s: %s of build-id %s: %s", d->urls, what, hex,

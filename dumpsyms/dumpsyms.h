@@ -125,9 +125,13 @@ typedef struct ds_fetch {
     double seconds; /* spent fetching (0.00 when the cache had it) */
 } ds_fetch;
 
+/* Build-ids libdebuginfod looks up are shorter than this (in bytes). */
+#define DS_DEBUGINFOD_MAX_BUILD_ID 64
+
 /* Fetches /buildid/<hex>/debuginfo or /executable.  Fails with
  * SK_ENOTFOUND when no server has it, SK_ENET for an unreachable, failing
- * or too slow server (past timeout_secs); the message names the servers,
+ * or too slow server (past timeout_secs), SK_EUSAGE for a build-id it
+ * cannot look up; the message names the servers,
  * the build-id and the problem.  The file is not checked: that is the
  * caller's job (it is a separate debug file like any other). */
 int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_debuginfod_kind kind,

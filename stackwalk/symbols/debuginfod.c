@@ -107,7 +107,7 @@ sym_index *sw_debuginfod_find(sw_debuginfod *d, const md_module *m, sk_arena *a,
                               const char **path)
 {
     *url = *path = NULL;
-    uint8_t id[256];
+    uint8_t id[DS_DEBUGINFOD_MAX_BUILD_ID - 1];
     size_t n = elf_build_id(m, id, sizeof id);
     const char *name = sk_basename(m->debug_file ? m->debug_file : m->code_file ? m->code_file : "");
     if (!n || !sk_is_safe_key_component(name) || !client_ready(d))
@@ -129,7 +129,7 @@ sym_index *sw_debuginfod_find(sw_debuginfod *d, const md_module *m, sk_arena *a,
     }
     double t_fetch = sk_now() - t0;
     if (rc) {
-        if (rc != SK_ENOTFOUND)
+        if (rc == SK_ENET)
             d->down = true;
         sk_log(SK_LOG_WARN, "%s: %s%s", name, err.msg, d->down ? " (not asked again for this dump)" : "");
         drop(&dbg);
