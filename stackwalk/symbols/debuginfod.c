@@ -18,7 +18,6 @@
  */
 #include "debuginfod.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
