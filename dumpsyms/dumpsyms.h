@@ -27,6 +27,9 @@ typedef struct ds_options {
     const char **dwo_dirs;   /* where split-DWARF .dwo files may be, besides
                               * where the compiler left them */
     size_t ndwo_dirs;
+    /* Last resort for a separate debug file that no --debug-dir has:
+     * fetched by build-id (ds_debuginfod_new below); NULL: off. */
+    struct ds_debuginfod *debuginfod;
     int jobs;            /* worker threads inside one file; 0 = all cores */
     int verbose;
 } ds_options;
@@ -36,6 +39,7 @@ void ds_options_init(ds_options *opt);
 /* What a dump found, for -v and packager summaries. */
 typedef struct ds_summary {
     char debug_file_used[4096]; /* the file DWARF came from ("" if none) */
+    char debug_file_url[2048];  /* where it was fetched from ("" if local) */
     size_t compile_units;
     size_t dwarf_errors;        /* units skipped because of corrupt DWARF */
     size_t funcs_described_again; /* by another unit: dropped at the merge */
@@ -69,6 +73,7 @@ typedef struct ds_pack_result {
     ds_pack_status status;
     const char *written;    /* store path, when written */
     const char *debug_file; /* where DWARF came from, or NULL */
+    const char *debug_file_url; /* the debuginfod URL it was fetched from, or NULL */
     const char *message;    /* why it failed / was empty */
     size_t funcs, publics, cfi;
 } ds_pack_result;
