@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dumpsyms.h"
+#include "object.h"
 
 /* libdebuginfod's DEBUGINFOD_TIMEOUT when the variable is unset
  * (debuginfod_find_debuginfo(3)). */
@@ -270,4 +271,20 @@ int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_
         sk_buf_free(&b);
     }
     return rc;
+}
+
+bool ds_has_own_unwind_tables(const char *path)
+{
+    ds_object o;
+    sk_error err;
+    bool own = false;
+    if (ds_object_open(&o, path, &err) == SK_OK) {
+        static const char *const tables[] = {".eh_frame", ".ARM.exidx"};
+        for (size_t i = 0; i < 2 && !own; i++) {
+            ds_section *sec = ds_object_section(&o, tables[i]);
+            own = sec && sec->raw && sec->raw_size > 0;
+        }
+    }
+    ds_object_close(&o);
+    return own;
 }

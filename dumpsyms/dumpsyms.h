@@ -143,4 +143,11 @@ int ds_debuginfod_fetch(ds_debuginfod *d, const uint8_t *build_id, size_t n, ds_
                         ds_fetch *out, sk_error *err);
 void ds_fetch_free(ds_fetch *f);
 
+/* True when the ELF at path carries its own unwind tables (.eh_frame or
+ * .ARM.exidx with their bytes): a whole binary rather than an
+ * objcopy --only-keep-debug file, whose allocated sections are empty
+ * (NOBITS).  A served debug file like that needs no executable for STACK
+ * CFI and PUBLIC records.  False when it cannot be read. */
+bool ds_has_own_unwind_tables(const char *path);
+
 #endif

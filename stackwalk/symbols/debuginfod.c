@@ -116,7 +116,10 @@ sym_index *sw_debuginfod_find(sw_debuginfod *d, const md_module *m, sk_arena *a,
     ds_fetch dbg = {0}, exe = {0};
     double t0 = sk_now();
     int rc = ds_debuginfod_fetch(d->client, id, n, DS_DEBUGINFOD_DEBUGINFO, &dbg, &err);
-    if (rc == SK_OK || rc == SK_ENOTFOUND) {
+    /* A served debug file that is a whole binary (a server indexing
+     * unstripped files) has the unwind tables itself. */
+    bool need_exe = rc != SK_OK || !ds_has_own_unwind_tables(dbg.path);
+    if (need_exe && (rc == SK_OK || rc == SK_ENOTFOUND)) {
         /* .eh_frame (CFI) and .dynsym (PUBLIC) are only in the executable;
          * without a debug file it still gives those. */
         sk_error exe_err;

@@ -30,7 +30,7 @@ def skip(why):
 def need(*tools):
     for t in tools:
         if not shutil.which(t):
-            skip("%s is not installed (Debian: %s)" % (t, {"debuginfod": "debuginfod"}.get(t, t)))
+            skip("%s is not installed (Debian: %s)" % (t, {"debuginfod": "debuginfod", "eu-unstrip": "elfutils"}.get(t, t)))
 
 
 def free_port():

@@ -15,7 +15,9 @@ store, only a `debuginfod -F` server on 127.0.0.1 has them.  Then:
     files;
   * with the server stopped, a second walk symbolizes from the cache;
   * DEBUGINFOD_URLS alone turns it on, --no-debuginfod off again;
-  * symverify check --debuginfod sees the same frames.
+  * symverify check --debuginfod sees the same frames;
+  * a server indexing the whole unstripped library is asked for its
+    debuginfo only (it has the unwind tables the executable would give).
 
 usage: test_stackwalk.py STACKWALK SYMVERIFY DUMPSYMS FIXTURE_SOURCE SCRATCH_DIR
 """
@@ -66,7 +68,7 @@ def module(report, name):
 
 
 def main():
-    di_server.need("debuginfod", "gcc", "objcopy", "strip", "readelf")
+    di_server.need("debuginfod", "gcc", "objcopy", "strip", "readelf", "eu-unstrip")
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.makedirs(SCRATCH, exist_ok=True)
     exe, lib, srv = di_server.build_fixture(SOURCE, SCRATCH)
@@ -171,7 +173,29 @@ def main():
     finally:
         server.stop()
 
-    # 5. the server is gone: the cache still has it, nothing is fetched
+    # 5. a server indexing the whole (unstripped) library: its debuginfo
+    # has .eh_frame itself, so the executable is not asked for
+    whole = os.path.join(SCRATCH, "server-whole")
+    shutil.rmtree(whole, ignore_errors=True)
+    os.makedirs(whole)
+    subprocess.run(["eu-unstrip", lib, os.path.join(srv, "libdi.so.debug"), "-o",
+                    os.path.join(whole, "libdi.so")], check=True)
+    server2 = di_server.Debuginfod(whole, SCRATCH, known_build_id=bid)
+    try:
+        cache4 = os.path.join(SCRATCH, "cache-whole")
+        shutil.rmtree(cache4, ignore_errors=True)
+        rep, err = walk(dump, store, cache4, "--debuginfod", server2.url)
+        if rep:
+            frames = lib_frames(rep)
+            check([f.get("function") for f in frames][:2] == ["di_crash", "di_outer"] and
+                  frames[1]["trust"] == "cfi", "whole library: frames %s" % frames[:2])
+        asked = [l for l in server2.client_requests() if bid in l]
+        check(len(asked) == 1 and "/debuginfo 200" in asked[0],
+              "whole library: want only the debuginfo request, got %s" % asked)
+    finally:
+        server2.stop()
+
+    # 6. the first server is gone: the cache still has it, nothing is fetched
     rep, err = walk(dump, store, cache, "--debuginfod", server.url)
     if rep:
         check([f.get("function") for f in lib_frames(rep)][:2] == ["di_crash", "di_outer"],
