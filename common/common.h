@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SK_VERSION "0.1.0"
+#ifndef SK_VERSION /* set by meson.build from the project version */
+#define SK_VERSION "0.0.0-unknown"
+#endif
 
 #if defined(__GNUC__)
 #define SK_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))

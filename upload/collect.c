@@ -30,6 +30,7 @@ void su_set_free(su_set *set)
         free(set->files[i].key);
         free(set->files[i].reason);
         free(set->files[i].store_reason);
+        free(set->files[i].s3_reason);
     }
     free(set->files);
     memset(set, 0, sizeof *set);

@@ -331,7 +331,7 @@ int sv_check(const sv_check_options *opt, const char *const *dumps, size_t ndump
     so.debuginfod = opt->debuginfod;
     so.debuginfod_urls = opt->debuginfod_urls;
     so.ndebuginfod_urls = opt->ndebuginfod_urls;
-    so.symbols_download_timeout_secs = opt->download_timeout_secs;
+    so.http_timeout = opt->download_timeout_secs;
 
     rep->dumps = sk_xcalloc(ndumps + 1, sizeof *rep->dumps);
     int rc = SK_OK;

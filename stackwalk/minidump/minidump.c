@@ -2,8 +2,10 @@
  * count checked against the file before use (the dump is untrusted). */
 #include "minidump.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A sane bound on list lengths, far above real dumps, so a hostile count
  * cannot make us allocate gigabytes before noticing the stream is short. */
@@ -17,24 +19,38 @@ const uint8_t *md_ptr(const sw_minidump *d, uint64_t off, uint64_t len)
     return d->data + off;
 }
 
-static int open_common(sw_minidump *d, sk_error *err)
+/* rust-minidump's names for why a dump could not be read at all, which
+ * Socorro keys its status off ("ERROR <Name> - ..." on the log). */
+static int open_fail(const char **name, const char *n, int code)
+{
+    if (name)
+        *name = n;
+    return code;
+}
+
+static int open_common(sw_minidump *d, const char **name, sk_error *err)
 {
     const uint8_t *h = md_ptr(d, 0, sizeof(MDRawHeader));
     if (!h)
-        return sk_fail(err, SK_EFORMAT, "%s: too small to be a minidump (%zu bytes)", d->path, d->size);
+        return open_fail(name, "MissingHeader",
+                         sk_fail(err, SK_EFORMAT, "%s: too small to be a minidump (%zu bytes)", d->path, d->size));
     if (md_u32(h) != MD_HEADER_SIGNATURE)
-        return sk_fail(err, SK_EFORMAT, "%s: not a minidump (bad signature 0x%08x)", d->path, md_u32(h));
+        return open_fail(name, "HeaderMismatch",
+                         sk_fail(err, SK_EFORMAT, "%s: not a minidump (bad signature 0x%08x)", d->path, md_u32(h)));
     if ((md_u32(h + 4) & 0xffff) != MD_HEADER_VERSION)
-        return sk_fail(err, SK_EFORMAT, "%s: unsupported minidump version 0x%x", d->path,
-                       md_u32(h + 4) & 0xffff);
+        return open_fail(name, "VersionMismatch",
+                         sk_fail(err, SK_EFORMAT, "%s: unsupported minidump version 0x%x", d->path,
+                                 md_u32(h + 4) & 0xffff));
     uint32_t count = md_u32(h + 8), rva = md_u32(h + 12);
     if (count > MD_MAX_STREAMS)
-        return sk_fail(err, SK_EFORMAT, "%s: implausible stream count %u", d->path, count);
+        return open_fail(name, "MissingDirectory",
+                         sk_fail(err, SK_EFORMAT, "%s: implausible stream count %u", d->path, count));
     const uint8_t *dir = md_ptr(d, rva, (uint64_t)count * sizeof(MDRawDirectory));
     if (!dir)
-        return sk_fail(err, SK_EFORMAT,
-                       "%s: stream directory (%u entries at 0x%x) extends past the end of the file",
-                       d->path, count, rva);
+        return open_fail(name, "MissingDirectory",
+                         sk_fail(err, SK_EFORMAT,
+                                 "%s: stream directory (%u entries at 0x%x) extends past the end of the file",
+                                 d->path, count, rva));
     d->ndirs = count;
     d->dirs = sk_xcalloc(count ? count : 1, sizeof *d->dirs);
     for (uint32_t i = 0; i < count; i++) {
@@ -53,7 +69,7 @@ int sw_minidump_open_mem(const void *data, size_t size, sw_minidump **out, sk_er
     d->data = data;
     d->size = size;
     d->path = sk_xstrdup("<memory>");
-    int rc = open_common(d, err);
+    int rc = open_common(d, NULL, err);
     if (rc) {
         sw_minidump_close(d);
         return rc;
@@ -64,14 +80,21 @@ int sw_minidump_open_mem(const void *data, size_t size, sw_minidump **out, sk_er
 
 int sw_minidump_open(const char *path, sw_minidump **out, sk_error *err)
 {
+    return sw_minidump_open_named(path, out, NULL, err);
+}
+
+int sw_minidump_open_named(const char *path, sw_minidump **out, const char **error_name, sk_error *err)
+{
     *out = NULL;
     sw_minidump *d = sk_xcalloc(1, sizeof *d);
     d->path = sk_xstrdup(path);
     int rc = sk_map_file(path, &d->map, err);
+    if (rc && error_name)
+        *error_name = access(path, F_OK) ? "FileNotFound" : "IoError";
     if (!rc) {
         d->data = d->map.data;
         d->size = d->map.size;
-        rc = open_common(d, err);
+        rc = open_common(d, error_name, err);
     }
     if (rc) {
         sw_minidump_close(d);
@@ -295,6 +318,7 @@ static void read_threads(const sw_minidump *d, sk_arena *a, md_info *info)
     for (size_t i = 0; i < n; i++, e += sizeof(MDRawThread)) {
         md_thread *t = &info->threads[info->nthreads++];
         t->id = md_u32(e);
+        t->teb = md_u64(e + 16);
         t->stack.start = md_u64(e + 24);
         uint32_t ssize = md_u32(e + 32), srva = md_u32(e + 36);
         t->stack.data = md_ptr(d, srva, ssize);
@@ -380,11 +404,12 @@ static void read_cv_record(const sw_minidump *d, sk_arena *a, md_module *m, uint
 }
 
 static void read_module_entry(const sw_minidump *d, sk_arena *a, const uint8_t *e, md_module *m,
-                              bool windows)
+                              bool windows, bool apple)
 {
     m->base = md_u64(e);
     m->size = md_u32(e + 8);
     uint32_t stamp = md_u32(e + 16);
+    m->time_date_stamp = stamp;
     m->code_file = md_string(d, md_u32(e + 20), a);
     if (!m->code_file)
         m->code_file = "";
@@ -395,8 +420,18 @@ static void read_module_entry(const sw_minidump *d, sk_arena *a, const uint8_t *
             m->version = sk_arena_printf(a, "%u.%u.%u.%u", hi >> 16, hi & 0xffff, lo >> 16, lo & 0xffff);
     }
     read_cv_record(d, a, m, md_u32(e + 76), md_u32(e + 80));
+    /* rust-minidump prints every code id lower-case: a PE's is its
+     * timestamp and image size; a Mach-O's is its LC_UUID, which Crashpad
+     * stores as an RSDS GUID with age 0 (so it is the debug id's first 32
+     * digits). */
     if (!m->code_id && windows && stamp)
-        m->code_id = sk_arena_printf(a, "%08X%x", stamp, (unsigned)m->size);
+        m->code_id = sk_arena_printf(a, "%08x%x", stamp, (unsigned)m->size);
+    if (!m->code_id && apple && m->debug_id && strlen(m->debug_id) >= 32) {
+        char *c = sk_arena_strndup(a, m->debug_id, 32);
+        for (char *q = c; *q; q++)
+            *q = (char)tolower((unsigned char)*q);
+        m->code_id = c;
+    }
     if (!m->debug_file && m->debug_id)
         m->debug_file = last_component(m->code_file);
 }
@@ -418,10 +453,13 @@ static void read_modules(const sw_minidump *d, sk_arena *a, md_info *info)
     if (!e || !n)
         return;
     bool windows = info->sys.present && info->sys.platform <= MD_OS_WIN32_CE;
+    bool apple = info->sys.present && (info->sys.platform == MD_OS_MAC_OS_X || info->sys.platform == MD_OS_IOS);
     info->modules = sk_arena_alloc(a, n * sizeof *info->modules);
     for (size_t i = 0; i < n; i++, e += sizeof(MDRawModule)) {
         md_module *m = &info->modules[info->nmodules];
-        read_module_entry(d, a, e, m, windows);
+        memset(m, 0, sizeof *m);
+        read_module_entry(d, a, e, m, windows, apple);
+        m->dump_index = (uint32_t)i;
         if (m->size == 0 || m->base + m->size < m->base) {
             note(info, "module %zu (%s): bad address range, skipped", i, m->code_file);
             continue;
@@ -544,6 +582,11 @@ static void read_exception(const sw_minidump *d, md_info *info)
     x->code = md_u32(p + 8);
     x->flags = md_u32(p + 12);
     x->address = md_u64(p + 24);
+    x->nparams = md_u32(p + 32);
+    if (x->nparams > MD_EXCEPTION_MAXIMUM_PARAMETERS)
+        x->nparams = MD_EXCEPTION_MAXIMUM_PARAMETERS;
+    for (uint32_t i = 0; i < x->nparams; i++)
+        x->params[i] = md_u64(p + 40 + 8 * i);
     uint32_t csize = md_u32(p + 160), crva = md_u32(p + 164);
     x->context = md_ptr(d, crva, csize);
     x->context_size = x->context ? csize : 0;
@@ -587,14 +630,20 @@ static void read_misc(const sw_minidump *d, md_info *info)
             info->has_pid = true;
             info->pid = md_u32(p + 8);
         }
+        if (len >= MD_MISCINFO_SIZE && (md_u32(p + 4) & MD_MISCINFO_FLAGS1_PROCESS_TIMES)) {
+            info->has_create_time = true;
+            info->process_create_time = md_u32(p + 12);
+        }
     } else if (why) {
         note(info, "misc info stream: %s", why);
     }
     if (md_stream(d, MD_BREAKPAD_INFO_STREAM, &p, &len, &why)) {
         if (len >= sizeof(MDRawBreakpadInfo)) {
             uint32_t valid = md_u32(p);
-            if (valid & MD_BREAKPAD_INFO_VALID_DUMP_THREAD_ID)
+            if (valid & MD_BREAKPAD_INFO_VALID_DUMP_THREAD_ID) {
+                info->has_dump_thread = true;
                 info->dump_thread = md_u32(p + 4);
+            }
             if (valid & MD_BREAKPAD_INFO_VALID_REQUESTING_THREAD_ID) {
                 info->has_requesting_thread = true;
                 info->requesting_thread = md_u32(p + 8);
@@ -761,6 +810,166 @@ static void read_crashpad(const sw_minidump *d, sk_arena *a, md_info *info)
     }
 }
 
+/* MINIDUMP_HANDLE_DATA_STREAM: a header (its own size, descriptor size,
+ * count), then descriptors of at least handle u64 + two name RVAs. */
+static void read_handles(const sw_minidump *d, sk_arena *a, md_info *info)
+{
+    const uint8_t *p;
+    uint32_t len;
+    if (!want_stream(d, info, MD_HANDLE_DATA_STREAM, "handle data", 16, &p, &len))
+        return;
+    uint32_t hsize = md_u32(p), dsize = md_u32(p + 4), n = md_u32(p + 8);
+    if (hsize < 16 || hsize > len || dsize < 16) {
+        note(info, "handle data stream: bad header");
+        return;
+    }
+    uint64_t room = (len - hsize) / dsize;
+    if (n > room) {
+        note(info, "handle data stream: claims %u handles, only %llu fit", n, (unsigned long long)room);
+        n = (uint32_t)room;
+    }
+    info->has_handles = true;
+    info->handles = sk_arena_alloc(a, (n ? n : 1) * sizeof *info->handles);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = p + hsize + (uint64_t)i * dsize;
+        sw_handle *h = &info->handles[info->nhandles++];
+        h->handle = md_u64(e);
+        uint32_t t = md_u32(e + 8), o = md_u32(e + 12);
+        h->type_name = t ? md_string(d, t, a) : NULL;
+        h->object_name = o ? md_string(d, o, a) : NULL;
+    }
+}
+
+/* NUL-terminated text at *p within end, advancing; NULL when none left. */
+static const char *next_cstr(const uint8_t **p, const uint8_t *end, sk_arena *a)
+{
+    if (*p >= end)
+        return NULL;
+    size_t n = strnlen((const char *)*p, (size_t)(end - *p));
+    const char *s = clean_text(*p, n, '?', a);
+    *p += n + (*p + n < end);
+    return s;
+}
+
+/* Mozilla's macOS streams.  MDRawMacCrashInfo: stream type, record count,
+ * record start size, then up to 20 location descriptors; each record is the
+ * stream type, a version, thread, dialog mode, (version 5+) abort cause —
+ * u64 each after 4 bytes of padding — then five NUL-terminated strings:
+ * module path, message, signature string, backtrace, message2. */
+static void read_mac(const sw_minidump *d, sk_arena *a, md_info *info)
+{
+    const uint8_t *p;
+    uint32_t len;
+    const char *why;
+    if (md_stream(d, MD_MOZ_MACOS_CRASH_INFO_STREAM, &p, &len, &why)) {
+        info->has_mac_crash_info = true;
+        uint32_t n = len >= 12 ? md_u32(p + 4) : 0;
+        if (n > 20)
+            n = 20;
+        if (12 + (uint64_t)n * 8 > len) {
+            note(info, "mac crash info stream: %u records do not fit", n);
+            n = len >= 12 ? (len - 12) / 8 : 0;
+        }
+        info->mac_crash = sk_arena_alloc(a, (n ? n : 1) * sizeof *info->mac_crash);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t rsize = md_u32(p + 12 + 8 * i), rrva = md_u32(p + 16 + 8 * i);
+            const uint8_t *r = md_ptr(d, rrva, rsize);
+            if (!r || rsize < 16) {
+                note(info, "mac crash info record %u: outside the file", i);
+                continue;
+            }
+            sw_mac_crash_record *m = &info->mac_crash[info->nmac_crash++];
+            memset(m, 0, sizeof *m);
+            uint64_t version = md_u64(r + 8);
+            const uint8_t *end = r + rsize, *q = r + 16;
+            if (q + 8 <= end) { m->has_thread = true; m->thread = md_u64(q); q += 8; }
+            if (q + 8 <= end) { m->has_dialog_mode = true; m->dialog_mode = md_u64(q); q += 8; }
+            if (version >= 5 && q + 8 <= end) { m->has_abort_cause = true; m->abort_cause = md_u64(q); q += 8; }
+            m->module = next_cstr(&q, end, a);
+            m->message = next_cstr(&q, end, a);
+            m->signature_string = next_cstr(&q, end, a);
+            m->backtrace = next_cstr(&q, end, a);
+            m->message2 = next_cstr(&q, end, a);
+        }
+    } else if (why) {
+        note(info, "mac crash info stream: %s", why);
+    }
+    if (md_stream(d, MD_MOZ_MACOS_BOOTARGS_STREAM, &p, &len, &why)) {
+        info->has_mac_boot_args = true;
+        if (len >= 8)
+            info->mac_boot_args = md_u32(p + 4) ? md_string(d, md_u32(p + 4), a) : NULL;
+    } else if (why) {
+        note(info, "mac boot args stream: %s", why);
+    }
+}
+
+static void add_no_access(md_info *info, sk_arena *a, size_t *cap, uint64_t start, uint64_t size)
+{
+    if (!size || info->nno_access >= 65536)
+        return;
+    if (info->nno_access == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        md_region *grown = sk_arena_alloc(a, ncap * sizeof *grown);
+        if (info->nno_access)
+            memcpy(grown, info->no_access, info->nno_access * sizeof *grown);
+        info->no_access = grown;
+        *cap = ncap;
+    }
+    info->no_access[info->nno_access++] = (md_region){start, size, NULL};
+}
+
+/* Linux "start-end perms ..." lines whose permissions are "---". */
+static void no_access_from_maps(md_info *info, sk_arena *a, size_t *cap)
+{
+    for (const char *l = info->linux_maps; l && *l;) {
+        char *end;
+        unsigned long long lo = strtoull(l, &end, 16), hi;
+        if (*end == '-') {
+            const char *q = end + 1;
+            hi = strtoull(q, &end, 16);
+            if (end != q && *end == ' ' && strncmp(end + 1, "---", 3) == 0 && hi > lo)
+                add_no_access(info, a, cap, lo, hi - lo);
+        }
+        const char *nl = strchr(l, '\n');
+        l = nl ? nl + 1 : NULL;
+    }
+}
+
+static void read_memory_info(const sw_minidump *d, sk_arena *a, md_info *info)
+{
+    size_t cap = 0;
+    no_access_from_maps(info, a, &cap);
+    const uint8_t *p;
+    uint32_t len;
+    if (!want_stream(d, info, MD_MEMORY_INFO_LIST_STREAM, "memory info", 16, &p, &len))
+        return;
+    uint32_t hsize = md_u32(p), esize = md_u32(p + 4);
+    uint64_t n = md_u64(p + 8);
+    if (hsize < 16 || hsize > len || esize == 0) {
+        note(info, "memory info stream: bad header");
+        return;
+    }
+    uint64_t room = (len - hsize) / esize;
+    if (n > room) {
+        note(info, "memory info stream: claims %llu entries, only %llu fit", (unsigned long long)n,
+             (unsigned long long)room);
+        n = room;
+    }
+    info->has_memory_info = true;
+    info->memory_info_count = (size_t)n;
+    /* MINIDUMP_MEMORY_INFO: base u64, allocation base u64, allocation
+     * protect u32, pad, region size u64, state u32, protect u32, type u32 */
+    if (esize < 44)
+        return;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *e = p + hsize + i * esize;
+        uint32_t state = md_u32(e + 32), protect = md_u32(e + 36);
+        bool committed = state == 0x1000; /* MEM_COMMIT */
+        if (committed && ((protect & 0xff) == 0x01 || (protect & 0x100)))
+            add_no_access(info, a, &cap, md_u64(e), md_u64(e + 24));
+    }
+}
+
 void md_read_all(const sw_minidump *d, sk_arena *a, md_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -776,6 +985,13 @@ void md_read_all(const sw_minidump *d, sk_arena *a, md_info *info)
     read_assertion(d, a, info);
     read_linux(d, a, info);
     read_crashpad(d, a, info);
+    read_handles(d, a, info);
+    read_mac(d, a, info);
+    read_memory_info(d, a, info);
+    info->linux_limits = text_stream(d, MD_MOZ_LINUX_LIMITS_STREAM, '\n', a);
+    const uint8_t *h = md_ptr(d, 0, sizeof(MDRawHeader));
+    if (h)
+        info->dump_time = md_u32(h + 20);
 }
 
 void md_info_free(md_info *info)

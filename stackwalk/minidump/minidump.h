@@ -59,6 +59,7 @@ typedef struct md_thread {
     md_region stack;        /* data NULL when the stack is not in the file */
     const uint8_t *context; /* NULL when out of bounds */
     uint32_t context_size;
+    uint64_t teb;           /* Windows thread environment block (0: none) */
 } md_thread;
 
 typedef struct md_module {
@@ -68,6 +69,8 @@ typedef struct md_module {
     const char *debug_file;
     const char *debug_id;   /* 33 upper-case hex or NULL */
     const char *version;
+    uint32_t dump_index;    /* position in the dump's own module list */
+    uint32_t time_date_stamp;
 } md_module;
 
 typedef struct md_exception {
@@ -75,9 +78,13 @@ typedef struct md_exception {
     uint32_t thread_id;
     uint32_t code, flags;
     uint64_t address;
+    uint32_t nparams;       /* at most MD_EXCEPTION_MAXIMUM_PARAMETERS */
+    uint64_t params[MD_EXCEPTION_MAXIMUM_PARAMETERS];
     const uint8_t *context;
     uint32_t context_size;
 } md_exception;
+
+
 
 typedef struct md_system_info {
     bool present;
@@ -104,8 +111,26 @@ typedef struct md_info {
     md_system_info sys;
     bool has_pid;
     uint32_t pid;
-    bool has_requesting_thread;
+    bool has_requesting_thread, has_dump_thread;
     uint32_t requesting_thread, dump_thread;
+    uint32_t dump_time;         /* header time_date_stamp (time_t) */
+    bool has_create_time;
+    uint32_t process_create_time; /* misc info (time_t) */
+    sw_handle *handles;
+    size_t nhandles;
+    bool has_handles;
+    sw_mac_crash_record *mac_crash;
+    size_t nmac_crash;
+    bool has_mac_crash_info;
+    bool has_mac_boot_args;
+    const char *mac_boot_args;  /* NULL inside a present stream: unreadable */
+    const char *linux_limits;   /* Mozilla's /proc/self/limits copy */
+    bool has_memory_info;
+    size_t memory_info_count;   /* entries of the memory info list */
+    /* Ranges the process could not touch at all (Windows PAGE_NOACCESS or
+     * PAGE_GUARD, Linux "---" mappings): where guard pages live. */
+    md_region *no_access;       /* data unused */
+    size_t nno_access;
     const char *assertion;
     /* Linux text streams (NUL-terminated copies), NULL when absent */
     const char *linux_cpuinfo, *linux_status, *linux_lsb_release, *linux_cmdline, *linux_maps,

@@ -82,8 +82,8 @@ static bool client_ready(sw_debuginfod *d)
         .nurls = d->opt->ndebuginfod_urls,
         .cache_dir = d->opt->symbols_tmp,
         .private_cache = true,
-        .timeout_secs = d->opt->symbols_download_timeout_secs ? d->opt->symbols_download_timeout_secs
-                                                          : SW_DEFAULT_DOWNLOAD_TIMEOUT,
+        /* --symbols-download-timeout-secs, as for every other download */
+        .timeout_secs = d->opt->http_timeout ? d->opt->http_timeout : 30,
     };
     sk_error err;
     if (ds_debuginfod_new(&cfg, &d->client, &err)) {

@@ -4,6 +4,9 @@
  * code-file/code-id lookup for modules that have no debug id; last,
  * debuginfod (debuginfod.c) when it is on. */
 #include "symbols.h"
+#include "s3_source.h"
+
+#include "cache.h"
 
 #include "debuginfod.h"
 
@@ -271,21 +274,17 @@ static sym_index *from_download(sw_symbols *s, const char *key, const md_module 
     sk_error err;
     sym_index *ix;
     if (s->opt->symbols_cache) {
-        char *path = sk_path_join(s->opt->symbols_cache, key);
-        char *dir = sk_xstrdup(path);
-        *strrchr(dir, '/') = '\0';
-        if (!sk_mkdir_p(dir, &err) && !sk_write_file_atomic(path, body->data, body->len, &err)) {
-            free(dir);
+        char *path;
+        if (!sw_cache_store(s->opt->symbols_cache, s->opt->symbols_tmp, key, body->data, body->len, &path, &err)) {
             ix = open_local(s, path, m);
             if (ix) {
                 *path_out = path;
                 return ix;
             }
+            free(path);
         } else {
             sk_log(SK_LOG_WARN, "symbols cache: %s", err.msg);
-            free(dir);
         }
-        free(path);
     }
     /* no cache (or it failed): keep the download in memory */
     char *data = body->data;
@@ -348,8 +347,12 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
         for (int k = 0; k < nkeys && !r.index; k++) {
             char *path = sk_path_join(dir, keys[k]);
             r.index = open_local(s, path, m);
-            if (r.index)
+            if (r.index) {
                 r.path = sk_arena_strdup(a, path);
+                /* a cache hit names the cached file as its symbol_url */
+                if (i == o->nsymbol_paths)
+                    r.url = r.path;
+            }
             free(path);
         }
     }
@@ -360,7 +363,24 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
         for (size_t i = 0; i < o->nsymbol_urls && !r.index; i++) {
             for (int k = 0; k < nkeys && !r.index; k++) {
                 char *url = NULL, *path = NULL;
-                if (http_get(s, o->symbol_urls[i], keys[k], m, &body, &url) == 1) {
+                /* one process downloads a key at a time; the others wait,
+                 * then find it in the cache */
+                int lock = o->symbols_cache ? sw_cache_lock(o->symbols_cache, keys[k]) : -1;
+                if (lock >= 0) {
+                    char *cached = sk_path_join(o->symbols_cache, keys[k]);
+                    r.index = open_local(s, cached, m);
+                    if (r.index) /* another process filled it meanwhile */
+                        r.url = r.path = sk_arena_strdup(a, cached);
+                    free(cached);
+                }
+                int got = 0;
+                if (!r.index)
+                    got = sw_s3_is_url(o->symbol_urls[i])
+                              ? (curl_ready(s) ? sw_s3_get(s->curl, o, o->symbol_urls[i], keys[k],
+                                                           &body, MAX_DOWNLOAD, &url)
+                                               : -1)
+                              : http_get(s, o->symbol_urls[i], keys[k], m, &body, &url);
+                if (got == 1) {
                     r.index = from_download(s, keys[k], m, &body, &path);
                     if (r.index) {
                         r.url = sk_arena_strdup(a, url);
@@ -368,6 +388,7 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
                             r.path = sk_arena_strdup(a, path);
                     }
                 }
+                sw_cache_unlock(lock);
                 free(url);
                 free(path);
             }

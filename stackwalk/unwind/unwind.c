@@ -104,6 +104,18 @@ static bool acceptable(const sw_walker *w, const sw_walk_frame *callee, const sw
     return true;
 }
 
+/* rust-minidump's end-of-walk test on any method's result. */
+static bool cfi_result_sane(const sw_walker *w, const sw_walk_frame *callee, const sw_regs *caller, bool first)
+{
+    const sw_cpu *cpu = w->cpu;
+    if (!sw_reg_ok(caller, cpu->pc) || !sw_reg_ok(caller, cpu->sp))
+        return true; /* no answer at all: the other methods may have one */
+    uint64_t sp = caller->r[cpu->sp], old_sp = callee->regs.r[cpu->sp];
+    if (caller->r[cpu->pc] < 4096)
+        return false;
+    return sp > old_sp || (sp == old_sp && first && cpu->lr >= 0);
+}
+
 static void strip_pc(const sw_walker *w, sw_regs *r)
 {
     if (w->address_mask && sw_reg_ok(r, w->cpu->pc))
@@ -193,6 +205,11 @@ void sw_walk(sw_walker *w, const sw_regs *context, sw_walk_frame **frames, size_
             strip_pc(w, &caller);
             if (acceptable(w, callee, &caller, first, false))
                 trust = SW_TRUST_CFI;
+            /* rust-minidump takes what CFI gives and ends the walk when it
+             * is nonsense (pc in the first page, stack not growing) rather
+             * than guessing on with the frame pointer or a scan */
+            else if (!cfi_result_sane(w, callee, &caller, first))
+                break;
         }
         if (!trust && by_stack_win(w, callee, first, &caller)) {
             strip_pc(w, &caller);

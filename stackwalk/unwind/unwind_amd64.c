@@ -21,11 +21,24 @@ static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool 
     const sw_regs *r = &callee->regs;
     if (!sw_reg_ok(r, RBP) || !sw_reg_ok(r, RSP))
         return false;
+    /* rust-minidump's checks on a frame record: the caller's frame must
+     * lie above this one (saved rbp at or above the caller's rsp, and
+     * itself in captured memory), the return address must be canonical,
+     * and the caller's rsp must be above ours and in captured memory.  An
+     * outermost frame (saved rbp 0) therefore fails here and is left to
+     * the scan, as rust-minidump does. */
     uint64_t rbp = r->r[RBP];
-    if (rbp < r->r[RSP] || (rbp & 7))
+    if (rbp >= UINT64_MAX - 16)
         return false;
-    uint64_t saved_rbp, ret;
+    uint64_t saved_rbp, ret, probe;
     if (!sw_read_word(w, rbp, &saved_rbp) || !sw_read_word(w, rbp + 8, &ret))
+        return false;
+    uint64_t caller_sp = rbp + 16;
+    if (saved_rbp < caller_sp || !sw_read_word(w, saved_rbp, &probe))
+        return false;
+    if (ret > 0x7fffffffffffull && ret < 0xffff800000000000ull)
+        return false;
+    if (caller_sp <= r->r[RSP] || !sw_read_word(w, caller_sp, &probe))
         return false;
     memset(caller, 0, sizeof *caller);
     sw_reg_set(caller, RIP, ret);

@@ -6,7 +6,7 @@
 
 enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI, EIP, EFL, NREGS };
 
-static const char *const names[NREGS] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "efl"};
+static const char *const names[NREGS] = {"eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags"};
 
 static int reg_by_name(const char *s, size_t n)
 {
@@ -19,11 +19,18 @@ static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool 
     const sw_regs *r = &callee->regs;
     if (!sw_reg_ok(r, EBP) || !sw_reg_ok(r, ESP))
         return false;
+    /* rust-minidump's checks (as on amd64): the caller's frame lies above
+     * this one and in captured memory, and so does the caller's esp */
     uint64_t ebp = r->r[EBP];
-    if (ebp < r->r[ESP] || (ebp & 3))
+    if (ebp >= 0xffffffffu - 8)
         return false;
-    uint64_t saved_ebp, ret;
+    uint64_t saved_ebp, ret, probe;
     if (!sw_read_word(w, ebp, &saved_ebp) || !sw_read_word(w, ebp + 4, &ret))
+        return false;
+    uint64_t caller_sp = ebp + 8;
+    if (saved_ebp < caller_sp || !sw_read_word(w, saved_ebp, &probe))
+        return false;
+    if (caller_sp <= r->r[ESP] || !sw_read_word(w, caller_sp, &probe))
         return false;
     memset(caller, 0, sizeof *caller);
     sw_reg_set(caller, EIP, ret);

@@ -56,7 +56,7 @@ def fault(label, url, store, dump, problem, *extra):
           "%s: the program's own frames are not symbolized" % label)
     lib = next(m for m in rep["modules"] if m["filename"] == "libdi.so")
     check(lib["missing_symbols"] and not lib["loaded_symbols"], "%s: libdi.so has symbols: %s" % (label, lib))
-    warnings = [l for l in r.stderr.splitlines() if "warning" in l and "libdi.so" in l]
+    warnings = [l for l in r.stderr.splitlines() if l.startswith(" WARN ") and "libdi.so" in l]
     check(len(warnings) == 1 and problem in warnings[0],
           "%s: want one warning about libdi.so saying %r, got %s" % (label, problem, warnings))
     check(not os.path.exists(os.path.join(cache, "libdi.so")), "%s: libdi.so landed in the cache" % label)
