@@ -39,8 +39,9 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err);
 int ds_collect_publics(ds_context *ctx, sk_error *err);
 void ds_name_publics(sym_module *m);
 /* Finds bin's separate debug file (build-id tree, .gnu_debuglink) under
- * opt->debug_dirs; SK_ENOTFOUND when there is none, SK_EMISMATCH when a
- * candidate is refused (wrong build-id or CRC). *path is malloc'd. */
-int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, sk_error *err);
+ * opt->debug_dirs, then from opt->debuginfod; SK_ENOTFOUND when there is
+ * none, SK_EMISMATCH when a candidate is refused (wrong build-id or CRC).
+ * *path is malloc'd; *url too when the file was fetched (else NULL). */
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err);
 
 #endif

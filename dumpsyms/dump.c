@@ -66,7 +66,7 @@ static int check_explicit_debug_file(ds_object *bin, ds_object *dbg, sk_error *e
  * binary itself when it has DWARF, else a separate debug file found by
  * build-id or .gnu_debuglink.  *dbg stays NULL when there is none. */
 static int open_debug_object(ds_object *bin, const char *debug_path, const ds_options *opt,
-                             ds_object *storage, ds_object **dbg, sk_error *err)
+                             ds_object *storage, ds_object **dbg, ds_summary *summary, sk_error *err)
 {
     *dbg = NULL;
     if (debug_path) {
@@ -84,9 +84,12 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
         *dbg = bin;
         return SK_OK;
     }
-    char *found = NULL;
+    char *found = NULL, *url = NULL;
     sk_error search_err = {0};
-    int rc = ds_find_debug_file(bin, opt, &found, &search_err);
+    int rc = ds_find_debug_file(bin, opt, &found, &url, &search_err);
+    if (url)
+        snprintf(summary->debug_file_url, sizeof summary->debug_file_url, "%s", url);
+    free(url);
     if (rc == SK_OK) {
         rc = ds_object_open(storage, found, &search_err);
         free(found);
@@ -144,7 +147,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         return rc;
     }
     ds_object *dbg = NULL;
-    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, err);
+    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, summary, err);
     if (rc) {
         ds_object_close(&bin);
         return rc;
@@ -168,7 +171,7 @@ int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_op
     ds_object dbg_storage;
     ds_object *found = NULL;
     if (!dbg) {
-        int rc = open_debug_object(bin, NULL, opt, &dbg_storage, &found, err);
+        int rc = open_debug_object(bin, NULL, opt, &dbg_storage, &found, summary, err);
         if (rc)
             return rc;
         dbg = found;

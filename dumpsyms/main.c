@@ -33,6 +33,11 @@ static void usage(FILE *out)
           "                        (repeatable; default /usr/lib/debug)\n"
           "      --dwo-dir DIR     where else to look for split-DWARF .dwo files, by\n"
           "                        their name and their base name (repeatable)\n"
+          "      --debuginfod [URL] when no --debug-dir has a stripped binary's separate\n"
+          "                        debug file, fetch it by build-id from debuginfod\n"
+          "                        server URL (repeatable; without URL: the servers in\n"
+          "                        DEBUGINFOD_URLS); checked by build-id and CRC like\n"
+          "                        any debug file.  Off by default\n"
           "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
           "                        the number of files dumped at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
@@ -67,7 +72,7 @@ static void report(const ds_pack_result *r, void *ctx)
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
         printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s)\n", r->input, r->written,
                r->funcs, r->publics, r->cfi, separate ? ", debug info from " : "",
-               separate ? r->debug_file : "");
+               !separate ? "" : r->debug_file_url ? r->debug_file_url : r->debug_file);
         break;
     }
     case DS_PACK_EMPTY:
@@ -108,7 +113,35 @@ static int package(char **inputs, int ninputs, const char *store, const ds_optio
     return rc == SK_OK ? 0 : 1;
 }
 
-enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR };
+enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR, OPT_DEBUGINFOD };
+
+/* "--debuginfod URL" as well as "--debuginfod=URL": the next argument is
+ * taken as the URL when it looks like one (a file to dump never does). */
+static bool looks_like_url(const char *s)
+{
+    const char *colon = strstr(s, "://");
+    if (!colon || colon == s)
+        return false;
+    for (const char *p = s; p < colon; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '+' ||
+              *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+/* Sets up opt->debuginfod for --debuginfod (libdebuginfod reads its
+ * environment, so before any thread starts).  Its downloads go to its own
+ * cache: DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client. */
+static int start_debuginfod(ds_options *opt, const char **urls, size_t nurls)
+{
+    ds_debuginfod_config cfg = {.urls = urls, .nurls = nurls};
+    sk_error err;
+    if (ds_debuginfod_new(&cfg, &opt->debuginfod, &err)) {
+        fprintf(stderr, "dumpsyms: --debuginfod: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -122,6 +155,7 @@ int main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
         {"dwo-dir", required_argument, NULL, OPT_DWO_DIR},
+        {"debuginfod", optional_argument, NULL, OPT_DEBUGINFOD},
         {"jobs", required_argument, NULL, 'j'},
         {"no-generator", no_argument, NULL, OPT_NO_GENERATOR},
         {"verbose", no_argument, NULL, 'v'},
@@ -135,6 +169,9 @@ int main(int argc, char **argv)
     /* Static so that early exits do not count as leaks. */
     static const char **debug_dirs = NULL, **dwo_dirs = NULL;
     static size_t ndebug_dirs = 0, debug_dirs_cap = 0, ndwo_dirs = 0, dwo_dirs_cap = 0;
+    static const char **dbgi_urls = NULL;
+    static size_t ndbgi_urls = 0, dbgi_urls_cap = 0;
+    bool debuginfod = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
@@ -154,6 +191,17 @@ int main(int argc, char **argv)
             sk_grow((void **)&dwo_dirs, &dwo_dirs_cap, ndwo_dirs + 1, sizeof *dwo_dirs);
             dwo_dirs[ndwo_dirs++] = optarg;
             break;
+        case OPT_DEBUGINFOD: {
+            debuginfod = true;
+            const char *url = optarg;
+            if (!url && optind < argc && looks_like_url(argv[optind]))
+                url = argv[optind++];
+            if (url) {
+                sk_grow((void **)&dbgi_urls, &dbgi_urls_cap, ndbgi_urls + 1, sizeof *dbgi_urls);
+                dbgi_urls[ndbgi_urls++] = url;
+            }
+            break;
+        }
         case 'j': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -208,13 +256,22 @@ int main(int argc, char **argv)
             free(debug_dirs);
             return 2;
         }
+        if (debuginfod && start_debuginfod(&opt, dbgi_urls, ndbgi_urls)) {
+            free(debug_dirs);
+            return 2;
+        }
         sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", opt.verbose ? SK_LOG_DEBUG : SK_LOG_WARN);
         int st = package(argv + optind, nargs, store, &opt);
         free(debug_dirs);
+        ds_debuginfod_free(opt.debuginfod);
         return st;
     }
     if (nargs < 1 || nargs > 2) {
         fprintf(stderr, "dumpsyms: expected BINARY [DEBUGFILE] (see --help)\n");
+        free(debug_dirs);
+        return 2;
+    }
+    if (debuginfod && start_debuginfod(&opt, dbgi_urls, ndbgi_urls)) {
         free(debug_dirs);
         return 2;
     }
@@ -229,7 +286,8 @@ int main(int argc, char **argv)
     int rc = ds_dump(binary, debug_file, &opt, &m, &summary, &err);
     if (rc == SK_OK) {
         if (opt.verbose && summary.debug_file_used[0])
-            sk_log(SK_LOG_INFO, "%s: debug information from %s", binary, summary.debug_file_used);
+            sk_log(SK_LOG_INFO, "%s: debug information from %s", binary,
+                   summary.debug_file_url[0] ? summary.debug_file_url : summary.debug_file_used);
         if (output) {
             sk_buf b;
             sk_buf_init(&b);
@@ -246,6 +304,7 @@ int main(int argc, char **argv)
     }
     sym_module_free(&m);
     free(debug_dirs);
+    ds_debuginfod_free(opt.debuginfod);
     if (rc) {
         fprintf(stderr, "dumpsyms: %s\n", err.msg);
         return 1;

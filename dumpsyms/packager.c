@@ -133,6 +133,7 @@ static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *s
         r->publics = m.npublics;
         r->cfi = m.ncfi;
         r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
+        r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
         if (!p->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
             r->status = DS_PACK_EMPTY;
             r->message = "no symbols and no CFI: nothing written";

@@ -53,6 +53,14 @@ static void usage(FILE *f)
           "                        endpoint, virtual for AWS)\n"
           "  --evil-json FILE      Mozilla crash annotations (module signers, CPU microcode)\n"
           "                        (default: none)\n"
+          "  --debuginfod URL      a debuginfod server (repeatable): for a module with\n"
+          "                        an ELF build-id whose .sym none of the above has,\n"
+          "                        fetch its debug file (and executable), make the .sym\n"
+          "                        in-process (kept in --symbols-cache) and use it.  Off\n"
+          "                        by default (it sends build-ids to the server); also\n"
+          "                        on when DEBUGINFOD_URLS is set and not empty\n"
+          "  --no-debuginfod       off, even when DEBUGINFOD_URLS is set (default: off\n"
+          "                        unless --debuginfod or DEBUGINFOD_URLS)\n"
           "\n"
           "other:\n"
           "  -o, --output-file FILE  write the report to FILE, not created when the dump\n"
@@ -72,7 +80,8 @@ static void usage(FILE *f)
 
 enum { OPT_JSON = 256, OPT_PRETTY, OPT_HUMAN, OPT_BRIEF, OPT_SYMPATH, OPT_SYMURL, OPT_CACHE, OPT_TIMEOUT,
        OPT_MAXFRAMES, OPT_VERSION, OPT_CYBORG, OPT_DUMP, OPT_FEATURES, OPT_TMP, OPT_EVIL, OPT_LOGFILE,
-       OPT_NOCOLOR, OPT_VERBOSE, OPT_DLTIMEOUT, OPT_S3_ENDPOINT, OPT_S3_REGION, OPT_S3_ADDRESSING };
+       OPT_NOCOLOR, OPT_VERBOSE, OPT_DLTIMEOUT, OPT_S3_ENDPOINT, OPT_S3_REGION, OPT_S3_ADDRESSING,
+       OPT_DEBUGINFOD, OPT_NO_DEBUGINFOD };
 
 /* The log as rust-minidump's tracing output reads without time or target:
  * the level right-aligned in five columns, then the message. */
@@ -98,7 +107,7 @@ static int write_mode(int mode, const sw_report *report, FILE *out, sk_error *er
 
 enum { HUMAN, BRIEF, JSON, PRETTY, MACHINE, DUMP };
 
-static int run(int argc, char **argv, const char **paths, const char **urls)
+static int run(int argc, char **argv, const char **paths, const char **urls, const char **dbgi)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
@@ -119,6 +128,8 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
         {"s3-region", required_argument, NULL, OPT_S3_REGION},
         {"s3-addressing", required_argument, NULL, OPT_S3_ADDRESSING},
         {"evil-json", required_argument, NULL, OPT_EVIL},
+        {"debuginfod", required_argument, NULL, OPT_DEBUGINFOD},
+        {"no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD},
         {"max-frames", required_argument, NULL, OPT_MAXFRAMES},
         {"output-file", required_argument, NULL, 'o'},
         {"output", required_argument, NULL, 'o'},
@@ -131,7 +142,8 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
     };
     int mode = HUMAN;
     bool brief = false, json = false, pretty = false;
-    size_t npaths = 0, nurls = 0;
+    size_t npaths = 0, nurls = 0, ndbgi = 0;
+    bool no_debuginfod = false;
     sw_options opt = {0};
     const char *output = NULL, *cyborg = NULL, *log_file = NULL;
     sk_log_level level = SK_LOG_ERROR;
@@ -168,6 +180,8 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
             opt.s3_addressing = strcmp(optarg, "auto") ? optarg : NULL;
             break;
         case OPT_TMP: opt.symbols_tmp = optarg; break;
+        case OPT_DEBUGINFOD: dbgi[ndbgi++] = optarg; break;
+        case OPT_NO_DEBUGINFOD: no_debuginfod = true; break;
         case OPT_EVIL: opt.evil_json = optarg; break;
         case OPT_LOGFILE: log_file = optarg; break;
         case OPT_NOCOLOR: break;
@@ -224,6 +238,13 @@ static int run(int argc, char **argv, const char **paths, const char **urls)
     opt.symbol_urls = urls;
     opt.nsymbol_urls = nurls;
     opt.crashing_thread_only = mode == BRIEF && !cyborg;
+    /* debuginfod: --debuginfod URL, or DEBUGINFOD_URLS (the variable every
+     * debuginfod client reads); --no-debuginfod overrides both. */
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    opt.debuginfod_urls = dbgi;
+    opt.ndebuginfod_urls = ndbgi;
 
     FILE *log = stderr;
     if (log_file && !(log = fopen(log_file, "a"))) {
@@ -295,12 +316,14 @@ int main(int argc, char **argv)
 {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     const char **urls = calloc((size_t)argc + 1, sizeof *urls);
-    if (!paths || !urls) {
+    const char **dbgi = calloc((size_t)argc + 1, sizeof *dbgi);
+    if (!paths || !urls || !dbgi) {
         fputs("stackwalk: out of memory\n", stderr);
         return 2;
     }
-    int rc = run(argc, argv, paths, urls);
+    int rc = run(argc, argv, paths, urls, dbgi);
     free(paths);
     free(urls);
+    free(dbgi);
     return rc;
 }

@@ -53,6 +53,14 @@ typedef struct sw_options {
     const char *symbols_cache;
     /* HTTP timeout per request in seconds (0: 30). */
     unsigned http_timeout;
+    /* debuginfod: for a module with an ELF build-id whose .sym none of the
+     * above has, fetch its debug file and executable by build-id and make
+     * the .sym in-process (cached in symbols_cache).  Off unless set: it
+     * sends build-ids to the servers.  The servers are debuginfod_urls, or
+     * DEBUGINFOD_URLS when there are none. */
+    bool debuginfod;
+    const char *const *debuginfod_urls;
+    size_t ndebuginfod_urls;
     /* For s3://BUCKET[/PREFIX] symbol URLs (NULL: AWS_ENDPOINT_URL,
      * AWS_REGION/AWS_DEFAULT_REGION, "auto").  Credentials come from the
      * AWS_* environment only; see symbols/s3_source.h. */

@@ -328,6 +328,10 @@ int sv_check(const sv_check_options *opt, const char *const *dumps, size_t ndump
     so.symbol_urls = opt->symbol_urls;
     so.nsymbol_urls = opt->nsymbol_urls;
     so.symbols_cache = opt->symbols_cache;
+    so.debuginfod = opt->debuginfod;
+    so.debuginfod_urls = opt->debuginfod_urls;
+    so.ndebuginfod_urls = opt->ndebuginfod_urls;
+    so.http_timeout = opt->download_timeout_secs;
 
     rep->dumps = sk_xcalloc(ndumps + 1, sizeof *rep->dumps);
     int rc = SK_OK;

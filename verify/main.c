@@ -63,6 +63,14 @@ static const char usage_text[] =
     "      --max-scanned N   most frames found by stack scanning\n"
     "                        (default: no limit)\n"
     "      --max-missing N   most modules without symbols (default: no limit)\n"
+    "      --debuginfod URL  a debuginfod server (repeatable): symbols of modules no\n"
+    "                        store has are made from the debug files it has for\n"
+    "                        their build-ids, as stackwalk --debuginfod does; then\n"
+    "                        --symbols may be left out (default: off, on when\n"
+    "                        DEBUGINFOD_URLS is set and not empty)\n"
+    "      --no-debuginfod   off, even when DEBUGINFOD_URLS is set\n"
+    "      --symbols-download-timeout-secs N  a debuginfod download at most\n"
+    "                        (default 30)\n"
     "\n"
     "general:\n"
     "  -h, --help            this text (also: symverify COMMAND --help)\n"
@@ -287,7 +295,9 @@ static int cmd_check(int argc, char **argv)
     const char **paths = sk_xcalloc((size_t)argc + 1, sizeof *paths);
     const char **urls = sk_xcalloc((size_t)argc + 1, sizeof *urls);
     const char **dumps = sk_xcalloc((size_t)argc + 1, sizeof *dumps);
-    size_t npaths = 0, nurls = 0, ndumps = 0;
+    const char **dbgi = sk_xcalloc((size_t)argc + 1, sizeof *dbgi);
+    size_t npaths = 0, nurls = 0, ndumps = 0, ndbgi = 0;
+    bool no_debuginfod = false;
     const char *json_out = NULL;
     int status = 0;
     bool opts = true;
@@ -302,11 +312,16 @@ static int cmd_check(int argc, char **argv)
             opts = false;
             continue;
         }
+        if (strcmp(a, "--no-debuginfod") == 0) {
+            no_debuginfod = true;
+            continue;
+        }
         bool takes = strcmp(a, "--symbols") == 0 || strcmp(a, "--symbols-cache") == 0 ||
                      strcmp(a, "--expect") == 0 || strcmp(a, "--baseline") == 0 ||
                      strcmp(a, "--json") == 0 || strcmp(a, "--min-cfi") == 0 ||
                      strcmp(a, "--min-symbolicated") == 0 || strcmp(a, "--min-lines") == 0 ||
-                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0;
+                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0 ||
+                     strcmp(a, "--debuginfod") == 0 || strcmp(a, "--symbols-download-timeout-secs") == 0;
         if (!takes) {
             status = usage_error("check: unknown option '%s'", a);
             break;
@@ -324,6 +339,14 @@ static int cmd_check(int argc, char **argv)
                 paths[npaths++] = v;
         } else if (strcmp(a, "--symbols-cache") == 0) {
             opt.symbols_cache = v;
+        } else if (strcmp(a, "--debuginfod") == 0) {
+            dbgi[ndbgi++] = v;
+        } else if (strcmp(a, "--symbols-download-timeout-secs") == 0) {
+            long secs;
+            if (!parse_count(v, &secs) || secs < 1 || secs > 1000000)
+                status = usage_error("check: %s needs a number of seconds (1 or more)", a);
+            else
+                opt.download_timeout_secs = (unsigned)secs;
         } else if (strcmp(a, "--expect") == 0) {
             opt.expect_path = v;
         } else if (strcmp(a, "--baseline") == 0) {
@@ -343,14 +366,23 @@ static int cmd_check(int argc, char **argv)
                 status = usage_error("check: %s needs a count", a);
         }
     }
-    if (status == 0 && npaths + nurls == 0)
-        status = usage_error("%s", "check: no --symbols DIR|URL given");
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    /* debuginfod alone is a symbol source too */
+    if (status == 0 && npaths + nurls == 0 && !opt.debuginfod)
+        status = usage_error("%s", "check: no --symbols DIR|URL (or --debuginfod URL) given");
     if (status == 0 && ndumps == 0)
         status = usage_error("%s", "check: no dump given");
     if (status) {
-        free(paths), free(urls), free(dumps);
+        free(paths), free(urls), free(dumps), free(dbgi);
         return status;
     }
+    opt.debuginfod_urls = dbgi;
+    opt.ndebuginfod_urls = ndbgi;
+    /* a module whose download failed is a warning line, not a failed check */
+    if (opt.debuginfod)
+        sk_log_set_sink(sk_log_stderr_sink, (void *)"symverify", SK_LOG_WARN);
     opt.symbol_paths = paths;
     opt.nsymbol_paths = npaths;
     opt.symbol_urls = urls;
@@ -389,7 +421,7 @@ static int cmd_check(int argc, char **argv)
         }
     }
     sv_check_report_free(&rep);
-    free(paths), free(urls), free(dumps);
+    free(paths), free(urls), free(dumps), free(dbgi);
     return status;
 }
 

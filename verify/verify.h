@@ -164,6 +164,12 @@ typedef struct sv_check_options {
     const char *const *symbol_urls;  /* symbol servers */
     size_t nsymbol_urls;
     const char *symbols_cache;       /* NULL: downloads kept in memory */
+    /* debuginfod, as stackwalk's sw_options: on when set; the servers are
+     * debuginfod_urls, or DEBUGINFOD_URLS when there are none */
+    bool debuginfod;
+    const char *const *debuginfod_urls;
+    size_t ndebuginfod_urls;
+    unsigned download_timeout_secs;  /* 0: stackwalk's default */
     const char *expect_path;         /* --expect FILE, or NULL */
     const char *baseline_path;       /* --baseline REPORT (our JSON), or NULL */
     /* thresholds over each dump's crashing thread; < 0: not set */

@@ -5,7 +5,9 @@
  *      debug root (--debug-dir, default /usr/lib/debug);
  *   2. by .gnu_debuglink (file name + CRC32 of the whole debug file):
  *      beside the binary, in .debug/ beside it, then under each debug root
- *      followed by the binary's (absolute) directory.
+ *      followed by the binary's (absolute) directory;
+ *   3. when a debuginfod client is given (--debuginfod), fetched by
+ *      build-id from its servers, and checked like any other candidate.
  * A candidate is only accepted when it is an ELF whose build-id equals the
  * binary's (when both have one) and, for a debuglink, whose CRC matches.
  * Refused candidates are remembered so the caller can say why nothing was
@@ -42,14 +44,14 @@ static bool same_file(search *s, const char *path)
 
 /* Accepts path when it is an ELF with the binary's build-id and (when
  * check_crc) the expected CRC. */
-static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t crc)
+static bool try_candidate_as(search *s, const char *path, const char *shown, bool check_crc, uint32_t crc)
 {
     if (!sk_is_file(path) || same_file(s, path))
         return false;
     ds_object cand;
     sk_error err = {0};
     if (ds_object_open(&cand, path, &err) != SK_OK) {
-        refuse(s, "%s: %s", path, "not a readable ELF file");
+        refuse(s, "%s: %s", shown, "not a readable ELF file");
         ds_object_close(&cand);
         return false;
     }
@@ -57,7 +59,7 @@ static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t 
     if (s->bin->build_id_len && cand.build_id_len &&
         (s->bin->build_id_len != cand.build_id_len ||
          memcmp(s->bin->build_id, cand.build_id, cand.build_id_len) != 0)) {
-        refuse(s, "%s: %s", path, "build-id differs from the binary's");
+        refuse(s, "%s: %s", shown, "build-id differs from the binary's");
         ok = false;
     }
     if (ok && check_crc) {
@@ -67,12 +69,17 @@ static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t 
         if (got != crc) {
             char why[96];
             snprintf(why, sizeof why, "CRC32 %08x differs from the .gnu_debuglink CRC %08x", got, crc);
-            refuse(s, "%s: %s", path, why);
+            refuse(s, "%s: %s", shown, why);
             ok = false;
         }
     }
     ds_object_close(&cand);
     return ok;
+}
+
+static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t crc)
+{
+    return try_candidate_as(s, path, path, check_crc, crc);
 }
 
 static char *by_build_id(search *s, const ds_options *opt)
@@ -178,15 +185,54 @@ static char *by_debuglink(search *s, const ds_options *opt)
     return found;
 }
 
-int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, sk_error *err)
+/* The debug file a debuginfod server has for the binary's build-id, checked
+ * like a local one: its build-id, and the .gnu_debuglink CRC when the
+ * binary has a debuglink.  Refusals and failures name the URL. */
+static char *by_debuginfod(search *s, const ds_options *opt, char **url)
+{
+    if (!opt->debuginfod || !s->bin->build_id_len)
+        return NULL;
+    ds_fetch f;
+    sk_error err;
+    int rc = ds_debuginfod_fetch(opt->debuginfod, s->bin->build_id, s->bin->build_id_len,
+                                 DS_DEBUGINFOD_DEBUGINFO, &f, &err);
+    if (rc == SK_ENOTFOUND) {
+        sk_log(SK_LOG_INFO, "%s: %s", s->bin->path, err.msg);
+        return NULL;
+    }
+    if (rc) {
+        sk_log(SK_LOG_WARN, "%s: %s", s->bin->path, err.msg);
+        return NULL;
+    }
+    char name[1024];
+    uint32_t crc = 0;
+    bool have_link = read_debuglink(s->bin, name, sizeof name, &crc);
+    char *found = NULL;
+    if (try_candidate_as(s, f.path, f.url, have_link, crc)) {
+        found = f.path;
+        f.path = NULL;
+        *url = f.url;
+        f.url = NULL;
+        if (opt->verbose)
+            sk_log(SK_LOG_INFO, "%s: fetched %s (%llu bytes) in %.2f s", s->bin->path, *url,
+                   (unsigned long long)f.bytes, f.seconds);
+    }
+    ds_fetch_free(&f);
+    return found;
+}
+
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err)
 {
     *path = NULL;
+    *url = NULL;
     search s = {.bin = bin};
     s.have_bin_st = stat(bin->path, &s.bin_st) == 0;
     sk_buf_init(&s.refused);
     char *found = by_build_id(&s, opt);
     if (!found)
         found = by_debuglink(&s, opt);
+    if (!found)
+        found = by_debuginfod(&s, opt, url);
     int rc;
     if (found) {
         *path = found;

@@ -1,11 +1,14 @@
 /* symbols.c — symbol suppliers: local store directories and single .sym
  * files, an on-disk cache filled atomically, and HTTP symbol servers (gzip
  * accepted, redirects followed, ?code_file=&code_id= appended), with the
- * code-file/code-id lookup for modules that have no debug id. */
+ * code-file/code-id lookup for modules that have no debug id; last,
+ * debuginfod (debuginfod.c) when it is on. */
 #include "symbols.h"
 #include "s3_source.h"
 
 #include "cache.h"
+
+#include "debuginfod.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -30,12 +33,14 @@ struct sw_symbols {
     size_t nowned, owned_cap;
     CURL *curl;
     bool curl_inited;
+    sw_debuginfod *debuginfod; /* NULL when off */
 };
 
 sw_symbols *sw_symbols_new(const sw_options *opt)
 {
     sw_symbols *s = sk_xcalloc(1, sizeof *s);
     s->opt = opt;
+    s->debuginfod = sw_debuginfod_new(opt);
     return s;
 }
 
@@ -51,6 +56,7 @@ void sw_symbols_free(sw_symbols *s)
         free(s->files[i].path);
     }
     free(s->files);
+    sw_debuginfod_free(s->debuginfod);
     if (s->curl)
         curl_easy_cleanup(s->curl);
     if (s->curl_inited)
@@ -435,6 +441,12 @@ sw_symbol_result sw_symbols_find(sw_symbols *s, const md_module *m, sk_arena *a)
             }
         }
         sk_buf_free(&body);
+    }
+    /* last: made from the debug file a debuginfod server has */
+    if (!r.index && s->debuginfod) {
+        r.index = sw_debuginfod_find(s->debuginfod, m, a, &r.url, &r.path);
+        if (r.index)
+            own(s, r.index);
     }
     for (int k = 0; k < nkeys; k++)
         free(keys[k]);
