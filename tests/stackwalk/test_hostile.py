@@ -120,7 +120,9 @@ def truncated(name, data, keep_threads=None, keep_modules=None):
     if "directory" in p.stderr:
         failures.append("%s: stopped at the directory, not in the streams: %s" % (name, p.stderr.strip()))
     elif p.returncode == 1:
-        if not (p.stderr.startswith("stackwalk: ") and "stream" in p.stderr and "past the end" in p.stderr):
+        # rust-minidump's log form: "ERROR <Name> - <file>: ... <stream>: ... past the end"
+        if not (p.stderr.startswith("ERROR ") and path in p.stderr and "stream" in p.stderr
+                and "past the end" in p.stderr):
             failures.append("%s: exit 1 without naming the stream cut short: %s" % (name, p.stderr.strip()))
         elif keep_threads or keep_modules:
             failures.append("%s: exit 1, but streams before the cut were intact: %s" % (name, p.stderr.strip()))
