@@ -771,11 +771,38 @@ static void todo_push(ds_synth *s, uint64_t a)
     s->todo[s->ntodo++] = a;
 }
 
-static void exit_push(ds_synth_result *res, uint64_t a)
+static void exit_push(ds_synth_result *res, uint64_t a, bool entry)
 {
     if (res->nexits == res->exits_cap)
         sk_grow((void **)&res->exits, &res->exits_cap, res->nexits + 1, sizeof *res->exits);
-    res->exits[res->nexits++] = a;
+    res->exits[res->nexits].addr = a;
+    res->exits[res->nexits].entry = entry;
+    res->nexits++;
+}
+
+/* After a call: does what follows look like padding or another function's
+ * entry (nop, int3, endbr64, bti, paciasp)?  Then the call did not return
+ * (abort, __stack_chk_fail, __cxa_throw): following the bytes after it
+ * would run this frame's state into a function we have no symbol for.
+ * Only costs rows where a real fall-through starts with such an
+ * instruction. */
+static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *rg)
+{
+    const ds_synth_input *in = s->in;
+    if (a < in->code_addr || a - in->code_addr >= in->code_size || a >= rg->addr + rg->size)
+        return false;
+    size_t off = (size_t)(a - in->code_addr);
+    size_t len = in->code_size - off;
+    if (len > rg->addr + rg->size - a)
+        len = (size_t)(rg->addr + rg->size - a);
+    da_insn d;
+    if (!da_decode(s->dec, in->code + off, len, a, &d))
+        return false;
+    if (d.kind == DA_I_NOP || d.kind == DA_I_BTI || d.kind == DA_I_PAC)
+        return true;
+    if (strcmp(d.mnemonic, "int3") == 0 || strcmp(d.mnemonic, "ud2") == 0)
+        return true;
+    return false;
 }
 
 /* false: give up on the whole function (s->why says why). */
@@ -828,11 +855,12 @@ static bool discover(ds_synth *s, ds_synth_result *res)
             for (unsigned k = 1; k < d.size; k++)
                 slot[k] = -2;
             s->ninsns++;
+            if (d.branch == DA_BR_CALL && ins->flow == FL_FALL && starts_new_function(s, a + d.size, rg))
+                ins->flow = FL_TRAP; /* a call that does not return, then padding or the next function */
             if (ins->has_target)
                 todo_push(s, ins->target);
-            else if (d.has_target && (d.branch == DA_BR_CALL || ins->flow == FL_JUMP || ins->flow == FL_CJUMP) &&
-                     !(d.branch == DA_BR_CALL && d.target == a + d.size))
-                exit_push(res, d.target);
+            else if (d.has_target && d.branch == DA_BR_CALL && d.target != a + d.size)
+                exit_push(res, d.target, true);
             if (ins->flow != FL_FALL && ins->flow != FL_CJUMP)
                 break;
             a += d.size;
@@ -1162,6 +1190,20 @@ static void flow_into(ds_synth *s, uint32_t insn, const sy_state *st)
     }
 }
 
+/* The state a function is entered with: a jump made in it is a tail call. */
+static bool entry_like(const ds_synth *s, const sy_state *st)
+{
+    sy_state e;
+    entry_state(s, &e);
+    if (st->kind != ST_OK || !st->sp_known || st->h != e.h || st->ra_in_lr != e.ra_in_lr ||
+        st->ra_saved != e.ra_saved || (st->ra_saved && st->ra_off != e.ra_off))
+        return false;
+    for (int i = 0; i < s->ncs; i++)
+        if (st->cs[i] == CS_LOST || (st->cs[i] == CS_SAVED && !st->holds[i]))
+            return false;
+    return true;
+}
+
 /* Walks block b from its entry state; with rows, gathers a row per
  * instruction into res (pass 3), else hands states to successors. */
 static bool row_of(const ds_synth *s, const sy_state *st, uint64_t addr, ds_synth_row *row);
@@ -1178,6 +1220,8 @@ static void walk_block(ds_synth *s, uint32_t b, ds_synth_result *res)
             ds_synth_row row;
             if (row_of(s, &st, ins->addr, &row))
                 row_push(s, res, &row, ins->size);
+            if ((ins->flow == FL_JUMP || ins->flow == FL_CJUMP) && !ins->has_target && ins->target)
+                exit_push(res, ins->target, entry_like(s, &st));
         }
         sy_state before = st;
         apply(s, ins, &st);
@@ -1245,6 +1289,16 @@ static bool row_of(const ds_synth *s, const sy_state *st, uint64_t addr, ds_synt
         row->cfa_off = (int32_t)st->h;
     } else {
         return false;
+    }
+    row->alt_reg = -1;
+    if (st->fp_known && st->sp_known) {
+        if (row->cfa_reg == s->sp) {
+            row->alt_reg = (int16_t)s->fp;
+            row->alt_off = (int32_t)st->f;
+        } else {
+            row->alt_reg = (int16_t)s->sp;
+            row->alt_off = (int32_t)st->h;
+        }
     }
     if (st->ra_saved) {
         row->ra_reg = -1;
@@ -1452,4 +1506,11 @@ bad:
     if (out->data)
         out->data[start] = '\0';
     return false;
+}
+
+void ds_synth_format_alt(const ds_synth_names *n, const ds_synth_row *row, sk_buf *out)
+{
+    const char *r = row->alt_reg >= 0 ? reg_name(n, row->alt_reg) : NULL;
+    if (r)
+        sk_buf_printf(out, "%s %d +", r, (int)row->alt_off);
 }

@@ -60,6 +60,11 @@ typedef struct ds_synth_row {
     int32_t ra_off;    /* ra_reg < 0: saved at CFA + ra_off */
     uint8_t nsaved;    /* callee-saved registers saved at CFA + off, by reg */
     struct { int16_t reg; int32_t off; } saved[DS_SYNTH_MAX_SAVED];
+    /* When both sp and fp are known: the CFA through the other one
+     * (alt_reg -1 otherwise).  Only for tests that compare with compilers,
+     * which choose either. */
+    int16_t alt_reg;
+    int32_t alt_off;
 } ds_synth_row;
 
 typedef struct ds_synth_init {
@@ -73,9 +78,12 @@ typedef struct ds_synth_result {
     ds_synth_row *rows;      /* sorted by address, one per covered instruction */
     size_t nrows, rows_cap;
     size_t ninsns;           /* instructions the analysis reached */
-    /* Direct call targets and jumps out of the ranges: where other
-     * functions start (for callers that have no symbol for them). */
-    uint64_t *exits;
+    /* Direct call targets and jumps out of the ranges: where other code
+     * starts (for callers that have no symbol for it).  entry: a call, or a
+     * jump made with the stack as it was at the entry (a tail call); other
+     * jumps go to code that continues this frame (a cold part), which
+     * bounds functions but must not be analysed as one. */
+    struct ds_synth_exit { uint64_t addr; bool entry; } *exits;
     size_t nexits, exits_cap;
     const char *gave_up;     /* why the function got nothing at all, or NULL */
 } ds_synth_result;
@@ -104,5 +112,7 @@ typedef struct ds_synth_names {
  * usable: the caller drops the range). */
 bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row,
                      sk_buf *out);
+/* The alternative CFA rule of a row as text ("x29 16 +"), "" when none. */
+void ds_synth_format_alt(const ds_synth_names *n, const ds_synth_row *row, sk_buf *out);
 
 #endif

@@ -157,6 +157,21 @@ typedef struct synth_run {
     size_t functions, inits, rows_given, insns_seen, insns_covered;
 } synth_run;
 
+static void put_alt(synth_run *r, const ds_synth_row *row)
+{
+    sk_buf_puts(&r->line, " .cfa_alt: ");
+    size_t before = r->line.len;
+    ds_synth_format_alt(&r->names, row, &r->line);
+    if (r->line.len == before)
+        sk_buf_puts(&r->line, "none");
+}
+
+static void add_start(synth_run *r, uint64_t a)
+{
+    sk_grow((void **)&r->starts, &r->starts_cap, r->nstarts + 1, sizeof *r->starts);
+    r->starts[r->nstarts++] = a;
+}
+
 static void emit(synth_run *r, uint64_t load)
 {
     for (size_t i = 0; i < r->res.ninits; i++) {
@@ -165,12 +180,18 @@ static void emit(synth_run *r, uint64_t load)
         sk_buf_reset(&r->line);
         if (!ds_synth_format(&r->names, NULL, &rows[0], &r->line))
             continue;
+        if (r->everywhere)
+            put_alt(r, &rows[0]);
         ds_cfi_entry *e = ds_cfi_out_entry(r->out, it->addr - load, r->line.data);
         e->size = it->size;
         for (size_t k = 1; k < it->nrows; k++) {
             sk_buf_reset(&r->line);
-            if (!ds_synth_format(&r->names, &rows[k - 1], &rows[k], &r->line))
+            /* The testing mode writes every row whole, with the other CFA
+             * rule the state knows, so a test can accept either base. */
+            if (!ds_synth_format(&r->names, r->everywhere ? NULL : &rows[k - 1], &rows[k], &r->line))
                 break; /* cannot happen for names the INIT had; stay safe */
+            if (r->everywhere)
+                put_alt(r, &rows[k]);
             if (r->line.len)
                 ds_cfi_out_row(r->out, rows[k].addr - load, r->line.data);
         }
@@ -181,7 +202,7 @@ static void emit(synth_run *r, uint64_t load)
 
 /* Runs the analysis on f; exits (call targets, outward jumps) that start
  * no known function are appended to found. */
-static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *found)
+static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *found, bool final)
 {
     const code_sec *cs = code_for(r->code, r->ncode, f->addr);
     if (!cs)
@@ -220,27 +241,28 @@ static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *
     };
     ds_synth *an = r->an[f->thumb && r->an[1] ? 1 : 0];
     bool any = ds_synth_function(an, &in, &r->res);
-    r->insns_seen += r->res.ninsns;
-    r->insns_covered += r->res.nrows;
-    if (any) {
-        r->functions++;
-        emit(r, r->ctx->load_addr);
+    if (final) {
+        r->insns_seen += r->res.ninsns;
+        r->insns_covered += r->res.nrows;
+        if (any) {
+            r->functions++;
+            emit(r, r->ctx->load_addr);
+        }
+        return;
     }
     for (size_t i = 0; i < r->res.nexits; i++) {
-        uint64_t t = r->res.exits[i];
+        uint64_t t = r->res.exits[i].addr;
         if (f->thumb)
             t &= ~(uint64_t)1;
         if (!code_for(r->code, r->ncode, t))
             continue;
-        fn_add(found, t, 0, NULL, f->thumb, false);
+        if (r->res.exits[i].entry)
+            fn_add(found, t, 0, NULL, f->thumb, false);
+        else
+            add_start(r, t); /* a cold part: it bounds its neighbours */
     }
 }
 
-static void add_start(synth_run *r, uint64_t a)
-{
-    sk_grow((void **)&r->starts, &r->starts_cap, r->nstarts + 1, sizeof *r->starts);
-    r->starts[r->nstarts++] = a;
-}
 
 static void sort_starts(synth_run *r)
 {
@@ -447,8 +469,9 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
             if (f->done || f->cold)
                 continue;
             f->done = true;
-            run_one(&r, f, entry, &found);
+            run_one(&r, f, entry, &found, false);
         }
+        size_t nstarts_before = r.nstarts;
         /* New entries: not a known start, not inside a known function. */
         qsort(found.v, found.n, sizeof *found.v, cmp_fn_addr);
         size_t added = 0, before = fns.n;
@@ -471,13 +494,19 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
             fn_add(&fns, a, 0, NULL, found.v[i].thumb, false);
             added++;
         }
-        if (!added)
-            break;
         for (size_t i = before; i < fns.n; i++)
             add_start(&r, fns.v[i].addr);
         sort_starts(&r);
         qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
+        if (!added && r.nstarts == nstarts_before)
+            break;
     }
+    /* Now that every start is known, the rows: a function without a size
+     * ends at the next start, so code the discovery found after a call
+     * that never returns is not taken for the caller's. */
+    for (size_t i = 0; i < fns.n; i++)
+        if (!fns.v[i].cold)
+            run_one(&r, &fns.v[i], entry, NULL, true);
 
     *nfunctions = r.functions;
     sk_log(SK_LOG_INFO,

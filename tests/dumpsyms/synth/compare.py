@@ -97,7 +97,7 @@ def compare(compiler_sym, synth_sym, insns, max_listed=20):
         if s is None:
             continue
         given += 1
-        if s.get('.cfa') == r['.cfa'] and s.get('.ra') == r['.ra']:
+        if (s.get('.cfa') == r['.cfa'] or s.get('.cfa_alt') == r['.cfa']) and s.get('.ra') == r['.ra']:
             agree += 1
         else:
             bad.append((a, r.get('.cfa'), r.get('.ra'), s.get('.cfa'), s.get('.ra')))
