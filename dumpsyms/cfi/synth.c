@@ -802,6 +802,13 @@ static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *r
         return true;
     if (strcmp(d.mnemonic, "int3") == 0 || strcmp(d.mnemonic, "ud2") == 0)
         return true;
+    /* The call just overwrote the link register: storing it now makes sense
+     * only as the next function's prologue (arm64 "stp x29, x30, [sp,
+     * #-96]!" right after "bl __stack_chk_fail", arm "push {r4, lr}"). */
+    if (s->lr >= 0 && (d.kind == DA_I_STORE || d.kind == DA_I_STORE_PAIR || d.kind == DA_I_PUSH))
+        for (unsigned i = 0; i < d.op_count; i++)
+            if (d.ops[i].type == DA_OP_REG && d.ops[i].reg.num == s->lr)
+                return true;
     return false;
 }
 
