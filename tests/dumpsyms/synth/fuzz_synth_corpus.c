@@ -9,6 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern size_t fuzz_synth_rows;
+void fuzz_synth_cleanup(void);
 
 static uint64_t rng = 0x5e17;
 static uint32_t rnd(void)
@@ -67,6 +68,7 @@ int main(void)
             buf[i] = (uint8_t)rnd();
         one(buf, n);
     }
+    fuzz_synth_cleanup();
     printf("fuzz_synth_corpus: %zu inputs, %zu rows\n", runs, fuzz_synth_rows);
     return 0;
 }
