@@ -10,6 +10,7 @@ void ds_options_init(ds_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->cfi = true;
+    opt->synth_cfi = true;
     opt->generator = true;
     static const char *default_dirs[] = {"/usr/lib/debug"};
     opt->debug_dirs = default_dirs;
@@ -268,10 +269,12 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
                binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
         sk_log(SK_LOG_INFO,
-               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "
+               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT (%zu synthesized, for %zu functions); "
+               "finalize folded %zu FUNC, merged %zu "
                "described twice, trimmed %zu, dropped %zu line records, %zu PUBLIC (covered by a "
                "FUNC or duplicate), %zu CFI",
-               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded,
+               binary_path, m->nfuncs, m->npublics, m->ncfi, summary->synth_cfi_inits,
+               summary->synth_cfi_functions, st.funcs_folded,
                st.funcs_deduplicated + summary->funcs_described_again,
                st.funcs_trimmed,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);

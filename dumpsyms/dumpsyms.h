@@ -24,6 +24,10 @@ void ds_sup_cache_free(ds_sup_cache *c);
 typedef struct ds_options {
     bool cfi;            /* STACK CFI records (off with -c) */
     bool cfi_only;       /* only MODULE/INFO and STACK records */
+    bool synth_cfi;      /* STACK CFI from the machine code for functions
+                          * without compiler CFI (off with --no-synth-cfi) */
+    bool synth_cfi_everywhere; /* testing: synthesize for every function and
+                                * write only that (--synth-cfi-everywhere) */
     bool header_only;    /* only MODULE and INFO (-i) */
     bool inlines;        /* INLINE_ORIGIN/INLINE records (--inlines, -d) */
     bool generator;      /* INFO GENERATOR line (off with --no-generator) */
@@ -50,6 +54,8 @@ typedef struct ds_summary {
     size_t compile_units;
     size_t dwarf_errors;        /* units skipped because of corrupt DWARF */
     size_t funcs_described_again; /* by another unit: dropped at the merge */
+    size_t synth_cfi_functions; /* functions given synthesized STACK CFI */
+    size_t synth_cfi_inits;     /* their STACK CFI INIT records */
 } ds_summary;
 
 /* Dumps binary_path (debug_path may be NULL: use the binary or search for
@@ -83,6 +89,7 @@ typedef struct ds_pack_result {
     const char *debug_file_url; /* the debuginfod URL it was fetched from, or NULL */
     const char *message;    /* why it failed / was empty */
     size_t funcs, publics, cfi;
+    size_t cfi_synth_functions; /* functions whose CFI was synthesized */
 } ds_pack_result;
 
 typedef void (*ds_pack_report_fn)(const ds_pack_result *r, void *ctx);

@@ -25,6 +25,11 @@ static void usage(FILE *out)
           "                        (default: one file, to --output)\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
+          "      --no-synth-cfi    no STACK CFI derived from the machine code for\n"
+          "                        functions without compiler CFI (default: derived)\n"
+          "      --synth-cfi-everywhere\n"
+          "                        testing: derive STACK CFI for every function, also\n"
+          "                        those with compiler CFI, and write only that\n"
           "  -i, --header-only     only the MODULE and INFO records\n"
           "  -d, --inlines         write INLINE_ORIGIN and INLINE records\n"
           "  -n, --name NAME       module name in the MODULE record (default: DT_SONAME,\n"
@@ -70,8 +75,11 @@ static void report(const ds_pack_result *r, void *ctx)
     switch (r->status) {
     case DS_PACK_WRITTEN: {
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
-        printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s)\n", r->input, r->written,
-               r->funcs, r->publics, r->cfi, separate ? ", debug info from " : "",
+        char synth[64] = "";
+        if (r->cfi_synth_functions)
+            snprintf(synth, sizeof synth, " (synthesized for %zu functions)", r->cfi_synth_functions);
+        printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s%s)\n", r->input, r->written,
+               r->funcs, r->publics, r->cfi, synth, separate ? ", debug info from " : "",
                !separate ? "" : r->debug_file_url ? r->debug_file_url : r->debug_file);
         break;
     }
@@ -113,7 +121,8 @@ static int package(char **inputs, int ninputs, const char *store, const ds_optio
     return rc == SK_OK ? 0 : 1;
 }
 
-enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR, OPT_DEBUGINFOD };
+enum { OPT_STORE = 256, OPT_NO_SYNTH_CFI, OPT_SYNTH_EVERYWHERE, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR,
+       OPT_DEBUGINFOD };
 
 /* "--debuginfod URL" as well as "--debuginfod=URL": the next argument is
  * taken as the URL when it looks like one (a file to dump never does). */
@@ -150,6 +159,8 @@ int main(int argc, char **argv)
         {"store", required_argument, NULL, OPT_STORE},
         {"no-cfi", no_argument, NULL, 'c'},
         {"cfi-only", no_argument, NULL, OPT_CFI_ONLY},
+        {"no-synth-cfi", no_argument, NULL, OPT_NO_SYNTH_CFI},
+        {"synth-cfi-everywhere", no_argument, NULL, OPT_SYNTH_EVERYWHERE},
         {"header-only", no_argument, NULL, 'i'},
         {"inlines", no_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
@@ -180,6 +191,8 @@ int main(int argc, char **argv)
         case OPT_STORE: store = optarg; break;
         case 'c': opt.cfi = false; break;
         case OPT_CFI_ONLY: opt.cfi_only = true; break;
+        case OPT_NO_SYNTH_CFI: opt.synth_cfi = false; break;
+        case OPT_SYNTH_EVERYWHERE: opt.synth_cfi_everywhere = true; break;
         case 'i': opt.header_only = true; break;
         case 'd': opt.inlines = true; break;
         case 'n': opt.name = optarg; break;

@@ -132,6 +132,7 @@ static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *s
         r->funcs = m.nfuncs;
         r->publics = m.npublics;
         r->cfi = m.ncfi;
+        r->cfi_synth_functions = summary->synth_cfi_functions;
         r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
         r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
         if (!p->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {

@@ -67,6 +67,8 @@ typedef struct sv_sym_stats {
     size_t lines, records, bad_lines;
     size_t funcs, publics, line_records, inlines, files, origins;
     size_t cfi_inits, cfi_rows, stack_win;
+    size_t cfi_synthesized; /* INITs dumpsyms derived from machine code
+                             * (its "INFO CFI_SYNTHESIZED N" line) */
     size_t funcs_without_lines;
     uint64_t func_bytes;           /* bytes covered by FUNC records */
     uint64_t func_bytes_with_cfi;  /* ... of which a STACK CFI INIT covers */

@@ -626,9 +626,33 @@ static int cmp_job(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Synthesized CFI for what `covered` leaves out; counted in the summary
+ * and, for symverify lint, in an INFO CFI_SYNTHESIZED line. */
+static void synth(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere)
+{
+    ds_cfi_out so;
+    ds_cfi_out_init(&so);
+    size_t nfn = 0;
+    ds_collect_synth_cfi(ctx, covered, everywhere, &so, &nfn);
+    ctx->summary->synth_cfi_functions += nfn;
+    ctx->summary->synth_cfi_inits += so.nentries;
+    if (so.nentries) {
+        sym_module *m = ctx->m;
+        sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
+        m->info[m->ninfo++] = sk_arena_printf(m->arena, "CFI_SYNTHESIZED %zu", so.nentries);
+    }
+    ds_cfi_out_flush(&so, ctx->m);
+    ds_cfi_out_free(&so);
+}
+
 int ds_collect_cfi(ds_context *ctx, sk_error *err)
 {
     (void)err;
+    if (ctx->opt->synth_cfi_everywhere) {
+        ds_cfi_ranges none = {0};
+        synth(ctx, &none, true);
+        return SK_OK;
+    }
     const ds_cfi_arch *arch = ds_cfi_arch_for(ctx->bin->machine);
     if (!arch) {
         sk_log(SK_LOG_WARN, "%s: no register names for ELF machine %u; no STACK CFI written", ctx->bin->path,
@@ -721,9 +745,14 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
         ds_cfi_out_init(&ex);
         ds_collect_exidx(ctx, &covered, &ex);
         sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu functions from .ARM.exidx", ctx->bin->path, ex.nentries);
+        for (size_t i = 0; i < ex.nentries; i++)
+            ds_cfi_ranges_add(&covered, ex.entries[i].addr + ctx->load_addr, ex.entries[i].size);
+        ds_cfi_ranges_sort(&covered);
         ds_cfi_out_flush(&ex, ctx->m);
         ds_cfi_out_free(&ex);
     }
+    if (ctx->opt->synth_cfi)
+        synth(ctx, &covered, false);
     free(covered.r);
     free(exec.r);
     return SK_OK;

@@ -168,4 +168,10 @@ bool ds_cfi_ranges_overlap(const ds_cfi_ranges *rs, uint64_t addr, uint64_t size
  * touches (absolute addresses).  Problems are warnings. */
 void ds_collect_exidx(ds_context *ctx, const ds_cfi_ranges *covered, ds_cfi_out *out);
 
+/* Synthesized STACK CFI (cfi/synth_collect.c) for the functions no range in
+ * `covered` touches (all of them with everywhere); *nfunctions: how many
+ * got rules. */
+int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere, ds_cfi_out *out,
+                         size_t *nfunctions);
+
 #endif
