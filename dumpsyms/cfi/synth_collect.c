@@ -266,7 +266,8 @@ static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *
 
 static void sort_starts(synth_run *r)
 {
-    qsort(r->starts, r->nstarts, sizeof *r->starts, cmp_u64);
+    if (r->nstarts > 1) /* (qsort wants a real array even for none) */
+        qsort(r->starts, r->nstarts, sizeof *r->starts, cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < r->nstarts; i++)
         if (!k || r->starts[k - 1] != r->starts[i])
@@ -435,7 +436,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
             const sym_func *sf = &ctx->m->funcs[i];
             fn_add(&fns, sf->addr + ctx->load_addr, sf->size, sf->name, false, true);
         }
-    qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
+    if (fns.n > 1)
+        qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
     /* One entry per address: the first after sorting (a symbol if any; a
      * cold name anywhere at the address makes it cold). */
     size_t k = 0;
@@ -473,7 +475,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         }
         size_t nstarts_before = r.nstarts;
         /* New entries: not a known start, not inside a known function. */
-        qsort(found.v, found.n, sizeof *found.v, cmp_fn_addr);
+        if (found.n > 1)
+            qsort(found.v, found.n, sizeof *found.v, cmp_fn_addr);
         size_t added = 0, before = fns.n;
         for (size_t i = 0; i < found.n; i++) {
             if (i && found.v[i].addr == found.v[i - 1].addr)
@@ -497,7 +500,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         for (size_t i = before; i < fns.n; i++)
             add_start(&r, fns.v[i].addr);
         sort_starts(&r);
-        qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
+        if (fns.n > 1)
+            qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
         if (!added && r.nstarts == nstarts_before)
             break;
     }
