@@ -579,6 +579,11 @@ static void handle_done(engine *e, job *j, CURLcode rc)
     sk_buf_free(&why);
 }
 
+static void transfer_done(void *ctx, void *transfer, CURLcode rc)
+{
+    handle_done(ctx, transfer, rc);
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static const su_set *order_set;
@@ -738,25 +743,7 @@ int su_post_all(su_set *set, const su_options *opt, sk_error *err)
         }
         if (!waiting && e.active == 0)
             break;
-        int running = 0;
-        curl_multi_perform(e.multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(e.multi, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            job *j = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-            if (j)
-                handle_done(&e, j, msg->data.result);
-        }
-        int wait_ms = 200;
-        if (next_wake >= 0) {
-            double d = (next_wake - sk_now()) * 1000.0;
-            if (d < wait_ms)
-                wait_ms = d < 0 ? 0 : (int)d + 1;
-        }
-        curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
+        su_multi_turn(e.multi, next_wake, transfer_done, &e);
         if (e.active)
             report_progress(&e);
     }

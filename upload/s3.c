@@ -824,6 +824,11 @@ static void on_done(engine *e, obj *o, CURLcode rc)
     free(code);
 }
 
+static void transfer_done(void *ctx, void *transfer, CURLcode rc)
+{
+    on_done(ctx, transfer, rc);
+}
+
 /* ---- the loop -------------------------------------------------------------- */
 
 static const su_set *order_set;
@@ -984,26 +989,8 @@ int su_s3_all(su_set *set, const su_options *opt, sk_error *err)
             any |= e.live[i] != NULL;
         if (!any && e.next >= e.ntodo)
             break;
-        int running = 0;
-        curl_multi_perform(e.multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(e.multi, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            obj *o = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&o);
-            if (o)
-                on_done(&e, o, msg->data.result);
-        }
-        int wait_ms = 200;
-        if (next_wake >= 0) {
-            double d = (next_wake - sk_now()) * 1000.0;
-            if (d < wait_ms)
-                wait_ms = d < 0 ? 0 : (int)d + 1;
-        }
         /* Waits for transfers, a retry's time, or a worker thread's wakeup. */
-        curl_multi_poll(e.multi, NULL, 0, wait_ms, NULL);
+        su_multi_turn(e.multi, next_wake, transfer_done, &e);
     }
     free(e.live);
 out:

@@ -5,9 +5,19 @@
 #ifndef SYMKIT_SU_INTERNAL_H
 #define SYMKIT_SU_INTERNAL_H
 
+#include <curl/curl.h>
 #include <time.h>
 
 #include "upload.h"
+
+/* ---- the transfer loop (multi.c) ---------------------------------------- */
+
+/* Called for each finished transfer with its CURLINFO_PRIVATE pointer. */
+typedef void (*su_transfer_done)(void *ctx, void *transfer, CURLcode result);
+/* One turn of a curl multi loop: runs the transfers, hands each finished
+ * one to done(), then waits for activity for at most 200 ms, or until
+ * next_wake (an sk_now() time; < 0 for none). */
+void su_multi_turn(CURLM *multi, double next_wake, su_transfer_done done, void *ctx);
 
 /* ---- retry policy (retry.c) -------------------------------------------- */
 
