@@ -457,21 +457,25 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
     w.find_module = find_module;
     w.ctx = p;
     w.max_frames = walk ? opt->max_frames : 1;
-    w.have_modules = p->info->nmodules > 0;
+    w.ios = p->info->sys.present && p->info->sys.platform == MD_OS_IOS;
     sk_buf_init(&w.scratch);
     if (cpu == &sw_cpu_arm64) {
         /* Pointer authentication puts a signature in the unused high bits
-         * of return addresses: keep only as many bits as the highest
-         * module needs (at least 39, the smallest Linux VA size... but
-         * never more than 48). */
-        uint64_t top = 0;
-        for (size_t i = 0; i < p->info->nmodules; i++)
-            if (p->info->modules[i].base + p->info->modules[i].size > top)
-                top = p->info->modules[i].base + p->info->modules[i].size;
-        unsigned bits = 39;
-        while (bits < 48 && (top >> bits))
+         * of return addresses and saved frame pointers.  As rust-minidump:
+         * keep the bits up to the highest module's end, and at least 47
+         * (Apple's user address space). */
+        uint64_t top = (1ull << 47) - 1;
+        for (size_t i = 0; i < p->info->nmodules; i++) {
+            uint64_t end = p->info->modules[i].base + p->info->modules[i].size;
+            if (end < p->info->modules[i].base)
+                end = UINT64_MAX;
+            if (end > top)
+                top = end;
+        }
+        unsigned bits = 1; /* smallest power of two at or above top */
+        while (bits < 64 && ((top - 1) >> bits))
             bits++;
-        w.address_mask = (1ull << bits) - 1;
+        w.address_mask = bits >= 64 ? UINT64_MAX : (1ull << bits) - 1;
     }
     if (!t->stack.data)
         out->walk_note = "stack memory not in the dump";

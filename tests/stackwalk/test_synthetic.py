@@ -175,15 +175,13 @@ def x86():
     st.put(S + 0x44, 0x401250)
     # middle (cfi): esp = S+0x48, ra at [S+0x48] -> outer
     st.put(S + 0x48, 0x401150)
-    # outer (no info): frame pointer ebp = S+0x100 -> main; its saved ebp
-    # (S+0x200) is above the caller's esp and in memory, as rust-minidump
-    # requires of a frame record
-    st.put(S + 0x100, S + 0x200)
+    # outer (no info): frame pointer ebp = S+0x100 -> main; rust-minidump
+    # takes an x86 frame record as it is, so the saved ebp may point
+    # anywhere (here: outside the dump)
+    st.put(S + 0x100, 0x00900000)
     st.put(S + 0x104, 0x401080)
-    # main: the record at S+0x200 holds a bogus saved ebp (0x20, below its
-    # own frame), so it is no frame record; the scan finds bottom
+    # main: its ebp cannot be read, so the scan finds bottom
     st.put(S + 0x108, 0x401480)
-    st.put(S + 0x200, 0x20)
     dump = mdbuild.Dump("x86")
     dump.modules = [app]
     regs = {"eip": 0x401310, "esp": S + 0x30, "ebp": S + 0x40}
@@ -272,6 +270,8 @@ def arm64(layout):
 
 # ---- arm: leaf by lr, frame records through r11, scan -----------------------
 def arm():
+    """32-bit ARM: CFI (".ra: lr" for the leaf), frame records only on iOS
+    (rust-minidump: elsewhere r11 is often a scratch register), scans."""
     d = fresh("arm")
     app = mdbuild.Module("app", 0x10000, 0x10000, bytes(range(1, 21)))
     store = os.path.join(d, "store")
@@ -281,6 +281,7 @@ def arm():
         "FUNC 1200 100 0 middle",
         "FUNC 1300 100 0 leaf",
         "FUNC 1400 100 0 bottom",
+        "STACK CFI INIT 1300 100 .cfa: sp .ra: lr",
         "STACK CFI INIT 1200 100 .cfa: sp 8 + .ra: .cfa -4 + ^ r11: .cfa -8 + ^", ""]))
     S = 0x7E000000
     st = mdbuild.Stack(S, 0x1000, 4)
@@ -290,23 +291,22 @@ def arm():
     # outer: frame record at r11 = S+0x200: {fp, lr}
     st.put(S + 0x200, 0x4)
     st.put(S + 0x204, app.base + 0x1084)   # -> main
-    # main: bad record -> scan from S+0x208
+    # main: its record (at 0x4) is unreadable -> scan from S+0x208
     st.put(S + 0x20C, app.base + 0x1404)   # -> bottom
-    dump = mdbuild.Dump("arm")
-    dump.modules = [app]
-    # leaf without CFI: lr points into middle, which is a different function
+    # the leaf has not touched the stack: its CFI says the caller is in lr
     regs = {"pc": app.base + 0x1310, "sp": S + 0x100, "lr": app.base + 0x1208, "r11": S + 0x100}
-    dump.threads = [mdbuild.Thread(3, "arm", regs, S, st.bytes())]
-    dump.exception = (3, 7, 2, 0x100, None)
-    path = os.path.join(d, "arm.dmp")
-    dump.write(path)
-    r = run(path, store)
-    expect_frames("arm", r, [
-        ("leaf", "context"),
-        ("middle", "frame_pointer"),
-        ("outer", "cfi"),
-        ("main", "frame_pointer"),
-        ("bottom", "scan")])
+    for os_id, want in ((0x8102, [("leaf", "context"), ("middle", "cfi"), ("outer", "cfi"),
+                                  ("main", "frame_pointer"), ("bottom", "scan")]),
+                        # Linux: no frame records; outer's caller lies beyond
+                        # the 40 words a scan looks at
+                        (mdbuild.OS_LINUX, [("leaf", "context"), ("middle", "cfi"), ("outer", "cfi")])):
+        dump = mdbuild.Dump("arm", os_id=os_id)
+        dump.modules = [app]
+        dump.threads = [mdbuild.Thread(3, "arm", regs, S, st.bytes())]
+        dump.exception = (3, 7, 2, 0x100, None)
+        path = os.path.join(d, "arm-%x.dmp" % os_id)
+        dump.write(path)
+        expect_frames("arm os 0x%x" % os_id, run(path, store), want)
 
 
 amd64()
