@@ -436,6 +436,98 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
     m->corrupt_symbols = m->bad_sym_lines > 0;
 }
 
+/* The argument list of a C/C++ signature ("f(int, std::map<a, b>)"): the
+ * text between the first '(' and the last ')', split at commas outside
+ * <> and () nesting, each trimmed.  False when the name has no list or the
+ * nesting does not balance.  As rust-minidump, an empty list counts as one
+ * unnamed argument. */
+static bool split_arg_list(const char *name, sk_arena *a, const char ***out, size_t *n)
+{
+    const char *open = strchr(name, '('), *close = strrchr(name, ')');
+    if (!open || !close || close < open)
+        return false;
+    size_t cap = 1;
+    for (const char *q = open + 1; q < close; q++)
+        cap += *q == ',';
+    const char **list = sk_arena_alloc(a, cap * sizeof *list);
+    size_t k = 0;
+    int angle = 0, paren = 0;
+    const char *start = open + 1;
+    for (const char *q = open + 1;; q++) {
+        if (q < close && *q == '<')
+            angle++;
+        else if (q < close && *q == '>' && angle-- == 0)
+            return false;
+        else if (q < close && *q == '(')
+            paren++;
+        else if (q < close && *q == ')' && paren-- == 0)
+            return false;
+        else if (q == close || (*q == ',' && !angle && !paren)) {
+            const char *b = start, *e = q;
+            while (b < e && isspace((unsigned char)*b))
+                b++;
+            while (e > b && isspace((unsigned char)e[-1]))
+                e--;
+            list[k++] = sk_arena_strndup(a, b, (size_t)(e - b));
+            start = q + 1;
+            if (q == close)
+                break;
+        }
+    }
+    if (angle || paren)
+        return false;
+    *out = list;
+    *n = k;
+    return true;
+}
+
+/* rust-minidump's x86 argument recovery (an unstable feature, "very likely
+ * to produce incorrect values", kept for what it sometimes gets right):
+ * cdecl and thiscall push arguments right to left, so they lie in order
+ * from the caller's stack pointer; each is taken as one 32-bit word, up to
+ * the stack pointer of the caller's caller (the stack's end for the last
+ * frames).  A name with "::" is a member function: "this" comes first, in
+ * eax, as Visual C++ passes it. */
+static void recover_args(sk_arena *a, const md_region *stack, const sw_walk_frame *wf, size_t n, sw_thread *out)
+{
+    uint64_t stack_end = stack->start + stack->size;
+    for (size_t i = 0; i < n; i++) {
+        sw_frame *f = &out->frames[i];
+        const char **list;
+        size_t nlist;
+        if (!f->function || !split_arg_list(f->function, a, &list, &nlist))
+            continue;
+        bool member = strstr(f->function, "::") && strstr(f->function, "::") < strchr(f->function, '(');
+        uint64_t head = i + 1 < n ? wf[i + 1].regs.r[sw_cpu_x86.sp] : stack_end;
+        uint64_t limit = i + 2 < n ? wf[i + 2].regs.r[sw_cpu_x86.sp] : stack_end;
+        sw_function_args *fa = sk_arena_alloc(a, sizeof *fa);
+        fa->convention = member ? SW_CC_WINDOWS_THISCALL : SW_CC_CDECL;
+        fa->nargs = 0;
+        fa->args = sk_arena_alloc(a, (nlist + 1) * sizeof *fa->args);
+        if (member) {
+            sw_function_arg *t = &fa->args[fa->nargs++];
+            t->name = "this";
+            t->known = sw_reg_ok(&wf[i].regs, 0); /* eax */
+            t->value = wf[i].regs.r[0];
+        }
+        for (size_t k = 0; k < nlist; k++) {
+            sw_function_arg *arg = &fa->args[fa->nargs++];
+            arg->name = list[k];
+            arg->known = false;
+            arg->value = 0;
+            if (head < limit) {
+                uint64_t off = head - stack->start;
+                if (head >= stack->start && off <= stack->size && stack->size - off >= 4) {
+                    arg->known = true;
+                    arg->value = md_u32(stack->data + off);
+                }
+                head += 4;
+            }
+        }
+        f->args = fa;
+    }
+}
+
 static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t ctx_size, sw_thread *out,
                         const sw_options *opt, bool walk)
 {
@@ -501,6 +593,8 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
                 f->registers[f->nregisters++] = (sw_register){cpu->names[k], frames[i].regs.r[k]};
         symbolize(p, cpu, f, i == 0);
     }
+    if (opt->recover_function_args && cpu == &sw_cpu_x86 && t->stack.data)
+        recover_args(r->arena, &t->stack, frames, n, out);
     free(frames);
 }
 

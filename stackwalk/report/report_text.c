@@ -112,6 +112,21 @@ static void stack_text(sk_buf *b, const sw_report *r, const sw_thread *t, bool r
         if (registers)
             registers_text(b, r, f);
         sk_buf_printf(b, "    Found by: %s\n", trust_text(f->trust));
+        if (f->args) {
+            /* --features unstable-all, laid out as rust-minidump does */
+            sk_buf_printf(b, "    Arguments (assuming %s)\n", f->args->convention == SW_CC_CDECL
+                                                                 ? "cdecl [static function]"
+                                                                 : "windows thiscall [C++ member function]");
+            for (size_t k = 0; k < f->args->nargs; k++) {
+                const sw_function_arg *arg = &f->args->args[k];
+                if (arg->known)
+                    sk_buf_printf(b, "        arg %zu (%s) = 0x%08llx\n", k, arg->name,
+                                  (unsigned long long)(arg->value & 0xffffffffu));
+                else
+                    sk_buf_printf(b, "        arg %zu (%s) = <unknown>\n", k, arg->name);
+            }
+            sk_buf_putc(b, '\n');
+        }
     }
     if (t->walk_note)
         sk_buf_printf(b, "    (%s)\n", t->walk_note);
