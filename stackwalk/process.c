@@ -21,6 +21,7 @@ typedef struct proc {
     sw_report *report;
     mod_state *mods;
     sw_symbols *symbols;
+    bool have_sources; /* any symbol path, server, cache or debuginfod */
 } proc;
 
 const char *sw_trust_name(sw_trust t)
@@ -69,7 +70,8 @@ static sym_index *module_symbols(proc *p, int i)
         if (!out->debug_file)
             out->debug_file = sk_arena_strdup(p->report->arena, sym_index_name(r.index));
     } else {
-        out->missing_symbols = true;
+        /* rust-minidump: missing only when there was somewhere to look */
+        out->missing_symbols = p->have_sources;
     }
     return st->symbols;
 }
@@ -723,7 +725,8 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         have_crash_tid = true;
     }
 
-    proc p = {&info, r, sk_xcalloc(info.nmodules ? info.nmodules : 1, sizeof(mod_state)), sw_symbols_new(opt)};
+    proc p = {&info, r, sk_xcalloc(info.nmodules ? info.nmodules : 1, sizeof(mod_state)), sw_symbols_new(opt),
+              opt->nsymbol_paths || opt->nsymbol_urls || opt->symbols_cache || opt->debuginfod};
     r->nthreads = info.nthreads;
     r->threads = sk_arena_alloc(a, (info.nthreads ? info.nthreads : 1) * sizeof *r->threads);
     for (size_t i = 0; i < info.nthreads; i++) {

@@ -65,27 +65,44 @@ static void frame_text(sk_buf *b, const sw_report *r, const sw_frame *f)
     }
 }
 
-/* Registers the way Breakpad and rust-minidump wrap them: " name = value"
- * entries, a new line (indented) before one would pass column 80. */
+/* Registers as rust-minidump prints them: in its order of the CPU's
+ * general-purpose registers (x86: eip esp ebp ebx esi edi eax ecx edx
+ * eflags; the others in register-number order, as symkit keeps them),
+ * " %6s = value" entries after a one-space indent, a new line before one
+ * would take the line's entries past 80 columns. */
 static void registers_text(sk_buf *b, const sw_report *r, const sw_frame *f)
 {
-    size_t col = 0;
-    for (size_t k = 0; k < f->nregisters; k++) {
-        char v[24];
-        if (r->pointer_size == 4)
-            snprintf(v, sizeof v, "0x%08llx", (unsigned long long)(f->registers[k].value & 0xffffffffu));
-        else
-            snprintf(v, sizeof v, "0x%016llx", (unsigned long long)f->registers[k].value);
-        char entry[64];
-        int n = snprintf(entry, sizeof entry, " %5s = %s", f->registers[k].name, v);
-        if (col == 0 || col + (size_t)n > 80) {
-            sk_buf_puts(b, col ? "\n   " : "   ");
-            col = 3;
+    static const char *const x86_order[] = {"eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"};
+    bool x86 = r->cpu_arch && strcmp(r->cpu_arch, "x86") == 0;
+    size_t n = x86 ? sizeof x86_order / sizeof x86_order[0] : f->nregisters;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sw_register *reg = NULL;
+        if (!x86) {
+            reg = &f->registers[i];
+        } else {
+            for (size_t k = 0; k < f->nregisters; k++)
+                if (strcmp(f->registers[k].name, x86_order[i]) == 0)
+                    reg = &f->registers[k];
+            if (!reg)
+                continue;
         }
+        char v[24], entry[64];
+        if (r->pointer_size == 4)
+            snprintf(v, sizeof v, "0x%08llx", (unsigned long long)(reg->value & 0xffffffffu));
+        else
+            snprintf(v, sizeof v, "0x%016llx", (unsigned long long)reg->value);
+        int m = snprintf(entry, sizeof entry, " %6s = %s", reg->name, v);
+        if (len && len + (size_t)m > 80) {
+            sk_buf_putc(b, '\n');
+            len = 0;
+        }
+        if (!len)
+            sk_buf_putc(b, ' ');
         sk_buf_puts(b, entry);
-        col += (size_t)n;
+        len += (size_t)m;
     }
-    if (col)
+    if (len)
         sk_buf_putc(b, '\n');
 }
 
