@@ -600,6 +600,66 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
     free(frames);
 }
 
+/* Does rust-minidump read this stream?  (Its --human lists the others;
+ * the set is rust-minidump's, not symkit's: it leaves e.g. LinuxCmdLine,
+ * LinuxAuxv and LinuxDsoDebug unread.) */
+static bool rust_reads_stream(uint32_t t)
+{
+    switch (t) {
+    case MD_THREAD_LIST_STREAM: case MD_MODULE_LIST_STREAM: case MD_MEMORY_LIST_STREAM:
+    case MD_EXCEPTION_STREAM: case MD_SYSTEM_INFO_STREAM: case MD_MEMORY_64_LIST_STREAM:
+    case MD_HANDLE_DATA_STREAM: case MD_UNLOADED_MODULE_LIST_STREAM: case MD_MISC_INFO_STREAM:
+    case MD_MEMORY_INFO_LIST_STREAM: case MD_THREAD_INFO_LIST_STREAM: case MD_THREAD_NAME_LIST_STREAM:
+    case MD_BREAKPAD_INFO_STREAM: case MD_ASSERTION_INFO_STREAM: case MD_LINUX_CPU_INFO:
+    case MD_LINUX_PROC_STATUS: case MD_LINUX_LSB_RELEASE: case MD_LINUX_ENVIRON: case MD_LINUX_MAPS:
+    case MD_CRASHPAD_INFO_STREAM: case MD_MOZ_MACOS_CRASH_INFO_STREAM: case MD_MOZ_MACOS_BOOTARGS_STREAM:
+    case MD_MOZ_LINUX_LIMITS_STREAM: case MD_MOZ_SOFT_ERRORS_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static const char *stream_vendor(uint32_t t)
+{
+    if (t <= MD_LAST_RESERVED_STREAM)
+        return "Official";
+    switch (t >> 16) {
+    case 0x4767: return "Google Extension";
+    case 0x4d7a: return "Mozilla Extension";
+    case 0x4350: return "Crashpad Extension";
+    default: return "Unknown Extension";
+    }
+}
+
+static int note_by_type(const void *a, const void *b)
+{
+    uint32_t x = ((const struct sw_stream_note *)a)->type, y = ((const struct sw_stream_note *)b)->type;
+    return x < y ? -1 : x > y;
+}
+
+/* The streams rust-minidump would report as unimplemented or unknown. */
+static void other_streams(const sw_minidump *d, sw_report *r)
+{
+    r->other_streams = sk_arena_alloc(r->arena, (d->ndirs ? d->ndirs : 1) * sizeof *r->other_streams);
+    for (uint32_t i = 0; i < d->ndirs; i++) {
+        uint32_t t = d->dirs[i].stream_type;
+        if (rust_reads_stream(t))
+            continue;
+        struct sw_stream_note *n = NULL;
+        for (size_t k = 0; k < r->nother_streams; k++)
+            if (r->other_streams[k].type == t)
+                n = &r->other_streams[k];
+        if (!n)
+            n = &r->other_streams[r->nother_streams++];
+        const char *name = md_stream_type_name(t);
+        *n = (struct sw_stream_note){t, d->dirs[i].location.rva, strcmp(name, "unknown") ? name : NULL,
+                                     stream_vendor(t)};
+    }
+    if (r->nother_streams > 1)
+        qsort(r->other_streams, r->nother_streams, sizeof *r->other_streams, note_by_type);
+}
+
 int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, sk_error *err)
 {
     *out = NULL;
@@ -621,6 +681,7 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         return rc;
     }
     fill_system(r, &info);
+    other_streams(dump, r);
     evil ev;
     evil_load(&ev, opt->evil_json);
     if (info.linux_cpuinfo) {

@@ -294,6 +294,15 @@ typedef struct sw_report {
     int main_module;    /* index, -1 when unknown */
     sw_unloaded_module *unloaded_modules;
     size_t nunloaded_modules;
+    /* Streams rust-minidump does not read, one per type (the directory's
+     * last entry of that type), by type: named ones ("unimplemented") and
+     * ones with no name ("unknown"); --human lists them as it does. */
+    struct sw_stream_note {
+        uint32_t type, rva;
+        const char *name; /* NULL for an unknown type */
+        const char *vendor;
+    } *other_streams;
+    size_t nother_streams;
     sw_annotation *annotations; /* Crashpad annotations */
     size_t nannotations;
     bool modules_contains_cert_info;

@@ -297,6 +297,26 @@ int sw_report_write_human(const sw_report *r, bool brief, FILE *out, sk_error *e
                 sk_buf_printf(&b, " (%s)", u->cert_subject);
             sk_buf_putc(&b, '\n');
         }
+        /* rust-minidump's lists of streams it does not read, then a blank
+         * line (its test.dmp and Linux reports end so) */
+        for (int pass = 0; pass < 2; pass++) {
+            bool any = false;
+            for (size_t i = 0; i < r->nother_streams; i++) {
+                const struct sw_stream_note *n = &r->other_streams[i];
+                if ((n->name != NULL) != (pass == 0))
+                    continue;
+                if (!any)
+                    sk_buf_puts(&b, pass == 0 ? "\nUnimplemented streams encountered:\n"
+                                              : "\nUnknown streams encountered:\n");
+                any = true;
+                if (n->name)
+                    sk_buf_printf(&b, "Stream 0x%08x %s (%s) @ 0x%08x\n", n->type, n->name, n->vendor, n->rva);
+                else
+                    sk_buf_printf(&b, "Stream 0x%08x (%s) @ 0x%08x\n", n->type, n->vendor, n->rva);
+            }
+        }
+        if (r->nother_streams)
+            sk_buf_putc(&b, '\n');
         if (r->stream_errors)
             sk_buf_printf(&b, "\nDump problems:\n%s", r->stream_errors);
     }
