@@ -372,7 +372,8 @@ static void machine_stack(sk_buf *b, const sw_report *r, size_t ti)
                     sk_buf_printf(b, "|||0x%llx", (unsigned long long)(a - f->function_base));
                 }
             } else {
-                sk_buf_printf(b, "||||0x%llx", (unsigned long long)(a - m->base));
+                /* no function: empty function, file and line fields */
+                sk_buf_printf(b, "|||0x%llx", (unsigned long long)(a - m->base));
             }
         } else {
             sk_buf_printf(b, "||||0x%llx", (unsigned long long)a);

@@ -183,6 +183,19 @@ if p.stdout != EXPECTED_HUMAN:
     import difflib
     failures.append("--human differs:\n" + "".join(difflib.unified_diff(
         EXPECTED_HUMAN.splitlines(True), p.stdout.splitlines(True), "rust-minidump", "stackwalk")))
+# Breakpad's -m: every stack line has 7 fields (thread|frame|module|function|
+# file|line|offset), offsets from the return address; a frame without a
+# function has empty function, file and line fields
+p = subprocess.run([STACKWALK, "--machine", path], capture_output=True, text=True, timeout=60)
+stack = p.stdout.split("\n\n", 1)[1].splitlines() if "\n\n" in p.stdout else []
+want_m = ["0|0|test_app.exe||||0x429e", "0|1|test_app.exe||||0x4200", "0|2|test_app.exe||||0x53ec",
+          "0|3|kernel32.dll||||0x16fd7"]
+if stack != want_m:
+    failures.append("--machine stack lines: %r, want %r" % (stack, want_m))
+head = p.stdout.split("\n\n", 1)[0].splitlines()
+if [l.split("|")[0] for l in head[:4]] != ["OS", "CPU", "GPU", "Crash"] or \
+        "Module|test_app.exe||test_app.pdb|5A9832E5287241C1838ED98914E9B7FF1|0x00400000|0x0042cfff|1" not in head:
+    failures.append("--machine header lines: %r" % head[:6])
 if failures:
     print("\n".join(failures))
     sys.exit(1)
