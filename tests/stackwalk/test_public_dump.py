@@ -15,7 +15,10 @@ their ids and versions, system info) and its --human output, byte for byte
 Not compared: the stack below the stack pointer and the second thread's
 stack and context (zeros here; the report does not depend on them), the
 memory list (the snapshot has no crashing-instruction analysis), and
-symbolized output (its .sym files are not at hand).
+symbolized output (its .sym files are not at hand).  Also Breakpad's
+minidump2.dmp (the same program, an earlier build), rebuilt likewise from
+its minidump_dump listing: without symbols the walk must give the four
+frames, with the eip, esp and ebp, that minidump2.stackwalk.out shows.
 usage: test_public_dump.py STACKWALK SCRATCH_DIR
 """
 import json
@@ -27,8 +30,20 @@ import sys
 STACKWALK, SCRATCH = sys.argv[1], sys.argv[2]
 
 
-def build_test_dmp():
-    """rust-minidump's testdata/test.dmp, as far as its snapshots show it."""
+MD2_TAIL = ("4500000070ff1200d03e40001100000058398700000000000400000014000000682d8700000000000700000000000000103f4000"
+            "00000000000000002e000000173c41000000870000000000010000000700000027e0907c98268700ffffffff24000000fcfe"
+            "1200240000002700000027c405fcf0268700268f4000bc2587005aad40002a0000002f000000c8fe120098268700f0268700"
+            "0000a659b0b9a859019740008c954000c0070000704e14000000000001000000740b00000000000000000000c8070000c407"
+            "0000740b0000b4fa1200009740005e9740005aad40006ad98e7ec0ff12009650400001000000982f8700b82f8700dad98e7e"
+            "18000000000000000050fd7f050000c00100000005000000000000001800000084ff1200b4fa1200e0ff1200906640009a57"
+            "de7e00000000f0ff1200d76f817c18000000000000000050fd7ffd3d5480c8ff1200a8fdec84ffffffffa89a837ce06f817c"
+            "000000000000000000000000ed50400000000000")
+
+
+def build_test_dmp(minidump2=False):
+    """rust-minidump's testdata/test.dmp, as far as its snapshots show it;
+    minidump2: Breakpad's src/processor/testdata/minidump2.dmp (the same
+    program's crash, an earlier build), from its minidump_dump listing."""
     out = bytearray(32)
     def add(b):
         while len(out) % 4: out.append(0)
@@ -43,6 +58,10 @@ def build_test_dmp():
         return bytes(b)
     exc_ctx = ctx({"eax": 0x45, "ebp": 0x12fe88, "ebx": 0x7c80abc1, "ecx": 0x12fe94, "edi": 0xa28, "edx": 0x42bc58,
                    "eflags": 0x10246, "eip": 0x40429e, "esi": 2, "esp": 0x12fe84, "cs": 0x1b, "ss": 0x23})
+    if minidump2:
+        exc_ctx = ctx({"eax": 0x45, "ebp": 0x12fe90, "ebx": 0x7c80abc1, "ecx": 0x12fe9c, "edi": 0xa28,
+                       "edx": 0x42ac60, "eflags": 0x10246, "eip": 0x403f6e, "esi": 2, "esp": 0x12fe8c, "cs": 0x1b,
+                       "ss": 0x23})
     t0_ctx = ctx({"edi": 0, "esi": 0x7b8, "ebx": 0x7c883780, "edx": 0x7c97c0d8, "ecx": 0x7c80b46e, "eax": 0x400000,
                   "ebp": 0x12f384, "eip": 0x7c90eb94, "eflags": 0x246, "esp": 0x12f320})
     t1_ctx = ctx({"edi": 0x145b00, "esi": 0x145aa8, "ebx": 0x145ad0, "edx": 0x7c90eb94, "ecx": 7, "eax": 0xa80000,
@@ -50,7 +69,10 @@ def build_test_dmp():
     tail = bytes.fromhex(
      "4500000070ff120000424000b8278700dc31917c00000000004c870000000020040000000000000007000000000000004042400000000000000000002e000000000000000cff12007b434100010000000700000084434100004d87002e39917cffffffff24000000240000002700000000000000584d870004000000b1944000244c87002a0000002f000000c0fe1200004d8700584d87000000a659b0b9a859015d400015aa400000000000b4070000784e14000000000001000000f40b00000000000000000000bc070000b8070000f40b0000a8fa120000000000009c4000599c400094b240004f752a0fc0ff1200ec534000010000003039870050398700ff752a0f00002400a02024000050fd7f050000c00100000005000000000000000000240084ff1200acfa1200e0ff1200d06f4000a70b7a0f00000000f0ff1200d76f817c00002400a02024000050fd7f050000c0c8ff1200a8fa1200ffffffffa89a837ce06f817c0000000000000000000000004354400000000000")
     S0, N0 = 0x12f31c, 0xce4
-    assert S0 + N0 - len(tail) == 0x12fe84, hex(S0 + N0 - len(tail))
+    if minidump2:
+        tail = bytes.fromhex(MD2_TAIL)
+        S0, N0 = 0x12f368, 0xc98
+    assert S0 + N0 - len(tail) == (0x12fe8c if minidump2 else 0x12fe84)
     stack0 = b"\0" * (N0 - len(tail)) + tail
     stack1 = b"\0" * 0x918
     streams = []
@@ -77,6 +99,9 @@ def build_test_dmp():
      ("C:\\WINDOWS\\system32\\version.dll", 0x77c00000, 0x8000, 0x411096b7, "180A90C40384463E82DDC45B2C8AB76E2", "version.pdb", "5.1.2600.2180"),
      ("C:\\WINDOWS\\system32\\psapi.dll", 0x76bf0000, 0xb000, 0x411096ca, "A5C3A1F9689F43D8AD228A09293889702", "psapi.pdb", "5.1.2600.2180"),
     ]
+    if minidump2:
+        mods[0] = ("C:\\test_app.exe", 0x400000, 0x2c000, 0x45787a49, "DA006AA30D684DF080C8D782A22738531",
+                   "c:\\test_app.pdb", None)
     recs = []
     for name, base, size, ts, did, pdb, ver in mods:
         nrva = mdstr(name)
@@ -91,7 +116,7 @@ def build_test_dmp():
         recs.append(struct.pack("<QIIII", base, size, 0, ts, nrva) + vi + struct.pack("<IIII", len(cv), cvr, 0, 0) + b"\0" * 16)
     streams.append((4, struct.pack("<I", len(recs)) + b"".join(recs)))
     ec = add(exc_ctx)
-    exc = struct.pack("<IIIIQQII", 0xbf4, 0, 0xc0000005, 0, 0, 0x40429e, 2, 0) + \
+    exc = struct.pack("<IIIIQQII", 0xbf4, 0, 0xc0000005, 0, 0, (0x403f6e if minidump2 else 0x40429e), 2, 0) + \
         (struct.pack("<QQ", 1, 0x45)).ljust(120, b"\0") + struct.pack("<II", len(exc_ctx), ec)
     streams.append((6, exc))
     streams.append((15, struct.pack("<IIIIII", 24, 3, 3932, 0x45d35f73, 0, 0)))
@@ -196,6 +221,20 @@ head = p.stdout.split("\n\n", 1)[0].splitlines()
 if [l.split("|")[0] for l in head[:4]] != ["OS", "CPU", "GPU", "Crash"] or \
         "Module|test_app.exe||test_app.pdb|5A9832E5287241C1838ED98914E9B7FF1|0x00400000|0x0042cfff|1" not in head:
     failures.append("--machine header lines: %r" % head[:6])
+# Breakpad's minidump2.dmp: minidump2.stackwalk.out (walked with its
+# symbols) has these four frames' eip, esp and ebp; without the symbols
+# the frame-pointer walk must find the same
+path2 = os.path.join(SCRATCH, "minidump2.dmp")
+with open(path2, "wb") as f:
+    f.write(build_test_dmp(minidump2=True))
+p = subprocess.run([STACKWALK, "--json", path2], capture_output=True, text=True, timeout=60)
+fr = json.loads(p.stdout)["crashing_thread"]["frames"] if p.returncode == 0 else []
+got2 = [(f["module"], int(f["registers"]["eip"], 16), int(f["registers"]["esp"], 16), int(f["registers"]["ebp"], 16))
+        for f in fr if "registers" in f]
+want2 = [("test_app.exe", 0x403f6e, 0x12fe8c, 0x12fe90), ("test_app.exe", 0x403ed0, 0x12fe98, 0x12ff70),
+         ("test_app.exe", 0x405096, 0x12ff78, 0x12ffc0), ("kernel32.dll", 0x7c816fd7, 0x12ffc8, 0x12fff0)]
+if got2 != want2 or len(fr) != 4:
+    failures.append("minidump2 frames %r, want %r" % (got2, want2))
 if failures:
     print("\n".join(failures))
     sys.exit(1)
