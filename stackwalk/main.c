@@ -28,7 +28,7 @@ static void usage(FILE *f)
           "  --dump                a readable listing of every stream in the dump\n"
           "  -m, --machine         Breakpad minidump_stackwalk -m pipe format\n"
           "  --features SET        stable-basic (default), stable-all or unstable-all;\n"
-          "                        every analysis symkit has is on in all three\n"
+          "                        unstable-all adds x86 argument guessing (--human)\n"
           "\n"
           "symbols:\n"
           "  --symbols-path PATH   a store directory (NAME/DEBUGID/NAME.sym) or a .sym\n"
@@ -165,6 +165,9 @@ static int run(int argc, char **argv, const char **paths, const char **urls, con
                         optarg);
                 return 2;
             }
+            /* rust-minidump: stable-basic and stable-all are the same set
+             * today; unstable-all adds x86 argument recovery */
+            opt.recover_function_args = strcmp(optarg, "unstable-all") == 0;
             break;
         case OPT_SYMPATH: paths[npaths++] = optarg; break;
         case OPT_SYMURL: urls[nurls++] = optarg; break;

@@ -116,6 +116,7 @@ enum {
     MD_MOZ_MACOS_CRASH_INFO_STREAM = 0x4d7a0001,
     MD_MOZ_MACOS_BOOTARGS_STREAM = 0x4d7a0002,
     MD_MOZ_LINUX_LIMITS_STREAM = 0x4d7a0003,
+    MD_MOZ_SOFT_ERRORS_STREAM = 0x4d7a0004,
 };
 
 /* A length-prefixed UTF-16LE string (module names, thread names, CSD

@@ -21,6 +21,7 @@ typedef struct proc {
     sw_report *report;
     mod_state *mods;
     sw_symbols *symbols;
+    bool have_sources; /* any symbol path, server, cache or debuginfod */
 } proc;
 
 const char *sw_trust_name(sw_trust t)
@@ -69,7 +70,8 @@ static sym_index *module_symbols(proc *p, int i)
         if (!out->debug_file)
             out->debug_file = sk_arena_strdup(p->report->arena, sym_index_name(r.index));
     } else {
-        out->missing_symbols = true;
+        /* rust-minidump: missing only when there was somewhere to look */
+        out->missing_symbols = p->have_sources;
     }
     return st->symbols;
 }
@@ -436,6 +438,98 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
     m->corrupt_symbols = m->bad_sym_lines > 0;
 }
 
+/* The argument list of a C/C++ signature ("f(int, std::map<a, b>)"): the
+ * text between the first '(' and the last ')', split at commas outside
+ * <> and () nesting, each trimmed.  False when the name has no list or the
+ * nesting does not balance.  As rust-minidump, an empty list counts as one
+ * unnamed argument. */
+static bool split_arg_list(const char *name, sk_arena *a, const char ***out, size_t *n)
+{
+    const char *open = strchr(name, '('), *close = strrchr(name, ')');
+    if (!open || !close || close < open)
+        return false;
+    size_t cap = 1;
+    for (const char *q = open + 1; q < close; q++)
+        cap += *q == ',';
+    const char **list = sk_arena_alloc(a, cap * sizeof *list);
+    size_t k = 0;
+    int angle = 0, paren = 0;
+    const char *start = open + 1;
+    for (const char *q = open + 1;; q++) {
+        if (q < close && *q == '<')
+            angle++;
+        else if (q < close && *q == '>' && angle-- == 0)
+            return false;
+        else if (q < close && *q == '(')
+            paren++;
+        else if (q < close && *q == ')' && paren-- == 0)
+            return false;
+        else if (q == close || (*q == ',' && !angle && !paren)) {
+            const char *b = start, *e = q;
+            while (b < e && isspace((unsigned char)*b))
+                b++;
+            while (e > b && isspace((unsigned char)e[-1]))
+                e--;
+            list[k++] = sk_arena_strndup(a, b, (size_t)(e - b));
+            start = q + 1;
+            if (q == close)
+                break;
+        }
+    }
+    if (angle || paren)
+        return false;
+    *out = list;
+    *n = k;
+    return true;
+}
+
+/* rust-minidump's x86 argument recovery (an unstable feature, "very likely
+ * to produce incorrect values", kept for what it sometimes gets right):
+ * cdecl and thiscall push arguments right to left, so they lie in order
+ * from the caller's stack pointer; each is taken as one 32-bit word, up to
+ * the stack pointer of the caller's caller (the stack's end for the last
+ * frames).  A name with "::" is a member function: "this" comes first, in
+ * eax, as Visual C++ passes it. */
+static void recover_args(sk_arena *a, const md_region *stack, const sw_walk_frame *wf, size_t n, sw_thread *out)
+{
+    uint64_t stack_end = stack->start + stack->size;
+    for (size_t i = 0; i < n; i++) {
+        sw_frame *f = &out->frames[i];
+        const char **list;
+        size_t nlist;
+        if (!f->function || !split_arg_list(f->function, a, &list, &nlist))
+            continue;
+        bool member = strstr(f->function, "::") && strstr(f->function, "::") < strchr(f->function, '(');
+        uint64_t head = i + 1 < n ? wf[i + 1].regs.r[sw_cpu_x86.sp] : stack_end;
+        uint64_t limit = i + 2 < n ? wf[i + 2].regs.r[sw_cpu_x86.sp] : stack_end;
+        sw_function_args *fa = sk_arena_alloc(a, sizeof *fa);
+        fa->convention = member ? SW_CC_WINDOWS_THISCALL : SW_CC_CDECL;
+        fa->nargs = 0;
+        fa->args = sk_arena_alloc(a, (nlist + 1) * sizeof *fa->args);
+        if (member) {
+            sw_function_arg *t = &fa->args[fa->nargs++];
+            t->name = "this";
+            t->known = sw_reg_ok(&wf[i].regs, 0); /* eax */
+            t->value = wf[i].regs.r[0];
+        }
+        for (size_t k = 0; k < nlist; k++) {
+            sw_function_arg *arg = &fa->args[fa->nargs++];
+            arg->name = list[k];
+            arg->known = false;
+            arg->value = 0;
+            if (head < limit) {
+                uint64_t off = head - stack->start;
+                if (head >= stack->start && off <= stack->size && stack->size - off >= 4) {
+                    arg->known = true;
+                    arg->value = md_u32(stack->data + off);
+                }
+                head += 4;
+            }
+        }
+        f->args = fa;
+    }
+}
+
 static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t ctx_size, sw_thread *out,
                         const sw_options *opt, bool walk)
 {
@@ -457,21 +551,25 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
     w.find_module = find_module;
     w.ctx = p;
     w.max_frames = walk ? opt->max_frames : 1;
-    w.have_modules = p->info->nmodules > 0;
+    w.ios = p->info->sys.present && p->info->sys.platform == MD_OS_IOS;
     sk_buf_init(&w.scratch);
     if (cpu == &sw_cpu_arm64) {
         /* Pointer authentication puts a signature in the unused high bits
-         * of return addresses: keep only as many bits as the highest
-         * module needs (at least 39, the smallest Linux VA size... but
-         * never more than 48). */
-        uint64_t top = 0;
-        for (size_t i = 0; i < p->info->nmodules; i++)
-            if (p->info->modules[i].base + p->info->modules[i].size > top)
-                top = p->info->modules[i].base + p->info->modules[i].size;
-        unsigned bits = 39;
-        while (bits < 48 && (top >> bits))
+         * of return addresses and saved frame pointers.  As rust-minidump:
+         * keep the bits up to the highest module's end, and at least 47
+         * (Apple's user address space). */
+        uint64_t top = (1ull << 47) - 1;
+        for (size_t i = 0; i < p->info->nmodules; i++) {
+            uint64_t end = p->info->modules[i].base + p->info->modules[i].size;
+            if (end < p->info->modules[i].base)
+                end = UINT64_MAX;
+            if (end > top)
+                top = end;
+        }
+        unsigned bits = 1; /* smallest power of two at or above top */
+        while (bits < 64 && ((top - 1) >> bits))
             bits++;
-        w.address_mask = (1ull << bits) - 1;
+        w.address_mask = bits >= 64 ? UINT64_MAX : (1ull << bits) - 1;
     }
     if (!t->stack.data)
         out->walk_note = "stack memory not in the dump";
@@ -497,7 +595,69 @@ static void walk_thread(proc *p, const md_thread *t, const uint8_t *ctx, size_t 
                 f->registers[f->nregisters++] = (sw_register){cpu->names[k], frames[i].regs.r[k]};
         symbolize(p, cpu, f, i == 0);
     }
+    if (opt->recover_function_args && cpu == &sw_cpu_x86 && t->stack.data)
+        recover_args(r->arena, &t->stack, frames, n, out);
     free(frames);
+}
+
+/* Does rust-minidump read this stream?  (Its --human lists the others;
+ * the set is rust-minidump's, not symkit's: it leaves e.g. LinuxCmdLine,
+ * LinuxAuxv and LinuxDsoDebug unread.) */
+static bool rust_reads_stream(uint32_t t)
+{
+    switch (t) {
+    case MD_THREAD_LIST_STREAM: case MD_MODULE_LIST_STREAM: case MD_MEMORY_LIST_STREAM:
+    case MD_EXCEPTION_STREAM: case MD_SYSTEM_INFO_STREAM: case MD_MEMORY_64_LIST_STREAM:
+    case MD_HANDLE_DATA_STREAM: case MD_UNLOADED_MODULE_LIST_STREAM: case MD_MISC_INFO_STREAM:
+    case MD_MEMORY_INFO_LIST_STREAM: case MD_THREAD_INFO_LIST_STREAM: case MD_THREAD_NAME_LIST_STREAM:
+    case MD_BREAKPAD_INFO_STREAM: case MD_ASSERTION_INFO_STREAM: case MD_LINUX_CPU_INFO:
+    case MD_LINUX_PROC_STATUS: case MD_LINUX_LSB_RELEASE: case MD_LINUX_ENVIRON: case MD_LINUX_MAPS:
+    case MD_CRASHPAD_INFO_STREAM: case MD_MOZ_MACOS_CRASH_INFO_STREAM: case MD_MOZ_MACOS_BOOTARGS_STREAM:
+    case MD_MOZ_LINUX_LIMITS_STREAM: case MD_MOZ_SOFT_ERRORS_STREAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static const char *stream_vendor(uint32_t t)
+{
+    if (t <= MD_LAST_RESERVED_STREAM)
+        return "Official";
+    switch (t >> 16) {
+    case 0x4767: return "Google Extension";
+    case 0x4d7a: return "Mozilla Extension";
+    case 0x4350: return "Crashpad Extension";
+    default: return "Unknown Extension";
+    }
+}
+
+static int note_by_type(const void *a, const void *b)
+{
+    uint32_t x = ((const struct sw_stream_note *)a)->type, y = ((const struct sw_stream_note *)b)->type;
+    return x < y ? -1 : x > y;
+}
+
+/* The streams rust-minidump would report as unimplemented or unknown. */
+static void other_streams(const sw_minidump *d, sw_report *r)
+{
+    r->other_streams = sk_arena_alloc(r->arena, (d->ndirs ? d->ndirs : 1) * sizeof *r->other_streams);
+    for (uint32_t i = 0; i < d->ndirs; i++) {
+        uint32_t t = d->dirs[i].stream_type;
+        if (rust_reads_stream(t))
+            continue;
+        struct sw_stream_note *n = NULL;
+        for (size_t k = 0; k < r->nother_streams; k++)
+            if (r->other_streams[k].type == t)
+                n = &r->other_streams[k];
+        if (!n)
+            n = &r->other_streams[r->nother_streams++];
+        const char *name = md_stream_type_name(t);
+        *n = (struct sw_stream_note){t, d->dirs[i].location.rva, strcmp(name, "unknown") ? name : NULL,
+                                     stream_vendor(t)};
+    }
+    if (r->nother_streams > 1)
+        qsort(r->other_streams, r->nother_streams, sizeof *r->other_streams, note_by_type);
 }
 
 int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, sk_error *err)
@@ -521,6 +681,7 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         return rc;
     }
     fill_system(r, &info);
+    other_streams(dump, r);
     evil ev;
     evil_load(&ev, opt->evil_json);
     if (info.linux_cpuinfo) {
@@ -625,7 +786,8 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         have_crash_tid = true;
     }
 
-    proc p = {&info, r, sk_xcalloc(info.nmodules ? info.nmodules : 1, sizeof(mod_state)), sw_symbols_new(opt)};
+    proc p = {&info, r, sk_xcalloc(info.nmodules ? info.nmodules : 1, sizeof(mod_state)), sw_symbols_new(opt),
+              opt->nsymbol_paths || opt->nsymbol_urls || opt->symbols_cache || opt->debuginfod};
     r->nthreads = info.nthreads;
     r->threads = sk_arena_alloc(a, (info.nthreads ? info.nthreads : 1) * sizeof *r->threads);
     for (size_t i = 0; i < info.nthreads; i++) {

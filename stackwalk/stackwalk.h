@@ -78,6 +78,10 @@ typedef struct sw_options {
     /* Where downloads are written before they are renamed into the cache
      * (--symbols-tmp); NULL: a temporary name inside the cache itself. */
     const char *symbols_tmp;
+    /* rust-minidump's unstable feature (--features unstable-all): guess the
+     * arguments of x86 frames whose function name has an argument list,
+     * from the caller's stack (see sw_frame.args). */
+    bool recover_function_args;
 } sw_options;
 
 /* ---- report --------------------------------------------------------------- */
@@ -104,6 +108,22 @@ typedef struct sw_register {
     const char *name; /* "rip", "x29", ... */
     uint64_t value;
 } sw_register;
+
+/* Arguments guessed for an x86 frame (sw_options.recover_function_args):
+ * cdecl for a plain name, Windows thiscall ("this" in eax) for a name with
+ * "::"; every argument a 32-bit word read in order from the caller's stack
+ * pointer up to the next caller's. */
+typedef enum { SW_CC_CDECL, SW_CC_WINDOWS_THISCALL } sw_calling_convention;
+typedef struct sw_function_arg {
+    const char *name; /* the argument's text from the signature, or "this" */
+    bool known;       /* false: beyond the caller's frame or not readable */
+    uint64_t value;
+} sw_function_arg;
+typedef struct sw_function_args {
+    sw_calling_convention convention;
+    sw_function_arg *args;
+    size_t nargs;
+} sw_function_args;
 
 /* Unloaded modules that cover a frame's address (rust-minidump lists them
  * when no loaded module does), offsets deduplicated and sorted. */
@@ -139,6 +159,8 @@ typedef struct sw_frame {
      * unwinder recovered for callers). */
     sw_register *registers;
     size_t nregisters;
+    /* NULL unless arguments were recovered for this frame. */
+    sw_function_args *args;
 } sw_frame;
 
 typedef struct sw_thread {
@@ -272,6 +294,15 @@ typedef struct sw_report {
     int main_module;    /* index, -1 when unknown */
     sw_unloaded_module *unloaded_modules;
     size_t nunloaded_modules;
+    /* Streams rust-minidump does not read, one per type (the directory's
+     * last entry of that type), by type: named ones ("unimplemented") and
+     * ones with no name ("unknown"); --human lists them as it does. */
+    struct sw_stream_note {
+        uint32_t type, rva;
+        const char *name; /* NULL for an unknown type */
+        const char *vendor;
+    } *other_streams;
+    size_t nother_streams;
     sw_annotation *annotations; /* Crashpad annotations */
     size_t nannotations;
     bool modules_contains_cert_info;

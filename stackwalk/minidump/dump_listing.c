@@ -7,9 +7,19 @@
 #include <inttypes.h>
 #include <string.h>
 
-static const char *stream_name(uint32_t t)
+const char *md_stream_type_name(uint32_t t)
 {
     switch (t) {
+    case MD_UNUSED_STREAM: return "UnusedStream";
+    case MD_RESERVED_STREAM_0: return "ReservedStream0";
+    case MD_RESERVED_STREAM_1: return "ReservedStream1";
+    case MD_TOKEN_STREAM: return "TokenStream";
+    case MD_JAVASCRIPT_DATA_STREAM: return "JavaScriptDataStream";
+    case MD_SYSTEM_MEMORY_INFO_STREAM: return "SystemMemoryInfoStream";
+    case MD_PROCESS_VM_COUNTERS_STREAM: return "ProcessVmCountersStream";
+    case MD_IPT_TRACE_STREAM: return "IptTraceStream";
+    case MD_LAST_RESERVED_STREAM: return "LastReservedStream";
+    case MD_MOZ_SOFT_ERRORS_STREAM: return "MozSoftErrors";
     case MD_THREAD_LIST_STREAM: return "ThreadListStream";
     case MD_MODULE_LIST_STREAM: return "ModuleListStream";
     case MD_MEMORY_LIST_STREAM: return "MemoryListStream";
@@ -69,7 +79,7 @@ int sw_minidump_write_dump(const sw_minidump *d, FILE *out, sk_error *err)
     fputs("\nMDRawDirectory\n", out);
     for (uint32_t i = 0; i < d->ndirs; i++)
         fprintf(out, "  [%u] 0x%08x %-26s size %-8u rva 0x%x\n", i, d->dirs[i].stream_type,
-                stream_name(d->dirs[i].stream_type), d->dirs[i].location.data_size, d->dirs[i].location.rva);
+                md_stream_type_name(d->dirs[i].stream_type), d->dirs[i].location.data_size, d->dirs[i].location.rva);
 
     sk_arena *a = sk_arena_create();
     md_info info;

@@ -145,6 +145,9 @@ typedef struct md_info {
 /* Reads every known stream into info (allocations in a).  Never fails:
  * damaged streams are skipped and described in info->errors. */
 void md_read_all(const sw_minidump *d, sk_arena *a, md_info *info);
+/* The stream type's name (MINIDUMP_STREAM_TYPE and the Breakpad, Crashpad
+ * and Mozilla extensions), "unknown" for others. */
+const char *md_stream_type_name(uint32_t type);
 void md_info_free(md_info *info);
 
 #endif

@@ -65,27 +65,44 @@ static void frame_text(sk_buf *b, const sw_report *r, const sw_frame *f)
     }
 }
 
-/* Registers the way Breakpad and rust-minidump wrap them: " name = value"
- * entries, a new line (indented) before one would pass column 80. */
+/* Registers as rust-minidump prints them: in its order of the CPU's
+ * general-purpose registers (x86: eip esp ebp ebx esi edi eax ecx edx
+ * eflags; the others in register-number order, as symkit keeps them),
+ * " %6s = value" entries after a one-space indent, a new line before one
+ * would take the line's entries past 80 columns. */
 static void registers_text(sk_buf *b, const sw_report *r, const sw_frame *f)
 {
-    size_t col = 0;
-    for (size_t k = 0; k < f->nregisters; k++) {
-        char v[24];
-        if (r->pointer_size == 4)
-            snprintf(v, sizeof v, "0x%08llx", (unsigned long long)(f->registers[k].value & 0xffffffffu));
-        else
-            snprintf(v, sizeof v, "0x%016llx", (unsigned long long)f->registers[k].value);
-        char entry[64];
-        int n = snprintf(entry, sizeof entry, " %5s = %s", f->registers[k].name, v);
-        if (col == 0 || col + (size_t)n > 80) {
-            sk_buf_puts(b, col ? "\n   " : "   ");
-            col = 3;
+    static const char *const x86_order[] = {"eip", "esp", "ebp", "ebx", "esi", "edi", "eax", "ecx", "edx", "eflags"};
+    bool x86 = r->cpu_arch && strcmp(r->cpu_arch, "x86") == 0;
+    size_t n = x86 ? sizeof x86_order / sizeof x86_order[0] : f->nregisters;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sw_register *reg = NULL;
+        if (!x86) {
+            reg = &f->registers[i];
+        } else {
+            for (size_t k = 0; k < f->nregisters; k++)
+                if (strcmp(f->registers[k].name, x86_order[i]) == 0)
+                    reg = &f->registers[k];
+            if (!reg)
+                continue;
         }
+        char v[24], entry[64];
+        if (r->pointer_size == 4)
+            snprintf(v, sizeof v, "0x%08llx", (unsigned long long)(reg->value & 0xffffffffu));
+        else
+            snprintf(v, sizeof v, "0x%016llx", (unsigned long long)reg->value);
+        int m = snprintf(entry, sizeof entry, " %6s = %s", reg->name, v);
+        if (len && len + (size_t)m > 80) {
+            sk_buf_putc(b, '\n');
+            len = 0;
+        }
+        if (!len)
+            sk_buf_putc(b, ' ');
         sk_buf_puts(b, entry);
-        col += (size_t)n;
+        len += (size_t)m;
     }
-    if (col)
+    if (len)
         sk_buf_putc(b, '\n');
 }
 
@@ -112,6 +129,21 @@ static void stack_text(sk_buf *b, const sw_report *r, const sw_thread *t, bool r
         if (registers)
             registers_text(b, r, f);
         sk_buf_printf(b, "    Found by: %s\n", trust_text(f->trust));
+        if (f->args) {
+            /* --features unstable-all, laid out as rust-minidump does */
+            sk_buf_printf(b, "    Arguments (assuming %s)\n", f->args->convention == SW_CC_CDECL
+                                                                 ? "cdecl [static function]"
+                                                                 : "windows thiscall [C++ member function]");
+            for (size_t k = 0; k < f->args->nargs; k++) {
+                const sw_function_arg *arg = &f->args->args[k];
+                if (arg->known)
+                    sk_buf_printf(b, "        arg %zu (%s) = 0x%08llx\n", k, arg->name,
+                                  (unsigned long long)(arg->value & 0xffffffffu));
+                else
+                    sk_buf_printf(b, "        arg %zu (%s) = <unknown>\n", k, arg->name);
+            }
+            sk_buf_putc(b, '\n');
+        }
     }
     if (t->walk_note)
         sk_buf_printf(b, "    (%s)\n", t->walk_note);
@@ -265,6 +297,26 @@ int sw_report_write_human(const sw_report *r, bool brief, FILE *out, sk_error *e
                 sk_buf_printf(&b, " (%s)", u->cert_subject);
             sk_buf_putc(&b, '\n');
         }
+        /* rust-minidump's lists of streams it does not read, then a blank
+         * line (its test.dmp and Linux reports end so) */
+        for (int pass = 0; pass < 2; pass++) {
+            bool any = false;
+            for (size_t i = 0; i < r->nother_streams; i++) {
+                const struct sw_stream_note *n = &r->other_streams[i];
+                if ((n->name != NULL) != (pass == 0))
+                    continue;
+                if (!any)
+                    sk_buf_puts(&b, pass == 0 ? "\nUnimplemented streams encountered:\n"
+                                              : "\nUnknown streams encountered:\n");
+                any = true;
+                if (n->name)
+                    sk_buf_printf(&b, "Stream 0x%08x %s (%s) @ 0x%08x\n", n->type, n->name, n->vendor, n->rva);
+                else
+                    sk_buf_printf(&b, "Stream 0x%08x (%s) @ 0x%08x\n", n->type, n->vendor, n->rva);
+            }
+        }
+        if (r->nother_streams)
+            sk_buf_putc(&b, '\n');
         if (r->stream_errors)
             sk_buf_printf(&b, "\nDump problems:\n%s", r->stream_errors);
     }
@@ -320,7 +372,8 @@ static void machine_stack(sk_buf *b, const sw_report *r, size_t ti)
                     sk_buf_printf(b, "|||0x%llx", (unsigned long long)(a - f->function_base));
                 }
             } else {
-                sk_buf_printf(b, "||||0x%llx", (unsigned long long)(a - m->base));
+                /* no function: empty function, file and line fields */
+                sk_buf_printf(b, "|||0x%llx", (unsigned long long)(a - m->base));
             }
         } else {
             sk_buf_printf(b, "||||0x%llx", (unsigned long long)a);

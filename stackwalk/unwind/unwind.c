@@ -1,10 +1,11 @@
 /* unwind.c — the stack-walking loop shared by every CPU.
  *
- * Per frame: STACK CFI, STACK WIN (x86), frame pointer, then a bounded scan
- * of the stack for a plausible return address.  Each method's answer is
- * sanity-checked (pc at or above 4096, stack pointer increasing, and for the
- * guessing methods a pc inside a module's known code) before it is taken,
- * so a broken or looping stack ends the walk instead of hanging it. */
+ * Per frame, the first of STACK WIN (x86), STACK CFI, the CPU's frame-pointer
+ * rule and a bounded scan of the stack that gives an answer decides, and the
+ * walk ends when that answer has a pc in the first page or a stack pointer
+ * that did not grow — rust-minidump's walk, rule for rule (docs/stackwalk.md
+ * lists each rule with its reason), so a broken or looping stack ends the
+ * walk instead of hanging it. */
 #include "unwind.h"
 
 #include <stdlib.h>
@@ -53,6 +54,16 @@ bool sw_plausible_code(const sw_walker *w, uint64_t addr)
     return true;
 }
 
+bool sw_seems_code(const sw_walker *w, uint64_t ret)
+{
+    /* rust-minidump looks one byte before the return address: after a call
+     * to a noreturn function the return address may already lie past the
+     * end of the caller */
+    if (ret <= 1)
+        return false;
+    return sw_plausible_code(w, ret - 1);
+}
+
 const sw_cpu *sw_cpu_for_arch(uint16_t arch)
 {
     switch (arch) {
@@ -77,51 +88,22 @@ static uint64_t lookup_address(const sw_walker *w, const sw_walk_frame *f, bool 
     return first ? pc : pc - w->cpu->lookup_adjust;
 }
 
-/* Is caller a sane next frame after callee? */
-static bool acceptable(const sw_walker *w, const sw_walk_frame *callee, const sw_regs *caller, bool first,
-                       bool guessed)
+/* The end-of-walk test rust-minidump applies to every method's answer: a pc
+ * in the first page, or a stack pointer that did not grow (it may stay
+ * equal once, for an arm/arm64 leaf returning through lr without touching
+ * the stack). */
+static bool walk_goes_on(const sw_walker *w, const sw_walk_frame *callee, const sw_regs *caller, bool first)
 {
     const sw_cpu *cpu = w->cpu;
-    if (!sw_reg_ok(caller, cpu->pc) || !sw_reg_ok(caller, cpu->sp))
-        return false;
-    uint64_t pc = caller->r[cpu->pc], sp = caller->r[cpu->sp], old_sp = callee->regs.r[cpu->sp];
-    if (pc < 4096)
-        return false;
-    /* A leaf frame on a CPU with a link register returns without touching
-     * the stack; anywhere else the stack must grow towards the caller. */
-    if (sp < old_sp || (sp == old_sp && !(first && cpu->lr >= 0)))
-        return false;
-    if (guessed && !sw_plausible_code(w, pc - cpu->lookup_adjust))
-        return false;
-    /* Even rules from CFI only give garbage when the callee's registers
-     * were guesses: a return address outside every module ends the walk
-     * (unless the dump lists no modules at all). */
-    if (!guessed && w->have_modules && !w->find_module(w->ctx, pc - cpu->lookup_adjust).found)
-        return false;
-    if (!guessed && (callee->trust == SW_TRUST_SCAN || callee->trust == SW_TRUST_FRAME_POINTER) &&
-        !sw_plausible_code(w, pc - cpu->lookup_adjust))
-        return false;
-    return true;
-}
-
-/* rust-minidump's end-of-walk test on any method's result. */
-static bool cfi_result_sane(const sw_walker *w, const sw_walk_frame *callee, const sw_regs *caller, bool first)
-{
-    const sw_cpu *cpu = w->cpu;
-    if (!sw_reg_ok(caller, cpu->pc) || !sw_reg_ok(caller, cpu->sp))
-        return true; /* no answer at all: the other methods may have one */
     uint64_t sp = caller->r[cpu->sp], old_sp = callee->regs.r[cpu->sp];
     if (caller->r[cpu->pc] < 4096)
         return false;
     return sp > old_sp || (sp == old_sp && first && cpu->lr >= 0);
 }
 
-static void strip_pc(const sw_walker *w, sw_regs *r)
+uint64_t sw_strip(const sw_walker *w, uint64_t v)
 {
-    if (w->address_mask && sw_reg_ok(r, w->cpu->pc))
-        r->r[w->cpu->pc] &= w->address_mask;
-    if (w->address_mask && w->cpu->lr >= 0 && sw_reg_ok(r, w->cpu->lr))
-        r->r[w->cpu->lr] &= w->address_mask;
+    return w->address_mask ? v & w->address_mask : v;
 }
 
 static bool by_cfi(sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
@@ -132,50 +114,71 @@ static bool by_cfi(sw_walker *w, const sw_walk_frame *callee, bool first, sw_reg
         return false;
     if (!sym_index_cfi(m.symbols, addr - m.base, &w->scratch))
         return false;
-    return sw_cfi_unwind(w, w->scratch.data ? w->scratch.data : "", &callee->regs, caller);
+    if (!sw_cfi_unwind(w, w->scratch.data ? w->scratch.data : "", &callee->regs, caller))
+        return false;
+    /* arm64: return addresses and saved frame pointers may carry
+     * pointer-authentication bits */
+    const sw_cpu *cpu = w->cpu;
+    caller->r[cpu->pc] = sw_strip(w, caller->r[cpu->pc]);
+    if (cpu->lr >= 0 && sw_reg_ok(caller, cpu->lr))
+        caller->r[cpu->lr] = sw_strip(w, caller->r[cpu->lr]);
+    if (sw_reg_ok(caller, cpu->fp))
+        caller->r[cpu->fp] = sw_strip(w, caller->r[cpu->fp]);
+    return true;
 }
 
-static bool by_stack_win(sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
+/* The size of the stack parameters of the function a frame is in (STACK
+ * WIN's, else its FUNC record's; 0 when unknown): STACK WIN programs of its
+ * caller's caller need it to find their return address. */
+static uint32_t param_size(sw_walker *w, const sw_walk_frame *f, bool first)
+{
+    uint64_t addr = lookup_address(w, f, first);
+    sw_module_view m = w->find_module(w->ctx, addr);
+    if (!m.found || !m.symbols)
+        return 0;
+    sym_win_frame win;
+    if (sym_index_stack_win(m.symbols, addr - m.base, &win))
+        return win.param_size;
+    sym_lookup l;
+    return sym_index_lookup(m.symbols, addr - m.base, &l) && l.function ? l.param_size : 0;
+}
+
+static bool by_stack_win(sw_walker *w, const sw_walk_frame *frames, size_t n, sw_regs *caller)
 {
     if (!w->cpu->stack_win)
         return false;
-    uint64_t addr = lookup_address(w, callee, first);
+    const sw_walk_frame *callee = &frames[n - 1];
+    uint64_t addr = lookup_address(w, callee, n == 1);
     sw_module_view m = w->find_module(w->ctx, addr);
     sym_win_frame win;
     if (!m.found || !m.symbols || !sym_index_stack_win(m.symbols, addr - m.base, &win))
         return false;
-    return w->cpu->stack_win(w, callee, &win, caller);
+    uint32_t grand = n >= 2 ? param_size(w, &frames[n - 2], n == 2) : 0;
+    return w->cpu->stack_win(w, callee, &win, grand, caller);
 }
 
-/* Scans up the stack for a word that looks like a return address. */
+/* Scans up the stack for a word that looks like a return address
+ * (rust-minidump's scan: 40 words, 160 right after the context frame; the
+ * first word the CPU's validity test accepts wins). */
 static bool by_scan(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
 {
     const sw_cpu *cpu = w->cpu;
     uint64_t sp = callee->regs.r[cpu->sp];
+    uint64_t pmax = cpu->ptr_size == 4 ? 0xffffffffu : UINT64_MAX;
     unsigned words = first ? SCAN_WORDS_CONTEXT : SCAN_WORDS;
     for (unsigned i = 0; i < words; i++) {
-        uint64_t slot = sp + (uint64_t)i * cpu->ptr_size, v;
+        uint64_t off = (uint64_t)i * cpu->ptr_size, slot = sp + off, v;
+        if (slot < sp || slot > pmax - cpu->ptr_size) /* wraps: the stack ends here */
+            return false;
         if (!sw_read_word(w, slot, &v))
             return false;
-        if (w->address_mask)
-            v &= w->address_mask;
-        if (v < 4096 || !sw_plausible_code(w, v - cpu->lookup_adjust))
-            continue;
-        if (cpu->is_call_before && cpu->is_call_before(w, v) == 0)
+        if (!cpu->seems_code(w, v))
             continue;
         memset(caller, 0, sizeof *caller);
-        for (unsigned r = 0; r < cpu->nregs; r++)
-            if ((cpu->callee_saved >> r & 1) && sw_reg_ok(&callee->regs, (int)r))
-                sw_reg_set(caller, (int)r, callee->regs.r[r]);
         sw_reg_set(caller, cpu->pc, v);
         sw_reg_set(caller, cpu->sp, slot + cpu->ptr_size);
-        /* On x86 a standard frame keeps the caller's frame pointer right
-         * below the return address. */
-        if (cpu->lr < 0 && sw_reg_ok(&callee->regs, cpu->fp) && callee->regs.r[cpu->fp] == slot - cpu->ptr_size) {
-            uint64_t fp;
-            if (sw_read_word(w, slot - cpu->ptr_size, &fp))
-                sw_reg_set(caller, cpu->fp, fp);
-        }
+        if (cpu->scan_fp)
+            cpu->scan_fp(w, callee, i, slot, caller);
         return true;
     }
     return false;
@@ -189,7 +192,6 @@ void sw_walk(sw_walker *w, const sw_regs *context, sw_walk_frame **frames, size_
     sk_grow((void **)&f, &cap, 1, sizeof *f);
     f[n].regs = *context;
     f[n].trust = SW_TRUST_CONTEXT;
-    strip_pc(w, &f[n].regs);
     n++;
     if (!sw_reg_ok(&f[0].regs, w->cpu->pc) || !sw_reg_ok(&f[0].regs, w->cpu->sp)) {
         *frames = f;
@@ -201,32 +203,17 @@ void sw_walk(sw_walker *w, const sw_regs *context, sw_walk_frame **frames, size_
         bool first = n == 1;
         sw_regs caller;
         sw_trust trust = SW_TRUST_NONE;
-        if (by_cfi(w, callee, first, &caller)) {
-            strip_pc(w, &caller);
-            if (acceptable(w, callee, &caller, first, false))
-                trust = SW_TRUST_CFI;
-            /* rust-minidump takes what CFI gives and ends the walk when it
-             * is nonsense (pc in the first page, stack not growing) rather
-             * than guessing on with the frame pointer or a scan */
-            else if (!cfi_result_sane(w, callee, &caller, first))
-                break;
-        }
-        if (!trust && by_stack_win(w, callee, first, &caller)) {
-            strip_pc(w, &caller);
-            if (acceptable(w, callee, &caller, first, false))
-                trust = SW_TRUST_CFI;
-        }
-        if (!trust && w->cpu->frame_pointer(w, callee, first, &caller)) {
-            strip_pc(w, &caller);
-            if (acceptable(w, callee, &caller, first, true))
-                trust = SW_TRUST_FRAME_POINTER;
-        }
-        if (!trust && by_scan(w, callee, first, &caller)) {
-            strip_pc(w, &caller);
-            if (acceptable(w, callee, &caller, first, true))
-                trust = SW_TRUST_SCAN;
-        }
-        if (!trust)
+        /* The first method with an answer decides; its answer is not
+         * second-guessed by the next method (rust-minidump's order: CFI,
+         * which on x86 includes STACK WIN, then frame pointer, then scan). */
+        if (by_stack_win(w, f, n, &caller) || by_cfi(w, callee, first, &caller))
+            trust = SW_TRUST_CFI;
+        else if (w->cpu->frame_pointer(w, callee, first, &caller))
+            trust = SW_TRUST_FRAME_POINTER;
+        else if (by_scan(w, callee, first, &caller))
+            trust = SW_TRUST_SCAN;
+        if (!trust || !sw_reg_ok(&caller, w->cpu->pc) || !sw_reg_ok(&caller, w->cpu->sp) ||
+            !walk_goes_on(w, callee, &caller, first))
             break;
         sk_grow((void **)&f, &cap, n + 1, sizeof *f);
         f[n].regs = caller;

@@ -4,11 +4,12 @@
  *
  * Like Breakpad's processor, each CPU has its own file (unwind_x86.c,
  * unwind_amd64.c, unwind_arm.c, unwind_arm64.c) describing its registers,
- * how to read its minidump context and how to unwind one frame by frame
- * pointer; the loop in unwind.c tries, per frame, STACK CFI, STACK WIN (when
- * the CPU has it), the frame pointer, then bounded stack scanning, and
- * enforces the stop rules (pc below 4096, stack pointer not increasing,
- * frame limit).  Postfix expressions of CFI and STACK WIN rules are
+ * how to read its minidump context, how to unwind one frame by frame
+ * pointer and which scanned words may be return addresses, each following
+ * rust-minidump's unwinder for that CPU; the loop in unwind.c tries, per
+ * frame, STACK WIN (x86), STACK CFI, the frame pointer, then bounded stack
+ * scanning, and enforces the stop rules (pc below 4096, stack pointer not
+ * increasing, frame limit).  Postfix expressions of CFI and STACK WIN rules are
  * evaluated in postfix.c.
  */
 #ifndef SYMKIT_STACKWALK_UNWIND_H
@@ -51,12 +52,16 @@ typedef struct sw_cpu {
     /* Unwinds one frame with the frame pointer; false when it cannot. */
     bool (*frame_pointer)(const struct sw_walker *w, const sw_walk_frame *callee, bool first,
                           sw_regs *caller);
-    /* Does the instruction before ret look like a call?  -1 unknown (code
-     * not in the dump), 0 no, 1 yes. */
-    int (*is_call_before)(const struct sw_walker *w, uint64_t ret);
-    /* STACK WIN unwinding (x86 only); NULL elsewhere. */
+    /* May a word found by the stack scan be a return address? */
+    bool (*seems_code)(const struct sw_walker *w, uint64_t ret);
+    /* After a scan hit at word i (address slot): recovers what else the
+     * CPU's scan recovers (x86/amd64: the frame pointer); NULL for none. */
+    void (*scan_fp)(const struct sw_walker *w, const sw_walk_frame *callee, unsigned i, uint64_t slot,
+                    sw_regs *caller);
+    /* STACK WIN unwinding (x86 only); NULL elsewhere.  grand_callee_params:
+     * the stack parameter size of the callee's own callee (0 for frame 0). */
     bool (*stack_win)(const struct sw_walker *w, const sw_walk_frame *callee, const sym_win_frame *win,
-                      sw_regs *caller);
+                      uint32_t grand_callee_params, sw_regs *caller);
 } sw_cpu;
 
 extern const sw_cpu sw_cpu_x86, sw_cpu_amd64, sw_cpu_arm, sw_cpu_arm64;
@@ -77,8 +82,8 @@ typedef struct sw_walker {
     void *ctx;
     uint64_t address_mask; /* arm64: strips pointer-authentication bits */
     unsigned max_frames;
-    bool have_modules;     /* the dump lists modules (so "outside every
-                              module" means something) */
+    bool ios;              /* the dump is from iOS (arm: frame pointers
+                              are only trusted there) */
     sk_buf scratch;        /* CFI rule text */
 } sw_walker;
 
@@ -94,6 +99,11 @@ const uint8_t *sw_read_bytes(const sw_walker *w, uint64_t addr, uint64_t n);
 /* True when addr may be a return address: inside a module and, when that
  * module has symbols, inside a known function. */
 bool sw_plausible_code(const sw_walker *w, uint64_t addr);
+/* rust-minidump's test for a scanned word ret: the byte before it lies in a
+ * module and, when that module has symbols, in one of its functions. */
+bool sw_seems_code(const sw_walker *w, uint64_t ret);
+/* v without arm64 pointer-authentication bits (unchanged elsewhere). */
+uint64_t sw_strip(const sw_walker *w, uint64_t v);
 
 /* Walks from the context registers; frames are malloc'd (free them). */
 void sw_walk(sw_walker *w, const sw_regs *context, sw_walk_frame **frames, size_t *nframes);

@@ -1,4 +1,5 @@
-/* unwind_amd64.c — x86-64: registers in DWARF order, the %rbp chain. */
+/* unwind_amd64.c — x86-64: registers in DWARF order, the %rbp chain,
+ * canonical addresses. */
 #include "unwind.h"
 
 #include <string.h>
@@ -8,25 +9,29 @@ enum { RAX, RDX, RCX, RBX, RSI, RDI, RBP, RSP, R8, R9, R10, R11, R12, R13, R14, 
 static const char *const names[NREGS] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
                                          "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
 
-int sw_x86_is_call_before(const sw_walker *w, uint64_t ret);
+void sw_x86_scan_fp(const sw_walker *w, const sw_walk_frame *callee, unsigned i, uint64_t slot, sw_regs *caller);
 
 static int reg_by_name(const char *s, size_t n)
 {
     return sw_reg_by_name(names, NREGS, s, n);
 }
 
+static bool non_canonical(uint64_t v)
+{
+    return v > 0x7fffffffffffull && v < 0xffff800000000000ull;
+}
+
+/* rust-minidump's checks on a frame record: the caller's frame must lie
+ * above this one (saved rbp at or above the caller's rsp, and itself in
+ * captured memory), the return address must be canonical, and the caller's
+ * rsp must be above ours and in captured memory.  An outermost frame (saved
+ * rbp 0 after _start) therefore fails here and is left to the scan. */
 static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
 {
     (void)first;
     const sw_regs *r = &callee->regs;
     if (!sw_reg_ok(r, RBP) || !sw_reg_ok(r, RSP))
         return false;
-    /* rust-minidump's checks on a frame record: the caller's frame must
-     * lie above this one (saved rbp at or above the caller's rsp, and
-     * itself in captured memory), the return address must be canonical,
-     * and the caller's rsp must be above ours and in captured memory.  An
-     * outermost frame (saved rbp 0) therefore fails here and is left to
-     * the scan, as rust-minidump does. */
     uint64_t rbp = r->r[RBP];
     if (rbp >= UINT64_MAX - 16)
         return false;
@@ -36,19 +41,20 @@ static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool 
     uint64_t caller_sp = rbp + 16;
     if (saved_rbp < caller_sp || !sw_read_word(w, saved_rbp, &probe))
         return false;
-    if (ret > 0x7fffffffffffull && ret < 0xffff800000000000ull)
+    if (non_canonical(ret))
         return false;
     if (caller_sp <= r->r[RSP] || !sw_read_word(w, caller_sp, &probe))
         return false;
     memset(caller, 0, sizeof *caller);
     sw_reg_set(caller, RIP, ret);
-    sw_reg_set(caller, RSP, rbp + 16);
+    sw_reg_set(caller, RSP, caller_sp);
     sw_reg_set(caller, RBP, saved_rbp);
-    static const int kept[] = {RBX, R12, R13, R14, R15};
-    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
-        if (sw_reg_ok(r, kept[i]))
-            sw_reg_set(caller, kept[i], r->r[kept[i]]);
     return true;
+}
+
+static bool seems_code(const sw_walker *w, uint64_t ret)
+{
+    return ret != 0 && !non_canonical(ret) && sw_seems_code(w, ret);
 }
 
 const sw_cpu sw_cpu_amd64 = {
@@ -64,6 +70,7 @@ const sw_cpu sw_cpu_amd64 = {
     .lookup_adjust = 1,
     .reg_by_name = reg_by_name,
     .frame_pointer = frame_pointer,
-    .is_call_before = sw_x86_is_call_before,
+    .seems_code = seems_code,
+    .scan_fp = sw_x86_scan_fp,
     .stack_win = NULL,
 };

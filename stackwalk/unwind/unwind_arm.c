@@ -1,5 +1,5 @@
-/* unwind_arm.c — 32-bit ARM: r0..r15, frame records through r11 (ARM
- * mode, {fp, lr} pairs as clang and Breakpad lay them out), lr for leaves. */
+/* unwind_arm.c — 32-bit ARM: r0..r15; frame records {fp, lr} through r11
+ * on iOS only, as rust-minidump does. */
 #include "unwind_arm_common.h"
 
 #include <string.h>
@@ -28,6 +28,7 @@ const sw_cpu sw_cpu_arm = {
     .lookup_adjust = 2,
     .reg_by_name = reg_by_name,
     .frame_pointer = sw_arm_frame_record,
-    .is_call_before = NULL, /* Thumb/ARM call encodings vary too much to judge */
+    .seems_code = sw_seems_code,
+    .scan_fp = NULL,
     .stack_win = NULL,
 };

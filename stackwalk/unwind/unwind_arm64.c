@@ -1,6 +1,6 @@
 /* unwind_arm64.c — AArch64: x0..x30, sp, pc; frame records through x29;
- * lr for leaves; BL/BLR call-site checks.  Return addresses may carry
- * pointer-authentication bits, which the walker masks off. */
+ * return addresses and saved frame pointers may carry pointer-authentication
+ * bits, which the walker masks off. */
 #include "unwind_arm_common.h"
 
 #include <string.h>
@@ -28,20 +28,6 @@ static int reg_by_name(const char *s, size_t n)
     return -1;
 }
 
-static int is_call_before(const sw_walker *w, uint64_t ret)
-{
-    uint32_t i;
-    if (!sw_read_u32(w, ret - 4, &i))
-        return -1;
-    if ((i & 0xfc000000u) == 0x94000000u) /* BL */
-        return 1;
-    if ((i & 0xfffffc1fu) == 0xd63f0000u) /* BLR */
-        return 1;
-    if ((i & 0xfefff800u) == 0xd63f0800u) /* BLRAA/BLRAB(Z) */
-        return 1;
-    return 0;
-}
-
 const sw_cpu sw_cpu_arm64 = {
     .name = "arm64",
     .ptr_size = 8,
@@ -55,6 +41,7 @@ const sw_cpu sw_cpu_arm64 = {
     .lookup_adjust = 4,
     .reg_by_name = reg_by_name,
     .frame_pointer = sw_arm_frame_record,
-    .is_call_before = is_call_before,
+    .seems_code = sw_arm64_seems_code,
+    .scan_fp = NULL,
     .stack_win = NULL,
 };

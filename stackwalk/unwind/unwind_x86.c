@@ -1,5 +1,6 @@
 /* unwind_x86.c — 32-bit x86: registers, frame pointer (%ebp chain), STACK
- * WIN (FPO and FrameData programs from PDB-derived symbols), call sites. */
+ * WIN (FPO and FrameData programs from PDB-derived symbols), the scan's
+ * frame-pointer recovery. */
 #include "unwind.h"
 
 #include <string.h>
@@ -13,51 +14,65 @@ static int reg_by_name(const char *s, size_t n)
     return sw_reg_by_name(names, EFL, s, n);
 }
 
+/* rust-minidump's x86 rule: the %ebp chain is taken as it is, without
+ * checking where the saved %ebp or the return address point (doing so made
+ * its scanner invent frames on its test dumps that Breakpad does not show);
+ * the loop's stop rules catch a chain that goes nowhere. */
 static bool frame_pointer(const sw_walker *w, const sw_walk_frame *callee, bool first, sw_regs *caller)
 {
     (void)first;
     const sw_regs *r = &callee->regs;
-    if (!sw_reg_ok(r, EBP) || !sw_reg_ok(r, ESP))
+    if (!sw_reg_ok(r, EBP))
         return false;
-    /* rust-minidump's checks (as on amd64): the caller's frame lies above
-     * this one and in captured memory, and so does the caller's esp */
     uint64_t ebp = r->r[EBP];
     if (ebp >= 0xffffffffu - 8)
         return false;
-    uint64_t saved_ebp, ret, probe;
+    uint64_t saved_ebp, ret;
     if (!sw_read_word(w, ebp, &saved_ebp) || !sw_read_word(w, ebp + 4, &ret))
-        return false;
-    uint64_t caller_sp = ebp + 8;
-    if (saved_ebp < caller_sp || !sw_read_word(w, saved_ebp, &probe))
-        return false;
-    if (caller_sp <= r->r[ESP] || !sw_read_word(w, caller_sp, &probe))
         return false;
     memset(caller, 0, sizeof *caller);
     sw_reg_set(caller, EIP, ret);
     sw_reg_set(caller, ESP, ebp + 8);
     sw_reg_set(caller, EBP, saved_ebp);
-    for (int i = EBX; i <= EDI; i++)
-        if (i != ESP && i != EBP && sw_reg_ok(r, i))
-            sw_reg_set(caller, i, r->r[i]);
     return true;
 }
 
-/* Shared with amd64: call rel32 (E8), and the FF /2 indirect call forms. */
-int sw_x86_is_call_before(const sw_walker *w, uint64_t ret)
+static bool seems_code(const sw_walker *w, uint64_t ret)
 {
-    const uint8_t *p = sw_read_bytes(w, ret - 7, 7);
-    if (!p)
-        return -1;
-    if (p[2] == 0xe8)
-        return 1;
-    static const int ff_at[] = {5, 4, 3, 1, 0}; /* FF at ret-2, -3, -4, -6, -7 */
-    for (size_t i = 0; i < sizeof ff_at / sizeof ff_at[0]; i++)
-        if (p[ff_at[i]] == 0xff && ((p[ff_at[i] + 1] >> 3) & 7) == 2)
-            return 1;
-    return 0;
+    return ret != 0 && sw_seems_code(w, ret);
 }
 
-static bool stack_win(const sw_walker *w, const sw_walk_frame *callee, const sym_win_frame *win, sw_regs *caller)
+/* Shared with amd64: after a scan hit, the caller's frame pointer is the
+ * word just below the return address when that looks like a pushed frame
+ * pointer (above the hit, at most 128 KiB away, in captured memory), or
+ * else the callee's own when it lies above the caller's stack pointer (a
+ * function that never touched it).  On amd64 the first case also needs the
+ * callee's frame pointer to point at that word (rust-minidump keeps this
+ * quirk of Breakpad's x64 tests). */
+void sw_x86_scan_fp(const sw_walker *w, const sw_walk_frame *callee, unsigned i, uint64_t slot, sw_regs *caller)
+{
+    const sw_cpu *cpu = w->cpu;
+    const sw_regs *r = &callee->regs;
+    unsigned p = cpu->ptr_size;
+    bool have_bp = sw_reg_ok(r, cpu->fp);
+    uint64_t last_bp = r->r[cpu->fp], caller_sp = slot + p, bp, probe;
+    if (i == 0 || (p == 8 && !have_bp))
+        return;
+    uint64_t at = slot - p;
+    if (!sw_read_word(w, at, &bp))
+        return;
+    bool pushed = bp > slot && bp - at <= 128 * 1024 && (p == 4 || last_bp == at);
+    if (pushed) {
+        if (sw_read_word(w, bp, &probe))
+            sw_reg_set(caller, cpu->fp, bp);
+    } else if (have_bp && last_bp >= caller_sp) {
+        if (p == 8 || sw_read_word(w, last_bp, &probe))
+            sw_reg_set(caller, cpu->fp, last_bp);
+    }
+}
+
+static bool stack_win(const sw_walker *w, const sw_walk_frame *callee, const sym_win_frame *win,
+                      uint32_t grand_callee_params, sw_regs *caller)
 {
     const sw_regs *r = &callee->regs;
     if (!sw_reg_ok(r, ESP) || !sw_reg_ok(r, EIP))
@@ -66,8 +81,11 @@ static bool stack_win(const sw_walker *w, const sw_walk_frame *callee, const sym
     memset(&env, 0, sizeof env);
     env.w = w;
     env.regs = r;
-    uint64_t ra_search = (r->r[ESP] + win->locals_size + win->saved_regs_size) & 0xffffffffu;
-    sw_pf_set(&env, ".cbCalleeParams", 15, 0);
+    /* the return address lies above this function's locals and saved
+     * registers and the parameters it pushed for the function it called */
+    uint64_t ra_search =
+        (r->r[ESP] + grand_callee_params + win->locals_size + win->saved_regs_size) & 0xffffffffu;
+    sw_pf_set(&env, ".cbCalleeParams", 15, grand_callee_params);
     sw_pf_set(&env, ".cbSavedRegs", 12, win->saved_regs_size);
     sw_pf_set(&env, ".cbLocals", 9, win->locals_size);
     sw_pf_set(&env, ".cbParams", 9, win->param_size);
@@ -112,6 +130,7 @@ const sw_cpu sw_cpu_x86 = {
     .lookup_adjust = 1,
     .reg_by_name = reg_by_name,
     .frame_pointer = frame_pointer,
-    .is_call_before = sw_x86_is_call_before,
+    .seems_code = seems_code,
+    .scan_fp = sw_x86_scan_fp,
     .stack_win = stack_win,
 };

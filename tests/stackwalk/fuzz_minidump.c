@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opt.symbol_paths = paths;
     opt.nsymbol_paths = sym ? 1 : 0;
     opt.max_frames = 64;
+    opt.recover_function_args = true; /* --features unstable-all */
     sw_report *r;
     if (!sw_process(dump, &opt, &r, &err)) {
         FILE *null = fopen("/dev/null", "w");

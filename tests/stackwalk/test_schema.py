@@ -298,8 +298,10 @@ mac.os_version = (13, 4, 0)
 mac.modules = [mac_app]
 MS = 0x16F000000
 mst = mdbuild.Stack(MS, 0x100, 8)
-mst.put(MS + 0x20, 0)                # the outermost frame record
-mst.put(MS + 0x28, 0)
+mst.put(MS + 0x20, MS + 0x40)        # -[Crasher crash]'s frame record -> main
+mst.put(MS + 0x28, 0x100001104)
+mst.put(MS + 0x40, 0)                # main's: the outermost one
+mst.put(MS + 0x48, 0)
 mac.threads = [mdbuild.Thread(1, None, {"pc": 0x100001008, "sp": MS, "fp": MS + 0x20, "lr": 0x100001104,
                                         "x1": 0x10}, MS, mst.bytes())]
 mac.memory = [(0x100001008, bytes.fromhex("200840f9") + b"\0" * 12)]

@@ -175,15 +175,13 @@ def x86():
     st.put(S + 0x44, 0x401250)
     # middle (cfi): esp = S+0x48, ra at [S+0x48] -> outer
     st.put(S + 0x48, 0x401150)
-    # outer (no info): frame pointer ebp = S+0x100 -> main; its saved ebp
-    # (S+0x200) is above the caller's esp and in memory, as rust-minidump
-    # requires of a frame record
-    st.put(S + 0x100, S + 0x200)
+    # outer (no info): frame pointer ebp = S+0x100 -> main; rust-minidump
+    # takes an x86 frame record as it is, so the saved ebp may point
+    # anywhere (here: outside the dump)
+    st.put(S + 0x100, 0x00900000)
     st.put(S + 0x104, 0x401080)
-    # main: the record at S+0x200 holds a bogus saved ebp (0x20, below its
-    # own frame), so it is no frame record; the scan finds bottom
+    # main: its ebp cannot be read, so the scan finds bottom
     st.put(S + 0x108, 0x401480)
-    st.put(S + 0x200, 0x20)
     dump = mdbuild.Dump("x86")
     dump.modules = [app]
     regs = {"eip": 0x401310, "esp": S + 0x30, "ebp": S + 0x40}
@@ -272,6 +270,8 @@ def arm64(layout):
 
 # ---- arm: leaf by lr, frame records through r11, scan -----------------------
 def arm():
+    """32-bit ARM: CFI (".ra: lr" for the leaf), frame records only on iOS
+    (rust-minidump: elsewhere r11 is often a scratch register), scans."""
     d = fresh("arm")
     app = mdbuild.Module("app", 0x10000, 0x10000, bytes(range(1, 21)))
     store = os.path.join(d, "store")
@@ -281,6 +281,7 @@ def arm():
         "FUNC 1200 100 0 middle",
         "FUNC 1300 100 0 leaf",
         "FUNC 1400 100 0 bottom",
+        "STACK CFI INIT 1300 100 .cfa: sp .ra: lr",
         "STACK CFI INIT 1200 100 .cfa: sp 8 + .ra: .cfa -4 + ^ r11: .cfa -8 + ^", ""]))
     S = 0x7E000000
     st = mdbuild.Stack(S, 0x1000, 4)
@@ -290,23 +291,83 @@ def arm():
     # outer: frame record at r11 = S+0x200: {fp, lr}
     st.put(S + 0x200, 0x4)
     st.put(S + 0x204, app.base + 0x1084)   # -> main
-    # main: bad record -> scan from S+0x208
+    # main: its record (at 0x4) is unreadable -> scan from S+0x208
     st.put(S + 0x20C, app.base + 0x1404)   # -> bottom
-    dump = mdbuild.Dump("arm")
-    dump.modules = [app]
-    # leaf without CFI: lr points into middle, which is a different function
+    # the leaf has not touched the stack: its CFI says the caller is in lr
     regs = {"pc": app.base + 0x1310, "sp": S + 0x100, "lr": app.base + 0x1208, "r11": S + 0x100}
-    dump.threads = [mdbuild.Thread(3, "arm", regs, S, st.bytes())]
-    dump.exception = (3, 7, 2, 0x100, None)
-    path = os.path.join(d, "arm.dmp")
+    for os_id, want in ((0x8102, [("leaf", "context"), ("middle", "cfi"), ("outer", "cfi"),
+                                  ("main", "frame_pointer"), ("bottom", "scan")]),
+                        # Linux: no frame records; outer's caller lies beyond
+                        # the 40 words a scan looks at
+                        (mdbuild.OS_LINUX, [("leaf", "context"), ("middle", "cfi"), ("outer", "cfi")])):
+        dump = mdbuild.Dump("arm", os_id=os_id)
+        dump.modules = [app]
+        dump.threads = [mdbuild.Thread(3, "arm", regs, S, st.bytes())]
+        dump.exception = (3, 7, 2, 0x100, None)
+        path = os.path.join(d, "arm-%x.dmp" % os_id)
+        dump.write(path)
+        expect_frames("arm os 0x%x" % os_id, run(path, store), want)
+
+
+# ---- --features: unstable-all recovers x86 arguments (rust-minidump) --------
+def features():
+    d = fresh("features")
+    app = mdbuild.Module("app.exe", 0x400000, 0x10000, bytes(range(1, 21)))
+    store = os.path.join(d, "store")
+    mdbuild.write_sym(store, app, "x86", "\n".join([
+        "FUNC 1000 100 0 main(int, char**)",
+        "FUNC 1100 100 0 Widget::poke(int, std::map<int, int> const&)",
+        "FUNC 1200 100 0 leaf()", ""]))
+    S = 0x00100000
+    st = mdbuild.Stack(S, 0x100, 4)
+    # leaf (frame 0): ebp record at S+0x10 -> Widget::poke
+    st.put(S + 0x10, S + 0x40)
+    st.put(S + 0x14, 0x401150)
+    # poke's caller pushed its two arguments right above the return address
+    st.put(S + 0x18, 7)
+    st.put(S + 0x1C, 0xBEEF)
+    # poke's record at S+0x40 -> main; main's arguments above it, up to the
+    # end of the stack
+    st.put(S + 0x40, S + 0x80)
+    st.put(S + 0x44, 0x401080)
+    st.put(S + 0x48, 2)
+    st.put(S + 0x4C, S + 0x90)
+    st.put(S + 0x80, 0)
+    st.put(S + 0x84, 0)
+    dump = mdbuild.Dump("x86")
+    dump.modules = [app]
+    regs = {"eip": 0x401210, "esp": S + 0x10, "ebp": S + 0x10, "eax": 0x12FF38}
+    dump.threads = [mdbuild.Thread(7, "x86", regs, S, st.bytes())]
+    dump.exception = (7, 11, 2, 0x10, None)
+    path = os.path.join(d, "x86.dmp")
     dump.write(path)
-    r = run(path, store)
-    expect_frames("arm", r, [
-        ("leaf", "context"),
-        ("middle", "frame_pointer"),
-        ("outer", "cfi"),
-        ("main", "frame_pointer"),
-        ("bottom", "scan")])
+    outs = {}
+    for feat in ("stable-basic", "stable-all", "unstable-all"):
+        p = subprocess.run([STACKWALK, "--human", "--features", feat, path, store], capture_output=True, text=True,
+                           timeout=60)
+        check("features %s exit" % feat, p.returncode, 0)
+        outs[feat] = p.stdout
+    check("features stable-basic == stable-all", outs["stable-basic"], outs["stable-all"])
+    check("features stable: no arguments", "Arguments (assuming" in outs["stable-all"], False)
+    u = outs["unstable-all"]
+    # leaf() has "one" unnamed argument (rust-minidump's reading of an empty
+    # list), read from its caller's stack pointer (S+0x18)
+    check("unstable leaf", "    Arguments (assuming cdecl [static function])\n        arg 0 () = 0x00000007\n\n" in u,
+          True)
+    # a member function: "this" from eax (not recovered in a caller frame),
+    # then its two arguments from S+0x48; the template's comma is not one
+    check("unstable member", "    Arguments (assuming windows thiscall [C++ member function])\n"
+          "        arg 0 (this) = <unknown>\n        arg 1 (int) = 0x00000002\n"
+          "        arg 2 (std::map<int, int> const&) = 0x%08x\n\n" % (S + 0x90) in u, True)
+    # main has no caller frame: its arguments would start at the end of the
+    # stack, so they are unknown
+    check("unstable main", "        arg 0 (int) = <unknown>\n        arg 1 (char**) = <unknown>\n" in u, True)
+    p = subprocess.run([STACKWALK, "--json", "--features", "unstable-all", path, store], capture_output=True,
+                       text=True, timeout=60)
+    p2 = subprocess.run([STACKWALK, "--json", path, store], capture_output=True, text=True, timeout=60)
+    check("features json unchanged", p.stdout, p2.stdout)
+    p = subprocess.run([STACKWALK, "--features", "everything", path], capture_output=True, text=True, timeout=60)
+    check("features bad value", (p.returncode, "--features" in p.stderr), (2, True))
 
 
 amd64()
@@ -315,6 +376,7 @@ x86_fpo()
 arm64("arm64")
 arm64("arm64_old")
 arm()
+features()
 if failures:
     print("\n".join(failures))
     sys.exit(1)
