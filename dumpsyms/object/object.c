@@ -308,10 +308,11 @@ static int compressed_layout(ds_object *obj, ds_section *s, const uint8_t **in_o
 
 static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
 {
-    const uint8_t *in;
-    size_t in_size;
-    uint64_t out_size;
-    int algo;
+    /* Set for -O3's sake: compressed_layout() fills them whenever it succeeds. */
+    const uint8_t *in = NULL;
+    size_t in_size = 0;
+    uint64_t out_size = 0;
+    int algo = 0;
     int rc = compressed_layout(obj, s, &in, &in_size, &out_size, &algo, err);
     if (rc)
         return rc;
