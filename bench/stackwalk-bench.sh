@@ -7,7 +7,10 @@
 #              libsymfile/libcommon are used
 #   BIG.sym    a real big .sym (e.g. ceph-osd dumped with --inlines); without
 #              one, a synthetic 250 MB .sym is generated once into bench/out/
-# Prints wall time and peak RSS of both runs.
+# Prints wall time and peak RSS of both runs, of a batch of 20 processes
+# (as many at a time as there are cores), and of 8 processes at once
+# sharing one --symbols-cache filled from a loopback HTTP server, cold
+# (empty cache: one download, the others wait on its lock) and warm.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -66,3 +69,5 @@ print("frames: %d, symbolized: %d, trust: %s" % (len(fr), sum(1 for f in fr if f
       ",".join(sorted({f["trust"] for f in fr}))))
 PY
 cat "$out/full parse (sym_module_read).out"
+python3 "$here/stackwalk_bench.py" batch "$build/stackwalk/stackwalk" "$out/big.dmp" "$out/store" 20 "$(nproc)"
+python3 "$here/stackwalk_bench.py" cache "$build/stackwalk/stackwalk" "$out/big.dmp" "$out/store" 8 "$out"

@@ -5,6 +5,13 @@
   stackwalk_bench.py dump SYM OUT.dmp STORE  a minidump whose main module is SYM's
                                              module, crashed 8 frames deep in it, and
                                              a store holding SYM (symlinked)
+  stackwalk_bench.py batch STACKWALK DUMP STORE N JOBS
+                                             N processes on the local store, JOBS at
+                                             a time: total wall, peak RSS per process
+  stackwalk_bench.py cache STACKWALK DUMP STORE N SCRATCH
+                                             N processes at once against STORE served
+                                             on 127.0.0.1, sharing one --symbols-cache:
+                                             cold (empty cache), then warm
 """
 import os
 import random
@@ -84,8 +91,65 @@ def dump(sym, out, store):
     os.symlink(os.path.abspath(sym), link)
 
 
+def _run_all(cmds, jobs):
+    """Runs cmds, jobs at a time; returns (wall seconds, peak RSS MB of the
+    largest process, failures)."""
+    import subprocess
+    import time
+    t0 = time.monotonic()
+    running, pending, failed, peak = [], list(cmds), 0, 0
+    while pending or running:
+        while pending and len(running) < jobs:
+            running.append(subprocess.Popen(pending.pop(0), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        pid, status, usage = os.wait4(-1, 0)
+        peak = max(peak, usage.ru_maxrss)
+        for p in running:
+            if p.pid == pid:
+                running.remove(p)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                failed += p.returncode != 0
+    return time.monotonic() - t0, peak / 1024.0, failed
+
+
+def batch(stackwalk, dmp, store, n, jobs):
+    cmd = [stackwalk, "--json", dmp, "--symbols-path", store]
+    wall, rss, failed = _run_all([cmd] * n, jobs)
+    print("batch of %d (%d at a time)      wall %6.2f s   peak RSS %8.1f MB per process%s"
+          % (n, jobs, wall, rss, "   FAILED: %d" % failed if failed else ""))
+
+
+def cache(stackwalk, dmp, store, n, scratch):
+    import http.server
+    import shutil
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):
+            super().__init__(*a, directory=store, **k)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d" % srv.server_address[1]
+    cache_dir, tmp = os.path.join(scratch, "cache"), os.path.join(scratch, "tmp")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    cmd = [stackwalk, "--json", "--symbols-cache=" + cache_dir, "--symbols-tmp=" + tmp, "--symbols-url=" + url, dmp]
+    for label in ("cold", "warm"):
+        wall, rss, failed = _run_all([cmd] * n, n)
+        print("shared cache, %d at once, %s   wall %6.2f s   peak RSS %8.1f MB per process%s"
+              % (n, label, wall, rss, "   FAILED: %d" % failed if failed else ""))
+    srv.shutdown()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
         gen(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "batch":
+        batch(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
+    elif sys.argv[1] == "cache":
+        cache(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6])
     else:
         dump(sys.argv[2], sys.argv[3], sys.argv[4])

@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define SK_VERSION "0.1.0"
+#ifndef SK_VERSION /* set by meson.build from the project version */
+#define SK_VERSION "0.0.0-unknown"
+#endif
 
 #if defined(__GNUC__)
 #define SK_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -172,18 +174,26 @@ void sk_debug_id_from_build_id(const uint8_t *id, size_t n, bool little_endian, 
 /* The debug id of an ELF without build-id: XOR of the first min(4096, n)
  * bytes of .text folded into 16 bytes, then as above. */
 void sk_debug_id_from_text(const uint8_t *text, size_t n, bool little_endian, char out[34]);
+/* The code id Breakpad writes for such a file: the same 16-byte hash,
+ * unswapped, as 32 upper-case hex digits (33 bytes with the NUL). */
+void sk_code_id_from_text(const uint8_t *text, size_t n, char out[33]);
 /* True for 33 upper-case hex characters (debug id with age). Lower-case
  * ids upload fine and are never found, so they are not accepted. */
 bool sk_is_debug_id(const char *s);
 
 /* ---- symbol stores ----------------------------------------------------- */
 
-/* True when s can be one path component of a store or zip key: non-empty,
- * not "." or "..", printable ASCII without / \ and the characters Tecken
- * refuses (^ ` > < { } [ ] # % " ' |). */
+/* True when s is safe as one component of a local path: non-empty, not "."
+ * or "..", no '/' and no control bytes (a file called "[" is fine).  What a
+ * local store accepts. */
+bool sk_is_safe_path_component(const char *s);
+/* Stricter: what a symbol server (Tecken) accepts in a key or zip member
+ * name — printable ASCII without \ and ^ ` > < { } [ ] # % " ' |, on top
+ * of sk_is_safe_path_component(). */
 bool sk_is_safe_key_component(const char *s);
 /* "<debug_file>/<DEBUG_ID>/<debug_file without .pdb>.sym", malloc'd, or
- * NULL (with err) when a component is unsafe. */
+ * NULL (with err) when debug_file is not a safe path component (see
+ * sk_is_safe_path_component; uploaders check the stricter rules). */
 char *sk_store_key(const char *debug_file, const char *debug_id, sk_error *err);
 
 /* ---- logging ----------------------------------------------------------- */

@@ -40,13 +40,26 @@ void sk_debug_id_from_build_id(const uint8_t *id, size_t n, bool little_endian, 
     guid_text(g, little_endian, out);
 }
 
-void sk_debug_id_from_text(const uint8_t *text, size_t n, bool little_endian, char out[34])
+static void text_hash(const uint8_t *text, size_t n, uint8_t g[16])
 {
-    uint8_t g[16] = {0};
+    memset(g, 0, 16);
     size_t limit = n < 4096 ? n : 4096;
     for (size_t i = 0; i < limit; i++)
         g[i % 16] ^= text[i];
+}
+
+void sk_debug_id_from_text(const uint8_t *text, size_t n, bool little_endian, char out[34])
+{
+    uint8_t g[16];
+    text_hash(text, n, g);
     guid_text(g, little_endian, out);
+}
+
+void sk_code_id_from_text(const uint8_t *text, size_t n, char out[33])
+{
+    uint8_t g[16];
+    text_hash(text, n, g);
+    sk_hex_upper(g, 16, out);
 }
 
 bool sk_is_debug_id(const char *s)
@@ -59,14 +72,24 @@ bool sk_is_debug_id(const char *s)
     return true;
 }
 
-bool sk_is_safe_key_component(const char *s)
+bool sk_is_safe_path_component(const char *s)
 {
     if (!s || !*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
         return false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p >= 0x7f)
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/')
             return false;
-        if (strchr("/\\^`><{}[]#%\"'|", *p))
+    return true;
+}
+
+bool sk_is_safe_key_component(const char *s)
+{
+    if (!sk_is_safe_path_component(s))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x7f)
+            return false;
+        if (strchr("\\^`><{}[]#%\"'|", *p))
             return false;
     }
     return true;
@@ -74,7 +97,7 @@ bool sk_is_safe_key_component(const char *s)
 
 char *sk_store_key(const char *debug_file, const char *debug_id, sk_error *err)
 {
-    if (!sk_is_safe_key_component(debug_file)) {
+    if (!sk_is_safe_path_component(debug_file)) {
         sk_fail(err, SK_EFORMAT, "debug file name '%s' cannot be a symbol store path component",
                 debug_file ? debug_file : "");
         return NULL;

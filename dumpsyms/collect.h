@@ -22,6 +22,13 @@ typedef struct ds_context {
     ds_summary *summary;
 } ds_context;
 
+/* ds_dump() over objects already open (members of packages read into
+ * memory): dbg NULL means bin itself or a debug file searched on disk.
+ * name gives the module name (its last component) and is bin's name in
+ * messages; the objects stay the caller's. */
+int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_options *opt,
+                   sym_module *m, ds_summary *summary, sk_error *err);
+
 /* FILE/FUNC/line (and INLINE with opt->inlines) from ctx->dbg's DWARF. */
 int ds_collect_dwarf(ds_context *ctx, sk_error *err);
 /* STACK CFI from bin's .eh_frame and dbg's (or bin's) .debug_frame. */
@@ -32,8 +39,9 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err);
 int ds_collect_publics(ds_context *ctx, sk_error *err);
 void ds_name_publics(sym_module *m);
 /* Finds bin's separate debug file (build-id tree, .gnu_debuglink) under
- * opt->debug_dirs; SK_ENOTFOUND when there is none, SK_EMISMATCH when a
- * candidate is refused (wrong build-id or CRC). *path is malloc'd. */
-int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, sk_error *err);
+ * opt->debug_dirs, then from opt->debuginfod; SK_ENOTFOUND when there is
+ * none, SK_EMISMATCH when a candidate is refused (wrong build-id or CRC).
+ * *path is malloc'd; *url too when the file was fetched (else NULL). */
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err);
 
 #endif

@@ -10,6 +10,7 @@ void ds_options_init(ds_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->cfi = true;
+    opt->synth_cfi = true;
     opt->generator = true;
     static const char *default_dirs[] = {"/usr/lib/debug"};
     opt->debug_dirs = default_dirs;
@@ -66,7 +67,7 @@ static int check_explicit_debug_file(ds_object *bin, ds_object *dbg, sk_error *e
  * binary itself when it has DWARF, else a separate debug file found by
  * build-id or .gnu_debuglink.  *dbg stays NULL when there is none. */
 static int open_debug_object(ds_object *bin, const char *debug_path, const ds_options *opt,
-                             ds_object *storage, ds_object **dbg, sk_error *err)
+                             ds_object *storage, ds_object **dbg, ds_summary *summary, sk_error *err)
 {
     *dbg = NULL;
     if (debug_path) {
@@ -84,9 +85,12 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
         *dbg = bin;
         return SK_OK;
     }
-    char *found = NULL;
+    char *found = NULL, *url = NULL;
     sk_error search_err = {0};
-    int rc = ds_find_debug_file(bin, opt, &found, &search_err);
+    int rc = ds_find_debug_file(bin, opt, &found, &url, &search_err);
+    if (url)
+        snprintf(summary->debug_file_url, sizeof summary->debug_file_url, "%s", url);
+    free(url);
     if (rc == SK_OK) {
         rc = ds_object_open(storage, found, &search_err);
         free(found);
@@ -121,6 +125,9 @@ static const char *const dwarf_only_sections[] = {
     ".debug_loc", ".debug_types", ".debug_aranges", ".debug_names", ".debug_macro", NULL,
 };
 
+static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
+                        const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err);
+
 int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
             ds_summary *summary, sk_error *err)
 {
@@ -141,22 +148,66 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         return rc;
     }
     ds_object *dbg = NULL;
-    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, err);
+    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, summary, err);
     if (rc) {
         ds_object_close(&bin);
         return rc;
     }
+    rc = dump_objects(&bin, dbg, binary_path, opt, m, summary, err);
+    if (dbg && dbg != &bin)
+        ds_object_close(dbg);
+    ds_object_close(&bin);
+    return rc;
+}
 
+int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_options *opt,
+                   sym_module *m, ds_summary *summary, sk_error *err)
+{
+    ds_summary local_summary;
+    if (!summary)
+        summary = &local_summary;
+    memset(summary, 0, sizeof *summary);
+    if (!bin->arch)
+        return sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported ELF machine %u", bin->path, bin->machine);
+    ds_object dbg_storage;
+    ds_object *found = NULL;
+    if (!dbg) {
+        int rc = open_debug_object(bin, NULL, opt, &dbg_storage, &found, summary, err);
+        if (rc)
+            return rc;
+        dbg = found;
+    }
+    int rc = dump_objects(bin, dbg, name, opt, m, summary, err);
+    if (found && found != bin)
+        ds_object_close(found);
+    return rc;
+}
+
+/* ds_dump() once the objects are open; binary_path gives the module name
+ * (its last component) and names the binary in messages. */
+static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
+                        const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err)
+{
+    int rc;
     char debug_id[34];
-    rc = ds_object_debug_id(&bin, debug_id, err);
+    rc = ds_object_debug_id(bin, debug_id, err);
     if (rc)
         goto out;
     m->os = "Linux";
-    m->arch = bin.arch;
+    m->arch = bin->arch;
     m->debug_id = sk_arena_strdup(m->arena, debug_id);
-    m->name = sk_arena_strdup(m->arena, opt->name ? opt->name : sk_basename(binary_path));
+    /* Breakpad's Linux client names a library by its SONAME in the
+     * minidump (libpng16.so.16, not libpng16.so.16.39.0): the MODULE name
+     * and the store path must say the same for the lookup to match. */
+    char soname[1024];
+    const char *name = opt->name ? opt->name
+                       : ds_object_soname(bin, soname, sizeof soname) &&
+                               sk_is_safe_path_component(soname)
+                           ? soname
+                           : sk_basename(binary_path);
+    m->name = sk_arena_strdup(m->arena, name);
     char code_id[129];
-    if (ds_object_code_id(&bin, code_id, sizeof code_id))
+    if (ds_object_code_id(bin, code_id, sizeof code_id))
         m->code_id = sk_arena_strdup(m->arena, code_id);
     if (opt->generator)
         m->generator = "symkit " SK_VERSION;
@@ -164,7 +215,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         snprintf(summary->debug_file_used, sizeof summary->debug_file_used, "%s", dbg->path);
 
     ds_context ctx = {
-        .bin = &bin, .dbg = dbg, .load_addr = bin.load_addr, .opt = opt, .m = m, .summary = summary,
+        .bin = bin, .dbg = dbg, .load_addr = bin->load_addr, .opt = opt, .m = m, .summary = summary,
     };
     /* Phase times for -v: where a slow dump spends its time. */
     double t_start = sk_now(), t_inflate = 0, t_dwarf = 0, t_publics = 0, t_cfi = 0, t;
@@ -218,18 +269,17 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
                "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
                binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
         sk_log(SK_LOG_INFO,
-               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT; finalize folded %zu FUNC, merged %zu "
+               "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT (%zu synthesized, for %zu functions); "
+               "finalize folded %zu FUNC, merged %zu "
                "described twice, trimmed %zu, dropped %zu line records, %zu PUBLIC (covered by a "
                "FUNC or duplicate), %zu CFI",
-               binary_path, m->nfuncs, m->npublics, m->ncfi, st.funcs_folded,
+               binary_path, m->nfuncs, m->npublics, m->ncfi, summary->synth_cfi_inits,
+               summary->synth_cfi_functions, st.funcs_folded,
                st.funcs_deduplicated + summary->funcs_described_again,
                st.funcs_trimmed,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
     }
 out:
-    if (dbg && dbg != &bin)
-        ds_object_close(dbg);
-    ds_object_close(&bin);
     return rc;
 }
 

@@ -2,32 +2,47 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dumpsyms.h"
 
 static void usage(FILE *out)
 {
     fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
-          "       dumpsyms --store DIR [options] FILE|DIR...\n"
+          "       dumpsyms --store DIR [options] FILE|DIR|PACKAGE...\n"
           "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
           "The debug information comes from DEBUGFILE, the binary itself, or a\n"
           "separate debug file found by build-id or .gnu_debuglink.  Split DWARF is\n"
           "read from BINARY.dwp when there is one, else from the .dwo files where\n"
           "the compiler left them (DW_AT_comp_dir) or under a --dwo-dir.\n"
           "\n"
-          "  -o, --output FILE     write to FILE (atomically) instead of stdout\n"
+          "  -o, --output FILE     write to FILE (atomically) (default: stdout)\n"
           "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
           "                        under each DIR, to DIR/NAME/DEBUGID/NAME.sym\n"
-          "                        (atomically), one summary line per file\n"
+          "                        (atomically), one summary line per file; a .deb,\n"
+          "                        .ddeb or .rpm PACKAGE is read in place, its\n"
+          "                        binaries paired with the debug packages' files\n"
+          "                        (default: one file, to --output)\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
+          "      --no-synth-cfi    no STACK CFI derived from the machine code for\n"
+          "                        functions without compiler CFI (default: derived)\n"
+          "      --synth-cfi-everywhere\n"
+          "                        testing: derive STACK CFI for every function, also\n"
+          "                        those with compiler CFI, and write only that\n"
           "  -i, --header-only     only the MODULE and INFO records\n"
           "  -d, --inlines         write INLINE_ORIGIN and INLINE records\n"
-          "  -n, --name NAME       module name in the MODULE record (default: file name)\n"
+          "  -n, --name NAME       module name in the MODULE record (default: DT_SONAME,\n"
+          "                        else the file name)\n"
           "      --debug-dir DIR   where to look for separate debug files\n"
           "                        (repeatable; default /usr/lib/debug)\n"
           "      --dwo-dir DIR     where else to look for split-DWARF .dwo files, by\n"
           "                        their name and their base name (repeatable)\n"
+          "      --debuginfod [URL] when no --debug-dir has a stripped binary's separate\n"
+          "                        debug file, fetch it by build-id from debuginfod\n"
+          "                        server URL (repeatable; without URL: the servers in\n"
+          "                        DEBUGINFOD_URLS); checked by build-id and CRC like\n"
+          "                        any debug file.  Off by default\n"
           "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
           "                        the number of files dumped at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
@@ -39,16 +54,33 @@ static void usage(FILE *out)
           out);
 }
 
+/* On a terminal, a progress line on stderr (files done so far, by
+ * outcome), cleared before each result line so the two never mix. */
+typedef struct progress {
+    bool bar;
+    size_t written, empty, failed;
+} progress;
+
+static void progress_clear(progress *p)
+{
+    if (p->bar)
+        fputs("\r\033[K", stderr);
+}
+
 /* One line per file on stdout: what a packager's log wants to keep. */
 static void report(const ds_pack_result *r, void *ctx)
 {
-    (void)ctx;
+    progress *pg = ctx;
+    progress_clear(pg);
     switch (r->status) {
     case DS_PACK_WRITTEN: {
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
-        printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s)\n", r->input, r->written,
-               r->funcs, r->publics, r->cfi, separate ? ", debug info from " : "",
-               separate ? r->debug_file : "");
+        char synth[64] = "";
+        if (r->cfi_synth_functions)
+            snprintf(synth, sizeof synth, " (synthesized for %zu functions)", r->cfi_synth_functions);
+        printf("ok      %s -> %s (%zu FUNC, %zu PUBLIC, %zu STACK CFI%s%s%s)\n", r->input, r->written,
+               r->funcs, r->publics, r->cfi, synth, separate ? ", debug info from " : "",
+               !separate ? "" : r->debug_file_url ? r->debug_file_url : r->debug_file);
         break;
     }
     case DS_PACK_EMPTY:
@@ -65,18 +97,60 @@ static void report(const ds_pack_result *r, void *ctx)
     }
     }
     fflush(stdout);
+    if (r->status == DS_PACK_WRITTEN)
+        pg->written++;
+    else if (r->status == DS_PACK_EMPTY)
+        pg->empty++;
+    else
+        pg->failed++;
+    if (pg->bar) {
+        fprintf(stderr, "dumpsyms: %zu files done: %zu written, %zu empty, %zu failed",
+                pg->written + pg->empty + pg->failed, pg->written, pg->empty, pg->failed);
+        fflush(stderr);
+    }
 }
 
 static int package(char **inputs, int ninputs, const char *store, const ds_options *opt)
 {
     ds_pack_totals t;
-    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, NULL,
+    progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO)};
+    int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, &pg,
                         &t);
+    progress_clear(&pg);
     printf("dumpsyms: %zu written, %zu empty, %zu failed\n", t.written, t.empty, t.failed);
     return rc == SK_OK ? 0 : 1;
 }
 
-enum { OPT_STORE = 256, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR };
+enum { OPT_STORE = 256, OPT_NO_SYNTH_CFI, OPT_SYNTH_EVERYWHERE, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR,
+       OPT_DEBUGINFOD };
+
+/* "--debuginfod URL" as well as "--debuginfod=URL": the next argument is
+ * taken as the URL when it looks like one (a file to dump never does). */
+static bool looks_like_url(const char *s)
+{
+    const char *colon = strstr(s, "://");
+    if (!colon || colon == s)
+        return false;
+    for (const char *p = s; p < colon; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '+' ||
+              *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+/* Sets up opt->debuginfod for --debuginfod (libdebuginfod reads its
+ * environment, so before any thread starts).  Its downloads go to its own
+ * cache: DEBUGINFOD_CACHE_PATH, else ~/.cache/debuginfod_client. */
+static int start_debuginfod(ds_options *opt, const char **urls, size_t nurls)
+{
+    ds_debuginfod_config cfg = {.urls = urls, .nurls = nurls};
+    sk_error err;
+    if (ds_debuginfod_new(&cfg, &opt->debuginfod, &err)) {
+        fprintf(stderr, "dumpsyms: --debuginfod: %s\n", err.msg);
+        return 2;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -85,11 +159,14 @@ int main(int argc, char **argv)
         {"store", required_argument, NULL, OPT_STORE},
         {"no-cfi", no_argument, NULL, 'c'},
         {"cfi-only", no_argument, NULL, OPT_CFI_ONLY},
+        {"no-synth-cfi", no_argument, NULL, OPT_NO_SYNTH_CFI},
+        {"synth-cfi-everywhere", no_argument, NULL, OPT_SYNTH_EVERYWHERE},
         {"header-only", no_argument, NULL, 'i'},
         {"inlines", no_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
         {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
         {"dwo-dir", required_argument, NULL, OPT_DWO_DIR},
+        {"debuginfod", optional_argument, NULL, OPT_DEBUGINFOD},
         {"jobs", required_argument, NULL, 'j'},
         {"no-generator", no_argument, NULL, OPT_NO_GENERATOR},
         {"verbose", no_argument, NULL, 'v'},
@@ -103,6 +180,9 @@ int main(int argc, char **argv)
     /* Static so that early exits do not count as leaks. */
     static const char **debug_dirs = NULL, **dwo_dirs = NULL;
     static size_t ndebug_dirs = 0, debug_dirs_cap = 0, ndwo_dirs = 0, dwo_dirs_cap = 0;
+    static const char **dbgi_urls = NULL;
+    static size_t ndbgi_urls = 0, dbgi_urls_cap = 0;
+    bool debuginfod = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
@@ -111,6 +191,8 @@ int main(int argc, char **argv)
         case OPT_STORE: store = optarg; break;
         case 'c': opt.cfi = false; break;
         case OPT_CFI_ONLY: opt.cfi_only = true; break;
+        case OPT_NO_SYNTH_CFI: opt.synth_cfi = false; break;
+        case OPT_SYNTH_EVERYWHERE: opt.synth_cfi_everywhere = true; break;
         case 'i': opt.header_only = true; break;
         case 'd': opt.inlines = true; break;
         case 'n': opt.name = optarg; break;
@@ -122,6 +204,17 @@ int main(int argc, char **argv)
             sk_grow((void **)&dwo_dirs, &dwo_dirs_cap, ndwo_dirs + 1, sizeof *dwo_dirs);
             dwo_dirs[ndwo_dirs++] = optarg;
             break;
+        case OPT_DEBUGINFOD: {
+            debuginfod = true;
+            const char *url = optarg;
+            if (!url && optind < argc && looks_like_url(argv[optind]))
+                url = argv[optind++];
+            if (url) {
+                sk_grow((void **)&dbgi_urls, &dbgi_urls_cap, ndbgi_urls + 1, sizeof *dbgi_urls);
+                dbgi_urls[ndbgi_urls++] = url;
+            }
+            break;
+        }
         case 'j': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -176,13 +269,22 @@ int main(int argc, char **argv)
             free(debug_dirs);
             return 2;
         }
+        if (debuginfod && start_debuginfod(&opt, dbgi_urls, ndbgi_urls)) {
+            free(debug_dirs);
+            return 2;
+        }
         sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", opt.verbose ? SK_LOG_DEBUG : SK_LOG_WARN);
         int st = package(argv + optind, nargs, store, &opt);
         free(debug_dirs);
+        ds_debuginfod_free(opt.debuginfod);
         return st;
     }
     if (nargs < 1 || nargs > 2) {
         fprintf(stderr, "dumpsyms: expected BINARY [DEBUGFILE] (see --help)\n");
+        free(debug_dirs);
+        return 2;
+    }
+    if (debuginfod && start_debuginfod(&opt, dbgi_urls, ndbgi_urls)) {
         free(debug_dirs);
         return 2;
     }
@@ -197,7 +299,8 @@ int main(int argc, char **argv)
     int rc = ds_dump(binary, debug_file, &opt, &m, &summary, &err);
     if (rc == SK_OK) {
         if (opt.verbose && summary.debug_file_used[0])
-            sk_log(SK_LOG_INFO, "%s: debug information from %s", binary, summary.debug_file_used);
+            sk_log(SK_LOG_INFO, "%s: debug information from %s", binary,
+                   summary.debug_file_url[0] ? summary.debug_file_url : summary.debug_file_used);
         if (output) {
             sk_buf b;
             sk_buf_init(&b);
@@ -214,6 +317,7 @@ int main(int argc, char **argv)
     }
     sym_module_free(&m);
     free(debug_dirs);
+    ds_debuginfod_free(opt.debuginfod);
     if (rc) {
         fprintf(stderr, "dumpsyms: %s\n", err.msg);
         return 1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dumpsyms.h"
+#include "package.h"
 
 typedef struct work_list {
     char **v;
@@ -131,7 +132,9 @@ static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *s
         r->funcs = m.nfuncs;
         r->publics = m.npublics;
         r->cfi = m.ncfi;
+        r->cfi_synth_functions = summary->synth_cfi_functions;
         r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
+        r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
         if (!p->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
             r->status = DS_PACK_EMPTY;
             r->message = "no symbols and no CFI: nothing written";
@@ -183,10 +186,17 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
 {
     pool p = {.store = store_dir, .opt = *opt, .report = report, .report_ctx = report_ctx};
     pthread_mutex_init(&p.lock, NULL);
-    work_list files = {0}, bad = {0};
+    /* A dwz supplementary file is shared by the debug files of a whole
+     * package: open it once for all of them. */
+    ds_sup_cache *sups = NULL;
+    if (!p.opt.sup_cache)
+        p.opt.sup_cache = sups = ds_sup_cache_new();
+    work_list files = {0}, bad = {0}, pkgs = {0};
     for (size_t i = 0; i < ninputs; i++) {
         if (sk_is_dir(inputs[i]))
             walk(inputs[i], opt, &files, &bad, 0);
+        else if (ds_pkg_detect(inputs[i]) != DS_PKG_NONE)
+            push(&pkgs, sk_xstrdup(inputs[i])); /* a .deb or .rpm: read in place */
         else
             push(&files, sk_xstrdup(inputs[i])); /* named: dumped, or an error */
     }
@@ -229,7 +239,15 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
     free(files.v);
+    if (pkgs.n) {
+        ds_package_archives((const char *const *)pkgs.v, pkgs.n, store_dir, &p.opt, file_jobs,
+                            report, report_ctx, &p.totals);
+        for (size_t i = 0; i < pkgs.n; i++)
+            free(pkgs.v[i]);
+    }
+    free(pkgs.v);
     pthread_mutex_destroy(&p.lock);
+    ds_sup_cache_free(sups);
     if (totals)
         *totals = p.totals;
     return p.totals.failed ? SK_EFORMAT : SK_OK;

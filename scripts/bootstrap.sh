@@ -55,6 +55,27 @@ build() { # build DIR [meson options...]
     fi
 }
 
+# s3rver (a real S3 REST server, from npm) for the S3 tests: installed into
+# the build tree, never globally.  Node.js and npm come with this kind of
+# machine; where they are missing, Debian's npm package brings both (it is
+# not in packages.txt because it conflicts with other Node.js builds).
+S3RVER_VERSION=3.7.1
+install_npm_tools() {
+    local prefix=build/npm
+    if [ -x "$prefix/node_modules/.bin/s3rver" ]; then
+        return
+    fi
+    if ! command -v npm >/dev/null; then
+        log "installing Debian's npm (for s3rver)"
+        local sudo=()
+        [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
+    log "installing s3rver $S3RVER_VERSION with npm into $prefix"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >/dev/null
+}
+
 install_packages
 
 case "$mode" in
@@ -71,13 +92,16 @@ demo)
 test)
     log "building (build/)"
     build build
+    install_npm_tools
     log "running the test suite"
     meson test -C build --num-processes "$jobs" --print-errorlogs
     log "building under AddressSanitizer + UBSan (build-asan/)"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
     log "running the test suite under sanitizers"
+    # (The Debian package test builds the project once more with dpkg's own
+    # flags; once, in the plain pass, is enough.)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        meson test -C build-asan --num-processes "$jobs" --print-errorlogs
+        meson test -C build-asan --num-processes "$jobs" --print-errorlogs --no-suite package
     # Without libdeflate and ISA-L, so the zlib fallbacks for compressed
     # sections (whole and streamed) are compiled, warnings-checked and
     # tested too.
@@ -86,6 +110,9 @@ test)
     log "compressed-section tests on the zlib fallback"
     meson test -C build-clang --num-processes "$jobs" --print-errorlogs \
         dumpsyms-elf-compress dumpsyms-elf-badinput dumpsyms-elf-debugfile
+    # The README's other command, exactly as written there.
+    log "the README's demo command: bash scripts/bootstrap.sh demo"
+    bash scripts/bootstrap.sh demo
     log "all tests passed"
     ;;
 *)

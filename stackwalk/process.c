@@ -1,10 +1,13 @@
 /* process.c — from a parsed minidump to a report: picks each thread's
  * context, walks it, and symbolizes every frame with the module's .sym
  * (loaded on first need, once per module). */
+#include "analysis.h"
+#include "crash_reason.h"
 #include "minidump.h"
 #include "symbols.h"
 #include "unwind.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,64 +87,7 @@ static sw_module_view find_module(void *ctx, uint64_t addr)
     return v;
 }
 
-/* ---- crash reason -------------------------------------------------------- */
-
-static const char *signal_name(uint32_t sig)
-{
-    static const char *const names[] = {NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP",
-                                        "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1", "SIGSEGV",
-                                        "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD",
-                                        "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
-                                        "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
-                                        "SIGPWR",  "SIGSYS"};
-    return sig < sizeof names / sizeof names[0] ? names[sig] : NULL;
-}
-
-static const char *si_code_name(uint32_t sig, uint32_t code)
-{
-    static const char *const segv[] = {NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR",
-                                       "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR",
-                                       "SEGV_MTESERR"};
-    static const char *const bus[] = {NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR",
-                                      "BUS_MCEERR_AO"};
-    static const char *const fpe[] = {NULL,         "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF",
-                                      "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"};
-    static const char *const ill[] = {NULL,         "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP",
-                                      "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"};
-    switch (sig) {
-    case 11: return code < 10 ? segv[code] : NULL;
-    case 7: return code < 6 ? bus[code] : NULL;
-    case 8: return code < 9 ? fpe[code] : NULL;
-    case 4: return code < 9 ? ill[code] : NULL;
-    default: break;
-    }
-    switch ((int32_t)code) {
-    case 0: return "SI_USER";
-    case 0x80: return "SI_KERNEL";
-    case -1: return "SI_QUEUE";
-    case -6: return "SI_TKILL";
-    default: return NULL;
-    }
-}
-
-static const char *crash_type(const md_info *info, sk_arena *a)
-{
-    const md_exception *x = &info->exception;
-    bool linuxish = !info->sys.present || info->sys.platform == MD_OS_LINUX ||
-                    info->sys.platform == MD_OS_ANDROID || info->sys.platform >= MD_OS_UNIX;
-    if (x->code == MD_EXCEPTION_CODE_LIN_DUMP_REQUESTED)
-        return "DUMP_REQUESTED";
-    if (linuxish && info->sys.platform != MD_OS_MAC_OS_X && info->sys.platform != MD_OS_IOS) {
-        const char *s = signal_name(x->code);
-        if (s) {
-            const char *c = si_code_name(x->code, x->flags);
-            return c ? sk_arena_printf(a, "%s /%s", s, c) : s;
-        }
-    }
-    if (x->code == MD_EXCEPTION_CODE_WIN_ACCESS_VIOLATION)
-        return "EXCEPTION_ACCESS_VIOLATION";
-    return sk_arena_printf(a, "0x%08x / 0x%08x", x->code, x->flags);
-}
+/* ---- system ------------------------------------------------------------ */
 
 static const char *os_name(uint32_t platform)
 {
@@ -216,15 +162,229 @@ static void fill_system(sw_report *r, const md_info *info)
     }
 }
 
+/* The value of "key : value" in /proc/cpuinfo text (first one), or NULL. */
+static const char *cpuinfo_value(const char *text, const char *key, sk_arena *a)
+{
+    size_t kl = strlen(key);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, kl) != 0 || (l[kl] != ' ' && l[kl] != '\t' && l[kl] != ':'))
+            continue;
+        const char *c = strchr(l, ':');
+        const char *nl = strchr(l, '\n');
+        if (!c || (nl && c > nl))
+            continue;
+        c++;
+        while (*c == ' ' || *c == '\t')
+            c++;
+        return sk_arena_strndup(a, c, strcspn(c, "\n"));
+    }
+    return NULL;
+}
+
+/* lsb_release: /etc/lsb-release's DISTRIB_* keys, or os-release's. */
+static void parse_lsb(sw_report *r, const char *text)
+{
+    if (!text)
+        return;
+    static const char *const keys[4][2] = {{"DISTRIB_ID", "ID"},
+                                           {"DISTRIB_RELEASE", "VERSION_ID"},
+                                           {"DISTRIB_CODENAME", "VERSION_CODENAME"},
+                                           {"DISTRIB_DESCRIPTION", "PRETTY_NAME"}};
+    const char **out[4] = {&r->lsb_id, &r->lsb_release_ver, &r->lsb_codename, &r->lsb_description};
+    r->has_lsb = true;
+    for (int k = 0; k < 4; k++) {
+        for (int alt = 0; alt < 2 && !*out[k]; alt++) {
+            size_t kl = strlen(keys[k][alt]);
+            for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                if (strncmp(l, keys[k][alt], kl) != 0 || l[kl] != '=')
+                    continue;
+                const char *v = l + kl + 1;
+                size_t n = strcspn(v, "\n");
+                if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+                    v++;
+                    n -= 2;
+                }
+                *out[k] = sk_arena_strndup(r->arena, v, n);
+                break;
+            }
+        }
+        if (!*out[k])
+            *out[k] = "";
+    }
+}
+
+/* Mozilla's copy of /proc/self/limits: a header line, then rows of
+ * "Name  Soft  Hard  Units" in fixed columns (names contain spaces). */
+static void parse_limits(sw_report *r, const char *text)
+{
+    if (!text)
+        return;
+    r->has_proc_limits = true;
+    size_t cap = 0, n = 0;
+    sw_proc_limit *v = NULL;
+    const char *l = strchr(text, '\n');
+    for (l = l ? l + 1 : NULL; l && *l && n < 64; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        size_t len = strcspn(l, "\n");
+        char *line = sk_arena_strndup(r->arena, l, len);
+        /* split on runs of two or more spaces */
+        const char *f[4] = {0};
+        int nf = 0;
+        char *q = line;
+        while (*q && nf < 4) {
+            while (*q == ' ')
+                q++;
+            if (!*q)
+                break;
+            f[nf++] = q;
+            char *e = strstr(q, "  ");
+            if (!e)
+                break;
+            *e = '\0';
+            q = e + 2;
+        }
+        if (nf < 3)
+            continue;
+        sk_grow((void **)&v, &cap, n + 1, sizeof *v);
+        v[n++] = (sw_proc_limit){f[0], f[1], f[2], nf > 3 ? f[3] : NULL};
+    }
+    r->proc_limits = sk_arena_alloc(r->arena, (n ? n : 1) * sizeof *v);
+    if (n)
+        memcpy(r->proc_limits, v, n * sizeof *v);
+    r->nproc_limits = n;
+    free(v);
+}
+
+/* --evil-json: ModuleSignatureInfo maps a signer to its module names (an
+ * object, or a string holding one); CPUMicrocodeVersion is "0x...".  As in
+ * rust-minidump, a file that cannot be used is an error on the log, not a
+ * failed run. */
+typedef struct evil {
+    sk_json_value root;
+    const sk_json_value *certs; /* object: signer -> [module...] */
+    sk_json_value parsed_certs;
+    const char *microcode;
+} evil;
+
+static void evil_load(evil *e, const char *path)
+{
+    memset(e, 0, sizeof *e);
+    if (!path)
+        return;
+    sk_error err;
+    char *text = NULL;
+    size_t len = 0;
+    if (sk_read_file(path, &text, &len, &err)) {
+        sk_log(SK_LOG_ERROR, "Could not load Extra JSON at %s", path);
+        return;
+    }
+    if (sk_json_parse(text ? text : "", len, &e->root, &err) || e->root.type != SK_JSON_OBJECT) {
+        sk_log(SK_LOG_ERROR, "Could not parse Extra JSON (was not valid JSON)");
+        sk_json_free(&e->root);
+        memset(&e->root, 0, sizeof e->root);
+        free(text);
+        return;
+    }
+    free(text);
+    const sk_json_value *c = sk_json_get(&e->root, "ModuleSignatureInfo");
+    if (c && c->type == SK_JSON_STRING &&
+        !sk_json_parse(c->str, strlen(c->str), &e->parsed_certs, &err))
+        c = &e->parsed_certs;
+    if (c && c->type == SK_JSON_OBJECT)
+        e->certs = c;
+    else if (c)
+        sk_log(SK_LOG_ERROR, "Could not parse Evil JSON's ModuleSignatureInfo (not an object)");
+    const sk_json_value *m = sk_json_get(&e->root, "CPUMicrocodeVersion");
+    if (m && m->type == SK_JSON_STRING)
+        e->microcode = m->str;
+}
+
+static const char *evil_cert(const evil *e, const char *module)
+{
+    if (!e->certs || !module)
+        return NULL;
+    for (size_t i = 0; i < e->certs->n; i++) {
+        const sk_json_value *list = &e->certs->items[i];
+        if (list->type != SK_JSON_ARRAY)
+            continue;
+        for (size_t k = 0; k < list->n; k++)
+            if (list->items[k].type == SK_JSON_STRING && strcmp(list->items[k].str, module) == 0)
+                return e->certs->keys[i];
+    }
+    return NULL;
+}
+
+static void evil_free(evil *e)
+{
+    sk_json_free(&e->parsed_certs);
+    sk_json_free(&e->root);
+}
+
 /* ---- frames -------------------------------------------------------------- */
+
+/* rust-minidump lists the unloaded modules under a frame no loaded module
+ * covers: one entry per name, its offsets deduplicated and sorted. */
+static void unloaded_hits(proc *p, sw_frame *f)
+{
+    const md_info *info = p->info;
+    sk_arena *a = p->report->arena;
+    for (size_t i = 0; i < info->nunloaded; i++) {
+        const md_module *u = &info->unloaded[i];
+        if (f->address < u->base || f->address - u->base >= u->size || !u->code_file)
+            continue;
+        const char *b = u->code_file;
+        for (const char *q = u->code_file; *q; q++)
+            if (*q == '/' || *q == '\\')
+                b = q + 1;
+        uint64_t off = f->address - u->base;
+        sw_unloaded_hit *h = NULL;
+        for (size_t k = 0; k < f->nunloaded; k++)
+            if (strcmp(f->unloaded[k].module, b) == 0)
+                h = &f->unloaded[k];
+        if (!h) {
+            if (f->nunloaded >= 16)
+                continue;
+            sw_unloaded_hit *grown = sk_arena_alloc(a, (f->nunloaded + 1) * sizeof *grown);
+            if (f->nunloaded)
+                memcpy(grown, f->unloaded, f->nunloaded * sizeof *grown);
+            /* keep them sorted by name */
+            size_t at = 0;
+            while (at < f->nunloaded && strcmp(grown[at].module, b) < 0)
+                at++;
+            memmove(grown + at + 1, grown + at, (f->nunloaded - at) * sizeof *grown);
+            grown[at] = (sw_unloaded_hit){b, NULL, 0};
+            f->unloaded = grown;
+            h = &grown[at];
+            f->nunloaded++;
+        }
+        size_t at = 0;
+        while (at < h->noffsets && h->offsets[at] < off)
+            at++;
+        if (at < h->noffsets && h->offsets[at] == off)
+            continue;
+        if (h->noffsets >= 64)
+            continue;
+        uint64_t *o = sk_arena_alloc(a, (h->noffsets + 1) * sizeof *o);
+        if (h->noffsets)
+            memcpy(o, h->offsets, h->noffsets * sizeof *o);
+        memmove(o + at + 1, o + at, (h->noffsets - at) * sizeof *o);
+        o[at] = off;
+        h->offsets = o;
+        h->noffsets++;
+    }
+}
 
 static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
 {
     uint64_t addr = first ? f->instruction : f->instruction - cpu->lookup_adjust;
+    if (cpu->ptr_size == 4)
+        addr &= 0xffffffffu;
+    f->address = addr;
     int mi = module_index(p->info, addr);
     f->module = mi;
-    if (mi < 0)
+    if (mi < 0) {
+        unloaded_hits(p, f);
         return;
+    }
     sym_index *ix = module_symbols(p, mi);
     if (!ix)
         return;
@@ -244,6 +404,7 @@ static void symbolize(proc *p, const sw_cpu *cpu, sw_frame *f, bool first)
     f->function_base = base + l.function_addr;
     f->file = l.file ? sk_arena_strdup(a, l.file) : NULL;
     f->line = l.line;
+    f->line_base = base + l.line_addr;
     for (size_t i = 0; i < l.ninlines; i++) {
         l.inlines[i].name = sk_arena_strdup(a, l.inlines[i].name);
         if (l.inlines[i].call_file)
@@ -360,6 +521,43 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         return rc;
     }
     fill_system(r, &info);
+    evil ev;
+    evil_load(&ev, opt->evil_json);
+    if (info.linux_cpuinfo) {
+        const char *mc = cpuinfo_value(info.linux_cpuinfo, "microcode", a);
+        if (mc) {
+            char *end;
+            unsigned long long v = strtoull(mc, &end, 0);
+            if (end != mc)
+                r->cpu_microcode_version = sk_arena_printf(a, "0x%llx", v);
+        }
+    }
+    if (!r->cpu_microcode_version && ev.microcode)
+        r->cpu_microcode_version = sk_arena_strdup(a, ev.microcode);
+    parse_lsb(r, info.linux_lsb_release);
+    parse_limits(r, info.linux_limits);
+    r->dump_time = info.dump_time;
+    r->has_create_time = info.has_create_time;
+    r->process_create_time = info.process_create_time;
+    r->has_handles = info.has_handles;
+    r->handles = info.handles;
+    r->nhandles = info.nhandles;
+    r->has_mac_crash_info = info.has_mac_crash_info;
+    r->mac_crash = info.mac_crash;
+    r->nmac_crash = info.nmac_crash;
+    r->has_mac_boot_args = info.has_mac_boot_args;
+    r->mac_boot_args = info.mac_boot_args;
+    if (info.linux_maps) {
+        r->has_memory_map_count = true;
+        for (const char *q = info.linux_maps; *q; q++)
+            r->memory_map_count += *q == '\n';
+        size_t n = strlen(info.linux_maps);
+        if (n && info.linux_maps[n - 1] != '\n')
+            r->memory_map_count++;
+    } else if (info.has_memory_info) {
+        r->has_memory_map_count = true;
+        r->memory_map_count = info.memory_info_count;
+    }
     r->has_pid = info.has_pid;
     r->pid = info.pid;
     r->assertion = info.assertion;
@@ -387,14 +585,30 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
         o->debug_file = m->debug_file;
         o->debug_id = m->debug_id;
         o->version = m->version;
+        o->dump_index = m->dump_index;
+        o->cert_subject = evil_cert(&ev, o->filename);
+        if (o->cert_subject) {
+            o->cert_subject = sk_arena_strdup(a, o->cert_subject);
+            r->modules_contains_cert_info = true;
+        }
         if (info.has_main_module && m->base == info.main_module_base)
             r->main_module = (int)i;
     }
     r->nunloaded_modules = info.nunloaded;
     r->unloaded_modules = sk_arena_alloc(a, (info.nunloaded ? info.nunloaded : 1) * sizeof *r->unloaded_modules);
-    for (size_t i = 0; i < info.nunloaded; i++)
-        r->unloaded_modules[i] = (sw_unloaded_module){info.unloaded[i].base, info.unloaded[i].size,
-                                                      info.unloaded[i].code_file};
+    for (size_t i = 0; i < info.nunloaded; i++) {
+        const md_module *u = &info.unloaded[i];
+        const char *ub = u->code_file ? u->code_file : "";
+        for (const char *q = ub; *q; q++)
+            if (*q == '/' || *q == '\\')
+                ub = q + 1;
+        const char *cert = evil_cert(&ev, ub);
+        if (cert)
+            r->modules_contains_cert_info = true;
+        r->unloaded_modules[i] = (sw_unloaded_module){u->base, u->size, u->code_file, u->code_id,
+                                                      cert ? sk_arena_strdup(a, cert) : NULL};
+    }
+    evil_free(&ev);
 
     /* crash */
     r->crashing_thread = -1;
@@ -402,7 +616,7 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
     bool have_crash_tid = false;
     if (info.exception.present) {
         r->has_exception = true;
-        r->crash_type = crash_type(&info, a);
+        r->crash_type = sw_crash_type(&info, a);
         r->crash_address = info.exception.address;
         crash_tid = info.exception.thread_id;
         have_crash_tid = true;
@@ -431,10 +645,46 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
             ctx_size = info.exception.context_size;
         }
         bool walk = !opt->crashing_thread_only || crashed;
+        /* rust-minidump skips the dumper's own thread (Breakpad info stream):
+         * its stack is the handler's, never the crash's */
+        if (info.has_dump_thread && t->id == info.dump_thread && !crashed) {
+            o->dump_thread = true;
+            continue;
+        }
         walk_thread(&p, t, ctx, ctx_size, o, opt, walk);
     }
     if (!r->pointer_size)
         r->pointer_size = (info.sys.arch == MD_CPU_ARCHITECTURE_X86 || info.sys.arch == MD_CPU_ARCHITECTURE_ARM) ? 4 : 8;
+    if (r->has_exception) {
+        r->crash_address = sw_crash_address(&info, r->pointer_size);
+        const uint8_t *ctx = info.exception.context;
+        size_t ctx_size = info.exception.context_size;
+        if (!ctx && r->crashing_thread >= 0) {
+            ctx = info.threads[r->crashing_thread].context;
+            ctx_size = info.threads[r->crashing_thread].context_size;
+        }
+        const sw_cpu *cpu;
+        sw_regs regs;
+        uint16_t arch = info.sys.present ? info.sys.arch : MD_CPU_ARCHITECTURE_UNKNOWN;
+        if (sw_read_context(arch, ctx, ctx_size, &cpu, &regs)) {
+            /* ARM: the CPSR's T bit (after r0..r15) says Thumb */
+            bool thumb = cpu == &sw_cpu_arm && ((ctx_size >= 72 && (md_u32(ctx + 68) & 0x20)) ||
+                                                (regs.r[cpu->pc] & 1));
+            sw_analyze_crash(r, &info, cpu, &regs, thumb);
+        }
+    }
+    /* Windows: GetLastError() lives in the TEB (offset 0x68 on 64-bit, 0x34
+     * on 32-bit), when the writer captured that page */
+    if (info.sys.present && info.sys.platform <= MD_OS_WIN32_CE) {
+        for (size_t i = 0; i < info.nthreads; i++) {
+            uint64_t teb = info.threads[i].teb;
+            if (!teb)
+                continue;
+            const uint8_t *le = md_memory_at(&info.memory, teb + (r->pointer_size == 8 ? 0x68 : 0x34), 4);
+            if (le)
+                r->threads[i].last_error_value = sw_win_error_name(md_u32(le), a);
+        }
+    }
     r->status = "OK";
     if (info.errors.len)
         r->stream_errors = sk_arena_strndup(a, info.errors.data, info.errors.len);

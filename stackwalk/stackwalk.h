@@ -30,6 +30,9 @@ typedef struct sw_minidump sw_minidump;
  * SK_EFORMAT) only when the file cannot be read as a minidump at all;
  * damaged individual streams are noticed later and reported per stream. */
 int sw_minidump_open(const char *path, sw_minidump **out, sk_error *err);
+/* The same, also giving rust-minidump's name for the failure
+ * ("FileNotFound", "HeaderMismatch", ...), for the log line Socorro reads. */
+int sw_minidump_open_named(const char *path, sw_minidump **out, const char **error_name, sk_error *err);
 /* The same over caller-owned memory that must outlive the dump (tests,
  * fuzzing). */
 int sw_minidump_open_mem(const void *data, size_t size, sw_minidump **out, sk_error *err);
@@ -50,11 +53,31 @@ typedef struct sw_options {
     const char *symbols_cache;
     /* HTTP timeout per request in seconds (0: 30). */
     unsigned http_timeout;
+    /* debuginfod: for a module with an ELF build-id whose .sym none of the
+     * above has, fetch its debug file and executable by build-id and make
+     * the .sym in-process (cached in symbols_cache).  Off unless set: it
+     * sends build-ids to the servers.  The servers are debuginfod_urls, or
+     * DEBUGINFOD_URLS when there are none. */
+    bool debuginfod;
+    const char *const *debuginfod_urls;
+    size_t ndebuginfod_urls;
+    /* For s3://BUCKET[/PREFIX] symbol URLs (NULL: AWS_ENDPOINT_URL,
+     * AWS_REGION/AWS_DEFAULT_REGION, "auto").  Credentials come from the
+     * AWS_* environment only; see symbols/s3_source.h. */
+    const char *s3_endpoint;
+    const char *s3_region;
+    const char *s3_addressing; /* "path", "virtual" or NULL for auto */
     /* Frames per thread at most (0: 1024).  Bounds work on looping stacks. */
     unsigned max_frames;
     /* Only unwind the crashing (or requesting) thread; the others are
      * listed with no frames.  Used by --brief. */
     bool crashing_thread_only;
+    /* Mozilla's crash-annotation side file (--evil-json): module
+     * certificate subjects and the CPU microcode version.  NULL: none. */
+    const char *evil_json;
+    /* Where downloads are written before they are renamed into the cache
+     * (--symbols-tmp); NULL: a temporary name inside the cache itself. */
+    const char *symbols_tmp;
 } sw_options;
 
 /* ---- report --------------------------------------------------------------- */
@@ -82,15 +105,30 @@ typedef struct sw_register {
     uint64_t value;
 } sw_register;
 
+/* Unloaded modules that cover a frame's address (rust-minidump lists them
+ * when no loaded module does), offsets deduplicated and sorted. */
+typedef struct sw_unloaded_hit {
+    const char *module;
+    uint64_t *offsets;
+    size_t noffsets;
+} sw_unloaded_hit;
+
 typedef struct sw_frame {
     /* The instruction address: the pc for frame 0, the return address for
      * callers (lookups use it minus 1 on x86/amd64, 4 on arm64, 2 on arm). */
     uint64_t instruction;
+    /* The address rust-minidump reports (offset, module_offset,
+     * function_offset): the pc for frame 0, the call instruction (the
+     * return address minus the adjustment above) for callers. */
+    uint64_t address;
+    sw_unloaded_hit *unloaded; /* only when module < 0 */
+    size_t nunloaded;
     int module;             /* index into sw_report.modules, -1: none */
     const char *function;   /* NULL when unknown */
     uint64_t function_base; /* valid when function != NULL */
     const char *file;       /* NULL when unknown */
     uint32_t line;          /* 0 when unknown */
+    uint64_t line_base;     /* where the innermost line record starts */
     sw_trust trust;
     /* Inlined calls at this address, innermost first; the frame's own
      * function/file/line are then the outermost (the FUNC) function and the
@@ -106,6 +144,12 @@ typedef struct sw_frame {
 typedef struct sw_thread {
     uint32_t thread_id;
     const char *name; /* NULL when the dump has no name for it */
+    /* Windows GetLastError() from the thread's TEB as rust-minidump names
+     * it ("ERROR_SUCCESS", "0x..."), NULL when not in the dump. */
+    const char *last_error_value;
+    /* The thread that wrote the dump (Breakpad info stream): not walked,
+     * as rust-minidump does (its stack is the dumper's, not the crash's). */
+    bool dump_thread;
     sw_frame *frames;
     size_t nframes;
     /* Set when the walk stopped early for a reason worth telling (no stack
@@ -126,12 +170,50 @@ typedef struct sw_module {
     bool corrupt_symbols;   /* symbols found, with bad lines skipped */
     size_t bad_sym_lines;
     const char *symbol_url; /* where symbols came from (path or URL), or NULL */
+    uint32_t dump_index;      /* position in the dump's module list (JSON order) */
+    const char *cert_subject; /* signer from --evil-json, or NULL */
 } sw_module;
 
 typedef struct sw_unloaded_module {
     uint64_t base, size;
     const char *code_file;
+    const char *code_id;      /* lower-case, NULL when unknown */
+    const char *cert_subject; /* from --evil-json, or NULL */
 } sw_unloaded_module;
+
+typedef struct sw_handle {
+    uint64_t handle;
+    const char *type_name;   /* NULL when the dump has none */
+    const char *object_name;
+} sw_handle;
+
+/* One record of Mozilla's macOS __crash_info stream (strings NULL when
+ * absent, numbers only when has_*). */
+typedef struct sw_mac_crash_record {
+    bool has_thread, has_dialog_mode, has_abort_cause;
+    uint64_t thread, dialog_mode, abort_cause;
+    const char *module, *message, *signature_string, *backtrace, *message2;
+} sw_mac_crash_record;
+
+typedef struct sw_proc_limit {
+    const char *name, *soft, *hard, *unit; /* unit NULL when none */
+} sw_proc_limit;
+
+/* What the crashing instruction did (crash analysis, needs disasm/). */
+typedef struct sw_memory_access {
+    uint64_t address;
+    bool has_size;
+    uint32_t size;
+    bool is_likely_guard_page;
+} sw_memory_access;
+
+typedef struct sw_bit_flip {
+    uint64_t address;
+    const char *source_register; /* NULL: the crash address itself */
+    bool was_non_canonical, is_null, was_low, poison_registers;
+    uint32_t nearby_registers;
+    double confidence;
+} sw_bit_flip;
 
 typedef struct sw_annotation {
     const char *module; /* NULL: process-wide */
@@ -152,12 +234,33 @@ typedef struct sw_report {
     uint32_t cpu_count;
     unsigned pointer_size; /* 4 or 8 */
 
+    const char *cpu_microcode_version; /* "0x..." or NULL */
+
     /* crash_info */
     bool has_exception;
-    const char *crash_type;  /* "SIGSEGV /SEGV_MAPERR", ... or NULL */
+    const char *crash_type;  /* "SIGSEGV / SEGV_MAPERR", ... or NULL */
     uint64_t crash_address;
     int crashing_thread;     /* index into threads, -1: none */
     const char *assertion;   /* NULL when none */
+    /* crash analysis (all absent until the instruction was decoded) */
+    const char *instruction; /* disassembled crashing instruction */
+    bool has_memory_accesses;
+    sw_memory_access *memory_accesses;
+    size_t nmemory_accesses;
+    sw_bit_flip *bit_flips;
+    size_t nbit_flips;
+    const char *adjusted_kind; /* "non-canonical" | "null-pointer" | NULL */
+    uint64_t adjusted_value;   /* the address, or the offset from null */
+    bool has_ip_update;        /* instruction_pointer_update */
+    bool ip_update_updated;    /* the pc changed (a jump/call/ret) */
+    uint64_t ip_update_address;
+    const char **crash_inconsistencies;
+    size_t ncrash_inconsistencies;
+
+    /* process times (time_t) */
+    uint32_t dump_time;
+    bool has_create_time;
+    uint32_t process_create_time;
 
     bool has_pid;
     uint32_t pid;
@@ -171,9 +274,25 @@ typedef struct sw_report {
     size_t nunloaded_modules;
     sw_annotation *annotations; /* Crashpad annotations */
     size_t nannotations;
+    bool modules_contains_cert_info;
+    bool has_handles;
+    sw_handle *handles;
+    size_t nhandles;
+    bool has_mac_crash_info;
+    sw_mac_crash_record *mac_crash;
+    size_t nmac_crash;
+    bool has_mac_boot_args;
+    const char *mac_boot_args;
+    bool has_proc_limits;
+    sw_proc_limit *proc_limits;
+    size_t nproc_limits;
+    bool has_memory_map_count;
+    size_t memory_map_count; /* Linux maps lines or memory info entries */
 
     /* Linux streams, raw text (NULL when absent). */
     const char *lsb_release;
+    bool has_lsb; /* the parsed form: DISTRIB_* or os-release keys */
+    const char *lsb_id, *lsb_release_ver, *lsb_codename, *lsb_description;
     const char *cmdline; /* NULs replaced by spaces */
 
     /* Streams that could not be read, one per line (NULL when none). */
@@ -188,6 +307,8 @@ int sw_process(const sw_minidump *dump, const sw_options *opt, sw_report **out, 
 void sw_report_free(sw_report *report);
 
 /* Output.  JSON follows rust-minidump's field names; pretty adds indentation. */
+/* A readable listing of every stream (--dump). */
+int sw_minidump_write_dump(const sw_minidump *dump, FILE *out, sk_error *err);
 int sw_report_write_json(const sw_report *report, bool pretty, FILE *out, sk_error *err);
 /* The human form: crash reason, then each thread's frames (brief: only the
  * crashing thread, and no module list). */

@@ -485,6 +485,7 @@ static void parse_func_body(sym_index *ix, const char *p, uint64_t addr, sym_loo
                 if (!have_line && addr - a < size) {
                     have_line = true;
                     out->line = line > UINT32_MAX ? 0 : (uint32_t)line;
+                    out->line_addr = a;
                     file_id = file;
                 }
             } else {

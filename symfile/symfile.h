@@ -276,6 +276,7 @@ typedef struct sym_lookup {
     bool is_public;
     const char *file; /* innermost source location (line record), or NULL */
     uint32_t line;
+    uint64_t line_addr; /* where that line record starts (valid with file) */
     /* INLINE records covering addr, outermost (depth 0) first. */
     sym_lookup_inline *inlines;
     size_t ninlines;

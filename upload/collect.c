@@ -30,6 +30,7 @@ void su_set_free(su_set *set)
         free(set->files[i].key);
         free(set->files[i].reason);
         free(set->files[i].store_reason);
+        free(set->files[i].s3_reason);
     }
     free(set->files);
     memset(set, 0, sizeof *set);
@@ -143,7 +144,7 @@ int su_key_from_module_line(const char *text, size_t len, char **key, sk_error *
                        "debug id '%s' is not 33 upper-case hex digits (a lower-case id uploads "
                        "but is never found)",
                        id);
-    if (!sk_is_safe_key_component(name))
+    if (!sk_is_safe_path_component(name))
         return sk_fail(err, SK_EFORMAT, "module name '%s' cannot be part of a symbol key", name);
     sk_error kerr;
     sk_error_clear(&kerr);

@@ -1,7 +1,7 @@
 /*
  * symupload — command line over the upload library: parse flags, find the
- * token (file or environment, never a flag), show progress, print the
- * summary, and exit 0 only when every file arrived.
+ * token and the S3 credentials (file or environment, never a flag), show
+ * progress, print the summary, and exit 0 only when every file arrived.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,30 +19,50 @@ static const char usage[] =
     "usage: symupload [options] PATH...\n"
     "\n"
     "Ships Breakpad .sym files (files, directories walked recursively, symbol\n"
-    "store trees) to a Tecken-compatible symbol server and/or a local store.\n"
+    "store trees) to a Tecken-compatible symbol server, an S3-compatible bucket\n"
+    "and/or a local store, in any combination.\n"
     "Each file's key <debug_file>/<DEBUGID>/<name>.sym comes from its MODULE line.\n"
     "\n"
     "destinations (at least one):\n"
-    "  --url URL             POST zips to URL/upload/ (Tecken v1 API)\n"
+    "  --url URL             POST zips to URL/upload/ (Tecken v1 API) (default: none)\n"
     "  --store DIR           write a plain symbol store DIR/<key> (atomic writes;\n"
     "                        identical files left alone, different ones reported)\n"
+    "                        (default: none)\n"
+    "  --s3 URL              s3://BUCKET[/PREFIX]: PUT each file as the object\n"
+    "                        PREFIX/<key>, signed with AWS Signature V4; credentials\n"
+    "                        from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and\n"
+    "                        AWS_SESSION_TOKEN only (default: none)\n"
+    "S3:\n"
+    "  --s3-endpoint URL     an S3-compatible service (MinIO, Ceph RGW, R2, ...);\n"
+    "                        default AWS_ENDPOINT_URL, else AWS's regional endpoint\n"
+    "  --s3-region REGION    signing region (default AWS_REGION, AWS_DEFAULT_REGION,\n"
+    "                        else us-east-1)\n"
+    "  --s3-addressing MODE  path (ENDPOINT/BUCKET/KEY), virtual (BUCKET.HOST/KEY) or\n"
+    "                        auto (default: path with an endpoint, virtual for AWS)\n"
+    "  --s3-part-size SIZE   multipart upload past SIZE body bytes, parts of SIZE\n"
+    "                        (at least 5M; default 64M)\n"
+    "  --no-compress         store objects plain (default: gzip, Content-Encoding: gzip)\n"
     "upload:\n"
     "  --token-file FILE     read the Auth-Token from FILE; otherwise from the\n"
-    "                        SYMKIT_UPLOAD_TOKEN environment variable\n"
+    "                        SYMKIT_UPLOAD_TOKEN environment variable (default)\n"
     "  --try                 mark the upload as a try upload\n"
-    "  --skip-existing       HEAD each key on --symbols-url first, send only the missing\n"
-    "  --symbols-url URL     symbol download base for --skip-existing\n"
-    "  --jobs N              concurrent posts (default 3)\n"
+    "  --skip-existing       HEAD each key on --symbols-url (and in the bucket) first,\n"
+    "                        send only the missing\n"
+    "  --symbols-url URL     symbol download base for --skip-existing with --url\n"
+    "                        (required with both; default: none)\n"
+    "  --jobs N              concurrent posts, and S3 objects in progress (default 3)\n"
     "  --retries N           retries after the first attempt (default 6)\n"
     "  --retry-delay SECONDS first backoff delay, growing x1.5 (default 10)\n"
     "  --timeout SECONDS     per request (default 300)\n"
     "  --zip-size SIZE       start a new zip past SIZE bytes of .sym (K, M, G\n"
     "                        suffixes; default 64M)\n"
     "  --symbols-txt PREFIX  add a PREFIX-symbols.txt listing to each zip\n"
+    "                        (default: no listing)\n"
     "general:\n"
     "  -n, --dry-run         lint and zip, list what would be sent; send and write nothing\n"
     "  -q, --quiet           only problems\n"
-    "  -v, --verbose         more detail, including HTTP headers (token redacted)\n"
+    "  -v, --verbose         more detail, including HTTP headers (token and credentials\n"
+    "                        redacted)\n"
     "  -h, --help            this text\n"
     "      --version         print the version\n"
     "\n"
@@ -51,7 +71,8 @@ static const char usage[] =
 
 enum {
     OPT_URL = 256, OPT_STORE, OPT_TOKEN_FILE, OPT_TOKEN, OPT_TRY, OPT_SKIP, OPT_SYMURL, OPT_JOBS,
-    OPT_RETRIES, OPT_DELAY, OPT_TIMEOUT, OPT_ZIPSIZE, OPT_SYMTXT, OPT_VERSION,
+    OPT_RETRIES, OPT_DELAY, OPT_TIMEOUT, OPT_ZIPSIZE, OPT_SYMTXT, OPT_VERSION, OPT_S3,
+    OPT_S3_ENDPOINT, OPT_S3_REGION, OPT_S3_ADDRESSING, OPT_S3_PART, OPT_NO_COMPRESS,
 };
 
 static const struct option longopts[] = {
@@ -68,6 +89,12 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"zip-size", required_argument, NULL, OPT_ZIPSIZE},
     {"symbols-txt", required_argument, NULL, OPT_SYMTXT},
+    {"s3", required_argument, NULL, OPT_S3},
+    {"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},
+    {"s3-region", required_argument, NULL, OPT_S3_REGION},
+    {"s3-addressing", required_argument, NULL, OPT_S3_ADDRESSING},
+    {"s3-part-size", required_argument, NULL, OPT_S3_PART},
+    {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
     {"dry-run", no_argument, NULL, 'n'},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
@@ -75,6 +102,12 @@ static const struct option longopts[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
+
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -257,6 +290,28 @@ int main(int argc, char **argv)
                 return usage_error("--zip-size wants a size such as 64M, not '%s'", optarg);
             break;
         case OPT_SYMTXT: opt.symbols_txt = optarg; break;
+        case OPT_S3:
+            if (strncmp(optarg, "s3://", 5) != 0)
+                return usage_error("--s3 wants s3://BUCKET[/PREFIX], not '%s'", optarg);
+            opt.s3_url = optarg;
+            break;
+        case OPT_S3_ENDPOINT: opt.s3_endpoint = optarg; break;
+        case OPT_S3_REGION: opt.s3_region = optarg; break;
+        case OPT_S3_ADDRESSING:
+            if (strcmp(optarg, "path") == 0)
+                opt.s3_addressing = SU_S3_PATH;
+            else if (strcmp(optarg, "virtual") == 0)
+                opt.s3_addressing = SU_S3_VIRTUAL;
+            else if (strcmp(optarg, "auto") == 0)
+                opt.s3_addressing = SU_S3_AUTO;
+            else
+                return usage_error("--s3-addressing wants path, virtual or auto, not '%s'", optarg);
+            break;
+        case OPT_S3_PART:
+            if (!parse_size(optarg, &opt.s3_part_size) || opt.s3_part_size < (5ull << 20))
+                return usage_error("--s3-part-size wants a size of at least 5M, not '%s'", optarg);
+            break;
+        case OPT_NO_COMPRESS: opt.s3_no_compress = true; break;
         case 'n': opt.dry_run = true; break;
         case 'q': quiet = true; break;
         case 'v': opt.verbose = true; break;
@@ -273,10 +328,31 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         return usage_error("no .sym files or directories given%s", "");
-    if (!opt.url && !opt.store_dir)
-        return usage_error("nowhere to send symbols: give --url and/or --store%s", "");
-    if (opt.skip_existing && !opt.symbols_url)
+    if (!opt.url && !opt.store_dir && !opt.s3_url)
+        return usage_error("nowhere to send symbols: give --url, --s3 and/or --store%s", "");
+    if (opt.skip_existing && opt.url && !opt.symbols_url)
         return usage_error("--skip-existing needs --symbols-url%s", "");
+    if (opt.skip_existing && !opt.url && !opt.s3_url)
+        return usage_error("--skip-existing needs --url or --s3%s", "");
+    if (!opt.s3_url && (opt.s3_endpoint || opt.s3_region || opt.s3_no_compress))
+        return usage_error("S3 options without --s3%s", "");
+    if (opt.s3_url) {
+        /* Credentials only from the environment: a command line shows in ps. */
+        opt.s3_access_key = env_value("AWS_ACCESS_KEY_ID");
+        opt.s3_secret_key = env_value("AWS_SECRET_ACCESS_KEY");
+        opt.s3_session_token = env_value("AWS_SESSION_TOKEN");
+        if (!opt.s3_endpoint)
+            opt.s3_endpoint = env_value("AWS_ENDPOINT_URL");
+        if (!opt.s3_region)
+            opt.s3_region = env_value("AWS_REGION");
+        if (!opt.s3_region)
+            opt.s3_region = env_value("AWS_DEFAULT_REGION");
+        if (!opt.dry_run && (!opt.s3_access_key || !opt.s3_secret_key)) {
+            fprintf(stderr, "symupload: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY\n");
+            return 2;
+        }
+    }
     if (token_file && !opt.url)
         return usage_error("--token-file without --url%s", "");
 

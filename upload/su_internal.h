@@ -74,6 +74,56 @@ void su_skip_existing(su_set *set, const su_options *opt);
  * upload.h, updating their states. */
 int su_post_all(su_set *set, const su_options *opt, sk_error *err);
 
+/* ---- S3 (s3_util.c, s3.c) ------------------------------------------------ */
+
+#include <sys/types.h>
+
+/* Smallest part S3 accepts (except the last). */
+#define SU_S3_MIN_PART (5ull << 20)
+
+/* s3://BUCKET[/PREFIX] -> bucket, prefix ("" or "a/b", no outer slashes). */
+int su_s3_parse_url(const char *url, char **bucket, char **prefix, sk_error *err);
+bool su_s3_use_path_style(su_s3_addressing a, const char *endpoint, const char *bucket);
+/* The URL objects are under (no trailing slash): ENDPOINT/BUCKET or
+ * scheme://BUCKET.HOST; AWS's regional endpoint when endpoint is NULL. */
+int su_s3_base_url(const char *endpoint, const char *region, const char *bucket, bool path_style,
+                   char **out, sk_error *err);
+/* Text of the first leaf element <tag>...</tag> of an XML reply, entities
+ * decoded, malloc'd; NULL when absent or malformed. */
+char *su_xml_text(const char *xml, size_t len, const char *tag);
+bool su_xml_has_element(const char *xml, size_t len, const char *tag);
+void su_xml_escape(sk_buf *out, const char *s);
+/* What a 403 means, for the user, from S3's error code. */
+const char *su_s3_refusal_hint(const char *code);
+/* Error codes worth another attempt whatever the status (SlowDown, ...). */
+bool su_s3_code_retryable(const char *code);
+void su_sha256_hex(const void *data, size_t n, char hex[65]);
+int su_sha256_file(const char *path, char hex[65], uint64_t *size, sk_error *err);
+
+/* An object's request body: the file gzip'ed (or plain), in memory when
+ * small, else in a temporary file (or read from the file itself when
+ * plain), with SHA-256 of the whole .sym and of each part. */
+typedef struct su_s3_body {
+    sk_buf mem;
+    int fd;
+    char *tmp_path;
+    uint64_t len;        /* body bytes */
+    uint64_t part_size;  /* effective (grown past 10,000 parts) */
+    size_t nparts;       /* 1: a single PUT */
+    char (*part_sha)[65];
+    char plain_sha[65];
+    uint64_t plain_size;
+} su_s3_body;
+
+int su_s3_body_prepare(const char *path, uint64_t size, bool compress, uint64_t part_size,
+                       const char *tmpdir, su_s3_body *b, sk_error *err);
+uint64_t su_s3_part_len(const su_s3_body *b, size_t part);
+ssize_t su_s3_body_read(const su_s3_body *b, uint64_t off, void *buf, size_t n);
+void su_s3_body_free(su_s3_body *b);
+
+/* Uploads the files with s3 == SU_S3_PENDING. */
+int su_s3_all(su_set *set, const su_options *opt, sk_error *err);
+
 /* Records a failure reason on f (replacing an earlier one). */
 void su_file_fail_reason(su_file *f, const char *fmt, ...) SK_PRINTF(2, 3);
 

@@ -1,6 +1,7 @@
 /*
  * upload — ships .sym files to a Tecken-compatible symbol server and/or a
- * plain on-disk symbol store, losing nothing on the way.
+ * plain on-disk symbol store and/or an S3-compatible bucket, losing nothing
+ * on the way.
  *
  * The flow is: collect (.sym files, directories walked recursively, store
  * trees) -> lint (each file's MODULE line gives its key
@@ -10,9 +11,11 @@
  * <url>/upload/ with bounded concurrency, retries with backoff, and a 413
  * making archives smaller.  Every file ends up with a state per
  * destination, so the caller can print a summary by key and exit 0 only
- * when everything arrived.
+ * when everything arrived.  The S3 destination (s3.c) PUTs each file as
+ * its own object under the same key (gzip-encoded, multipart past a part
+ * size), signed by libcurl's AWS Signature V4.
  *
- * Protocol facts: ../shared/reference.md section 4 and docs/symupload.md.
+ * Protocol facts: ../shared/reference.md sections 4 and 9, docs/symupload.md.
  */
 #ifndef SYMKIT_UPLOAD_H
 #define SYMKIT_UPLOAD_H
@@ -35,6 +38,7 @@ typedef enum su_upload_state {
     SU_UP_EXISTING,  /* HEAD said the server has it (--skip-existing) */
     SU_UP_DRY_RUN,   /* would have been sent */
     SU_UP_FAILED,
+    SU_UP_REFUSED,   /* its name has characters Tecken refuses: not sent */
 } su_upload_state;
 
 typedef enum su_store_state {
@@ -46,6 +50,22 @@ typedef enum su_store_state {
     SU_ST_FAILED,
 } su_store_state;
 
+typedef enum su_s3_state {
+    SU_S3_NONE,
+    SU_S3_PENDING,
+    SU_S3_UPLOADED,
+    SU_S3_EXISTING, /* --skip-existing: an identical object is there, left alone */
+    SU_S3_DIFFERS,  /* --skip-existing: a different object is there: left alone, an error */
+    SU_S3_DRY_RUN,
+    SU_S3_FAILED,
+} su_s3_state;
+
+typedef enum su_s3_addressing {
+    SU_S3_AUTO,    /* path-style for custom endpoints, virtual-host for AWS */
+    SU_S3_PATH,    /* ENDPOINT/BUCKET/KEY */
+    SU_S3_VIRTUAL, /* BUCKET.ENDPOINT-HOST/KEY */
+} su_s3_addressing;
+
 typedef struct su_file {
     char *path;     /* as found */
     char *key;      /* NULL unless the MODULE line gave a valid key */
@@ -55,6 +75,8 @@ typedef struct su_file {
     su_lint_state lint;
     su_upload_state upload;
     su_store_state store;
+    su_s3_state s3;
+    char *s3_reason;    /* why the S3 upload failed or differs, or a note */
     unsigned archive; /* symbols-N.zip it last went into, 0 for none */
 } su_file;
 
@@ -73,7 +95,8 @@ int su_collect(su_set *set, const char *path, sk_error *err);
 
 /* The key of a .sym from its first line: checks 5 whitespace-separated
  * tokens, "MODULE", a 33-character upper-case debug id and a name that is a
- * safe key component.  *key is malloc'd. */
+ * safe path component (a local store takes it; whether a server does is
+ * checked at upload time).  *key is malloc'd. */
 int su_key_from_module_line(const char *text, size_t len, char **key, sk_error *err);
 
 /* Reads the start of every collected file, derives keys, marks invalid
@@ -100,6 +123,15 @@ typedef struct su_options {
     double timeout;           /* seconds per request */
     double retry_delay;       /* first backoff delay in seconds */
     uint64_t zip_size;        /* uncompressed bytes per archive */
+    /* S3 destination (NULL s3_url: none).  Credentials come from the
+     * environment through main.c; they are never logged. */
+    const char *s3_url;       /* s3://BUCKET[/PREFIX] */
+    const char *s3_endpoint;  /* http(s)://HOST[:PORT][/PATH]; NULL: AWS */
+    const char *s3_region;    /* NULL: us-east-1 */
+    su_s3_addressing s3_addressing;
+    const char *s3_access_key, *s3_secret_key, *s3_session_token;
+    bool s3_no_compress;      /* store objects plain instead of gzip */
+    uint64_t s3_part_size;    /* multipart past this many body bytes */
     su_progress_fn progress;
     void *progress_ctx;
     /* When non-NULL and set (e.g. by a SIGINT handler), the run stops soon:
@@ -108,7 +140,8 @@ typedef struct su_options {
     const volatile int *cancel;
 } su_options;
 
-/* Defaults: 3 jobs, 6 retries, 300 s timeout, 10 s first delay, 64 MiB. */
+/* Defaults: 3 jobs, 6 retries, 300 s timeout, 10 s first delay, 64 MiB
+ * archives and S3 parts. */
 void su_options_init(su_options *opt);
 
 /* Stores, checks existing keys and uploads the lint-clean files of set as

@@ -108,6 +108,9 @@ void sv_modules_free(sv_module *mods, size_t n);
 typedef bool (*sv_read_fn)(void *ctx, uint64_t off, void *buf, size_t n);
 bool sv_elf_build_id(sv_read_fn read, void *ctx, bool in_memory, uint64_t base, uint8_t *id,
                      size_t cap, size_t *len);
+/* DT_SONAME of an ELF file read through `read` (file offsets); false when
+ * it has none or it does not fit in cap. */
+bool sv_elf_soname(sv_read_fn read, void *ctx, char *out, size_t cap);
 
 /* ---- writer (minidump_writer.c) ---- */
 

@@ -84,7 +84,7 @@ static bool find_other_id(const char *store, const sw_module *m, char *other, si
 {
     if (!m->debug_file || !m->debug_id || !sk_is_dir(store))
         return false;
-    if (!sk_is_safe_key_component(m->debug_file))
+    if (!sk_is_safe_path_component(m->debug_file))
         return false;
     char *dir = sk_path_join(store, m->debug_file);
     DIR *d = opendir(dir);
@@ -328,6 +328,10 @@ int sv_check(const sv_check_options *opt, const char *const *dumps, size_t ndump
     so.symbol_urls = opt->symbol_urls;
     so.nsymbol_urls = opt->nsymbol_urls;
     so.symbols_cache = opt->symbols_cache;
+    so.debuginfod = opt->debuginfod;
+    so.debuginfod_urls = opt->debuginfod_urls;
+    so.ndebuginfod_urls = opt->ndebuginfod_urls;
+    so.http_timeout = opt->download_timeout_secs;
 
     rep->dumps = sk_xcalloc(ndumps + 1, sizeof *rep->dumps);
     int rc = SK_OK;

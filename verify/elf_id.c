@@ -198,3 +198,72 @@ bool sv_elf_build_id(sv_read_fn read, void *ctx, bool in_memory, uint64_t base, 
         return false;
     return text_hash(read, ctx, &e, id, cap, len);
 }
+
+/* A file offset for a virtual address, through the PT_LOAD that holds it. */
+static bool vaddr_to_offset(sv_read_fn read, void *ctx, const ehdr_info *e, uint64_t vaddr,
+                            uint64_t *off)
+{
+    for (uint32_t i = 0; i < e->phnum; i++) {
+        phdr_info p;
+        if (!read_phdr(read, ctx, e, e->phoff + (uint64_t)i * e->phentsize, &p))
+            return false;
+        if (p.type == PT_LOAD && vaddr >= p.vaddr && vaddr - p.vaddr < p.filesz) {
+            *off = p.offset + (vaddr - p.vaddr);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool sv_elf_soname(sv_read_fn read, void *ctx, char *out, size_t cap)
+{
+    ehdr_info e;
+    if (cap < 2 || !read_ehdr(read, ctx, 0, &e) || e.phnum > 4096)
+        return false;
+    for (uint32_t i = 0; i < e.phnum; i++) {
+        phdr_info p;
+        if (!read_phdr(read, ctx, &e, e.phoff + (uint64_t)i * e.phentsize, &p))
+            return false;
+        if (p.type != PT_DYNAMIC)
+            continue;
+        size_t entsize = e.is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+        uint64_t strtab = 0, soname = 0;
+        bool have_strtab = false, have_soname = false;
+        for (uint64_t k = 0; k < p.filesz / entsize && k < 65536; k++) {
+            int64_t tag;
+            uint64_t val;
+            if (e.is64) {
+                Elf64_Dyn d;
+                if (!read(ctx, p.offset + k * entsize, &d, sizeof d))
+                    return false;
+                tag = d.d_tag, val = d.d_un.d_val;
+            } else {
+                Elf32_Dyn d;
+                if (!read(ctx, p.offset + k * entsize, &d, sizeof d))
+                    return false;
+                tag = d.d_tag, val = d.d_un.d_val;
+            }
+            if (tag == DT_NULL)
+                break;
+            if (tag == DT_STRTAB)
+                strtab = val, have_strtab = true;
+            else if (tag == DT_SONAME)
+                soname = val, have_soname = true;
+        }
+        uint64_t at;
+        if (!have_strtab || !have_soname || !vaddr_to_offset(read, ctx, &e, strtab, &at))
+            return false;
+        /* Read byte by byte up to the NUL: the name is short, and a read
+         * past the end of the file just fails. */
+        for (size_t n = 0; n < cap; n++) {
+            char c;
+            if (!read(ctx, at + soname + n, &c, 1))
+                return false;
+            out[n] = c;
+            if (c == '\0')
+                return n > 0;
+        }
+        return false;
+    }
+    return false;
+}

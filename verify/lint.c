@@ -317,8 +317,20 @@ static int on_record(const sym_record *r, void *ctx)
             finding(L, SV_WARNING, "unknown-arch", ln, "unknown arch '%s'", r->u.module.arch);
         check_name(L, "MODULE", r->u.module.name, ln);
         break;
-    case SYM_REC_INFO:
+    case SYM_REC_INFO: {
+        /* dumpsyms counts the STACK CFI INITs it synthesized from the
+         * machine code (docs/sym-format.md); other parsers skip the line. */
+        const char *t = r->u.info.text;
+        if (strncmp(t, "CFI_SYNTHESIZED ", 16) == 0) {
+            char *end;
+            unsigned long long n = strtoull(t + 16, &end, 10);
+            if (end == t + 16 || *end)
+                finding(L, SV_WARNING, "bad-info", ln, "INFO CFI_SYNTHESIZED wants a count: '%s'", t);
+            else
+                st->cfi_synthesized += (size_t)n;
+        }
         break;
+    }
     case SYM_REC_FILE:
         st->files++;
         if (idset_has(&L->files, r->u.file.id))
@@ -516,6 +528,10 @@ int sv_lint_mem(const char *name, const char *data, size_t len, sv_lint_report *
             finding(&L, SV_WARNING, "public-only", 0,
                     "only PUBLIC records: no function sizes, no lines, no inlines (stripped binary or no debug info?)");
         }
+        if (st->cfi_synthesized > st->cfi_inits)
+            finding(&L, SV_WARNING, "cfi-synthesized-count", 0,
+                    "INFO CFI_SYNTHESIZED says %zu INIT records, the file has %zu", st->cfi_synthesized,
+                    st->cfi_inits);
         if (st->funcs > 0 && st->cfi_inits == 0 && st->stack_win == 0)
             finding(&L, SV_WARNING, "no-cfi", 0, "no STACK CFI records: walkers must scan the stack");
         /* file order for people; whole-file findings (line 0) last */
@@ -598,6 +614,10 @@ void sv_lint_format_text(const sv_lint_report *reps, size_t n, sk_buf *out)
                       r->path, r->errors, r->warnings, s->funcs, s->publics, s->line_records,
                       s->inlines, s->cfi_inits, 100 * share(s->func_bytes_with_cfi, s->func_bytes),
                       100 * share(s->func_bytes_with_lines, s->func_bytes), s->funcs_without_lines);
+        if (s->cfi_synthesized)
+            sk_buf_printf(out, "%s: cfi_synthesized %zu of %zu INIT records (%.1f%%), derived from machine code\n",
+                          r->path, s->cfi_synthesized, s->cfi_inits,
+                          100 * share(s->cfi_synthesized, s->cfi_inits));
     }
 }
 
@@ -625,6 +645,8 @@ void sv_lint_format_json(const sv_lint_report *reps, size_t n, sk_buf *out)
         sv_json_uint(&j, "origins", s->origins);
         sv_json_uint(&j, "cfi_inits", s->cfi_inits);
         sv_json_uint(&j, "cfi_rows", s->cfi_rows);
+        sv_json_uint(&j, "cfi_synthesized", s->cfi_synthesized);
+        sv_json_num(&j, "cfi_synthesized_share", share(s->cfi_synthesized, s->cfi_inits));
         sv_json_uint(&j, "stack_win", s->stack_win);
         sv_json_uint(&j, "funcs_without_lines", s->funcs_without_lines);
         sv_json_uint(&j, "func_bytes", s->func_bytes);

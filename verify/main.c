@@ -12,42 +12,71 @@
 #include "verify.h"
 
 static const char usage_text[] =
-    "usage: symverify COMMAND [OPTIONS] ...\n"
+    "usage: symverify capture [options] [--] COMMAND [ARGS...]\n"
+    "       symverify lint [options] FILE.sym...\n"
+    "       symverify diff [options] OLD.sym NEW.sym\n"
+    "       symverify check --symbols DIR|URL [options] DUMP...\n"
     "\n"
-    "commands:\n"
-    "  capture [-o DUMP] [--max-stack BYTES] [--first-chance] [-q] -- COMMAND [ARGS...]\n"
-    "      run COMMAND under ptrace; write a minidump (default COMMAND.dmp) if\n"
-    "      it dies of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT or SIGTRAP\n"
-    "      (--first-chance: even when it handles the signal).  The environment\n"
-    "      is never recorded.  Exits with COMMAND's status (128 + signal when a\n"
-    "      signal killed it, 127 when it cannot be started).\n"
+    "Captures crashes into minidumps, checks .sym files, and walks dumps against\n"
+    "the symbols to measure what a crash report will show.  Details:\n"
+    "docs/symverify.md\n"
     "\n"
-    "  lint [--json] [--strict] FILE.sym...\n"
-    "      check .sym files for format errors (order, syntax, overlaps, lines\n"
-    "      outside their FUNC, INLINE depth, dangling FILE/ORIGIN ids, ...) and\n"
-    "      print quality figures (CFI and line coverage).  Exit 1 on errors\n"
-    "      (--strict: also on warnings).\n"
+    "capture: run COMMAND under ptrace; write a minidump if it dies of SIGSEGV,\n"
+    "SIGBUS, SIGILL, SIGFPE, SIGABRT or SIGTRAP.  The environment is never\n"
+    "recorded.  Exits with COMMAND's status (128 + signal when a signal killed it,\n"
+    "127 when it cannot be started).\n"
+    "  -o, --output DUMP     where to write the dump (default: COMMAND.dmp)\n"
+    "      --max-stack BYTES stack bytes saved per thread, k/M suffixes\n"
+    "                        (default: 256k)\n"
+    "      --first-chance    dump even when the program handles the signal\n"
+    "                        (default: only when the signal would kill it)\n"
+    "  -q, --quiet           no summary line on stderr\n"
     "\n"
-    "  diff [--json] [--all] OLD.sym NEW.sym\n"
-    "      what NEW lost or gained against OLD: functions, line records, CFI,\n"
-    "      inlines, coverage.  Exit 1 when anything was lost.\n"
+    "lint: check .sym files for format errors (order, syntax, overlaps, lines\n"
+    "outside their FUNC, INLINE depth, dangling FILE/ORIGIN ids, ...) and print\n"
+    "quality figures (CFI and line coverage).\n"
+    "      --json            print JSON instead of text (default: text)\n"
+    "      --strict          fail on warnings too (default: errors only)\n"
     "\n"
-    "  check --symbols DIR|URL [--symbols-cache DIR] [--expect FILE]\n"
-    "        [--baseline REPORT] [--json OUT] [--min-cfi F] [--min-symbolicated F]\n"
-    "        [--min-lines F] [--max-scanned N] [--max-missing N] DUMP...\n"
-    "      walk each dump against the symbols and report frames by trust,\n"
-    "      frames with function and file:line, modules without symbols;\n"
-    "      --expect checks call chains (module!function per line), --baseline\n"
-    "      compares with an earlier --json report and fails on any regression,\n"
-    "      thresholds (F: a fraction like 0.8 or 80%) fail the run.\n"
+    "diff: what NEW lost or gained against OLD: functions, line records, CFI,\n"
+    "inlines, coverage.\n"
+    "      --json            print JSON instead of text (default: text)\n"
+    "      --all             list every difference (default: a summary and the\n"
+    "                        first few of each kind)\n"
     "\n"
-    "  --help, -h     this text\n"
-    "  --version      print the version\n"
+    "check: walk each dump against the symbols and report frames by trust, frames\n"
+    "with function and file:line, and modules without symbols.\n"
+    "      --symbols DIR|URL a symbol store directory or server (required)\n"
+    "      --symbols-cache DIR  keep downloaded .sym files here (default: none)\n"
+    "      --expect FILE     call chains to find, module!function per line\n"
+    "                        (default: none)\n"
+    "      --baseline REPORT fail on any regression against an earlier --json\n"
+    "                        report (default: no baseline)\n"
+    "      --json OUT        write the JSON report to OUT, '-' for stdout\n"
+    "                        (default: text on stdout)\n"
+    "      --min-cfi F       least share of frames found by CFI (F: 0.8 or 80%;\n"
+    "                        default: no threshold)\n"
+    "      --min-symbolicated F  least share of frames with a function\n"
+    "                        (default: no threshold)\n"
+    "      --min-lines F     least share of frames with file:line\n"
+    "                        (default: no threshold)\n"
+    "      --max-scanned N   most frames found by stack scanning\n"
+    "                        (default: no limit)\n"
+    "      --max-missing N   most modules without symbols (default: no limit)\n"
+    "      --debuginfod URL  a debuginfod server (repeatable): symbols of modules no\n"
+    "                        store has are made from the debug files it has for\n"
+    "                        their build-ids, as stackwalk --debuginfod does; then\n"
+    "                        --symbols may be left out (default: off, on when\n"
+    "                        DEBUGINFOD_URLS is set and not empty)\n"
+    "      --no-debuginfod   off, even when DEBUGINFOD_URLS is set\n"
+    "      --symbols-download-timeout-secs N  a debuginfod download at most\n"
+    "                        (default 30)\n"
     "\n"
-    "--json prints JSON instead of text for lint and diff; for check it writes\n"
-    "the report to OUT ('-': stdout).  Details: docs/symverify.md\n"
+    "general:\n"
+    "  -h, --help            this text (also: symverify COMMAND --help)\n"
+    "      --version         print the version\n"
     "\n"
-    "exit codes: capture mirrors the command; otherwise 0 pass, 1 quality\n"
+    "Exit status: capture mirrors the command; otherwise 0 pass, 1 quality\n"
     "failure (lint errors, diff loss, check failure), 2 usage or input error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -266,7 +295,9 @@ static int cmd_check(int argc, char **argv)
     const char **paths = sk_xcalloc((size_t)argc + 1, sizeof *paths);
     const char **urls = sk_xcalloc((size_t)argc + 1, sizeof *urls);
     const char **dumps = sk_xcalloc((size_t)argc + 1, sizeof *dumps);
-    size_t npaths = 0, nurls = 0, ndumps = 0;
+    const char **dbgi = sk_xcalloc((size_t)argc + 1, sizeof *dbgi);
+    size_t npaths = 0, nurls = 0, ndumps = 0, ndbgi = 0;
+    bool no_debuginfod = false;
     const char *json_out = NULL;
     int status = 0;
     bool opts = true;
@@ -281,11 +312,16 @@ static int cmd_check(int argc, char **argv)
             opts = false;
             continue;
         }
+        if (strcmp(a, "--no-debuginfod") == 0) {
+            no_debuginfod = true;
+            continue;
+        }
         bool takes = strcmp(a, "--symbols") == 0 || strcmp(a, "--symbols-cache") == 0 ||
                      strcmp(a, "--expect") == 0 || strcmp(a, "--baseline") == 0 ||
                      strcmp(a, "--json") == 0 || strcmp(a, "--min-cfi") == 0 ||
                      strcmp(a, "--min-symbolicated") == 0 || strcmp(a, "--min-lines") == 0 ||
-                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0;
+                     strcmp(a, "--max-scanned") == 0 || strcmp(a, "--max-missing") == 0 ||
+                     strcmp(a, "--debuginfod") == 0 || strcmp(a, "--symbols-download-timeout-secs") == 0;
         if (!takes) {
             status = usage_error("check: unknown option '%s'", a);
             break;
@@ -296,12 +332,21 @@ static int cmd_check(int argc, char **argv)
         }
         i++;
         if (strcmp(a, "--symbols") == 0) {
-            if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+            if (strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0 ||
+                strncmp(v, "s3://", 5) == 0) /* a bucket: stackwalk's S3 source reads it */
                 urls[nurls++] = v;
             else
                 paths[npaths++] = v;
         } else if (strcmp(a, "--symbols-cache") == 0) {
             opt.symbols_cache = v;
+        } else if (strcmp(a, "--debuginfod") == 0) {
+            dbgi[ndbgi++] = v;
+        } else if (strcmp(a, "--symbols-download-timeout-secs") == 0) {
+            long secs;
+            if (!parse_count(v, &secs) || secs < 1 || secs > 1000000)
+                status = usage_error("check: %s needs a number of seconds (1 or more)", a);
+            else
+                opt.download_timeout_secs = (unsigned)secs;
         } else if (strcmp(a, "--expect") == 0) {
             opt.expect_path = v;
         } else if (strcmp(a, "--baseline") == 0) {
@@ -321,14 +366,23 @@ static int cmd_check(int argc, char **argv)
                 status = usage_error("check: %s needs a count", a);
         }
     }
-    if (status == 0 && npaths + nurls == 0)
-        status = usage_error("%s", "check: no --symbols DIR|URL given");
+    const char *env_urls = getenv("DEBUGINFOD_URLS");
+    bool env_on = env_urls && env_urls[strspn(env_urls, " \t\n")] != '\0';
+    opt.debuginfod = !no_debuginfod && (ndbgi > 0 || env_on);
+    /* debuginfod alone is a symbol source too */
+    if (status == 0 && npaths + nurls == 0 && !opt.debuginfod)
+        status = usage_error("%s", "check: no --symbols DIR|URL (or --debuginfod URL) given");
     if (status == 0 && ndumps == 0)
         status = usage_error("%s", "check: no dump given");
     if (status) {
-        free(paths), free(urls), free(dumps);
+        free(paths), free(urls), free(dumps), free(dbgi);
         return status;
     }
+    opt.debuginfod_urls = dbgi;
+    opt.ndebuginfod_urls = ndbgi;
+    /* a module whose download failed is a warning line, not a failed check */
+    if (opt.debuginfod)
+        sk_log_set_sink(sk_log_stderr_sink, (void *)"symverify", SK_LOG_WARN);
     opt.symbol_paths = paths;
     opt.nsymbol_paths = npaths;
     opt.symbol_urls = urls;
@@ -367,7 +421,7 @@ static int cmd_check(int argc, char **argv)
         }
     }
     sv_check_report_free(&rep);
-    free(paths), free(urls), free(dumps);
+    free(paths), free(urls), free(dumps), free(dbgi);
     return status;
 }
 

@@ -133,6 +133,37 @@ static bool id_from_file(const char *path, uint8_t *id, size_t cap, size_t *len)
     return ok;
 }
 
+static bool soname_from_file(const char *path, char *out, size_t cap)
+{
+    struct file_reader r = {open(path, O_RDONLY | O_CLOEXEC)};
+    if (r.fd < 0)
+        return false;
+    bool ok = sv_elf_soname(read_file_at, &r, out, cap);
+    close(r.fd);
+    return ok;
+}
+
+/* Breakpad's Linux client (and crashpad, and their descendants) name a
+ * shared library by its SONAME: the mapped path with its last component
+ * replaced, "/usr/lib/libpng16.so.16" for libpng16.so.16.39.0.  dumpsyms
+ * writes the same name in the MODULE line, so the lookups match. */
+static void apply_soname(sv_module *mod, const char *mapped)
+{
+    char soname[256];
+    if (!soname_from_file(mapped, soname, sizeof soname) &&
+        !soname_from_file(mod->name, soname, sizeof soname))
+        return;
+    if (strchr(soname, '/'))
+        return;
+    const char *slash = strrchr(mod->name, '/');
+    size_t dir = slash ? (size_t)(slash - mod->name) + 1 : 0;
+    char *name = sk_xmalloc(dir + strlen(soname) + 1);
+    memcpy(name, mod->name, dir);
+    strcpy(name + dir, soname);
+    free(mod->name);
+    mod->name = name;
+}
+
 static const char deleted_suffix[] = " (deleted)";
 
 int sv_collect_modules(pid_t pid, int mem_fd, const sv_maps *maps, sv_module **out, size_t *nout,
@@ -211,6 +242,7 @@ int sv_collect_modules(pid_t pid, int mem_fd, const sv_maps *maps, sv_module **o
             found = id_from_file(mf, mod.id, sizeof mod.id, &mod.id_len);
             if (!found)
                 found = id_from_file(mod.name, mod.id, sizeof mod.id, &mod.id_len);
+            apply_soname(&mod, mf);
         }
         if (!found) {
             struct mem_reader r = {mem_fd};

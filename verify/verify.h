@@ -67,6 +67,8 @@ typedef struct sv_sym_stats {
     size_t lines, records, bad_lines;
     size_t funcs, publics, line_records, inlines, files, origins;
     size_t cfi_inits, cfi_rows, stack_win;
+    size_t cfi_synthesized; /* INITs dumpsyms derived from machine code
+                             * (its "INFO CFI_SYNTHESIZED N" line) */
     size_t funcs_without_lines;
     uint64_t func_bytes;           /* bytes covered by FUNC records */
     uint64_t func_bytes_with_cfi;  /* ... of which a STACK CFI INIT covers */
@@ -164,6 +166,12 @@ typedef struct sv_check_options {
     const char *const *symbol_urls;  /* symbol servers */
     size_t nsymbol_urls;
     const char *symbols_cache;       /* NULL: downloads kept in memory */
+    /* debuginfod, as stackwalk's sw_options: on when set; the servers are
+     * debuginfod_urls, or DEBUGINFOD_URLS when there are none */
+    bool debuginfod;
+    const char *const *debuginfod_urls;
+    size_t ndebuginfod_urls;
+    unsigned download_timeout_secs;  /* 0: stackwalk's default */
     const char *expect_path;         /* --expect FILE, or NULL */
     const char *baseline_path;       /* --baseline REPORT (our JSON), or NULL */
     /* thresholds over each dump's crashing thread; < 0: not set */

@@ -77,9 +77,24 @@ static void test_store_key(void **state)
     free(k);
     assert_null(sk_store_key("..", "20AD60B0B4C68177552708AA192E77390", &err));
     assert_null(sk_store_key("a/b", "20AD60B0B4C68177552708AA192E77390", &err));
-    assert_null(sk_store_key("a%b", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key(".", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("a\nb", "20AD60B0B4C68177552708AA192E77390", &err));
+    assert_null(sk_store_key("a\x7f", "20AD60B0B4C68177552708AA192E77390", &err));
     assert_null(sk_store_key("libfoo.so", "20ad60b0b4c68177552708aa192e77390", &err));
     assert_int_equal(err.code, SK_EFORMAT);
+    /* A local store takes every safe file name (coreutils' "["); only a
+     * symbol server's keys are stricter. */
+    static const char *const odd[] = {"[", "a%b", "lib#x.so", "x\\y", "caf\xc3\xa9", "a b", "...", NULL};
+    for (size_t i = 0; odd[i]; i++) {
+        k = sk_store_key(odd[i], "20AD60B0B4C68177552708AA192E77390", &err);
+        assert_non_null(k);
+        free(k);
+        assert_true(sk_is_safe_path_component(odd[i]));
+        assert_true(sk_is_safe_key_component(odd[i]) == (i >= 5));
+    }
+    assert_true(sk_is_safe_key_component("libpng16.so.16"));
+    assert_false(sk_is_safe_path_component("a/b"));
 }
 
 static void test_buf_numbers(void **state)

@@ -72,9 +72,13 @@ class Module:
     """build_id None: no CodeView record (a Windows module is then found by
     its code id, TIMESTAMP + size)."""
 
-    def __init__(self, name, base, size, build_id, timestamp=0):
+    def __init__(self, name, base, size, build_id, timestamp=0, rsds=None, version=None):
         self.name, self.base, self.size, self.build_id = name, base, size, build_id
         self.timestamp = timestamp
+        # rsds: (16-byte GUID as stored, age, pdb name) for a PDB 7.0 record
+        # (Windows PDBs; Crashpad writes Mach-O LC_UUIDs this way with age 0)
+        self.rsds = rsds
+        self.version = version  # (a, b, c, d) file version, or None
 
     @property
     def debug_id(self):
@@ -82,9 +86,10 @@ class Module:
 
 
 class Thread:
-    def __init__(self, tid, arch, regs, stack_base, stack: bytes, name=None):
+    def __init__(self, tid, arch, regs, stack_base, stack: bytes, name=None, teb=0):
         self.tid, self.arch, self.regs = tid, arch, regs
         self.stack_base, self.stack, self.name = stack_base, stack, name
+        self.teb = teb
 
 
 class Dump:
@@ -97,6 +102,15 @@ class Dump:
         self.requesting = None
         self.annotations = {}         # Crashpad process-wide simple annotations
         self.module_annotations = {}  # module index -> {key: value}
+        self.exception_params = []    # ExceptionInformation[] words
+        self.csd = "Linux 6.1.0 #1 SMP test"
+        self.os_version = (0, 0, 0)
+        self.time = 0                 # header time_date_stamp
+        self.create_time = None       # misc info process_create_time
+        self.dump_thread = None       # Breakpad info dump_thread_id
+        # callables (add, mdstring) -> (stream type, bytes), for streams that
+        # point at strings elsewhere in the file
+        self.builders = []
 
     def build(self) -> bytes:
         out = bytearray(32)
@@ -113,9 +127,9 @@ class Dump:
             u = s.encode("utf-16-le")
             return add(struct.pack("<I", len(u)) + u + b"\0\0")
 
-        csd = mdstring("Linux 6.1.0 #1 SMP test")
+        csd = mdstring(self.csd)
         arch_id = ARCH[self.arch]
-        si = struct.pack("<HHHBBIIIII HH", arch_id, 6, 0x9e0a, 4, 0, 0, 0, 0, self.os_id, csd, 0, 0)
+        si = struct.pack("<HHHBBIIIII HH", arch_id, 6, 0x9e0a, 4, 0, *self.os_version, self.os_id, csd, 0, 0)
         si = si.ljust(32, b"\0")
         if self.arch in ("x86", "amd64"):
             si += b"GenuineIntel" + struct.pack("<III", 0x906EA, 0, 0)
@@ -129,7 +143,7 @@ class Dump:
             srva = add(t.stack)
             ctx = context(t.arch or self.arch, t.regs)
             crva = add(ctx)
-            trecs.append(struct.pack("<IIIIQQII II", t.tid, 0, 0, 0, 0, t.stack_base, len(t.stack), srva,
+            trecs.append(struct.pack("<IIIIQQII II", t.tid, 0, 0, 0, t.teb, t.stack_base, len(t.stack), srva,
                                      len(ctx), crva))
         if trecs:
             streams.append((THREAD_LIST, struct.pack("<I", len(trecs)) + b"".join(trecs)))
@@ -142,8 +156,15 @@ class Dump:
         for m in self.modules:
             nrva = mdstring(m.name)
             cv = struct.pack("<I", 0x4270454C) + m.build_id if m.build_id is not None else b""
+            if m.rsds:
+                guid, age, pdb = m.rsds
+                cv = struct.pack("<I", 0x53445352) + guid + struct.pack("<I", age) + pdb.encode() + b"\0"
             cvrva = add(cv) if cv else 0
-            rec = struct.pack("<QIIII", m.base, m.size, 0, m.timestamp, nrva) + b"\0" * 52 + \
+            vi = b"\0" * 52
+            if m.version:
+                a, b_, c, d_ = m.version
+                vi = struct.pack("<IIII", 0xFEEF04BD, 0x10000, a << 16 | b_, c << 16 | d_).ljust(52, b"\0")
+            rec = struct.pack("<QIIII", m.base, m.size, 0, m.timestamp, nrva) + vi + \
                 struct.pack("<IIII", len(cv), cvrva, 0, 0) + b"\0" * 16
             assert len(rec) == 108
             mrecs.append(rec)
@@ -161,14 +182,20 @@ class Dump:
             t = [t for t in self.threads if t.tid == tid]
             ctx = context(self.arch, regs if regs is not None else (t[0].regs if t else {}))
             crva = add(ctx)
-            rec = struct.pack("<IIIIQQII", tid, 0, sig, code, 0, addr, 0, 0) + b"\0" * 120 + \
+            params = list(self.exception_params)[:15]
+            rec = struct.pack("<IIIIQQII", tid, 0, sig, code, 0, addr, len(params), 0) + \
+                b"".join(struct.pack("<Q", v) for v in params).ljust(120, b"\0") + \
                 struct.pack("<II", len(ctx), crva)
             assert len(rec) == 168
             streams.append((EXCEPTION, rec))
-        if self.pid is not None:
-            streams.append((MISC_INFO, struct.pack("<IIIIII", 24, 1, self.pid, 0, 0, 0)))
-        if self.requesting is not None:
-            streams.append((BREAKPAD_INFO, struct.pack("<III", 3, 0, self.requesting)))
+        if self.pid is not None or self.create_time is not None:
+            flags = (1 if self.pid is not None else 0) | (2 if self.create_time is not None else 0)
+            streams.append((MISC_INFO, struct.pack("<IIIIII", 24, flags, self.pid or 0, self.create_time or 0,
+                                                   0, 0)))
+        if self.requesting is not None or self.dump_thread is not None:
+            valid = (1 if self.dump_thread is not None else 0) | (2 if self.requesting is not None else 0)
+            streams.append((BREAKPAD_INFO, struct.pack("<III", valid, self.dump_thread or 0,
+                                                       self.requesting or 0)))
         if self.annotations or self.module_annotations:
             def utf8(text):
                 b = text.encode()
@@ -192,11 +219,13 @@ class Dump:
             assert len(cp) == 52
             streams.append((0x43500001, cp))
         streams.extend(self.extra)
+        for b in self.builders:
+            streams.append(b(add, mdstring))
 
         # stream data, then the directory
         placed = [(t, len(d), add(d)) for t, d in streams]
         dir_rva = add(b"".join(struct.pack("<III", t, n, rva) for t, n, rva in placed))
-        struct.pack_into("<IIIIIIQ", out, 0, SIG, VERSION, len(placed), dir_rva, 0, 0, 0)
+        struct.pack_into("<IIIIIIQ", out, 0, SIG, VERSION, len(placed), dir_rva, 0, self.time, 0)
         return bytes(out)
 
     def write(self, path):

@@ -172,7 +172,7 @@ r = walk("--symbols-url", BASE + "/codeid")
 if r:
     check("code-id frame", r["crashing_thread"]["frames"][0]["function"], "DllMain")
     m = r["modules"][0]
-    check("code-id module", (m["code_id"], m["debug_id"], m["debug_file"]), (code_id, win_debug, "app.pdb"))
+    check("code-id module", (m["code_id"], m["debug_id"], m["debug_file"]), (code_id.lower(), win_debug, "app.pdb"))
     check("windows crash type", r["crash_info"]["type"], "EXCEPTION_ACCESS_VIOLATION")
 
 server.shutdown()

@@ -49,6 +49,8 @@ if libs:
 
 FIXTURE_MODULES = ("crashers", "libcrashlib.so", "widget")
 SYMBOLIZER = shutil.which("llvm-symbolizer")
+if not SYMBOLIZER and os.environ.get("CI"):
+    failures.append("llvm-symbolizer missing (CI is set: a missing oracle is a failure)")
 agree = {"function": [0, 0], "line": [0, 0]}
 CASES = {
     "chain": (["crash_null", "chain_b", "chain_a", "main"], ("crashers.c", "null")),

@@ -93,17 +93,19 @@ def amd64():
         ("leaf", "context", "/src/app.c", 40),
         ("middle", "cfi", "/src/app.c", 77),
         ("outer", "cfi", "/src/app.c", 20),
-        ("main", "frame_pointer", "/src/app.c", 10),
+        # outer's frame record holds a bogus caller rbp (0x10, below its own
+        # frame): rust-minidump rejects that record, and the scan finds main
+        ("main", "scan", "/src/app.c", 10),
         ("start_thread", "scan")])
     check("amd64 inline", frames[1].get("inlines"),
           [{"function": "inlined_helper", "file": "/src/helper.h", "line": 99}])
     check("amd64 crash", (r["crash_info"]["type"], r["crash_info"]["address"], r["crash_info"]["crashing_thread"]),
-          ("SIGSEGV /SEGV_MAPERR", "0x000000000000dead", 0))
+          ("SIGSEGV / SEGV_MAPERR", "0x000000000000dead", 0))
     check("amd64 pid", r["pid"], 4242)
     check("amd64 thread name", r["threads"][0]["thread_name"], "crasher")
     check("amd64 frame0 regs", frames[0]["registers"]["rip"], "0x0000000000401310")
     check("amd64 module offsets", (frames[1]["module"], frames[1]["module_offset"], frames[1]["function_offset"]),
-          ("app", "0x0000000000001250", "0x0000000000000050"))
+          ("app", "0x000000000000124f", "0x000000000000004f"))  # the call instruction
     mods = {m["filename"]: m for m in r["modules"]}
     check("amd64 module ids", (mods["app"]["debug_id"], mods["app"]["code_id"]),
           (app.debug_id, app.build_id.hex()))
@@ -112,7 +114,7 @@ def amd64():
     check("amd64 main module", r["main_module"], 0)
     check("amd64 annotations", [(a["module"], a["key"], a["value"]) for a in r.get("annotations", [])],
           [(None, "product", "Fixture"), (None, "version", "1.2.3"), ("libfoo.so", "lib-key", "lib-value")])
-    check("amd64 lsb_release", r["lsb_release"], "DISTRIB_ID=Debian\nDISTRIB_RELEASE=12\n")
+    check("amd64 lsb_release", r["lsb_release"], {"id": "Debian", "release": "12", "codename": "", "description": ""})
     check("amd64 system", (r["system_info"]["os"], r["system_info"]["cpu_arch"], r["system_info"]["cpu_count"]),
           ("Linux", "amd64", 4))
     # without symbols: frame 0 only from context, the rest by frame pointer/scan,
@@ -139,9 +141,15 @@ def amd64():
         p = subprocess.run([STACKWALK, mode, path, store], capture_output=True, text=True, timeout=60)
         check("amd64 %s exit" % mode, p.returncode, 0)
         if mode == "--machine":
-            check("machine frame line", "0|1|app|middle|/src/app.c|77|0x50" in p.stdout.splitlines(), True)
+            # Breakpad -m: the inline frame has its own line (offset from its
+            # line record), the return address is what offsets count from
+            lines = p.stdout.splitlines()
+            check("machine inline line", "0|1|app|inlined_helper|/src/helper.h|99|0x10" in lines, True)
+            check("machine frame line", "0|2|app|middle|/src/app.c|77|0x50" in lines, True)
         if mode == "--human":
-            check("human frame", " 1  app!middle [app.c : 77 + 0x50]" in p.stdout, True)
+            # rust-minidump: inline frames numbered, callers at the call
+            check("human inline", " 1  app!inlined_helper [helper.h : 99]\n    Found by: inlining" in p.stdout, True)
+            check("human frame", " 2  app!middle [app.c : 77 + 0x4f]" in p.stdout, True)
 
 
 # ---- x86: STACK WIN program, CFI, frame pointer, scan ----------------------
@@ -167,11 +175,15 @@ def x86():
     st.put(S + 0x44, 0x401250)
     # middle (cfi): esp = S+0x48, ra at [S+0x48] -> outer
     st.put(S + 0x48, 0x401150)
-    # outer (no info): frame pointer ebp = S+0x100 -> main
-    st.put(S + 0x100, 0x20)
+    # outer (no info): frame pointer ebp = S+0x100 -> main; its saved ebp
+    # (S+0x200) is above the caller's esp and in memory, as rust-minidump
+    # requires of a frame record
+    st.put(S + 0x100, S + 0x200)
     st.put(S + 0x104, 0x401080)
-    # main (ebp bogus): scan finds bottom
+    # main: the record at S+0x200 holds a bogus saved ebp (0x20, below its
+    # own frame), so it is no frame record; the scan finds bottom
     st.put(S + 0x108, 0x401480)
+    st.put(S + 0x200, 0x20)
     dump = mdbuild.Dump("x86")
     dump.modules = [app]
     regs = {"eip": 0x401310, "esp": S + 0x30, "ebp": S + 0x40}
@@ -209,7 +221,7 @@ def x86_fpo():
     dump.write(path)
     r = run(path, store)
     frames = expect_frames("x86 fpo", r, [("fpo_leaf", "context"), ("main", "cfi")])
-    check("x86 fpo caller esp", frames[1]["offset"], "0x00401050")
+    check("x86 fpo caller esp", frames[1]["offset"], "0x0040104f")  # the call, as rust-minidump reports it
 
 
 # ---- arm64: leaf via lr (CFI), PAC-signed return address, frame records, scan
@@ -253,9 +265,9 @@ def arm64(layout):
         ("outer", "cfi", "/src/app.c", 20),
         ("main", "frame_pointer"),
         ("bottom", "scan")])
-    check(layout + " pac stripped", frames[2]["offset"], "0x%016x" % (app.base + 0x1104))
+    check(layout + " pac stripped", frames[2]["offset"], "0x%016x" % (app.base + 0x1100))
     check(layout + " cpu", r["system_info"]["cpu_arch"], "arm64")
-    check(layout + " crash", r["crash_info"]["type"], "SIGABRT /SI_TKILL")
+    check(layout + " crash", r["crash_info"]["type"], "SIGABRT / SI_TKILL")
 
 
 # ---- arm: leaf by lr, frame records through r11, scan -----------------------

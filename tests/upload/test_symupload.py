@@ -262,7 +262,7 @@ def sc_invalid(env):
         'bad/six.sym': 'MODULE Linux x86_64 %s lib with space.so\n' % debug_id('z'),
         'bad/notmodule.sym': 'INFO CODE_ID 1234\nMODULE Linux x86_64 %s a.so\n' % debug_id('w'),
         'bad/empty.sym': '',
-        'bad/hash.sym': 'MODULE Linux x86_64 %s lib#1.so\n' % debug_id('v'),
+        'bad/slash.sym': 'MODULE Linux x86_64 %s ..\n' % debug_id('v'),
         'bad/shortid.sym': 'MODULE Linux x86_64 ABCDEF0 libs.so\n',
     }
     for rel, text in bad.items():
@@ -496,6 +496,33 @@ def sc_store(env):
     check(open(os.path.join(store, victim), 'rb').read() == b'MODULE Linux x86_64 OTHER\n',
           'the differing file was overwritten')
     check(set(walk_files(store)) == set(env.expected), 'temporary files left behind')
+
+
+def sc_odd_names(env):
+    """Names a local store takes but Tecken refuses (coreutils' "[", '#', '%'):
+    the store gets every file, the upload sends the others and names these
+    as not uploadable."""
+    make_tree(env, 3)
+    odd = {}
+    for i, name in enumerate(['[', 'lib#1.so', 'a%b']):
+        path, key = env.add_sym('odd/%d.sym' % i, name, i, expect=False)
+        odd[key] = open(path, 'rb').read()
+    store = os.path.join(env.root, 'store')
+    env.start_server()
+    rc = env.run('--url', env.url, '--store', store, env.srcdir)
+    check(rc == 1, 'exit %d, want 1: some files could not be uploaded' % rc)
+    env.check_arrived_once()
+    want_store = dict(env.expected)
+    want_store.update(odd)
+    check(walk_files(store) == want_store, 'the store must hold every file, odd names too: %s' %
+          sorted(walk_files(store)))
+    for key in odd:
+        lines = [l for l in env.out.splitlines() if l.startswith('not-uploadable %s:' % key)]
+        check(len(lines) == 1, 'no not-uploadable line for %s' % key)
+    check('3 uploaded, 0 skipped, 0 failed, 3 not uploadable' in env.out, 'summary line')
+    # Store only: nothing is refused.
+    rc = env.run('--store', os.path.join(env.root, 'store2'), env.srcdir, token=None)
+    check(rc == 0, 'store only: exit %d' % rc)
 
 
 def sc_store_and_upload(env):

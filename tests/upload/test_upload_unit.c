@@ -1,7 +1,9 @@
 /*
  * Unit tests of the upload library's pieces that need no network: keys
  * from MODULE lines, lint and collisions, backoff and Retry-After, archive
- * splitting and zip layout, reading Tecken's JSON replies, the store.
+ * splitting and zip layout, reading Tecken's JSON replies, the store, and
+ * the S3 pieces (s3:// URLs, addressing, XML replies, gzip bodies and their
+ * per-part SHA-256).
  *
  * argv[1]: a scratch directory (under the build tree) for temporary files.
  */
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <utime.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include "su_internal.h"
 
@@ -92,16 +95,24 @@ static void test_lint_rejects(void **state)
     expect_bad("INFO CODE_ID 1234\n", "not a MODULE");
     expect_bad("", "no MODULE");
     expect_bad("\nMODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a.so\n", "no MODULE");
-    expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 lib#1.so\n", "");
     expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 ..\n", "");
-    expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a|b\n", "");
+    expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 .\n", "");
     expect_bad("MODULEX Linux x86_64 20AD60B0B4C68177552708AA192E77390 a.so\n", "");
     const char nul[] = "MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a\0b.so\n";
     char *key = NULL;
     assert_int_not_equal(su_key_from_module_line(nul, sizeof nul - 1, &key, NULL), SK_OK);
     assert_null(key);
-    /* 8-bit bytes in the name. */
-    expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 lib\xc3\xa9.so\n", "");
+    expect_bad("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a\x01b\n", "");
+    /* Names a local store takes although Tecken refuses them (symupload
+     * refuses them at upload time, see run.c): 8-bit bytes, '#', '|', "[". */
+    expect_key("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 lib\xc3\xa9.so\n",
+               "lib\xc3\xa9.so/20AD60B0B4C68177552708AA192E77390/lib\xc3\xa9.so.sym");
+    expect_key("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 lib#1.so\n",
+               "lib#1.so/20AD60B0B4C68177552708AA192E77390/lib#1.so.sym");
+    expect_key("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a|b\n",
+               "a|b/20AD60B0B4C68177552708AA192E77390/a|b.sym");
+    expect_key("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 [\n",
+               "[/20AD60B0B4C68177552708AA192E77390/[.sym");
 }
 
 static void test_lint_set(void **state)
@@ -486,6 +497,232 @@ static void count_key(const char *key, void *ctx)
     (*(int *)ctx)++;
 }
 
+
+/* ---- S3 -------------------------------------------------------------------- */
+
+static void expect_s3_url(const char *url, const char *bucket, const char *prefix)
+{
+    char *b = NULL, *p = NULL;
+    sk_error err;
+    sk_error_clear(&err);
+    if (su_s3_parse_url(url, &b, &p, &err) != SK_OK)
+        fail_msg("'%s': %s", url, err.msg);
+    assert_string_equal(b, bucket);
+    assert_string_equal(p, prefix);
+    free(b);
+    free(p);
+}
+
+static void expect_s3_bad(const char *url, const char *in_msg)
+{
+    char *b = (char *)1, *p = (char *)1;
+    sk_error err;
+    sk_error_clear(&err);
+    assert_int_equal(su_s3_parse_url(url, &b, &p, &err), SK_EUSAGE);
+    assert_null(b);
+    assert_null(p);
+    if (!strstr(err.msg, in_msg))
+        fail_msg("'%s': message '%s' lacks '%s'", url, err.msg, in_msg);
+}
+
+static void expect_base(const char *endpoint, const char *bucket, bool path, const char *want)
+{
+    char *out = NULL;
+    sk_error err;
+    sk_error_clear(&err);
+    if (su_s3_base_url(endpoint, "eu-west-3", bucket, path, &out, &err) != SK_OK)
+        fail_msg("%s: %s", endpoint ? endpoint : "(aws)", err.msg);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void test_s3_urls(void **state)
+{
+    (void)state;
+    expect_s3_url("s3://symbols", "symbols", "");
+    expect_s3_url("s3://symbols/", "symbols", "");
+    expect_s3_url("s3://my.bucket-1/v1/syms/", "my.bucket-1", "v1/syms");
+    expect_s3_url("s3://b//x", "b", "x");
+    expect_s3_bad("http://b/x", "not an s3://");
+    expect_s3_bad("s3://", "names no bucket");
+    expect_s3_bad("s3:///x", "names no bucket");
+    expect_s3_bad("s3://bu cket", "not a bucket name");
+    expect_s3_bad("s3://user@host", "not a bucket name");
+    expect_s3_bad("s3://b?x=1", "not a bucket name");
+    expect_s3_bad("s3://b/../etc", "not allowed");
+    expect_s3_bad("s3://b/a%20b", "not allowed");
+    expect_s3_bad("s3://b/a//c", "empty component");
+
+    assert_true(su_s3_use_path_style(SU_S3_AUTO, "http://127.0.0.1:9000", "b"));
+    assert_false(su_s3_use_path_style(SU_S3_AUTO, NULL, "b"));
+    assert_true(su_s3_use_path_style(SU_S3_AUTO, NULL, "my.dotted"));
+    assert_false(su_s3_use_path_style(SU_S3_VIRTUAL, "http://h", "b"));
+    assert_true(su_s3_use_path_style(SU_S3_PATH, NULL, "b"));
+
+    expect_base(NULL, "b", false, "https://b.s3.eu-west-3.amazonaws.com");
+    expect_base(NULL, "b", true, "https://s3.eu-west-3.amazonaws.com/b");
+    expect_base("http://127.0.0.1:9000", "b", true, "http://127.0.0.1:9000/b");
+    expect_base("http://127.0.0.1:9000/", "b", true, "http://127.0.0.1:9000/b");
+    expect_base("https://minio.example/s3/", "b", true, "https://minio.example/s3/b");
+    expect_base("http://localhost:9000", "b", false, "http://b.localhost:9000");
+    const char *bad[] = {"ftp://h", "h:9000", "http://", "http://u:p@h", "http://h?x=1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *out = (char *)1;
+        sk_error err;
+        sk_error_clear(&err);
+        assert_int_equal(su_s3_base_url(bad[i], "r", "b", true, &out, &err), SK_EUSAGE);
+        assert_null(out);
+    }
+}
+
+static void expect_xml(const char *xml, const char *tag, const char *want)
+{
+    char *got = su_xml_text(xml, strlen(xml), tag);
+    if (!want) {
+        if (got)
+            fail_msg("'%s' <%s>: got '%s', wanted nothing", xml, tag, got);
+        return;
+    }
+    if (!got)
+        fail_msg("'%s' <%s>: got nothing, wanted '%s'", xml, tag, want);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_s3_xml(void **state)
+{
+    (void)state;
+    const char *err = "<?xml version=\"1.0\"?>\n<Error><Code>SlowDown</Code>"
+                      "<Message>Please &amp; thank &lt;you&gt;</Message></Error>";
+    expect_xml(err, "Code", "SlowDown");
+    expect_xml(err, "Message", "Please & thank <you>");
+    assert_true(su_xml_has_element(err, strlen(err), "Error"));
+    assert_false(su_xml_has_element(err, strlen(err), "Err"));
+    expect_xml("<R><UploadId>a.b~c_d-1</UploadId></R>", "UploadId", "a.b~c_d-1");
+    expect_xml("<R><UploadId xmlns=\"x\">id</UploadId></R>", "UploadId", "id");
+    expect_xml("<R><UploadId/></R>", "UploadId", "");
+    expect_xml("<R><CodeX>a</CodeX><Code>b</Code></R>", "Code", "b");
+    /* Bad input: truncated, unclosed, nested, control bytes. */
+    expect_xml("<Code>Slow", "Code", NULL);
+    expect_xml("<Code", "Code", NULL);
+    expect_xml("<Code>a</Cod>", "Code", NULL);
+    expect_xml("<Code><b>x</b></Code>", "Code", NULL);
+    expect_xml("", "Code", NULL);
+    expect_xml("<Code>a\x01\nb</Code>", "Code", "a  b");
+    expect_xml("<Code>&bogus;</Code>", "Code", "&bogus;");
+    sk_buf b;
+    sk_buf_init(&b);
+    su_xml_escape(&b, "\"e\"&<>");
+    assert_string_equal(b.data, "\"e\"&amp;&lt;&gt;");
+    sk_buf_free(&b);
+
+    assert_true(strstr(su_s3_refusal_hint("RequestTimeTooSkewed"), "clock skew") != NULL);
+    assert_true(strstr(su_s3_refusal_hint("SignatureDoesNotMatch"), "bad credentials") != NULL);
+    assert_true(strstr(su_s3_refusal_hint("InvalidAccessKeyId"), "AWS_ACCESS_KEY_ID") != NULL);
+    assert_true(strstr(su_s3_refusal_hint(NULL), "refused") != NULL);
+    assert_true(su_s3_code_retryable("SlowDown"));
+    assert_true(su_s3_code_retryable("InternalError"));
+    assert_false(su_s3_code_retryable("AccessDenied"));
+    assert_false(su_s3_code_retryable(NULL));
+}
+
+static void check_body(const char *path, uint64_t size, bool compress, uint64_t part)
+{
+    su_s3_body b;
+    sk_error err;
+    sk_error_clear(&err);
+    assert_int_equal(su_s3_body_prepare(path, size, compress, part, scratch, &b, &err), SK_OK);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(sk_read_file(path, &data, &len, NULL), SK_OK);
+    char sha[65];
+    su_sha256_hex(data, len, sha);
+    assert_string_equal(sha, b.plain_sha);
+    assert_int_equal(b.plain_size, len);
+    /* The body, read back part by part, hashes to each part's hash. */
+    unsigned char *body = sk_xmalloc(b.len ? b.len : 1);
+    uint64_t off = 0;
+    for (size_t p = 0; p < b.nparts; p++) {
+        uint64_t pl = su_s3_part_len(&b, p);
+        assert_true(pl > 0);
+        assert_int_equal(su_s3_body_read(&b, off, body + off, pl), (ssize_t)pl);
+        su_sha256_hex(body + off, pl, sha);
+        assert_string_equal(sha, b.part_sha[p]);
+        off += pl;
+    }
+    assert_int_equal(off, b.len);
+    assert_int_equal(b.nparts, b.len ? (b.len + b.part_size - 1) / b.part_size : 1);
+    if (compress) {
+        unsigned char *out = sk_xmalloc(len + 1);
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+        zs.next_in = body;
+        zs.avail_in = (uInt)b.len;
+        zs.next_out = out;
+        zs.avail_out = (uInt)len + 1;
+        assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+        assert_int_equal(zs.total_out, len);
+        assert_memory_equal(out, data, len);
+        inflateEnd(&zs);
+        free(out);
+    } else {
+        assert_int_equal(b.len, len);
+        assert_memory_equal(body, data, len);
+    }
+    free(body);
+    free(data);
+    char *tmp = b.tmp_path ? sk_xstrdup(b.tmp_path) : NULL;
+    su_s3_body_free(&b);
+    if (tmp) {
+        assert_false(sk_is_file(tmp)); /* the compressed copy is gone */
+        free(tmp);
+    }
+}
+
+static void test_s3_body(void **state)
+{
+    (void)state;
+    char *small = write_scratch("s3/small.sym", "MODULE Linux x86_64 " "20AD60B0B4C68177552708AA192E77390 a\n");
+    check_body(small, strlen("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a\n"), true,
+               SU_S3_MIN_PART);
+    check_body(small, strlen("MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 a\n"), false,
+               SU_S3_MIN_PART);
+    /* 12 MiB of poorly compressible text: several parts, through a temporary
+     * file when compressed and straight from the file when plain. */
+    sk_buf t;
+    sk_buf_init(&t);
+    sk_buf_puts(&t, "MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 big\n");
+    unsigned short seed[3] = {7, 8, 9};
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    while (t.len < (12u << 20)) {
+        char line[80];
+        for (int i = 0; i < 64; i++)
+            line[i] = b64[(int)(erand48(seed) * 64)];
+        line[64] = '\n';
+        sk_buf_append(&t, line, 65);
+    }
+    char *big = scratch_path("s3/big.sym");
+    assert_int_equal(sk_write_file_atomic(big, t.data, t.len, NULL), SK_OK);
+    check_body(big, t.len, true, SU_S3_MIN_PART);
+    check_body(big, t.len, false, SU_S3_MIN_PART);
+    /* A size that disagrees with the file (it changed since it was linted). */
+    su_s3_body b;
+    sk_error err;
+    sk_error_clear(&err);
+    assert_int_not_equal(su_s3_body_prepare(big, t.len - 1, true, SU_S3_MIN_PART, scratch, &b, &err),
+                         SK_OK);
+    assert_non_null(strstr(err.msg, "changed while being read"));
+    sk_error_clear(&err);
+    assert_int_not_equal(su_s3_body_prepare("/nonexistent/x.sym", 1, true, SU_S3_MIN_PART, scratch,
+                                            &b, &err),
+                         SK_OK);
+    assert_non_null(strstr(err.msg, "/nonexistent/x.sym"));
+    sk_buf_free(&t);
+    free(small);
+    free(big);
+}
+
 /* Random bytes and mutations of valid inputs through every parser: under
  * the sanitizers any out-of-bounds read shows; results must stay sane. */
 static void test_fuzz_parsers(void **state)
@@ -496,10 +733,11 @@ static void test_fuzz_parsers(void **state)
         "{\"upload\": {\"skipped_keys\": [\"a/B/a.sym\", \"x\\u0041\"]}, \"error\": \"e\\\"f\"}",
         "MODULE Linux x86_64 20AD60B0B4C68177552708AA192E77390 libfoo.so\n",
         "Wed, 21 Oct 2015 07:28:30 GMT",
+        "<Error><Code>SlowDown</Code><Message>a &amp; b</Message><UploadId>x</UploadId></Error>",
     };
     char buf[160];
     for (int round = 0; round < 20000; round++) {
-        const char *base = seeds[round % 3];
+        const char *base = seeds[round % 4];
         size_t n = strlen(base);
         if (n >= sizeof buf)
             n = sizeof buf - 1;
@@ -525,6 +763,14 @@ static void test_fuzz_parsers(void **state)
         int count = 0;
         int r = su_json_skipped_keys(copy, n, count_key, &count);
         assert_true(r == -1 || r == count);
+        static const char *const tags[] = {"Code", "Message", "UploadId", "Error"};
+        for (size_t t = 0; t < 4; t++) {
+            char *x = su_xml_text(copy, n, tags[t]);
+            if (x)
+                assert_true(strlen(x) <= n);
+            free(x);
+            (void)su_xml_has_element(copy, n, tags[t]);
+        }
         char *key = NULL;
         if (su_key_from_module_line(copy, n, &key, NULL) == SK_OK) {
             assert_non_null(key);
@@ -563,6 +809,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_build_zip),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_s3_urls),
+        cmocka_unit_test(test_s3_xml),
+        cmocka_unit_test(test_s3_body),
         cmocka_unit_test(test_fuzz_parsers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

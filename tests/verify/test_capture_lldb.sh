@@ -7,6 +7,10 @@ ulimit -c 0 # the fixture crashes on purpose: no core files
 symverify=$1 src=$2 scratch=$3
 lldb=$(command -v lldb-14 || command -v lldb || true)
 if [ -z "$lldb" ]; then
+    if [ -n "${CI:-}" ]; then
+        echo "FAIL: lldb is not installed (CI is set: a missing oracle is a failure)"
+        exit 1
+    fi
     echo "SKIP: lldb is not installed (apt-get install lldb-14)"
     exit 77
 fi

@@ -3,11 +3,12 @@
 
 Build the crasher fixture with -g, `dumpsyms --store` it (and the libc it
 runs on, for CFI through abort/raise), `symverify capture` three crashes,
-then `symverify check` with the expected call chains must pass.  The same
+then `symverify check` with the expected call chains must pass.  The walk
+itself is held against the fixture's known chain: every frame's function
+and source line, found in the sources by content.  The same
 dumps against a store whose .sym lost its STACK CFI records, or its line
 records, must fail as a regression against the first run's --json report,
-naming what dropped.  The check's frame counts are cross-checked with the
-`stackwalk --json` output for the same dump.  Bad input exits 2.
+naming what dropped.  Bad input exits 2.
 
 A second fixture crashes inside a shared library (module base != 0, its own
 build-id), and the first one is also built as a non-PIE executable.
@@ -97,6 +98,35 @@ crasher-nopie!main
 """
 
 
+def source_line(path, text):
+    """The one line of path that starts with text (stripped): by content,
+    so the expectation follows edits of the fixture."""
+    hits = [n for n, l in enumerate(open(path), 1) if l.strip().startswith(text)]
+    if len(hits) != 1:
+        raise RuntimeError("%s: %d lines start with %r, want 1" % (path, len(hits), text))
+    return hits[0]
+
+
+def known_chains():
+    """dump name -> [(module, function, source file, line)], innermost first."""
+    c, lib = os.path.basename(SOURCE), os.path.basename(LIBSOURCE)
+    L = functools.partial(source_line, SOURCE)
+    leaf = [("sv_leaf", L("crash_null();")), ("sv_middle", L("sv_leaf(how);"))]
+    null = [("crash_null", L("*null_ptr = 42;"))] + leaf + [("main", L("sv_middle(how);"))]
+    out = {
+        "null.dmp": [("crasher", f, c, n) for f, n in null],
+        "nopie.dmp": [("crasher-nopie", f, c, n) for f, n in null],
+        "thread.dmp": [("crasher", f, c, n) for f, n in null[:3] + [("thread_main", L("sv_middle(arg);"))]],
+        "abort.dmp": [("crasher", f, c, n) for f, n in
+                      [("crash_abort", L("abort();")), ("sv_leaf", L("crash_abort();"))] + null[2:]],
+    }
+    M = functools.partial(source_line, LIBSOURCE)
+    out["lib.dmp"] = [("libsvcrash.so", "sv_lib_crash", lib, M("*lib_null = depth;")),
+                      ("libsvcrash.so", "sv_lib_outer", lib, M("sv_lib_crash(depth + 1);")),
+                      ("crashlib", "main", lib, M("sv_lib_outer(1);"))]
+    return out
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -161,7 +191,12 @@ def main():
     check(rep["total"]["crashing_thread"]["frames"] ==
           sum(d["crashing_thread"]["frames"] for d in rep["dumps"]), "total frames add up")
 
-    # the counts agree with stackwalk's own JSON of the same walk
+    # The walk against an independent expectation: the fixture's known call
+    # chain, each frame's function and source line taken from the sources
+    # (frame 0 the faulting line, callers the line of their call), so that
+    # a walker that looks callers up at the return address, swaps frames
+    # or shifts lines fails here, whatever symverify makes of it.
+    chains = known_chains()
     for d in rep["dumps"]:
         w = run([STACKWALK, "--json", d["dump"], "--symbols-path", store])
         try:
@@ -170,12 +205,28 @@ def main():
             check(False, "stackwalk --json %s: %s" % (d["name"], w.stderr.strip()))
             continue
         frames = sj["crashing_thread"]["frames"]
-        trusts = [f["trust"] for f in frames]
-        check(len(frames) == d["crashing_thread"]["frames"],
-              "%s: %d frames, stackwalk says %d" % (d["name"], d["crashing_thread"]["frames"], len(frames)))
-        check(trusts.count("cfi") == d["crashing_thread"]["trust"]["cfi"], "%s: cfi count agrees" % d["name"])
-        check(sum(1 for f in frames if f.get("function")) == d["crashing_thread"]["with_function"],
-              "%s: with_function agrees with stackwalk" % d["name"])
+        want = chains[d["name"]]
+        got = [(f.get("module"), f.get("function"), os.path.basename(f.get("file") or ""), f.get("line"))
+               for f in frames]
+        start = [i for i, g in enumerate(got) if g[:2] == want[0][:2]]
+        if not check(start, "%s: no frame %s!%s in %s" % (d["name"], want[0][0], want[0][1], got[:8])):
+            continue
+        i = start[0]
+        check(got[i:i + len(want)] == want,
+              "%s: the chain from frame %d is\n      %s\n  the fixture's is\n      %s" %
+              (d["name"], i, got[i:i + len(want)], want))
+        # The leaf is where the crash happened: nothing but libc (abort's
+        # raise) may sit below it.
+        check(all(g[0].startswith("libc.so") for g in got[:i]),
+              "%s: frames below the fixture's leaf: %s" % (d["name"], got[:i]))
+        # symverify counts the same walk: at least the known chain.
+        ct = d["crashing_thread"]
+        check(ct["frames"] == len(frames), "%s: %d frames, stackwalk says %d" % (d["name"], ct["frames"], len(frames)))
+        check(ct["with_function"] >= i + len(want) and ct["with_line"] >= len(want),
+              "%s: with_function %d / with_line %d, the known chain has %d frames with both" %
+              (d["name"], ct["with_function"], ct["with_line"], len(want)))
+        check(ct["trust"]["cfi"] >= len(want) - 1, "%s: %d CFI frames for a known chain of %d" %
+              (d["name"], ct["trust"]["cfi"], len(want)))
 
     # 2. STACK CFI stripped: a regression naming CFI
     nocfi = os.path.join(SCRATCH, "store-nocfi")

@@ -4,12 +4,14 @@
 usage: test_dwarf.py GROUP DUMPSYMS FIXTURES_SRC_DIR WORK_DIR
 
 Groups:
-  lines        FUNC names and file:line at sampled addresses agree with
-               llvm-symbolizer --no-inlines (>= 99.5% overall, every
-               disagreement listed)
+  lines        FUNC names and file:line agree with llvm-symbolizer
+               --no-inlines at llvm-dwarfdump's addresses (first and last
+               byte of every function range, every line-row start and the
+               byte before the next row), >= 99.5% for every fixture by
+               itself, every disagreement listed
   funcset      every function with code in DWARF (as llvm-dwarfdump decodes
-               its low_pc/high_pc or DW_AT_ranges) is a FUNC, and no FUNC
-               comes from nowhere
+               its low_pc/high_pc or DW_AT_ranges) is a FUNC of exactly
+               that range's size, and no FUNC comes from nowhere
   inlines      --inlines chains agree with llvm-symbolizer --inlines on the
                -O2 fixtures (>= 99% of sampled addresses, whole chain)
   determinism  byte-identical output across runs and -j 1/2/4
@@ -31,9 +33,11 @@ import sys
 
 GROUP, DUMPSYMS, FIXTURES_DIR, WORK = sys.argv[1:5]
 sys.path.insert(0, FIXTURES_DIR)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 import build_fixtures  # noqa: E402
+import oracle_util  # noqa: E402
 
-LINES_MIN = 99.5
+LINES_MIN = 99.5  # per input, at the oracle's own range ends and row boundaries
 INLINES_MIN = 99.0
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer")
 
@@ -139,12 +143,6 @@ class Sym:
         return "??", 0
 
 
-def samples(func):
-    addrs = {func["addr"], func["addr"] + func["size"] // 2}
-    addrs.update(a for a, _s, _l, _f in func["lines"])
-    return sorted(addrs)
-
-
 def symbolize(binary, addrs, inlines):
     """llvm-symbolizer frames per address: [(name, file, line)], innermost first."""
     args = ["llvm-symbolizer", "-C", "--obj=" + binary, "--inlines" if inlines else "--no-inlines"]
@@ -189,9 +187,73 @@ def normalize_name(name):
 
 # ---- groups ----------------------------------------------------------------
 
+LINE_ROW_RE = re.compile(r"^0x([0-9a-f]+)\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+(?:\d+\s+)?(.*)$", re.M)
+# Per input: every function range end is sampled; line-row boundaries are
+# thinned to this many (evenly), which bounds the llvm-symbolizer time.
+LINE_SAMPLES = 1500
+
+
+def oracle_line_rows(binary):
+    """Row boundaries of every line-table sequence, from llvm-dwarfdump:
+    [(start, end)] for each address range one row covers (end exclusive)."""
+    p = subprocess.run(["llvm-dwarfdump", "--debug-line", binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, check=True)
+    spans = []
+    seq = []
+    for m in LINE_ROW_RE.finditer(p.stdout.decode(errors="replace")):
+        addr, flags = int(m.group(1), 16), m.group(2)
+        seq.append(addr)
+        if "end_sequence" in flags:
+            starts = sorted(set(seq))
+            spans += [(lo, hi) for lo, hi in zip(starts, starts[1:]) if hi > lo]
+            seq = []
+    return spans
+
+
+def oracle_samples(binary, funcs):
+    """Addresses from the oracle's view: the first and last byte of every
+    DWARF function range, every line-row start and the byte before the
+    next row (inside functions only; bounded per input)."""
+    ends = set()
+    for lo, hi in funcs:
+        ends.update((lo, hi - 1))
+    inside = sorted(funcs)
+    import bisect
+    starts = [lo for lo, _ in inside]
+
+    def in_func(a):
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a < inside[i][1]
+
+    rows = set()
+    for lo, hi in oracle_line_rows(binary):
+        for a in (lo, hi - 1):
+            if in_func(a):
+                rows.add(a)
+    return oracle_util.bounded(rows | ends, LINE_SAMPLES + len(ends), keep=ends)
+
+
+def func_finder(sym):
+    """addr -> the FUNC whose range holds it, or None."""
+    import bisect
+    order = sorted((f["addr"], -f["size"], i) for i, f in enumerate(sym.funcs))
+    keys = [a for a, _, _ in order]
+
+    def func_at(addr):
+        i = bisect.bisect_right(keys, addr) - 1
+        # Walk back over FUNCs that start earlier: one of them may still
+        # reach addr (a FUNC that holds another is rare but legal).
+        for j in range(i, max(-1, i - 8), -1):
+            f = sym.funcs[order[j][2]]
+            if f["addr"] <= addr < f["addr"] + f["size"]:
+                return f
+        return None
+    return func_at
+
+
 def group_lines():
-    total = agree = 0
-    per_target = {}
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
+    floors = oracle_util.Floors(LINES_MIN)
     disagreements = []
     for fx in fixtures():
         load, _ = elf_info(fx.path)
@@ -199,49 +261,49 @@ def group_lines():
         sym = Sym(out)
         if not sym.funcs:
             fail("%s: no FUNC records" % fx.path)
-        queries = []
-        for f in sym.funcs:
-            for a in samples(f):
-                queries.append((f, a))
-        answers = symbolize(fx.path, [a + load for _, a in queries], inlines=False)
-        t = per_target.setdefault(fx.target, [0, 0])
-        for (f, a), frames in zip(queries, answers):
-            ours = (normalize_name(f["name"]),) + sym.line_at(f, a)
+        func_at = func_finder(sym)
+
+        addrs = oracle_samples(fx.path, dwarf_function_ranges(fx.path))
+        answers = symbolize(fx.path, addrs, inlines=False)
+        label = os.path.basename(fx.path)
+        ok = 0
+        for a, frames in zip(addrs, answers):
+            f = func_at(a - load)
+            ours = (normalize_name(f["name"]),) + sym.line_at(f, a - load) if f else ("(no FUNC)", "??", 0)
             theirs = frames[0] if frames else ("??", "??", 0)
             theirs = (normalize_name(theirs[0]), theirs[1], theirs[2])
-            total += 1
-            t[1] += 1
             if ours == theirs:
-                agree += 1
-                t[0] += 1
+                ok += 1
             else:
                 disagreements.append("%s 0x%x: ours %s:%s:%d, llvm-symbolizer %s:%s:%d" %
-                                     (os.path.basename(fx.path), a + load, *ours, *theirs))
-    for target, (ok, n) in sorted(per_target.items()):
-        print("%-14s %6d/%-6d %.2f%%" % (target, ok, n, 100.0 * ok / n))
-    rate = 100.0 * agree / total
-    print("overall        %6d/%-6d %.2f%% (need %.1f%%)" % (agree, total, rate, LINES_MIN))
+                                     (label, a, *ours, *theirs))
+        floors.add(label, "FUNC+line", ok, len(addrs))
+    problems = floors.report("lines vs llvm-symbolizer at llvm-dwarfdump's range ends and row boundaries",
+                             min_samples=20)
     for d in disagreements[:200]:
         print("  " + d)
     if len(disagreements) > 200:
         print("  ... and %d more" % (len(disagreements) - 200))
-    if rate < LINES_MIN:
-        fail("agreement %.2f%% is below %.1f%%" % (rate, LINES_MIN))
+    if problems:
+        fail("; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
 
 
 DIE_RE = re.compile(r"^0x[0-9a-f]+:\s+(DW_TAG_\w+)", re.M)
 RANGE_RE = re.compile(r"\[0x([0-9a-f]+), 0x([0-9a-f]+)\)")
 
 
-def dwarf_function_ranges(binary):
-    """Merged code ranges of every subprogram, as llvm-dwarfdump decodes them."""
+def dwarf_function_ranges(binary, tag="DW_TAG_subprogram", named=False):
+    """Merged code ranges of every subprogram (or DIE of another tag, such
+    as DW_TAG_inlined_subroutine), as llvm-dwarfdump decodes them; with
+    named, (abstract origin's or own name, lo, hi)."""
     p = subprocess.run(["llvm-dwarfdump", "--debug-info", binary], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, check=True)
     text = p.stdout.decode(errors="replace")
     starts = [(m.start(), m.group(1)) for m in DIE_RE.finditer(text)]
+    want_tag = tag
     funcs = []
     for i, (pos, tag) in enumerate(starts):
-        if tag != "DW_TAG_subprogram":
+        if tag != want_tag:
             continue
         body = text[pos:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
         if "DW_AT_declaration\t(true)" in body:
@@ -251,12 +313,10 @@ def dwarf_function_ranges(binary):
         high = re.search(r"DW_AT_high_pc\t\(0x([0-9a-f]+)\)", body)
         if low and high:
             ranges.append((int(low.group(1), 16), int(high.group(1), 16)))
-        m = re.search(r"DW_AT_ranges\t\(([^)]*\)\s*)*\)", body)
         if "DW_AT_ranges" in body:
             seg = body[body.index("DW_AT_ranges"):]
             seg = seg[:seg.index("))") + 2] if "))" in seg else seg
             ranges += [(int(a, 16), int(b, 16)) for a, b in RANGE_RE.findall(seg)]
-        del m
         ranges = sorted(r for r in ranges if r[1] > r[0])
         # Code the linker dropped keeps address 0 (ld) or -1 (lld): when
         # one range of a function is dropped, all of it is.
@@ -268,11 +328,16 @@ def dwarf_function_ranges(binary):
                 merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
             else:
                 merged.append((lo, hi))
-        funcs.extend(merged)
+        if named:
+            nm = re.search(r'DW_AT_(?:abstract_origin|specification|name)\t\((?:0x[0-9a-f]+ )?"([^"]*)"', body)
+            funcs.extend((nm.group(1) if nm else "", lo, hi) for lo, hi in merged)
+        else:
+            funcs.extend(merged)
     return funcs
 
 
 def group_funcset():
+    oracle_util.require("llvm-dwarfdump", "readelf")
     problems = []
     checked = 0
     split_fixtures = 0
@@ -291,6 +356,18 @@ def group_funcset():
             problems.append("%s: DWARF function at 0x%x has no FUNC" % (fx.path, lo))
         for lo in extra:
             problems.append("%s: FUNC at 0x%x is no DWARF function" % (fx.path, lo))
+        # Sizes exactly: a FUNC must end where its DWARF range ends.
+        ends = {}
+        for lo, hi in ours:
+            ends.setdefault(lo, set()).add(hi)
+        wrong = sorted((lo, hi) for lo, hi in theirs if lo in ends and hi not in ends[lo])
+        for lo, hi in wrong[:10]:
+            problems.append("%s: FUNC at 0x%x ends at %s, DWARF range ends at 0x%x" %
+                            (fx.path, lo, "/".join("0x%x" % e for e in sorted(ends[lo])), hi))
+        if len(wrong) > 10:
+            problems.append("%s: ... and %d more FUNC sizes differ from DWARF" % (fx.path, len(wrong) - 10))
+        print("%-34s %4d DWARF ranges, %d without FUNC, %d FUNC from nowhere, %d sizes differ" %
+              (os.path.basename(fx.path), len(theirs), len(lost), len(extra), len(wrong)))
         # Hot/cold split: gcc -O2 fixtures have a discontiguous fx_hot_cold;
         # each part must be a FUNC under the same name.
         syms = subprocess.run(["readelf", "-sW", fx.path], stdout=subprocess.PIPE,
@@ -334,37 +411,64 @@ def our_chain(sym, func, addr):
 
 
 def group_inlines():
-    total = agree = 0
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
+    floors = oracle_util.Floors(INLINES_MIN)
     with_inline = 0
     disagreements = []
+    empty_parent = []
     for fx in fixtures():
         if not fx.optimized:
             continue
         load, _ = elf_info(fx.path)
         _, out, _ = run_dumpsyms(["-c", "--inlines", fx.path])
         sym = Sym(out)
-        queries = [(f, a) for f in sym.funcs for a in samples(f)]
-        answers = symbolize(fx.path, [a + load for _, a in queries], inlines=True)
-        for (f, a), frames in zip(queries, answers):
-            ours = our_chain(sym, f, a)
+        func_at = func_finder(sym)
+        # The oracle's addresses: function and inlined-call range ends, line
+        # row boundaries.
+        ranges = dwarf_function_ranges(fx.path)
+        ends = set()
+        inlined = dwarf_function_ranges(fx.path, tag="DW_TAG_inlined_subroutine", named=True)
+        for _name, lo, hi in inlined:
+            ends.update((lo, hi - 1))
+
+        def code_of(name, addr):
+            return any(n == name and lo <= addr < hi for n, lo, hi in inlined)
+
+        addrs = sorted(set(oracle_samples(fx.path, ranges)) | ends)
+        answers = symbolize(fx.path, addrs, inlines=True)
+        label = os.path.basename(fx.path)
+        ok = 0
+        for a, frames in zip(addrs, answers):
+            f = func_at(a - load)
+            ours = our_chain(sym, f, a - load) if f else [("(no FUNC)", "??", 0)]
             theirs = [(normalize_name(n), fl, ln) for n, fl, ln in frames]
-            total += 1
             if len(theirs) > 1:
                 with_inline += 1
             if ours == theirs:
-                agree += 1
+                ok += 1
+            elif any(not code_of(n, a) for n, _f, _l in theirs[1:-1]):
+                # llvm-symbolizer nests by the DIE tree alone: a frame whose
+                # inlined_subroutine has no code here (gcc's strict DWARF 2
+                # writes an empty low_pc == high_pc for a split inlined
+                # call) still appears.  Known, listed, not counted.
+                empty_parent.append("%s 0x%x: llvm %s" % (label, a, theirs))
+                continue
             else:
-                disagreements.append("%s 0x%x:\n      ours %s\n      llvm %s" %
-                                     (os.path.basename(fx.path), a + load, ours, theirs))
-    rate = 100.0 * agree / total
-    print("inline chains: %d/%d agree (%.2f%%, need %.1f%%); %d addresses inside inlined code" %
-          (agree, total, rate, INLINES_MIN, with_inline))
+                disagreements.append("%s 0x%x:\n      ours %s\n      llvm %s" % (label, a, ours, theirs))
+        floors.add(label, "inline chain", ok, len(addrs) - sum(1 for e in empty_parent if e.startswith(label + " ")))
+    problems = floors.report("inline chains vs llvm-symbolizer --inlines (function, inlined-call and "
+                             "line-row boundaries)", min_samples=20)
+    print("%d sampled addresses inside inlined code" % with_inline)
+    print("%d addresses left out where llvm-symbolizer names an inlined frame with no code there "
+          "(an empty DW_TAG_inlined_subroutine range):" % len(empty_parent))
+    for e in empty_parent[:20]:
+        print("  " + e)
     for d in disagreements[:100]:
         print("  " + d)
     if with_inline < 50:
         fail("only %d sampled addresses lie in inlined code: the check proves little" % with_inline)
-    if rate < INLINES_MIN:
-        fail("inline agreement %.2f%% is below %.1f%%" % (rate, INLINES_MIN))
+    if problems:
+        fail("; ".join(problems[:5]))
 
 
 def group_determinism():
@@ -485,11 +589,13 @@ def split_toolchains():
         out.append(("gcc-dwarf5", "gcc", "g++", "-gdwarf-5", "split_pack_dwp5"))
         out.append(("gcc-dwarf4", "gcc", "g++", "-gdwarf-4", "dwp"))
     else:
-        print("note: gcc missing, the gcc cases are skipped")
+        oracle_util.partly_missing("gcc", "the gcc cases")
     if shutil.which("clang") and shutil.which("clang++"):
         out.append(("clang-dwarf5", "clang", "clang++", "-gdwarf-5", "llvm-dwp"))
     else:
-        print("note: clang missing, the clang case is skipped")
+        oracle_util.partly_missing("clang", "the clang case")
+    if not out:
+        oracle_util.missing("gcc and clang")
     return out
 
 
@@ -576,11 +682,14 @@ def split_compare(label, ref_sym, got_sym, problems):
 
 def split_symbolizer(label, binary, ref_binary, ref_sym, got_sym, problems):
     """Our output for the split binary against llvm-symbolizer, which reads
-    the .dwo/.dwp itself, at addresses sampled from the reference .sym (so
-    a function we lost counts against us): function and line without
+    the .dwo/.dwp itself, at the oracle's addresses of the unsplit build
+    (so a function we lost counts against us): function and line without
     inlines, and whole --inlines chains."""
     load, _ = elf_info(binary)
-    queries = [a for f in ref_sym.funcs for a in samples(f)]
+    # The oracle's addresses, from the unsplit build's DWARF (the same
+    # code): function range ends and line-row boundaries.
+    ref_load, _ = elf_info(ref_binary)
+    queries = [a - ref_load for a in oracle_samples(ref_binary, dwarf_function_ranges(ref_binary))]
     addrs = [a + load for a in queries]
     funcs = sorted(got_sym.funcs, key=lambda f: f["addr"])
 
@@ -830,10 +939,7 @@ def split_pack_dwp5(dwos, out):
 def group_splitdwarf():
     """Split DWARF: .dwo beside the objects, .dwp beside the binary, a
     missing .dwo and a stale one."""
-    for tool in ("llvm-symbolizer", "llvm-dwarfdump"):
-        if shutil.which(tool) is None:
-            print("note: %s missing, nothing to check against" % tool)
-            return
+    oracle_util.require("llvm-symbolizer", "llvm-dwarfdump")
     problems = []
     toolchains = split_toolchains()
     if not toolchains:
@@ -855,7 +961,7 @@ def group_splitdwarf():
                 os.unlink(os.path.join(base + "-dwp", d))
             split_check(label + " .dwp", binary, ref, problems)
         elif shutil.which(packer) is None:
-            print("note: %s missing, %s .dwp skipped" % (packer, label))
+            oracle_util.partly_missing(packer, label + " .dwp")
         else:
             binary = split_build(base + "-dwp", cc, cxx, dwarf, split=True)
             dwos = sorted(os.path.join("obj", f) for f in os.listdir(os.path.join(base + "-dwp", "obj"))
@@ -959,7 +1065,7 @@ def group_splitdwarf():
         if rc != 0 or not out.startswith(b"MODULE "):
             problems.append("garbage .dwo: exit %d, want 0 and a .sym" % rc)
     else:
-        print("note: gcc missing, the missing and stale .dwo cases are skipped")
+        oracle_util.partly_missing("gcc", "the missing and stale .dwo cases")
     seen = set()
     problems = [p for p in problems if not (p in seen or seen.add(p))]
     for p in problems:

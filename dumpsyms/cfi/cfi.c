@@ -1,0 +1,759 @@
+/*
+ * cfi.c — STACK CFI from DWARF call frame information.
+ *
+ * Sources: the binary's .eh_frame (what the runtime unwinder uses, so it is
+ * authoritative) and .debug_frame from the debug file (or the binary).  A
+ * .debug_frame FDE is used only when no .eh_frame FDE overlaps its range, so
+ * a function never gets two INITs.  ARM EHABI tables (exidx.c) fill in what
+ * neither covers.
+ *
+ * cfi_frame.c reads the sections entry by entry and runs each FDE's CFA
+ * program once, front to back; every row it closes comes here (on_row),
+ * where the INIT gets every rule and each later row only the rules that
+ * changed, as Breakpad writes them.  A row whose CFA or return address
+ * cannot be written in postfix ends the current INIT; the next expressible
+ * row starts a new one, so walkers never get a wrong rule, only a gap.
+ *
+ * Both sections are parsed once, up front; FDEs are then sorted by address
+ * and are independent: with -j N, N threads (each with its own rule table)
+ * take chunks of FDEs in turn, and chunk results are added to the module in
+ * chunk order, so output does not depend on the thread count.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "cfi_int.h"
+
+#define CHUNK_FDES 64
+
+/* ---- gathered records ---------------------------------------------------- */
+
+void ds_cfi_out_init(ds_cfi_out *o)
+{
+    memset(o, 0, sizeof *o);
+    sk_buf_init(&o->text);
+}
+
+void ds_cfi_out_free(ds_cfi_out *o)
+{
+    sk_buf_free(&o->text);
+    free(o->entries);
+    free(o->rows);
+    memset(o, 0, sizeof *o);
+}
+
+static size_t out_str(ds_cfi_out *o, const char *s)
+{
+    size_t off = o->text.len;
+    sk_buf_append(&o->text, s, strlen(s) + 1);
+    return off;
+}
+
+ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
+{
+    sk_grow((void **)&o->entries, &o->entries_cap, o->nentries + 1, sizeof *o->entries);
+    ds_cfi_entry *e = &o->entries[o->nentries++];
+    e->addr = addr;
+    e->size = 0;
+    e->init = out_str(o, init_rules);
+    e->first_row = o->nrows;
+    e->nrows = 0;
+    return e;
+}
+
+void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules)
+{
+    sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
+    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, out_str(o, rules)};
+    o->entries[o->nentries - 1].nrows++;
+}
+
+void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m)
+{
+    for (size_t i = 0; i < o->nentries; i++) {
+        const ds_cfi_entry *e = &o->entries[i];
+        if (!e->size)
+            continue;
+        sym_cfi *c = sym_module_add_cfi(m, e->addr, e->size, o->text.data + e->init);
+        for (size_t r = e->first_row; r < e->first_row + e->nrows; r++) {
+            /* A row at or past the end of a truncated entry says nothing. */
+            if (o->rows[r].addr < e->addr + e->size)
+                sym_cfi_add_row(m, c, o->rows[r].addr, o->text.data + o->rows[r].rules);
+        }
+    }
+}
+
+/* ---- covered ranges ------------------------------------------------------ */
+
+void ds_cfi_ranges_add(ds_cfi_ranges *rs, uint64_t addr, uint64_t size)
+{
+    sk_grow((void **)&rs->r, &rs->cap, rs->n + 1, sizeof *rs->r);
+    rs->r[rs->n++] = (sym_range){addr, size};
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const sym_range *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+void ds_cfi_ranges_sort(ds_cfi_ranges *rs)
+{
+    if (rs->n > 1)
+        sk_sort(rs->r, rs->n, sizeof *rs->r, cmp_range);
+    /* Merge overlaps so that a binary search on start addresses works. */
+    size_t out = 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        if (out && rs->r[i].addr <= rs->r[out - 1].addr + rs->r[out - 1].size) {
+            uint64_t end = rs->r[i].addr + rs->r[i].size;
+            if (end > rs->r[out - 1].addr + rs->r[out - 1].size)
+                rs->r[out - 1].size = end - rs->r[out - 1].addr;
+            continue;
+        }
+        rs->r[out++] = rs->r[i];
+    }
+    rs->n = out;
+}
+
+bool ds_cfi_ranges_overlap(const ds_cfi_ranges *rs, uint64_t addr, uint64_t size)
+{
+    size_t lo = 0, hi = rs->n;
+    /* First range starting at or after addr + size. */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs->r[mid].addr < addr + size)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const sym_range *r = &rs->r[lo - 1];
+    return r->addr + r->size > addr;
+}
+
+/* ---- one frame section --------------------------------------------------- */
+
+typedef struct frame_src {
+    ds_object *obj;
+    ds_cfi_frames f;
+    bool loaded;
+} frame_src;
+
+/* DW_EH_PE_indirect: a pointer stored in the binary's own bytes. */
+static bool read_bin_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
+{
+    ds_object *bin = ctx;
+    for (size_t i = 1; i < bin->nsections; i++) {
+        ds_section *sec = &bin->sections[i];
+        const GElf_Shdr *sh = &sec->shdr;
+        if (!(sh->sh_flags & SHF_ALLOC) || sh->sh_type == SHT_NOBITS || addr < sh->sh_addr ||
+            addr - sh->sh_addr >= sh->sh_size || sh->sh_size - (addr - sh->sh_addr) < size)
+            continue;
+        const uint8_t *data;
+        size_t n;
+        sk_error err = {0};
+        if (ds_section_data(bin, sec, &data, &n, &err) || !data || addr - sh->sh_addr + size > n)
+            return false;
+        ds_bytes r = {data, data + (addr - sh->sh_addr), data + n, bin->little_endian};
+        return ds_bytes_fixed(&r, size, v);
+    }
+    return false;
+}
+
+static uint64_t section_addr(ds_object *obj, const char *name)
+{
+    ds_section *s = ds_object_section(obj, name);
+    return s ? s->shdr.sh_addr : 0;
+}
+
+/* Reads and parses one frame section of obj; false when there is none. */
+static bool src_load(frame_src *src, ds_object *obj, bool eh, ds_object *bin)
+{
+    memset(src, 0, sizeof *src);
+    src->obj = obj;
+    const char *name = eh ? ".eh_frame" : ".debug_frame";
+    ds_section *sec = obj ? ds_object_section(obj, name) : NULL;
+    if (!sec)
+        return false;
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    sk_error err = {0};
+    if (ds_section_data(obj, sec, &data, &size, &err)) {
+        sk_log(SK_LOG_WARN, "%s: %s: cannot read call frame information: %s", obj->path, name, err.msg);
+        return false;
+    }
+    if (!data || !size)
+        return false;
+    ds_cfi_frames *f = &src->f;
+    f->path = obj->path;
+    f->what = name;
+    f->data = data;
+    f->size = size;
+    f->sec_addr = sec->shdr.sh_addr;
+    f->eh = eh;
+    f->le = obj->little_endian;
+    f->addr_size = obj->elf_class == ELFCLASS64 ? 8 : 4;
+    if (eh) {
+        /* The bases libgcc's unwinder uses: .text for textrel, the GOT
+         * (DT_PLTGOT: .got.plt, else .got) for datarel on i386. */
+        f->text_base = section_addr(bin, ".text");
+        f->data_base = section_addr(bin, ".got.plt");
+        if (!f->data_base)
+            f->data_base = section_addr(bin, ".got");
+        f->read_ptr = read_bin_ptr;
+        f->read_ctx = bin;
+        ds_section *hdr = ds_object_section(obj, ".eh_frame_hdr");
+        const uint8_t *hdata = NULL;
+        size_t hsize = 0;
+        sk_error herr = {0};
+        if (hdr && !ds_section_data(obj, hdr, &hdata, &hsize, &herr) && hdata) {
+            f->hdr = hdata;
+            f->hdr_size = hsize;
+            f->hdr_addr = hdr->shdr.sh_addr;
+        }
+    }
+    ds_cfi_frames_parse(f);
+    src->loaded = true;
+    return true;
+}
+
+/* ---- rules --------------------------------------------------------------- */
+
+enum { RULE_SAME = 0, RULE_UNDEF, RULE_SET };
+
+/* How a SET rule is written. */
+enum { FORM_CFA_REG, FORM_CFA_EXPR, FORM_OFFSET, FORM_VAL_OFFSET, FORM_REG, FORM_EXPR, FORM_VAL_EXPR };
+
+/* One column's rule, normalised so that two rules compare equal exactly
+ * when they print the same.  Text is made only for the rules a record
+ * actually writes: most columns of most rows are unchanged. */
+typedef struct col_state {
+    uint8_t kind;
+    uint8_t form;
+    uint32_t reg;
+    int64_t off;
+    const uint8_t *block; /* expressions: bytes in the section */
+    uint64_t len;
+} col_state;
+
+typedef struct worker {
+    const ds_context *ctx;
+    const ds_cfi_arch *arch;
+    ds_cfi_machine m;
+    bool *named; /* per column: has a register name */
+    col_state *prev, *cur;
+    unsigned dirty; /* prev/cur columns below this may be other than SAME */
+    col_state prev_cfa, cur_cfa;
+    sk_buf scratch, line;
+    unsigned addr_size;
+} worker;
+
+static const col_state same_state = {.kind = RULE_SAME};
+
+static bool col_equal(const col_state *a, const col_state *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    if (a->kind != RULE_SET)
+        return true;
+    if (a->form != b->form || a->reg != b->reg || a->off != b->off || a->len != b->len)
+        return false;
+    return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->len) == 0);
+}
+
+/* Appends " N +" (and " ^"): integers are most of what records say, and
+ * printf was most of the time spent writing them. */
+static void put_offset(sk_buf *b, int64_t v, bool deref)
+{
+    char tmp[32];
+    char *e = tmp + sizeof tmp, *p = e;
+    if (deref) {
+        *--p = '^';
+        *--p = ' ';
+    }
+    *--p = '+';
+    *--p = ' ';
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = ' ';
+    sk_buf_append(b, p, (size_t)(e - p));
+}
+
+/* Appends a SET rule's postfix text.  false: not expressible. */
+static bool col_format(worker *w, const col_state *cs, sk_buf *b)
+{
+    switch (cs->form) {
+    case FORM_CFA_EXPR:
+    case FORM_EXPR:
+    case FORM_VAL_EXPR: {
+        bool cfa = cs->form == FORM_CFA_EXPR;
+        size_t mark = b->len;
+        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size,
+                                 w->ctx->bin->little_endian, b))
+            return false;
+        /* The CFA cannot be defined in terms of itself. */
+        if (cfa && strstr(b->data + mark, ".cfa"))
+            return false;
+        if (cs->form == FORM_EXPR)
+            sk_buf_puts(b, " ^");
+        return true;
+    }
+    case FORM_CFA_REG:
+        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
+        put_offset(b, cs->off, false);
+        return true;
+    case FORM_VAL_OFFSET:
+    case FORM_OFFSET:
+        sk_buf_puts(b, ".cfa");
+        put_offset(b, cs->off, cs->form == FORM_OFFSET);
+        return true;
+    default: sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg)); return true;
+    }
+}
+
+/* Expressions are rare: whether one translates is decided once, here. */
+static bool expr_ok(worker *w, const col_state *cs)
+{
+    sk_buf_reset(&w->scratch);
+    return col_format(w, cs, &w->scratch);
+}
+
+/* The CFA rule.  false: not expressible. */
+static bool cfa_capture(worker *w, const ds_cfi_rule *r, col_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->kind = RULE_SET;
+    if (r->kind == DS_CFA_REGOFF) {
+        if (!ds_cfi_reg_name(w->arch, r->reg))
+            return false;
+        cs->form = FORM_CFA_REG;
+        cs->reg = r->reg;
+        cs->off = r->off;
+        return true;
+    }
+    if (r->kind == DS_CFA_EXPR) {
+        cs->form = FORM_CFA_EXPR;
+        cs->block = r->expr;
+        cs->len = r->len;
+        return expr_ok(w, cs);
+    }
+    return false;
+}
+
+/* The rule for one register column. */
+static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state *cs)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->kind = RULE_SET;
+    switch (r->kind) {
+    case DS_RULE_SAME: cs->kind = RULE_SAME; return;
+    case DS_RULE_OFFSET:
+        cs->form = FORM_OFFSET;
+        cs->off = r->off;
+        return;
+    case DS_RULE_VAL_OFFSET:
+        cs->form = FORM_VAL_OFFSET;
+        cs->off = r->off;
+        return;
+    case DS_RULE_REG:
+        if (r->reg == col)
+            cs->kind = RULE_SAME;
+        else if (!ds_cfi_reg_name(w->arch, r->reg))
+            cs->kind = RULE_UNDEF;
+        else {
+            cs->form = FORM_REG;
+            cs->reg = r->reg;
+        }
+        return;
+    case DS_RULE_EXPR:
+    case DS_RULE_VAL_EXPR:
+        cs->form = r->kind == DS_RULE_EXPR ? FORM_EXPR : FORM_VAL_EXPR;
+        cs->block = r->expr;
+        cs->len = r->len;
+        if (!expr_ok(w, cs))
+            cs->kind = RULE_UNDEF;
+        return;
+    default: cs->kind = RULE_UNDEF; return;
+    }
+}
+
+/* Appends "name: rule"; a SAME column prints as its own register, the way
+ * Breakpad says a register got its caller's value back. */
+static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, const char *same_text)
+{
+    if (b->len)
+        sk_buf_putc(b, ' ');
+    sk_buf_puts(b, name);
+    sk_buf_puts(b, ": ");
+    if (cs->kind == RULE_SAME)
+        sk_buf_puts(b, same_text);
+    else
+        col_format(w, cs, b);
+}
+
+/* ---- one FDE ------------------------------------------------------------- */
+
+typedef struct fde_run {
+    worker *w;
+    ds_cfi_out *out;
+    unsigned ra_col;
+    const char *ra_name;
+    uint64_t load;
+    bool open; /* an INIT is open: out->entries[entry_index] */
+    size_t entry_index;
+} fde_run;
+
+static void close_at(fde_run *fr, uint64_t at)
+{
+    if (fr->open)
+        fr->out->entries[fr->entry_index].size = at - fr->out->entries[fr->entry_index].addr;
+    fr->open = false;
+}
+
+/* One row of the FDE's table: an INIT with every rule when none is open,
+ * else a row with the rules that changed. */
+static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
+{
+    fde_run *fr = arg;
+    worker *w = fr->w;
+    unsigned ra_col = fr->ra_col, ncols = m->ncols;
+    if (m->hi > w->dirty)
+        w->dirty = m->hi;
+    unsigned span = w->dirty;
+    bool ok = cfa_capture(w, &m->cfa, &w->cur_cfa);
+    for (unsigned c = 0; c < span; c++) {
+        if ((c != ra_col && !w->named[c]) || c >= m->hi)
+            w->cur[c] = same_state;
+        else
+            reg_capture(w, c, &m->rules[c], &w->cur[c]);
+    }
+    if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF || (w->cur[ra_col].kind == RULE_SAME && !fr->ra_name))
+        ok = false;
+
+    uint64_t at = pc - fr->load;
+    if (!ok) {
+        close_at(fr, at);
+        return;
+    }
+    sk_buf *line = &w->line;
+    sk_buf_reset(line);
+    bool start = !fr->open;
+    if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
+        put_col(w, line, ".cfa", &w->cur_cfa, NULL);
+    if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
+        put_col(w, line, ".ra", &w->cur[ra_col], fr->ra_name);
+    for (unsigned c = 0; c < span; c++) {
+        const col_state *cs = &w->cur[c];
+        if (c == ra_col || cs->kind == RULE_UNDEF)
+            continue; /* "undefined" cannot be written */
+        if (start ? cs->kind == RULE_SET
+                  : !col_equal(cs, &w->prev[c]) &&
+                        /* back to "same" from "undefined" needs no words */
+                        (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
+            put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, ds_cfi_reg_name(w->arch, c));
+    }
+    if (start) {
+        ds_cfi_out_entry(fr->out, at, line->data);
+        fr->entry_index = fr->out->nentries - 1;
+        fr->open = true;
+    } else if (line->len) {
+        ds_cfi_out_row(fr->out, at, line->data);
+    }
+    w->prev_cfa = w->cur_cfa;
+    col_state *t = w->prev;
+    w->prev = w->cur;
+    w->cur = t;
+}
+
+static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
+{
+    const ds_cfi_cie *cie = &src->f.cies[fde->cie];
+    unsigned ncols = w->arch->table_size;
+    /* Columns the last FDE used back to "same value". */
+    for (unsigned c = 0; c < w->dirty; c++)
+        w->prev[c] = w->cur[c] = same_state;
+    w->dirty = cie->ra_col < ncols ? (unsigned)cie->ra_col + 1 : 0;
+    memset(&w->prev_cfa, 0, sizeof w->prev_cfa);
+    w->prev_cfa.kind = RULE_UNDEF;
+
+    fde_run fr = {.w = w, .out = out, .ra_col = cie->ra_col < ncols ? (unsigned)cie->ra_col : ncols,
+                  .ra_name = cie->ra_col < ncols ? ds_cfi_reg_name(w->arch, (unsigned)cie->ra_col) : NULL,
+                  .load = w->ctx->load_addr};
+    uint64_t stop = 0;
+    const char *why = ds_cfi_run(&src->f, fde, &w->m, on_row, &fr, &stop);
+    if (why) {
+        sk_log(SK_LOG_WARN, "%s: %s: FDE at offset 0x%llx: bad instructions: %s; rest of the FDE skipped",
+               src->f.path, src->f.what, (unsigned long long)fde->off, why);
+        /* Rows before the bad instruction stand; nothing after it. */
+        close_at(&fr, stop - fr.load);
+    }
+    close_at(&fr, fde->low + fde->len - fr.load);
+}
+
+/* ---- jobs and workers ---------------------------------------------------- */
+
+typedef struct job {
+    uint8_t src;
+    uint32_t index;
+    uint64_t low; /* sort key */
+} job;
+
+typedef struct shared {
+    const ds_context *ctx;
+    const ds_cfi_arch *arch;
+    const frame_src *srcs;
+    const job *jobs;
+    size_t njobs, nchunks;
+    ds_cfi_out *outs; /* one per chunk */
+    atomic_size_t next_chunk;
+} shared;
+
+static void worker_init(worker *w, const shared *sh)
+{
+    memset(w, 0, sizeof *w);
+    w->ctx = sh->ctx;
+    w->arch = sh->arch;
+    unsigned n = sh->arch->table_size;
+    ds_cfi_machine_init(&w->m, n);
+    w->prev = sk_xcalloc(n, sizeof *w->prev);
+    w->cur = sk_xcalloc(n, sizeof *w->cur);
+    w->named = sk_xcalloc(n, sizeof *w->named);
+    for (unsigned c = 0; c < n; c++)
+        w->named[c] = ds_cfi_reg_name(sh->arch, c) != NULL;
+    sk_buf_init(&w->scratch);
+    sk_buf_init(&w->line);
+    w->addr_size = sh->ctx->bin->elf_class == ELFCLASS64 ? 8 : 4;
+}
+
+static void worker_free(worker *w)
+{
+    ds_cfi_machine_free(&w->m);
+    free(w->named);
+    free(w->prev);
+    free(w->cur);
+    sk_buf_free(&w->scratch);
+    sk_buf_free(&w->line);
+}
+
+static void run_chunk(worker *w, const shared *sh, size_t chunk)
+{
+    ds_cfi_out *out = &sh->outs[chunk];
+    size_t first = chunk * CHUNK_FDES;
+    size_t last = first + CHUNK_FDES < sh->njobs ? first + CHUNK_FDES : sh->njobs;
+    for (size_t i = first; i < last; i++) {
+        const job *j = &sh->jobs[i];
+        const frame_src *src = &sh->srcs[j->src];
+        process_fde(w, src, &src->f.fdes[j->index], out);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    shared *sh = arg;
+    worker w;
+    worker_init(&w, sh);
+    for (;;) {
+        size_t chunk = atomic_fetch_add(&sh->next_chunk, 1);
+        if (chunk >= sh->nchunks)
+            break;
+        run_chunk(&w, sh, chunk);
+    }
+    worker_free(&w);
+    return NULL;
+}
+
+/* ---- driver -------------------------------------------------------------- */
+
+/* Executable address ranges of the binary: an FDE elsewhere describes code
+ * the linker dropped (its .debug_frame address is then 0 or stale). */
+static void exec_ranges(ds_object *bin, ds_cfi_ranges *rs)
+{
+    for (size_t i = 1; i < bin->nsections; i++) {
+        const GElf_Shdr *sh = &bin->sections[i].shdr;
+        if ((sh->sh_flags & SHF_ALLOC) && (sh->sh_flags & SHF_EXECINSTR) && sh->sh_size)
+            ds_cfi_ranges_add(rs, sh->sh_addr, sh->sh_size);
+    }
+    ds_cfi_ranges_sort(rs);
+}
+
+static bool inside(const ds_cfi_ranges *rs, uint64_t addr, uint64_t size)
+{
+    size_t lo = 0, hi = rs->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rs->r[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const sym_range *r = &rs->r[lo - 1];
+    return addr >= r->addr && addr + size <= r->addr + r->size;
+}
+
+static int thread_count(const ds_options *opt, size_t nchunks)
+{
+    long n = opt && opt->jobs > 0 ? opt->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if ((size_t)n > nchunks)
+        n = (long)(nchunks ? nchunks : 1);
+    return (int)n;
+}
+
+/* FDEs in address order (then section order), as stackwalkers and the
+ * module expect them; the key makes the order total. */
+static int cmp_job(const void *a, const void *b)
+{
+    const job *x = a, *y = b;
+    if (x->low != y->low)
+        return x->low < y->low ? -1 : 1;
+    if (x->src != y->src)
+        return x->src < y->src ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Synthesized CFI for what `covered` leaves out; counted in the summary
+ * and, for symverify lint, in an INFO CFI_SYNTHESIZED line. */
+static void synth(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere)
+{
+    ds_cfi_out so;
+    ds_cfi_out_init(&so);
+    size_t nfn = 0;
+    ds_collect_synth_cfi(ctx, covered, everywhere, &so, &nfn);
+    ctx->summary->synth_cfi_functions += nfn;
+    ctx->summary->synth_cfi_inits += so.nentries;
+    if (so.nentries) {
+        sym_module *m = ctx->m;
+        sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
+        m->info[m->ninfo++] = sk_arena_printf(m->arena, "CFI_SYNTHESIZED %zu", so.nentries);
+    }
+    ds_cfi_out_flush(&so, ctx->m);
+    ds_cfi_out_free(&so);
+}
+
+int ds_collect_cfi(ds_context *ctx, sk_error *err)
+{
+    (void)err;
+    if (ctx->opt->synth_cfi_everywhere) {
+        ds_cfi_ranges none = {0};
+        synth(ctx, &none, true);
+        return SK_OK;
+    }
+    const ds_cfi_arch *arch = ds_cfi_arch_for(ctx->bin->machine);
+    if (!arch) {
+        sk_log(SK_LOG_WARN, "%s: no register names for ELF machine %u; no STACK CFI written", ctx->bin->path,
+               ctx->bin->machine);
+        return SK_OK;
+    }
+    ds_object *df_obj = NULL;
+    if (ctx->dbg && ds_object_section(ctx->dbg, ".debug_frame"))
+        df_obj = ctx->dbg;
+    else if (ds_object_section(ctx->bin, ".debug_frame"))
+        df_obj = ctx->bin;
+    frame_src srcs[2];
+    src_load(&srcs[0], ctx->bin, true, ctx->bin);
+    src_load(&srcs[1], df_obj, false, ctx->bin);
+
+    ds_cfi_ranges exec = {0}, covered = {0};
+    bool filter = ctx->bin->type != ET_REL;
+    if (filter)
+        exec_ranges(ctx->bin, &exec);
+
+    /* The job list: every usable .eh_frame FDE, then the .debug_frame FDEs
+     * for code .eh_frame does not describe. */
+    job *jobs = NULL;
+    size_t njobs = 0, jobs_cap = 0;
+    for (int s = 0; s < 2; s++) {
+        if (!srcs[s].loaded)
+            continue;
+        const ds_cfi_frames *f = &srcs[s].f;
+        ds_cfi_ranges mine = {0};
+        for (size_t i = 0; i < f->nfdes; i++) {
+            uint64_t low = f->fdes[i].low, len = f->fdes[i].len;
+            if (len == 0 || low + len < low || low < ctx->load_addr)
+                continue;
+            if (filter && !inside(&exec, low, len))
+                continue;
+            if (s == 1 && ds_cfi_ranges_overlap(&covered, low, len))
+                continue;
+            ds_cfi_ranges_add(&mine, low, len);
+            sk_grow((void **)&jobs, &jobs_cap, njobs + 1, sizeof *jobs);
+            jobs[njobs++] = (job){(uint8_t)s, (uint32_t)i, low};
+        }
+        for (size_t i = 0; i < mine.n; i++)
+            ds_cfi_ranges_add(&covered, mine.r[i].addr, mine.r[i].size);
+        free(mine.r);
+        ds_cfi_ranges_sort(&covered);
+    }
+    size_t from_debug = 0;
+    for (size_t i = 0; i < njobs; i++)
+        from_debug += jobs[i].src == 1;
+    sk_sort(jobs, njobs, sizeof *jobs, cmp_job);
+
+    shared sh = {.ctx = ctx, .arch = arch, .srcs = srcs, .jobs = jobs, .njobs = njobs};
+    sh.nchunks = (njobs + CHUNK_FDES - 1) / CHUNK_FDES;
+    sh.outs = sk_xcalloc(sh.nchunks ? sh.nchunks : 1, sizeof *sh.outs);
+    for (size_t i = 0; i < sh.nchunks; i++)
+        ds_cfi_out_init(&sh.outs[i]);
+    atomic_init(&sh.next_chunk, 0);
+    int nthreads = thread_count(ctx->opt, sh.nchunks);
+    if (nthreads <= 1) {
+        worker_main(&sh);
+    } else {
+        pthread_t *tids = sk_xcalloc((size_t)nthreads, sizeof *tids);
+        int started = 0;
+        for (int t = 0; t < nthreads; t++) {
+            if (pthread_create(&tids[t], NULL, worker_main, &sh) != 0)
+                break;
+            started++;
+        }
+        if (started == 0)
+            worker_main(&sh);
+        for (int t = 0; t < started; t++)
+            pthread_join(tids[t], NULL);
+        free(tids);
+    }
+    size_t ninit = 0;
+    for (size_t i = 0; i < sh.nchunks; i++) {
+        ninit += sh.outs[i].nentries;
+        ds_cfi_out_flush(&sh.outs[i], ctx->m);
+        ds_cfi_out_free(&sh.outs[i]);
+    }
+    sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu FDEs from .eh_frame, %zu from .debug_frame on %d thread(s), %zu INIT records",
+           ctx->bin->path, njobs - from_debug, from_debug, nthreads, ninit);
+    free(sh.outs);
+    free(jobs);
+    for (int s = 0; s < 2; s++)
+        ds_cfi_frames_free(&srcs[s].f);
+
+    if (ctx->bin->machine == EM_ARM) {
+        ds_cfi_out ex;
+        ds_cfi_out_init(&ex);
+        ds_collect_exidx(ctx, &covered, &ex);
+        sk_log(SK_LOG_INFO, "%s: STACK CFI: %zu functions from .ARM.exidx", ctx->bin->path, ex.nentries);
+        for (size_t i = 0; i < ex.nentries; i++)
+            ds_cfi_ranges_add(&covered, ex.entries[i].addr + ctx->load_addr, ex.entries[i].size);
+        ds_cfi_ranges_sort(&covered);
+        ds_cfi_out_flush(&ex, ctx->m);
+        ds_cfi_out_free(&ex);
+    }
+    if (ctx->opt->synth_cfi)
+        synth(ctx, &covered, false);
+    free(covered.r);
+    free(exec.r);
+    return SK_OK;
+}
