@@ -285,35 +285,6 @@ static int read_segment(ds_macho *m, const uint8_t *c, uint32_t cmdsize, unsigne
     return SK_OK;
 }
 
-static int read_function_starts(ds_macho *m, uint32_t off, uint32_t size, sk_error *err)
-{
-    if (!in_range(off, size, m->size))
-        return bad(m, err, "LC_FUNCTION_STARTS data 0x%x+0x%x lies past the end of the file", off, size);
-    const uint8_t *p = m->data + off, *end = p + size;
-    uint64_t addr = m->text_vmaddr;
-    size_t cap = 0;
-    while (p < end && *p) {
-        uint64_t delta = 0;
-        unsigned shift = 0;
-        for (;;) {
-            if (p >= end)
-                return bad(m, err, "LC_FUNCTION_STARTS: a ULEB128 delta runs past its data");
-            uint8_t b = *p++;
-            if (shift < 64)
-                delta |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
-        if (addr + delta < addr)
-            return bad(m, err, "LC_FUNCTION_STARTS: addresses wrap around");
-        addr += delta;
-        sk_grow((void **)&m->func_starts, &cap, m->nfunc_starts + 1, sizeof *m->func_starts);
-        m->func_starts[m->nfunc_starts++] = addr;
-    }
-    return SK_OK;
-}
-
 int ds_macho_parse(ds_macho *m, const char *path, const uint8_t *data, size_t size, sk_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -436,9 +407,10 @@ int ds_macho_parse(ds_macho *m, const char *path, const uint8_t *data, size_t si
             return bad(m, err, "LC_DYSYMTAB ranges exceed the %u symbols of LC_SYMTAB", nsyms);
     }
     if (has_fs) {
-        int rc = read_function_starts(m, fs_off, fs_size, err);
-        if (rc)
-            return rc;
+        if (!in_range(fs_off, fs_size, size))
+            return bad(m, err, "LC_FUNCTION_STARTS data 0x%x+0x%x lies past the end of the file", fs_off, fs_size);
+        m->func_starts = data + fs_off;
+        m->func_starts_size = fs_size;
     }
     return SK_OK;
 }
@@ -448,7 +420,6 @@ void ds_macho_free(ds_macho *m)
     free(m->path);
     free(m->segments);
     free(m->sections);
-    free(m->func_starts);
     memset(m, 0, sizeof *m);
 }
 
@@ -547,7 +518,10 @@ int ds_macho_publics(const ds_macho *m, ds_macho_public **out, size_t *n, sk_err
             return sk_fail(err, SK_EFORMAT, "%s: symbol %u (%s) names section %u of %zu", m->path, i, s.name, s.sect,
                            m->nsections);
         }
-        if (!ds_macho_section_is_code(&m->sections[s.sect - 1]) || !s.name[0])
+        const ds_macho_section *sec = &m->sections[s.sect - 1];
+        /* __mh_execute_header is "in" __text by its section number but
+         * sits at __TEXT's start, before the code. */
+        if (!ds_macho_section_is_code(sec) || !s.name[0] || s.value < sec->addr || s.value - sec->addr >= sec->size)
             continue;
         sk_grow((void **)out, &cap, *n + 1, sizeof **out);
         ds_macho_public *p = &(*out)[(*n)++];

@@ -4,18 +4,19 @@
  * (FAT_MAGIC, FAT_MAGIC_64), the load commands a symbol dumper needs
  * (segments and sections, LC_SYMTAB, LC_DYSYMTAB, LC_UUID, LC_ID_DYLIB,
  * LC_FUNCTION_STARTS, LC_BUILD_VERSION), the nlist symbol table, the stabs
- * debug map (N_OSO/N_FUN/N_STSYM/N_GSYM) and compact unwind
- * (__TEXT,__unwind_info) turned into STACK CFI rules.
+ * debug map (N_OSO/N_FUN/N_STSYM/N_GSYM).  Compact unwind
+ * (__TEXT,__unwind_info) is decoded by cfi/compact_unwind.c, which sees
+ * only the section's bytes.
  *
  * Why our own: nothing packaged in Debian 12 reads Mach-O as a library
  * (libelf is ELF only; LLVM's Object library is C++ and not a stable API),
  * and a symbol dumper is fed hostile files, so every load command, segment,
- * section, symbol, string offset and compact-unwind page is checked against
+ * section, symbol and string offset is checked against
  * the bytes it was given before it is read.  A problem is one sk_error line
  * naming the file and what is wrong; nothing here prints or aborts.
  *
  * Everything works over a byte range the caller keeps mapped; parsed
- * structures point into it.  Names use the ds_macho_ / ds_cu_ prefixes.
+ * structures point into it.  Names use the ds_macho_ prefix.
  */
 #ifndef SYMKIT_DUMPSYMS_MACHO_H
 #define SYMKIT_DUMPSYMS_MACHO_H
@@ -147,9 +148,10 @@ typedef struct ds_macho {
     uint32_t ilocalsym, nlocalsym, iextdefsym, nextdefsym, iundefsym, nundefsym;
     /* LC_ID_DYLIB's install name (points into the image, NUL-terminated inside the command) */
     const char *dylib_id;
-    /* LC_FUNCTION_STARTS, decoded: absolute addresses, increasing */
-    uint64_t *func_starts;
-    size_t nfunc_starts;
+    /* LC_FUNCTION_STARTS' data (checked to lie inside the image; ULEB128
+     * deltas from __TEXT's vmaddr, decoded by ds_cu_function_starts) */
+    const uint8_t *func_starts;
+    size_t func_starts_size;
     /* LC_BUILD_VERSION */
     bool has_build_version;
     uint32_t platform, minos, sdk;
@@ -226,42 +228,5 @@ typedef struct ds_macho_debugmap {
  * An image without stabs gives an empty map. */
 int ds_macho_debug_map(const ds_macho *m, ds_macho_debugmap *out, sk_error *err);
 void ds_macho_debug_map_free(ds_macho_debugmap *d);
-
-/* ---- compact unwind (__TEXT,__unwind_info) ------------------------------- */
-
-enum { DS_CU_NONE = 0, DS_CU_RULES, DS_CU_DWARF, DS_CU_UNSUPPORTED };
-
-typedef struct ds_cu_func {
-    uint64_t addr, size;  /* absolute */
-    uint32_t encoding;
-    uint8_t kind;         /* DS_CU_* */
-    uint32_t fde_off;     /* DS_CU_DWARF: offset of the FDE in __eh_frame */
-    size_t init;          /* DS_CU_RULES: offset of the INIT rules in text */
-    uint8_t nrows;        /* extra rows (the x86_64 push rbp / mov rbp prologue) */
-    uint64_t row_addr[2];
-    size_t row_rules[2];
-} ds_cu_func;
-
-typedef struct ds_cu_table {
-    ds_cu_func *funcs; /* increasing, non-overlapping */
-    size_t nfuncs;
-    sk_buf text;       /* NUL-separated rule strings */
-    size_t unsupported; /* encodings we could not express (counted, not fatal) */
-} ds_cu_table;
-
-/* Reads __unwind_info (version 1), splits its entries at LC_FUNCTION_STARTS
- * boundaries and turns each function's encoding into STACK CFI rules for
- * x86_64 and arm64 (other CPUs: SK_EUNSUPPORTED).  SK_ENOTFOUND without the
- * section; SK_EFORMAT for a corrupt one (pages or indexes past the section,
- * entries out of order, counts larger than the section can hold). */
-int ds_cu_read(const ds_macho *m, ds_cu_table *out, sk_error *err);
-void ds_cu_free(ds_cu_table *t);
-
-/* The STACK CFI rules of one encoding (exposed for tests and the fuzzer):
- * appends INIT rules to out and returns DS_CU_RULES, or returns
- * DS_CU_DWARF / DS_CU_NONE / DS_CU_UNSUPPORTED.  code/code_size: the
- * function's bytes (for x86_64's indirect stack size), may be NULL. */
-int ds_cu_encoding_rules(uint32_t cputype, uint32_t encoding, const uint8_t *code, size_t code_size,
-                         bool le, sk_buf *out);
 
 #endif

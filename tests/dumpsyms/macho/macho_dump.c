@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compact_unwind.h"
 #include "macho.h"
 
 static int dump_image(const char *path, const uint8_t *d, size_t n)
@@ -36,8 +37,15 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
         printf("section %s,%s %llx %llx %s%s\n", m.sections[i].segname, m.sections[i].sectname,
                (unsigned long long)m.sections[i].addr, (unsigned long long)m.sections[i].size,
                m.sections[i].data ? "data" : "nodata", ds_macho_section_is_code(&m.sections[i]) ? " code" : "");
-    for (size_t i = 0; i < m.nfunc_starts; i++)
-        printf("funcstart %llx\n", (unsigned long long)m.func_starts[i]);
+    uint64_t *starts = NULL;
+    size_t nstarts = 0;
+    if (ds_cu_function_starts(m.path, m.func_starts, m.func_starts_size, m.text_vmaddr, &starts, &nstarts, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        ds_macho_free(&m);
+        return 1;
+    }
+    for (size_t i = 0; i < nstarts; i++)
+        printf("funcstart %llx\n", (unsigned long long)starts[i]);
     ds_macho_public *pubs;
     size_t np;
     if (ds_macho_publics(&m, &pubs, &np, &err)) {
@@ -61,8 +69,25 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
                    (unsigned long long)dm.syms[k].addr, (unsigned long long)dm.syms[k].size);
     }
     ds_macho_debug_map_free(&dm);
-    ds_cu_table cu;
-    int rc = ds_cu_read(&m, &cu, &err);
+    ds_cu_table cu = {0};
+    const ds_macho_section *ui = ds_macho_section_find(&m, "__TEXT", "__unwind_info");
+    const ds_macho_section *text = ds_macho_section_find(&m, "__TEXT", "__text");
+    ds_cu_input in = {
+        .path = m.path,
+        .arch = m.cputype == DS_CPU_TYPE_X86_64 ? DS_CU_ARCH_X86_64
+                : m.cputype == DS_CPU_TYPE_ARM64 ? DS_CU_ARCH_ARM64
+                                                 : DS_CU_ARCH_OTHER,
+        .info = ui ? ui->data : NULL,
+        .info_size = ui ? ui->data_size : 0,
+        .base = m.text_vmaddr,
+        .code = text ? text->data : NULL,
+        .code_size = text ? text->data_size : 0,
+        .code_addr = text ? text->addr : 0,
+        .func_starts = starts,
+        .nfunc_starts = nstarts,
+    };
+    int rc = ui && ui->data ? ds_cu_read(&in, &cu, &err) : SK_ENOTFOUND;
+    free(starts);
     if (rc == SK_OK) {
         for (size_t i = 0; i < cu.nfuncs; i++) {
             const ds_cu_func *f = &cu.funcs[i];
@@ -76,16 +101,14 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
             for (unsigned r = 0; r < f->nrows; r++)
                 printf("curow %llx %s\n", (unsigned long long)f->row_addr[r], cu.text.data + f->row_rules[r]);
         }
-        printf("cu_unsupported %zu\n", cu.unsupported);
-        ds_cu_free(&cu);
+        printf("cu_unsupported %zu\ncu_none %zu\n", cu.unsupported, cu.none);
     } else if (rc != SK_ENOTFOUND && rc != SK_EUNSUPPORTED) {
         fprintf(stderr, "%s\n", err.msg);
         ds_cu_free(&cu);
         ds_macho_free(&m);
         return 1;
-    } else {
-        ds_cu_free(&cu);
     }
+    ds_cu_free(&cu);
     ds_macho_free(&m);
     return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * unwind.c — compact unwind (__TEXT,__unwind_info, version 1) to STACK CFI.
+ * compact_unwind.c — compact unwind (__TEXT,__unwind_info, version 1) to
+ * STACK CFI; see compact_unwind.h for why it is our own.
  *
  * Breakpad's dumper ignores this section, yet on macOS the linker moves the
  * unwind info of most functions here and drops their __eh_frame FDEs, so
@@ -7,13 +8,8 @@
  * one 32-bit encoding; we turn the x86_64 and arm64 ones into the rules
  * Apple's libunwind applies (frame-based, frameless with an immediate or an
  * indirect stack size), and hand "use DWARF" back as an FDE offset.
- *
- * The section is untrusted: every array (common encodings, index, pages,
- * page encodings) is checked to lie inside it, entry counts cannot exceed
- * what the section holds, and function offsets must increase across pages,
- * so a hostile file cannot make us loop or emit overlapping records.
  */
-#include "macho.h"
+#include "compact_unwind.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +102,7 @@ static bool x86_64_permutation(uint32_t count, uint32_t perm, int regs[6])
     return true;
 }
 
-static int x86_64_rules(uint32_t enc, const uint8_t *code, size_t code_size, bool le, sk_buf *out)
+static int x86_64_rules(uint32_t enc, const uint8_t *code, size_t code_size, sk_buf *out)
 {
     switch (enc & X86_64_MODE_MASK) {
     case X86_64_MODE_RBP_FRAME: {
@@ -135,7 +131,7 @@ static int x86_64_rules(uint32_t enc, const uint8_t *code, size_t code_size, boo
             if (!code || size > code_size || code_size - size < 4)
                 return DS_CU_UNSUPPORTED;
             const uint8_t *p = code + size;
-            uint32_t imm = le ? rd32(p) : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+            uint32_t imm = rd32(p);
             stack = (uint64_t)imm + 8u * adjust;
         } else {
             stack = 8u * (uint64_t)size;
@@ -199,12 +195,12 @@ static int arm64_rules(uint32_t enc, sk_buf *out)
     }
 }
 
-int ds_cu_encoding_rules(uint32_t cputype, uint32_t encoding, const uint8_t *code, size_t code_size, bool le,
+int ds_cu_encoding_rules(ds_cu_arch arch, uint32_t encoding, const uint8_t *code, size_t code_size,
                          sk_buf *out)
 {
-    switch (cputype) {
-    case DS_CPU_TYPE_X86_64: return x86_64_rules(encoding, code, code_size, le, out);
-    case DS_CPU_TYPE_ARM64: return arm64_rules(encoding, out);
+    switch (arch) {
+    case DS_CU_ARCH_X86_64: return x86_64_rules(encoding, code, code_size, out);
+    case DS_CU_ARCH_ARM64: return arm64_rules(encoding, out);
     default: return DS_CU_UNSUPPORTED;
     }
 }
@@ -216,12 +212,12 @@ typedef struct cu_raw {
     uint32_t enc;
 } cu_raw;
 
-static int cu_fail(const ds_macho *m, sk_error *err, const char *what, unsigned long long a, unsigned long long b)
+static int cu_fail(const ds_cu_input *m, sk_error *err, const char *what, unsigned long long a, unsigned long long b)
 {
     return sk_fail(err, SK_EFORMAT, "%s: __unwind_info: %s (0x%llx, 0x%llx)", m->path, what, a, b);
 }
 
-static int read_raw(const ds_macho *m, const uint8_t *d, size_t n, cu_raw **out, size_t *nout, uint32_t *end_off,
+static int read_raw(const ds_cu_input *m, const uint8_t *d, size_t n, cu_raw **out, size_t *nout, uint32_t *end_off,
                     sk_error *err)
 {
     if (n < 28)
@@ -250,8 +246,11 @@ static int read_raw(const ds_macho *m, const uint8_t *d, size_t n, cu_raw **out,
             continue;
         if (page > n || n - page < 8)
             return cu_fail(m, err, "second-level page lies past the section", page, n);
-        if (page == prev_page)
-            return cu_fail(m, err, "two index entries share a second-level page", page, i);
+        /* Linkers lay the pages out in index order; demanding it makes a
+         * cyclic index (every entry naming the same big page) an error
+         * rather than n*n entries. */
+        if (page <= prev_page)
+            return cu_fail(m, err, "second-level pages out of order or shared", page, prev_page);
         prev_page = page;
         const uint8_t *p = d + page;
         uint32_t kind = rd32(p);
@@ -293,6 +292,8 @@ static int read_raw(const ds_macho *m, const uint8_t *d, size_t n, cu_raw **out,
         } else {
             return cu_fail(m, err, "unknown second-level page kind", page, kind);
         }
+        if (*nout > n / 4)
+            return cu_fail(m, err, "more entries than the section can hold", *nout, n);
         /* A page covers [fbase, next_f): entries elsewhere are corrupt. */
         for (size_t k = *nout - nent; k < *nout; k++)
             if ((*out)[k].off < fbase || (*out)[k].off > next_f)
@@ -305,8 +306,7 @@ static int read_raw(const ds_macho *m, const uint8_t *d, size_t n, cu_raw **out,
     return SK_OK;
 }
 
-static void add_func(const ds_macho *m, ds_cu_table *t, size_t *cap, uint64_t addr, uint64_t end, uint32_t enc,
-                     const ds_macho_section *text)
+static void add_func(const ds_cu_input *m, ds_cu_table *t, size_t *cap, uint64_t addr, uint64_t end, uint32_t enc)
 {
     if (end <= addr)
         return;
@@ -318,17 +318,19 @@ static void add_func(const ds_macho *m, ds_cu_table *t, size_t *cap, uint64_t ad
     f->encoding = enc;
     const uint8_t *code = NULL;
     size_t code_size = 0;
-    if (text && text->data && addr >= text->addr && addr - text->addr < text->data_size) {
-        code = text->data + (addr - text->addr);
-        code_size = text->data_size - (size_t)(addr - text->addr);
+    if (m->code && addr >= m->code_addr && addr - m->code_addr < m->code_size) {
+        code = m->code + (addr - m->code_addr);
+        code_size = m->code_size - (size_t)(addr - m->code_addr);
         if (code_size > f->size)
             code_size = (size_t)f->size;
     }
     size_t at = t->text.len;
-    int kind = ds_cu_encoding_rules(m->cputype, enc, code, code_size, m->le, &t->text);
+    int kind = ds_cu_encoding_rules(m->arch, enc, code, code_size, &t->text);
     f->kind = (uint8_t)kind;
-    if (kind == DS_CU_NONE)
-        return; /* no unwind info for this range */
+    if (kind == DS_CU_NONE) {
+        t->none++; /* no unwind info for this range */
+        return;
+    }
     if (kind == DS_CU_UNSUPPORTED) {
         t->text.len = at;
         if (t->text.data)
@@ -345,7 +347,7 @@ static void add_func(const ds_macho *m, ds_cu_table *t, size_t *cap, uint64_t ad
          * mov %rsp,%rbp (48 89 e5): the body rule holds after those, so
          * give their two instructions rows of their own when the code is
          * there to show it. */
-        if (m->cputype == DS_CPU_TYPE_X86_64 && (enc & X86_64_MODE_MASK) == X86_64_MODE_RBP_FRAME && code &&
+        if (m->arch == DS_CU_ARCH_X86_64 && (enc & X86_64_MODE_MASK) == X86_64_MODE_RBP_FRAME && code &&
             code_size >= 4 && code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5 &&
             f->size > 4) {
             f->row_addr[0] = addr + 1;
@@ -364,34 +366,27 @@ static void add_func(const ds_macho *m, ds_cu_table *t, size_t *cap, uint64_t ad
     t->nfuncs++;
 }
 
-int ds_cu_read(const ds_macho *m, ds_cu_table *out, sk_error *err)
+int ds_cu_read(const ds_cu_input *m, ds_cu_table *out, sk_error *err)
 {
     memset(out, 0, sizeof *out);
     sk_buf_init(&out->text);
-    const ds_macho_section *sec = ds_macho_section_find(m, "__TEXT", "__unwind_info");
-    if (!sec || !sec->data)
-        return sk_fail(err, SK_ENOTFOUND, "%s: no __unwind_info", m->path);
-    if (m->cputype != DS_CPU_TYPE_X86_64 && m->cputype != DS_CPU_TYPE_ARM64)
-        return sk_fail(err, SK_EUNSUPPORTED, "%s: compact unwind for %s is not supported", m->path,
-                       m->arch ? m->arch : "this CPU");
-    if (!m->le)
-        return sk_fail(err, SK_EUNSUPPORTED, "%s: big-endian __unwind_info", m->path);
+    if (m->arch != DS_CU_ARCH_X86_64 && m->arch != DS_CU_ARCH_ARM64)
+        return sk_fail(err, SK_EUNSUPPORTED, "%s: compact unwind is read for x86_64 and arm64 only", m->path);
     cu_raw *raw = NULL;
     size_t nraw = 0;
     uint32_t end_off = 0;
-    int rc = read_raw(m, sec->data, sec->data_size, &raw, &nraw, &end_off, err);
+    int rc = read_raw(m, m->info, m->info_size, &raw, &nraw, &end_off, err);
     if (rc) {
         free(raw);
         return rc;
     }
-    const ds_macho_section *text = ds_macho_section_find(m, "__TEXT", "__text");
-    uint64_t base = m->text_vmaddr;
+    uint64_t base = m->base;
     size_t cap = 0, fs = 0;
     for (size_t i = 0; i < nraw; i++) {
         uint64_t start = base + raw[i].off;
         uint64_t end = base + (i + 1 < nraw ? raw[i + 1].off : end_off);
-        if (i + 1 == nraw && end <= start && text && start >= text->addr && start < text->addr + text->size)
-            end = text->addr + text->size; /* a missing sentinel: the section's end */
+        if (i + 1 == nraw && end <= start && m->code && start >= m->code_addr && start < m->code_addr + m->code_size)
+            end = m->code_addr + m->code_size; /* a missing sentinel: the code's end */
         /* One entry may cover several functions with the same encoding:
          * split at each function start so that every function gets its
          * own INIT (and its own indirect stack size). */
@@ -399,10 +394,10 @@ int ds_cu_read(const ds_macho *m, ds_cu_table *out, sk_error *err)
             fs++;
         uint64_t at = start;
         while (fs < m->nfunc_starts && m->func_starts[fs] < end) {
-            add_func(m, out, &cap, at, m->func_starts[fs], raw[i].enc, text);
+            add_func(m, out, &cap, at, m->func_starts[fs], raw[i].enc);
             at = m->func_starts[fs++];
         }
-        add_func(m, out, &cap, at, end, raw[i].enc, text);
+        add_func(m, out, &cap, at, end, raw[i].enc);
     }
     free(raw);
     return SK_OK;
@@ -413,4 +408,42 @@ void ds_cu_free(ds_cu_table *t)
     free(t->funcs);
     sk_buf_free(&t->text);
     memset(t, 0, sizeof *t);
+}
+
+int ds_cu_function_starts(const char *path, const uint8_t *data, size_t size, uint64_t base, uint64_t **out,
+                          size_t *n, sk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    const uint8_t *p = data, *end = data + size;
+    uint64_t addr = base;
+    size_t cap = 0;
+    while (p < end && *p) {
+        uint64_t delta = 0;
+        unsigned shift = 0;
+        for (;;) {
+            if (p >= end) {
+                free(*out);
+                *out = NULL;
+                *n = 0;
+                return sk_fail(err, SK_EFORMAT, "%s: function starts: a ULEB128 delta runs past its data", path);
+            }
+            uint8_t b = *p++;
+            if (shift < 64)
+                delta |= (uint64_t)(b & 0x7f) << shift;
+            shift += 7;
+            if (!(b & 0x80))
+                break;
+        }
+        if (addr + delta < addr) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return sk_fail(err, SK_EFORMAT, "%s: function starts: addresses wrap around", path);
+        }
+        addr += delta;
+        sk_grow((void **)out, &cap, *n + 1, sizeof **out);
+        (*out)[(*n)++] = addr;
+    }
+    return SK_OK;
 }
