@@ -17,8 +17,22 @@ TOOLDIR holds macho_dump, fuzz_macho_corpus and dumpsyms.  Groups:
   badinput  corrupt files: one line naming the file and the problem, exit
             1, no crash or sanitizer report.
   fuzz      the fuzz target's deterministic corpus run over the fixtures.
+  records   dumpsyms on every fixture: MODULE/INFO CODE_ID against the
+            UUID llvm-objdump reads (the MD5 of an object without one),
+            FUNC and PUBLIC against llvm-nm -C (with the dSYM dsymutil-14
+            makes), Thumb bits on armv7 PUBLICs, compact-unwind rules
+            reaching STACK CFI for every function DWARF CFI leaves out.
+  cfi       STACK CFI rows from __eh_frame against llvm-dwarfdump
+            --eh-frame at every row of every FDE (x86_64 and i386 objects;
+            ld64.lld-14 leaves linked binaries' FDE pointers unrelocated).
+  fat       --list-arch against llvm-lipo / llvm-objdump, --arch for every
+            slice, refusal without --arch, --store writing every slice.
+  dsym      BINARY.dSYM found beside the binary, named as a bundle or as its
+            companion file, the bundle dumped alone, a UUID mismatch refused
+            naming both UUIDs.
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -33,6 +47,7 @@ import oracle_util  # noqa: E402
 
 CLANG, CLANGXX, LD = "clang-14", "clang++-14", "ld64.lld-14"
 OBJDUMP, NM, LIPO, DSYMUTIL = "llvm-objdump-14", "llvm-nm-14", "llvm-lipo-14", "dsymutil-14"
+CXXFILT = "llvm-cxxfilt-14"
 
 failures = []
 
@@ -110,7 +125,7 @@ CFLAGS = ["-g", "-fno-stack-protector"]  # -ffreestanding would drop the unwind 
 
 
 def need_tools(*extra):
-    oracle_util.require(CLANG, CLANGXX, LD, OBJDUMP, NM, LIPO, *extra)
+    oracle_util.require(CLANG, CLANGXX, LD, OBJDUMP, NM, LIPO, CXXFILT, *extra)
 
 
 def link(arch, objs, out, dylib=False):
@@ -137,7 +152,7 @@ def build_fixtures(work):
             link(arch, [o], exe)
             fx[os.path.basename(exe)] = (exe, "exe", arch)
         o = os.path.join(work, "shapes-%s.o" % arch)
-        run([CLANGXX, "-target", triple, "-O1"] + CFLAGS + ["-fno-exceptions", "-c",
+        run([CLANGXX, "-target", triple, "-O1" if arch == "armv7" else "-O0"] + CFLAGS + ["-fno-exceptions", "-c",
              os.path.join(work, "shapes.cpp"), "-o", o])
         lib = os.path.join(work, "libshapes-%s.dylib" % arch)
         link(arch, [o], lib, dylib=True)
@@ -242,7 +257,7 @@ def check_parser(tooldir, fx):
                 code[f[0]] = (int(f[1], 16), int(f[2], 16))
         want = set()
         for line in run([NM, "-m", "--defined-only", path]).stdout.splitlines():
-            m = re.match(r"([0-9a-f]+) \((\S+)\) (?:non-)?external (?:\[no dead strip\] )?(?:\(was a private external\) )?(?:\[Thumb\] )?(\S+)", line)
+            m = re.match(r"([0-9a-f]+) \((\S+)\) (?:weak )?(?:private )?(?:non-)?external (?:\[no dead strip\] )?(?:\(was a private external\) )?(?:\[Thumb\] )?(\S+)", line)
             if not m:
                 continue
             addr, sec, sym = int(m.group(1), 16), m.group(2), m.group(3)
@@ -598,10 +613,11 @@ def check_badinput(tooldir, fx, work):
         else:
             n += 1
             print("%s: %s" % (name, lines[0]))
-        dumpsyms = os.environ.get("DUMPSYMS_MACHO_READY") and os.environ.get("DUMPSYMS")
+        dumpsyms = os.environ.get("DUMPSYMS")
         if dumpsyms:
             q = run([dumpsyms] + (["--arch", "arm64"] if name.startswith("fat") else []) + [path], check=False)
-            qlines = [l for l in q.stderr.splitlines() if l.strip()]
+            # Warnings may come first (no dSYM); the refusal is one line.
+            qlines = [l for l in q.stderr.splitlines() if l.strip() and "warning:" not in l]
             if q.returncode == 0 or sanitizer_trouble(q.stderr) or q.stdout or len(qlines) != 1 or path not in qlines[0]:
                 fail("dumpsyms %s: exit %d, %d bytes out, stderr %r" % (name, q.returncode, len(q.stdout), qlines))
     print("%d bad inputs refused with one line" % n)
@@ -614,6 +630,292 @@ def check_fuzz(tooldir, fx):
         fail("fuzz corpus run: exit %d: %s" % (p.returncode, p.stderr.strip()[-2000:]))
     else:
         print(p.stdout.strip())
+
+
+# ---- dumpsyms end to end ------------------------------------------------------
+
+def dumpsyms(args, check=True):
+    p = run([os.environ["DUMPSYMS"]] + args, check=False)
+    if sanitizer_trouble(p.stderr):
+        fail("dumpsyms %s: sanitizer report:\n%s" % (" ".join(args), p.stderr[-3000:]))
+    if check and p.returncode != 0:
+        raise RuntimeError("dumpsyms %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr.strip()))
+    return p
+
+
+def parse_sym(text):
+    sym = {"module": None, "info": [], "func": {}, "public": {}, "init": {}, "rows": {}}
+    cur = None
+    for line in text.splitlines():
+        f = line.split(" ")
+        if f[0] == "MODULE":
+            sym["module"] = f[1:]
+        elif f[0] == "INFO":
+            sym["info"].append(" ".join(f[1:]))
+        elif f[0] == "FUNC":
+            i = 2 if f[1] == "m" else 1
+            sym["func"][int(f[i], 16)] = (int(f[i + 1], 16), " ".join(f[i + 3:]))
+        elif f[0] == "PUBLIC":
+            i = 2 if f[1] == "m" else 1
+            sym["public"][int(f[i], 16)] = " ".join(f[i + 2:])
+        elif line.startswith("STACK CFI INIT "):
+            cur = int(f[3], 16)
+            sym["init"][cur] = (int(f[4], 16), " ".join(f[5:]))
+            sym["rows"][cur] = []
+        elif line.startswith("STACK CFI "):
+            sym["rows"][cur].append((int(f[2], 16), " ".join(f[3:])))
+    return sym
+
+
+def rules_at(sym, addr):
+    """The STACK CFI rules in effect at addr, or None."""
+    starts = [a for a in sym["init"] if a <= addr < a + sym["init"][a][0]]
+    if not starts:
+        return None
+    a = starts[0]
+    rules = parse_rules(sym["init"][a][1])
+    for ra, text in sym["rows"][a]:
+        if ra <= addr:
+            rules.update(parse_rules(text))
+    return rules
+
+
+def norm(name):
+    return re.sub(r"\s+", "", name)
+
+
+def nm_functions(path, load):
+    """{address relative to load: demangled name} of text symbols (llvm-nm,
+    the leading '_' dropped, C++ names through llvm-cxxfilt)."""
+    raw = {}
+    for line in run([NM, "-m", "--defined-only", path]).stdout.splitlines():
+        m = re.match(r"([0-9a-f]+) \(__TEXT,__text\) (?:weak )?(?:private )?(?:non-)?external (?:\[Thumb\] )?(\S+)$", line)
+        if m and not m.group(2).startswith(("ltmp", "l_", "L")):
+            name = m.group(2)
+            raw[int(m.group(1), 16) - load] = name[1:] if name.startswith("_") else name
+    addrs = sorted(raw)
+    names = run([CXXFILT], input="\n".join(raw[a] for a in addrs) + "\n").stdout.splitlines()
+    return dict(zip(addrs, names))
+
+
+def make_dsyms(fx, work):
+    """fixture name -> its dSYM bundle (dsymutil-14), for the linked ones."""
+    oracle_util.require(DSYMUTIL)
+    out = {}
+    for name, (path, kind, arch) in sorted(fx.items()):
+        if kind in ("exe", "dylib") and not name.endswith("-O0"):
+            run([DSYMUTIL, path, "-o", path + ".dSYM"])
+            out[name] = path + ".dSYM"
+    return out
+
+
+def check_records(tooldir, fx, work):
+    dsyms = make_dsyms(fx, work)
+    totals = [0, 0, 0]
+    for name, (path, kind, arch) in sorted(fx.items()):
+        if kind in ("fat", "dsym"):
+            continue
+        p = dumpsyms([path])
+        sym = parse_sym(p.stdout)
+        ours = macho_dump(tooldir, path)
+        uuid = ours["uuid"]
+        if kind == "obj":
+            want_id = hashlib.md5(open(path, "rb").read()).hexdigest().upper() + "0"
+        else:
+            want_id = uuid + "0"
+        want_mod = ["mac", arch, want_id, os.path.basename(path)]
+        if sym["module"] != want_mod:
+            fail("%s: MODULE %s, want %s" % (name, sym["module"], want_mod))
+        if kind != "obj" and "CODE_ID " + uuid not in sym["info"]:
+            fail("%s: no INFO CODE_ID %s (%s)" % (name, uuid, sym["info"]))
+        load = int(ours["text_vmaddr"], 16) if ours["text_vmaddr"] else 0
+        nm = nm_functions(path, load)
+        has_dwarf = kind == "obj" or name in dsyms
+        # Every symbol of __text is named at its address, by a FUNC (with
+        # DWARF) or a PUBLIC; the names agree with llvm-nm -C.
+        agree = 0
+        for addr, nmname in sorted(nm.items()):
+            got = None
+            if addr in sym["func"]:
+                got = sym["func"][addr][1]
+            elif (addr | 1 if arch == "armv7" else addr) in sym["public"]:
+                got = sym["public"][addr | 1 if arch == "armv7" else addr]
+            if got is None:
+                if kind == "obj" and addr == 0:
+                    continue  # the DWARF reader takes address 0 for discarded code
+                fail("%s: %s at 0x%x has no FUNC or PUBLIC" % (name, nmname, addr))
+            elif norm(got) != norm(nmname):
+                fail("%s: 0x%x named %r, llvm-nm -C says %r" % (name, addr, got, nmname))
+            else:
+                agree += 1
+        if has_dwarf and len(sym["func"]) < len(nm) - 1:
+            fail("%s: %d FUNC records for %d functions" % (name, len(sym["func"]), len(nm)))
+        if arch == "armv7":
+            even = [a for a in sym["public"] if not a & 1]
+            if even:
+                fail("%s: armv7 PUBLICs without the Thumb bit: %s" % (name, [hex(a) for a in even]))
+        # Compact unwind reaches the .sym for what no FDE covers.
+        cu_checked = 0
+        for c in ours["cu"]:
+            f = c.split(None, 4)
+            if f[3] != "rules":
+                continue
+            start = int(f[0], 16) - load
+            init = sym["init"].get(start)
+            if init is None:
+                fail("%s: compact-unwind function 0x%x has no STACK CFI INIT" % (name, start))
+                continue
+            rows = [r for r in ours["curow"] if int(r.split()[0], 16) - load == start + 4]
+            body = parse_rules(rows[0].split(None, 1)[1]) if rows else parse_rules(f[4])
+            got = rules_at(sym, start + int(f[1], 16) - 1)
+            if init[0] != int(f[1], 16) or got != body:
+                fail("%s: 0x%x: STACK CFI %r, compact unwind says %r" % (name, start, got, body))
+            else:
+                cu_checked += 1
+        print("%s: %s, %d FUNC, %d PUBLIC, %d STACK CFI INIT; %d of %d symbols named as llvm-nm -C; "
+              "%d compact-unwind functions in the .sym" %
+              (name, arch, len(sym["func"]), len(sym["public"]), len(sym["init"]), agree, len(nm), cu_checked))
+        totals[0] += len(sym["func"])
+        totals[1] += agree
+        totals[2] += cu_checked
+    print("records: %d FUNC, %d names agree, %d compact-unwind functions" % tuple(totals))
+
+
+DWARFDUMP = "llvm-dwarfdump-14"
+
+
+def dwarfdump_rows(path, arch):
+    """[(low, high, [(addr, rules)])] from llvm-dwarfdump --eh-frame."""
+    text = run([DWARFDUMP, "--eh-frame", path]).stdout
+    fdes, cur = [], None
+    swap = {"ESP": "EBP", "EBP": "ESP"} if arch == "x86" else {}
+    ra = "RIP" if arch == "x86_64" else "EIP"
+    # A 32-bit file's pc-relative pointers come out of llvm-dwarfdump
+    # 14 carried into bit 32.
+    mask = 0xFFFFFFFF if arch == "x86" else (1 << 64) - 1
+    for line in text.splitlines():
+        m = re.search(r"FDE cie=\S+ pc=([0-9a-f]+)\.\.\.([0-9a-f]+)", line)
+        if m:
+            cur = (int(m.group(1), 16) & mask, int(m.group(2), 16) & mask, [])
+            fdes.append(cur)
+            continue
+        m = re.match(r"\s+0x([0-9a-f]+): CFA=(\w+)([+-]\d+)(?:: (.*))?$", line)
+        if m and cur is not None:
+            rules = {".cfa": "$%s %d +" % (swap.get(m.group(2), m.group(2)).lower(), int(m.group(3)))}
+            for r in (m.group(4) or "").split(", "):
+                mm = re.match(r"(\w+)=\[CFA([+-]\d+)\]", r.strip())
+                if mm:
+                    reg = swap.get(mm.group(1), mm.group(1))
+                    key = ".ra" if reg == ra else "$" + reg.lower()
+                    rules[key] = ".cfa %d + ^" % int(mm.group(2))
+            cur[2].append((int(m.group(1), 16) & mask, rules))
+    return fdes
+
+
+def check_cfi(tooldir, fx):
+    oracle_util.require(DWARFDUMP)
+    total = agree = 0
+    # The objects: linked binaries' __eh_frame has ld64.lld-14's unrelocated
+    # pointers (they land outside the code and are left out).
+    work = os.path.dirname(fx["cu-fat"][0])
+    inputs = dict(fx)
+    for f in ("cu-x86_64-O0.o", "cu-x86_64-O2.o", "shapes-x86_64.o"):
+        inputs[f] = (os.path.join(work, f), "obj", "x86_64")
+    for name, (path, kind, arch) in sorted(inputs.items()):
+        if kind not in ("obj", "exe", "dylib") or arch not in ("x86", "x86_64"):
+            continue
+        ours = macho_dump(tooldir, path)
+        text = [s.split() for s in ours["section"] if s.startswith("__TEXT,__text ")][0]
+        lo, hi = int(text[1], 16), int(text[1], 16) + int(text[2], 16)
+        load = int(ours["text_vmaddr"], 16) if ours["text_vmaddr"] else 0
+        sym = parse_sym(dumpsyms(["--no-synth-cfi", path]).stdout)
+        n = a = 0
+        for low, high, rows in dwarfdump_rows(path, arch):
+            if not (lo <= low < high <= hi):
+                continue  # an FDE pointer the linker left unrelocated
+            init = sym["init"].get(low - load)
+            if not init or init[0] != high - low:
+                fail("%s: FDE 0x%x-0x%x: STACK CFI INIT %s" % (name, low, high, init))
+                continue
+            for addr, want in rows:
+                n += 1
+                got = rules_at(sym, addr - load)
+                if got != want:
+                    fail("%s: 0x%x: ours %r, llvm-dwarfdump %r" % (name, addr, got, want))
+                else:
+                    a += 1
+        if n:
+            print("%s: %d of %d CFI rows agree with llvm-dwarfdump --eh-frame" % (name, a, n))
+        total += n
+        agree += a
+    print("cfi: %d of %d rows agree" % (agree, total))
+    if total < 20:
+        fail("only %d CFI rows compared" % total)
+
+
+def check_fat(tooldir, fx, work):
+    fat = fx["cu-fat"][0]
+    archs = run([LIPO, "-archs", fat]).stdout.split()
+    p = dumpsyms(["--list-arch", fat])
+    want = []
+    for a in archs:
+        _, _, uuid = objdump_headers(fat, arch=a)
+        want.append("%s %s" % (a, uuid))
+    if p.stdout.splitlines() != want:
+        fail("--list-arch: %r, want %r" % (p.stdout.splitlines(), want))
+    for a, line in zip(archs, want):
+        sym = parse_sym(dumpsyms(["--arch", a, fat]).stdout)
+        if sym["module"] != ["mac", a, line.split()[1] + "0", "cu-fat"]:
+            fail("--arch %s: MODULE %s" % (a, sym["module"]))
+    q = dumpsyms([fat], check=False)
+    lines = [l for l in q.stderr.splitlines() if l.strip()]
+    if q.returncode == 0 or q.stdout or len(lines) != 1 or not all(a in lines[0] for a in archs) or fat not in lines[0]:
+        fail("fat file without --arch: exit %d, stdout %d bytes, stderr %r" % (q.returncode, len(q.stdout), lines))
+    else:
+        print("without --arch: " + lines[0])
+    q = dumpsyms(["--arch", "ppc", fat], check=False)
+    if q.returncode == 0 or "ppc" not in q.stderr:
+        fail("--arch ppc: exit %d, %r" % (q.returncode, q.stderr))
+    store = os.path.join(work, "store")
+    q = dumpsyms(["--store", store, fat], check=False)
+    for a, line in zip(archs, want):
+        f = os.path.join(store, "cu-fat", line.split()[1] + "0", "cu-fat.sym")
+        if not os.path.isfile(f):
+            fail("--store: no %s for %s (%s)" % (f, a, q.stdout))
+        elif parse_sym(open(f).read())["module"][1] != a:
+            fail("--store: %s is not the %s slice" % (f, a))
+    if q.returncode != 0 or len([l for l in q.stdout.splitlines() if l.startswith("ok ")]) != len(archs):
+        fail("--store on a fat file: exit %d:\n%s" % (q.returncode, q.stdout))
+    print("fat: %d slices listed, dumped with --arch and stored" % len(archs))
+
+
+def check_dsym(tooldir, fx, work):
+    oracle_util.require(DSYMUTIL)
+    exe = fx["cu-arm64-O2"][0]
+    other = fx["cu-arm64-O0"][0]
+    run([DSYMUTIL, exe, "-o", exe + ".dSYM"])
+    run([DSYMUTIL, other, "-o", other + ".dSYM"])
+    comp = os.path.join(exe + ".dSYM", "Contents", "Resources", "DWARF", os.path.basename(exe))
+    beside = dumpsyms([exe]).stdout
+    sym = parse_sym(beside)
+    if len(sym["func"]) < 8:
+        fail("dSYM beside the binary: %d FUNC records" % len(sym["func"]))
+    for args in ([exe, exe + ".dSYM"], [exe, comp]):
+        if dumpsyms(args).stdout != beside:
+            fail("dumpsyms %s differs from the dSYM found beside" % " ".join(args))
+    alone = parse_sym(dumpsyms([exe + ".dSYM"]).stdout)
+    if alone["module"] != sym["module"] or alone["func"] != sym["func"]:
+        fail("the dSYM bundle alone: MODULE %s, %d FUNC (binary: %s, %d)" %
+             (alone["module"], len(alone["func"]), sym["module"], len(sym["func"])))
+    q = dumpsyms([exe, other + ".dSYM"], check=False)
+    u1 = macho_dump(tooldir, exe)["uuid"]
+    u2 = macho_dump(tooldir, other)["uuid"]
+    lines = [l for l in q.stderr.splitlines() if l.strip()]
+    if q.returncode == 0 or q.stdout or len(lines) != 1 or u1 not in lines[0] or u2 not in lines[0]:
+        fail("UUID mismatch: exit %d, stderr %r (want both %s and %s)" % (q.returncode, lines, u1, u2))
+    else:
+        print("mismatch refused: " + lines[0])
+    print("dsym: %d FUNC from the dSYM beside, named, as companion file and alone" % len(sym["func"]))
 
 
 def main():
@@ -630,6 +932,14 @@ def main():
         check_badinput(tooldir, fx, work)
     elif group == "fuzz":
         check_fuzz(tooldir, fx)
+    elif group == "records":
+        check_records(tooldir, fx, work)
+    elif group == "cfi":
+        check_cfi(tooldir, fx)
+    elif group == "fat":
+        check_fat(tooldir, fx, work)
+    elif group == "dsym":
+        check_dsym(tooldir, fx, work)
     else:
         print("unknown group " + group)
         return 2
