@@ -218,6 +218,21 @@ int ds_macho_open(ds_object *obj, const char *arch, sk_error *err)
         free(b);
         return rc;
     }
+    /* Every symbol's name and section now, so that a corrupt table is
+     * one error here rather than a PUBLIC list cut short later. */
+    for (uint32_t i = 0; i < b->m.nsyms; i++) {
+        ds_macho_nlist n;
+        rc = ds_macho_nlist_at(&b->m, i, &n, err);
+        if (rc == SK_OK && !(n.type & DS_N_STAB) && (n.type & DS_N_TYPE) == DS_N_SECT &&
+            (n.sect == 0 || n.sect > b->m.nsections))
+            rc = sk_fail(err, SK_EFORMAT, "%s: symbol %u (%s) names section %u of %zu", obj->path, i, n.name, n.sect,
+                         b->m.nsections);
+        if (rc) {
+            ds_macho_free(&b->m);
+            free(b);
+            return rc;
+        }
+    }
     obj->backend = b;
     obj->ops = &macho_ops;
     const ds_macho *m = &b->m;

@@ -50,6 +50,7 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
     size_t np;
     if (ds_macho_publics(&m, &pubs, &np, &err)) {
         fprintf(stderr, "%s\n", err.msg);
+        free(starts);
         ds_macho_free(&m);
         return 1;
     }
@@ -59,6 +60,7 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
     ds_macho_debugmap dm;
     if (ds_macho_debug_map(&m, &dm, &err)) {
         fprintf(stderr, "%s\n", err.msg);
+        free(starts);
         ds_macho_free(&m);
         return 1;
     }

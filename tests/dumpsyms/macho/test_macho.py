@@ -115,6 +115,18 @@ int c_entry(int x) { return work(x) + 1; }
 int main() { return c_entry(3); }
 """
 
+OBJC_SRC = r"""
+__attribute__((objc_root_class)) @interface Shape
+- (int)sides;
++ (int)count:(int)n with:(int)m;
+@end
+@implementation Shape
+- (int)sides { return 4; }
++ (int)count:(int)n with:(int)m { return n * m; }
+@end
+int shape_main(void) { return 0; }
+"""
+
 TARGETS = {
     "x86_64": ("x86_64-apple-macos11", "macos", "11.0"),
     "arm64": ("arm64-apple-macos11", "macos", "11.0"),
@@ -161,6 +173,13 @@ def build_fixtures(work):
         o = os.path.join(work, "cu-%s.o" % arch)
         run([CLANG, "-target", triple, "-O1"] + CFLAGS + ["-c", os.path.join(work, "cu.c"), "-o", o])
         fx[os.path.basename(o)] = (o, "obj", arch)
+    # Objective-C: method names pass through as written (a root class
+    # needs no runtime headers; an object file needs no runtime library).
+    with open(os.path.join(work, "shape.m"), "w") as f:
+        f.write(OBJC_SRC)
+    o = os.path.join(work, "shape-x86_64.o")
+    run([CLANG, "-target", TARGETS["x86_64"][0], "-O1"] + CFLAGS + ["-c", os.path.join(work, "shape.m"), "-o", o])
+    fx[os.path.basename(o)] = (o, "obj", "x86_64")
     fat = os.path.join(work, "cu-fat")
     run([LIPO, "-create", fx["cu-x86_64-O2"][0], fx["cu-arm64-O2"][0], fx["cu-armv7-O2"][0], "-output", fat])
     fx["cu-fat"] = (fat, "fat", None)
@@ -257,7 +276,7 @@ def check_parser(tooldir, fx):
                 code[f[0]] = (int(f[1], 16), int(f[2], 16))
         want = set()
         for line in run([NM, "-m", "--defined-only", path]).stdout.splitlines():
-            m = re.match(r"([0-9a-f]+) \((\S+)\) (?:weak )?(?:private )?(?:non-)?external (?:\[no dead strip\] )?(?:\(was a private external\) )?(?:\[Thumb\] )?(\S+)", line)
+            m = re.match(r"([0-9a-f]+) \((\S+)\) (?:weak )?(?:private )?(?:non-)?external (?:\[no dead strip\] )?(?:\(was a private external\) )?(?:\[Thumb\] )?(.+)$", line)
             if not m:
                 continue
             addr, sec, sym = int(m.group(1), 16), m.group(2), m.group(3)
@@ -265,8 +284,8 @@ def check_parser(tooldir, fx):
                 want.add((addr, sym[1:] if sym.startswith("_") else sym))
         got = set()
         for p in ours["public"]:
-            f = p.split()
-            got.add((int(f[0], 16), f[1]))
+            f = p.split(None, 1)
+            got.add((int(f[0], 16), f[1][:-len(" thumb")] if f[1].endswith(" thumb") else f[1]))
         if got != want:
             fail("%s: PUBLIC candidates differ: only ours %s, only llvm-nm %s" %
                  (name, sorted(got - want)[:5], sorted(want - got)[:5]))
@@ -555,6 +574,13 @@ def bad_inputs(fx, work):
     u32(b, symtab + 12, 0x10000000)
     cases.append(("symbols-past-end", bytes(b), "symbol table"))
     b = bytearray(exe)
+    symoff, nsyms = struct.unpack_from("<II", exe, symtab + 8)
+    for k in range(nsyms):
+        if exe[symoff + 16 * k + 4] & 0xEE == 0x0E:  # N_SECT, no stab bits
+            b[symoff + 16 * k + 5] = 0x7F
+            break
+    cases.append(("symbol-section-past-count", bytes(b), "names section 127"))
+    b = bytearray(exe)
     nsect_off = text_seg + 64
     u32(b, nsect_off, 0x7FFFFFFF)
     cases.append(("huge-section-count", bytes(b), "claims"))
@@ -689,7 +715,7 @@ def nm_functions(path, load):
     the leading '_' dropped, C++ names through llvm-cxxfilt)."""
     raw = {}
     for line in run([NM, "-m", "--defined-only", path]).stdout.splitlines():
-        m = re.match(r"([0-9a-f]+) \(__TEXT,__text\) (?:weak )?(?:private )?(?:non-)?external (?:\[Thumb\] )?(\S+)$", line)
+        m = re.match(r"([0-9a-f]+) \(__TEXT,__text\) (?:weak )?(?:private )?(?:non-)?external (?:\[Thumb\] )?(.+)$", line)
         if m and not m.group(2).startswith(("ltmp", "l_", "L")):
             name = m.group(2)
             raw[int(m.group(1), 16) - load] = name[1:] if name.startswith("_") else name
