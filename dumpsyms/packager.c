@@ -54,6 +54,20 @@ static bool looks_like_elf(const char *path)
            magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
 }
 
+/* A fat Mach-O file (0xcafebabe / 0xcafebabf and a small slice count):
+ * the only kind of input that is several modules. */
+static bool looks_like_fat(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    unsigned char m[8];
+    bool fat = read(fd, m, sizeof m) == (ssize_t)sizeof m && m[0] == 0xca && m[1] == 0xfe && m[2] == 0xba &&
+               (m[3] & 0xfe) == 0xbe && m[4] == 0 && m[5] == 0 && m[6] == 0 && m[7] > 0 && m[7] <= 30;
+    close(fd);
+    return fat;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -179,7 +193,8 @@ static void *worker(void *arg)
         ds_arch_entry *arches = NULL;
         size_t narches = 0;
         sk_error aerr = {0};
-        if (p->opt.arch || ds_list_arches(p->files[i], &arches, &narches, &aerr) != SK_OK || narches < 2)
+        if (p->opt.arch || !looks_like_fat(p->files[i]) ||
+            ds_list_arches(p->files[i], &arches, &narches, &aerr) != SK_OK || narches < 2)
             narches = 0;
         for (size_t a = 0; a < (narches ? narches : 1); a++) {
             ds_options opt = p->opt;
