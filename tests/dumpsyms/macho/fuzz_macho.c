@@ -9,6 +9,39 @@
 
 #include "compact_unwind.h"
 #include "macho.h"
+#ifdef FUZZ_MACHO_OBJECT
+#include "object.h"
+
+static int count_symbol(void *arg, const ds_symbol *sym)
+{
+    (*(size_t *)arg) += sym->name[0] != '\0';
+    return 0;
+}
+
+/* The same bytes through the object layer's Mach-O backend. */
+static void through_object(const uint8_t *data, size_t size)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    if (size)
+        memcpy(copy, data, size);
+    ds_object obj;
+    sk_error err = {0};
+    if (ds_object_open_mem(&obj, "fuzz", copy, size, &err) == SK_OK) {
+        char id[34], code[129];
+        (void)ds_object_debug_id(&obj, id, &err);
+        (void)ds_object_code_id(&obj, code, sizeof code);
+        size_t n = 0;
+        (void)ds_object_symbols(&obj, DS_SYMTAB_STATIC, count_symbol, &n, &err);
+        for (size_t i = 1; i < obj.nsections; i++) {
+            const uint8_t *d;
+            size_t len;
+            (void)ds_section_data(&obj, &obj.sections[i], &d, &len, &err);
+        }
+        (void)ds_object_has_dwarf(&obj);
+    }
+    ds_object_close(&obj);
+}
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,5 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < fat.nslices && i < 4; i++)
         one_image(data + fat.slices[i].offset, (size_t)fat.slices[i].size);
     ds_macho_fat_free(&fat);
+#ifdef FUZZ_MACHO_OBJECT
+    through_object(data, size);
+#endif
     return 0;
 }

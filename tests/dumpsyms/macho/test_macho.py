@@ -34,6 +34,7 @@ TOOLDIR holds macho_dump, fuzz_macho_corpus and dumpsyms.  Groups:
 
 import hashlib
 import os
+import random
 import re
 import shutil
 import struct
@@ -58,7 +59,7 @@ def fail(msg):
 
 
 def run(cmd, check=True, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", **kw)
     if check and p.returncode != 0:
         raise RuntimeError("%s failed (%d):\n%s" % (" ".join(cmd), p.returncode, p.stderr))
     return p
@@ -656,6 +657,32 @@ def check_fuzz(tooldir, fx):
         fail("fuzz corpus run: exit %d: %s" % (p.returncode, p.stderr.strip()[-2000:]))
     else:
         print(p.stdout.strip())
+    # The whole of dumpsyms (object layer, DWARF, CFI, compact unwind,
+    # symbols) on a few mutated fixtures: a .sym (exit 0) or one line
+    # naming the file (exit 1), never a crash or a sanitizer report.
+    rnd = random.Random(10)
+    work = os.path.dirname(fx["cu-fat"][0])
+    picks = [fx[n][0] for n in ("cu-x86_64-O0", "cu-arm64-O2", "cu-x86.o", "libshapes-x86_64.dylib")]
+    if "cu-arm64-O0.dSYM" in fx:
+        picks.append(fx["cu-arm64-O0.dSYM"][0])
+    ran = 0
+    for k in range(40):
+        src = picks[k % len(picks)]
+        data = bytearray(open(src, "rb").read())
+        for _ in range(1 + rnd.randrange(6)):
+            at = rnd.randrange(min(len(data), 4096)) if rnd.random() < 0.6 else rnd.randrange(len(data))
+            data[at] = rnd.choice([0, 0xFF, 0x7F, 0x80, rnd.randrange(256)])
+        path = os.path.join(work, "mut-%02d" % k)
+        with open(path, "wb") as f:
+            f.write(data)
+        q = run([os.environ["DUMPSYMS"], "-j1", path], check=False)
+        errs = [l for l in q.stderr.splitlines() if l.strip() and "warning:" not in l]
+        if sanitizer_trouble(q.stderr) or q.returncode not in (0, 1) or \
+                (q.returncode == 1 and (len(errs) != 1 or path not in errs[0] or q.stdout)):
+            fail("dumpsyms on %s (mutated %s): exit %d, %r" % (path, os.path.basename(src), q.returncode,
+                                                              q.stderr[-1500:]))
+        ran += 1
+    print("dumpsyms: %d mutated files, each a .sym or one line" % ran)
 
 
 # ---- dumpsyms end to end ------------------------------------------------------
