@@ -389,10 +389,27 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
     return rc;
 }
 
+static int list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err);
+
 int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err)
 {
     *out = NULL;
     *n = 0;
+    /* A dSYM bundle: its companion's slices. */
+    char *companion = NULL;
+    if (sk_is_dir(path)) {
+        int rc = ds_dsym_resolve(path, NULL, &companion, err);
+        if (rc)
+            return rc;
+        path = companion;
+    }
+    int rc = list_arches(path, out, n, err);
+    free(companion);
+    return rc;
+}
+
+static int list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err)
+{
     ds_object obj;
     memset(&obj, 0, sizeof obj);
     obj.path = sk_xstrdup(path);

@@ -968,7 +968,31 @@ def check_dsym(tooldir, fx, work):
         fail("UUID mismatch: exit %d, stderr %r (want both %s and %s)" % (q.returncode, lines, u1, u2))
     else:
         print("mismatch refused: " + lines[0])
-    print("dsym: %d FUNC from the dSYM beside, named, as companion file and alone" % len(sym["func"]))
+    # A fat binary's fat dSYM (dsymutil runs "lipo" to join the slices):
+    # each slice's DWARF through --arch and in the store.
+    bindir = os.path.join(work, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    if not os.path.exists(os.path.join(bindir, "lipo")):
+        os.symlink(shutil.which(LIPO), os.path.join(bindir, "lipo"))
+    fat = fx["cu-fat"][0]
+    run([DSYMUTIL, fat, "-o", fat + ".dSYM"], env=dict(os.environ, PATH=bindir + ":" + os.environ["PATH"]))
+    archs = run([LIPO, "-archs", fat]).stdout.split()
+    listed = [l.split()[0] for l in dumpsyms(["--list-arch", fat + ".dSYM"]).stdout.splitlines()]
+    if sorted(listed) != sorted(archs):
+        fail("--list-arch on the fat dSYM: %s, want %s" % (listed, archs))
+    for a in archs:
+        s = parse_sym(dumpsyms(["--arch", a, fat]).stdout)
+        if len(s["func"]) < 8 or s["module"][1] != a:
+            fail("fat dSYM, --arch %s: MODULE %s, %d FUNC" % (a, s["module"], len(s["func"])))
+    store = os.path.join(work, "store")
+    dumpsyms(["--store", store, fat])
+    for a in archs:
+        _, _, uuid = objdump_headers(fat, arch=a)
+        f = os.path.join(store, "cu-fat", uuid + "0", "cu-fat.sym")
+        if not os.path.isfile(f) or len(parse_sym(open(f).read())["func"]) < 8:
+            fail("--store with a fat dSYM: %s missing or without FUNC records" % f)
+    print("dsym: %d FUNC from the dSYM beside, named, as companion file and alone; fat dSYM for %s" %
+          (len(sym["func"]), ", ".join(archs)))
 
 
 def main():
