@@ -5,7 +5,6 @@
 #include <zlib.h>
 
 #include "collect.h"
-#include "macho_object.h"
 
 void ds_options_init(ds_options *opt)
 {
@@ -389,7 +388,6 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
     return rc;
 }
 
-static int list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err);
 
 int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err)
 {
@@ -403,42 +401,17 @@ int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *e
             return rc;
         path = companion;
     }
-    int rc = list_arches(path, out, n, err);
+    ds_object_slice *v = NULL;
+    int rc = ds_object_slices(path, &v, n, err);
     free(companion);
-    return rc;
-}
-
-static int list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err)
-{
-    ds_object obj;
-    memset(&obj, 0, sizeof obj);
-    obj.path = sk_xstrdup(path);
-    int rc = ds_object_map_file(&obj, path, err);
-    if (rc == SK_OK && ds_macho_probe_bytes(obj.map.data, obj.map.size)) {
-        ds_macho_arch_info *v;
-        rc = ds_macho_arches(path, obj.map.data, obj.map.size, &v, n, err);
-        if (rc == SK_OK) {
-            *out = sk_xcalloc(*n ? *n : 1, sizeof **out);
-            for (size_t i = 0; i < *n; i++) {
-                snprintf((*out)[i].arch, sizeof (*out)[i].arch, "%s", v[i].arch);
-                snprintf((*out)[i].id, sizeof (*out)[i].id, "%s", v[i].uuid);
-            }
-            free(v);
-        }
-        ds_object_close(&obj);
-        return rc;
-    }
-    ds_object_close(&obj);
     if (rc)
         return rc;
-    rc = ds_object_open(&obj, path, err);
-    if (rc == SK_OK) {
-        *out = sk_xcalloc(1, sizeof **out);
-        *n = 1;
-        snprintf((*out)[0].arch, sizeof (*out)[0].arch, "%s", obj.arch ? obj.arch : obj.machine_desc);
-        if (obj.build_id_len && obj.build_id_len * 2 < sizeof (*out)[0].id)
-            sk_hex_upper(obj.build_id, obj.build_id_len, (*out)[0].id);
+    *out = sk_xcalloc(*n ? *n : 1, sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        snprintf((*out)[i].arch, sizeof (*out)[i].arch, "%s", v[i].arch);
+        snprintf((*out)[i].id, sizeof (*out)[i].id, "%s", v[i].id);
     }
-    ds_object_close(&obj);
-    return rc;
+    free(v);
+    return SK_OK;
 }
+

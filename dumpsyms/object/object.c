@@ -64,6 +64,41 @@ static int open_mapped(ds_object *obj, const char *arch, sk_error *err)
     return ds_elf_open(obj, err);
 }
 
+int ds_object_slices(const char *path, ds_object_slice **out, size_t *n, sk_error *err)
+{
+    ds_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.path = sk_xstrdup(path);
+    int rc = ds_object_map_file(&obj, path, err);
+    if (rc == SK_OK && ds_macho_probe_bytes(obj.map.data, obj.map.size)) {
+        ds_macho_arch_info *v;
+        rc = ds_macho_arches(path, obj.map.data, obj.map.size, &v, n, err);
+        if (rc == SK_OK) {
+            *out = sk_xcalloc(*n ? *n : 1, sizeof **out);
+            for (size_t i = 0; i < *n; i++) {
+                snprintf((*out)[i].arch, sizeof (*out)[i].arch, "%s", v[i].arch);
+                snprintf((*out)[i].id, sizeof (*out)[i].id, "%s", v[i].uuid);
+            }
+            free(v);
+        }
+        ds_object_close(&obj);
+        return rc;
+    }
+    ds_object_close(&obj);
+    if (rc)
+        return rc;
+    rc = ds_object_open(&obj, path, err);
+    if (rc == SK_OK) {
+        *out = sk_xcalloc(1, sizeof **out);
+        *n = 1;
+        snprintf((*out)[0].arch, sizeof (*out)[0].arch, "%s", obj.arch ? obj.arch : obj.machine_desc);
+        if (obj.build_id_len && obj.build_id_len * 2 < sizeof (*out)[0].id)
+            sk_hex_upper(obj.build_id, obj.build_id_len, (*out)[0].id);
+    }
+    ds_object_close(&obj);
+    return rc;
+}
+
 int ds_object_open(ds_object *obj, const char *path, sk_error *err)
 {
     return ds_object_open_arch(obj, path, NULL, err);

@@ -208,6 +208,15 @@ int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t 
 /* Safe on an object whose open failed, and on a zeroed one. */
 void ds_object_close(ds_object *obj);
 
+/* The architectures a file holds, each with its id (hex UUID or build-id,
+ * "" when none): every slice of a fat Mach-O, else the one object.
+ * *out malloc'd. */
+typedef struct ds_object_slice {
+    char arch[32];
+    char id[129];
+} ds_object_slice;
+int ds_object_slices(const char *path, ds_object_slice **out, size_t *n, sk_error *err);
+
 /* For backends: checks that `path` is a regular file (open() on a FIFO or
  * a tty would block) and maps it into obj->map. */
 int ds_object_map_file(ds_object *obj, const char *path, sk_error *err);

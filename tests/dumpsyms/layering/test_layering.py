@@ -78,6 +78,13 @@ for path in sources(ds):
     in_macho = rel.startswith("dumpsyms/macho/")
     for no, line in enumerate(code, 1):
         include = raw[no - 1] if no - 1 < len(raw) else ""
+        inc = INCLUDE.search(include)
+        if inc and not rel.startswith("dumpsyms/object/"):
+            h = inc.group(1)
+            if h.startswith("macho") and not in_macho:
+                failures.append("%s:%d: includes the Mach-O backend's %s" % (rel, no, h))
+            if h in ("elf_object.h",) and not in_elf:
+                failures.append("%s:%d: includes the ELF backend's %s" % (rel, no, h))
         if not in_elf and (LIBELF.search(line) or LIBELF_INCLUDE.search(include)):
             failures.append("%s:%d: libelf outside dumpsyms/elf/: %s" % (rel, no, raw[no - 1].strip()))
         if not in_macho and not in_elf and MACHO.search(line):
