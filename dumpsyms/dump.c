@@ -143,7 +143,7 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
         return rc;
     }
     if (!bin.arch) {
-        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported ELF machine %u", binary_path, bin.machine);
+        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported %s", binary_path, bin.machine_desc);
         ds_object_close(&bin);
         return rc;
     }
@@ -168,7 +168,7 @@ int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_op
         summary = &local_summary;
     memset(summary, 0, sizeof *summary);
     if (!bin->arch)
-        return sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported ELF machine %u", bin->path, bin->machine);
+        return sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported %s", bin->path, bin->machine_desc);
     ds_object dbg_storage;
     ds_object *found = NULL;
     if (!dbg) {
@@ -193,7 +193,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
     rc = ds_object_debug_id(bin, debug_id, err);
     if (rc)
         goto out;
-    m->os = "Linux";
+    m->os = bin->os;
     m->arch = bin->arch;
     m->debug_id = sk_arena_strdup(m->arena, debug_id);
     /* Breakpad's Linux client names a library by its SONAME in the

@@ -150,27 +150,22 @@ typedef struct frame_src {
 static bool read_bin_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
 {
     ds_object *bin = ctx;
-    for (size_t i = 1; i < bin->nsections; i++) {
-        ds_section *sec = &bin->sections[i];
-        const GElf_Shdr *sh = &sec->shdr;
-        if (!(sh->sh_flags & SHF_ALLOC) || sh->sh_type == SHT_NOBITS || addr < sh->sh_addr ||
-            addr - sh->sh_addr >= sh->sh_size || sh->sh_size - (addr - sh->sh_addr) < size)
-            continue;
-        const uint8_t *data;
-        size_t n;
-        sk_error err = {0};
-        if (ds_section_data(bin, sec, &data, &n, &err) || !data || addr - sh->sh_addr + size > n)
-            return false;
-        ds_bytes r = {data, data + (addr - sh->sh_addr), data + n, bin->little_endian};
-        return ds_bytes_fixed(&r, size, v);
-    }
-    return false;
+    ds_section *sec = ds_object_section_at(bin, addr, size);
+    if (!sec)
+        return false;
+    const uint8_t *data;
+    size_t n;
+    sk_error err = {0};
+    if (ds_section_data(bin, sec, &data, &n, &err) || !data || addr - sec->addr + size > n)
+        return false;
+    ds_bytes r = {data, data + (addr - sec->addr), data + n, bin->little_endian};
+    return ds_bytes_fixed(&r, size, v);
 }
 
 static uint64_t section_addr(ds_object *obj, const char *name)
 {
     ds_section *s = ds_object_section(obj, name);
-    return s ? s->shdr.sh_addr : 0;
+    return s ? s->addr : 0;
 }
 
 /* Reads and parses one frame section of obj; false when there is none. */
@@ -196,10 +191,10 @@ static bool src_load(frame_src *src, ds_object *obj, bool eh, ds_object *bin)
     f->what = name;
     f->data = data;
     f->size = size;
-    f->sec_addr = sec->shdr.sh_addr;
+    f->sec_addr = sec->addr;
     f->eh = eh;
     f->le = obj->little_endian;
-    f->addr_size = obj->elf_class == ELFCLASS64 ? 8 : 4;
+    f->addr_size = obj->addr_size;
     if (eh) {
         /* The bases libgcc's unwinder uses: .text for textrel, the GOT
          * (DT_PLTGOT: .got.plt, else .got) for datarel on i386. */
@@ -216,7 +211,7 @@ static bool src_load(frame_src *src, ds_object *obj, bool eh, ds_object *bin)
         if (hdr && !ds_section_data(obj, hdr, &hdata, &hsize, &herr) && hdata) {
             f->hdr = hdata;
             f->hdr_size = hsize;
-            f->hdr_addr = hdr->shdr.sh_addr;
+            f->hdr_addr = hdr->addr;
         }
     }
     ds_cfi_frames_parse(f);
@@ -534,7 +529,7 @@ static void worker_init(worker *w, const shared *sh)
         w->named[c] = ds_cfi_reg_name(sh->arch, c) != NULL;
     sk_buf_init(&w->scratch);
     sk_buf_init(&w->line);
-    w->addr_size = sh->ctx->bin->elf_class == ELFCLASS64 ? 8 : 4;
+    w->addr_size = sh->ctx->bin->addr_size;
 }
 
 static void worker_free(worker *w)
@@ -581,9 +576,9 @@ static void *worker_main(void *arg)
 static void exec_ranges(ds_object *bin, ds_cfi_ranges *rs)
 {
     for (size_t i = 1; i < bin->nsections; i++) {
-        const GElf_Shdr *sh = &bin->sections[i].shdr;
-        if ((sh->sh_flags & SHF_ALLOC) && (sh->sh_flags & SHF_EXECINSTR) && sh->sh_size)
-            ds_cfi_ranges_add(rs, sh->sh_addr, sh->sh_size);
+        const ds_section *sec = &bin->sections[i];
+        if ((sec->flags & DS_SEC_ALLOC) && (sec->flags & DS_SEC_EXEC) && sec->size)
+            ds_cfi_ranges_add(rs, sec->addr, sec->size);
     }
     ds_cfi_ranges_sort(rs);
 }
@@ -653,10 +648,10 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
         synth(ctx, &none, true);
         return SK_OK;
     }
-    const ds_cfi_arch *arch = ds_cfi_arch_for(ctx->bin->machine);
+    const ds_cfi_arch *arch = ds_cfi_arch_for(ctx->bin->cpu);
     if (!arch) {
-        sk_log(SK_LOG_WARN, "%s: no register names for ELF machine %u; no STACK CFI written", ctx->bin->path,
-               ctx->bin->machine);
+        sk_log(SK_LOG_WARN, "%s: no register names for %s; no STACK CFI written", ctx->bin->path,
+               ctx->bin->machine_desc);
         return SK_OK;
     }
     ds_object *df_obj = NULL;
@@ -669,7 +664,7 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     src_load(&srcs[1], df_obj, false, ctx->bin);
 
     ds_cfi_ranges exec = {0}, covered = {0};
-    bool filter = ctx->bin->type != ET_REL;
+    bool filter = ctx->bin->kind != DS_FILE_RELOC;
     if (filter)
         exec_ranges(ctx->bin, &exec);
 
@@ -740,7 +735,7 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     for (int s = 0; s < 2; s++)
         ds_cfi_frames_free(&srcs[s].f);
 
-    if (ctx->bin->machine == EM_ARM) {
+    if (ctx->bin->cpu == DS_CPU_ARM) {
         ds_cfi_out ex;
         ds_cfi_out_init(&ex);
         ds_collect_exidx(ctx, &covered, &ex);

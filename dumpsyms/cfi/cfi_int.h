@@ -21,8 +21,8 @@ typedef struct ds_cfi_arch {
     unsigned table_size; /* rule-table columns: every column CFI may use */
 } ds_cfi_arch;
 
-/* NULL when we have no register names for this machine. */
-const ds_cfi_arch *ds_cfi_arch_for(uint16_t machine);
+/* NULL when we have no register names for this processor. */
+const ds_cfi_arch *ds_cfi_arch_for(ds_cpu cpu);
 /* The name of a DWARF register, NULL when it has none. */
 const char *ds_cfi_reg_name(const ds_cfi_arch *a, unsigned reg);
 

@@ -117,18 +117,18 @@ static void fill_tables(void)
     }
 }
 
-const ds_cfi_arch *ds_cfi_arch_for(uint16_t machine)
+const ds_cfi_arch *ds_cfi_arch_for(ds_cpu cpu)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, fill_tables);
-    switch (machine) {
-    case EM_386: return &arch_x86;
-    case EM_X86_64: return &arch_x86_64;
-    case EM_ARM: return &arch_arm;
-    case EM_AARCH64: return &arch_arm64;
-    case EM_RISCV: return &arch_riscv;
-    case EM_S390: return &arch_s390x;
-    case EM_PPC64: return &arch_ppc64;
+    switch (cpu) {
+    case DS_CPU_X86: return &arch_x86;
+    case DS_CPU_X86_64: return &arch_x86_64;
+    case DS_CPU_ARM: return &arch_arm;
+    case DS_CPU_ARM64: return &arch_arm64;
+    case DS_CPU_RISCV: return &arch_riscv;
+    case DS_CPU_S390: return &arch_s390x;
+    case DS_CPU_PPC64: return &arch_ppc64;
     default: return NULL;
     }
 }

@@ -18,9 +18,6 @@
 #include "bytes.h"
 #include "cfi_int.h"
 
-#ifndef SHT_ARM_EXIDX
-#define SHT_ARM_EXIDX 0x70000001
-#endif
 
 #define EXIDX_CANTUNWIND 1u
 #define MAX_OPS (3 + 4 * 255)
@@ -47,16 +44,16 @@ static bool word_at(ds_object *obj, uint64_t addr, uint32_t *out)
 {
     for (size_t i = 1; i < obj->nsections; i++) {
         ds_section *s = &obj->sections[i];
-        if (!(s->shdr.sh_flags & SHF_ALLOC) || s->shdr.sh_type == SHT_NOBITS)
+        if (!(s->flags & DS_SEC_ALLOC) || (s->flags & DS_SEC_NOBITS))
             continue;
-        if (addr < s->shdr.sh_addr || addr - s->shdr.sh_addr + 4 > s->shdr.sh_size)
+        if (addr < s->addr || addr - s->addr + 4 > s->size)
             continue;
         const uint8_t *data;
         size_t size;
         sk_error err;
         if (ds_section_data(obj, s, &data, &size, &err) || !data)
             return false;
-        uint64_t off = addr - s->shdr.sh_addr;
+        uint64_t off = addr - s->addr;
         if (off + 4 > size)
             return false;
         *out = rd32(obj, data + off);
@@ -69,9 +66,9 @@ static bool word_at(ds_object *obj, uint64_t addr, uint32_t *out)
 static uint64_t exec_end(ds_object *obj, uint64_t addr)
 {
     for (size_t i = 1; i < obj->nsections; i++) {
-        const GElf_Shdr *sh = &obj->sections[i].shdr;
-        if ((sh->sh_flags & SHF_EXECINSTR) && addr >= sh->sh_addr && addr < sh->sh_addr + sh->sh_size)
-            return sh->sh_addr + sh->sh_size;
+        const ds_section *s = &obj->sections[i];
+        if ((s->flags & DS_SEC_EXEC) && addr >= s->addr && addr < s->addr + s->size)
+            return s->addr + s->size;
     }
     return 0;
 }
@@ -250,11 +247,11 @@ static void rules_text(const vstate *st, sk_buf *b)
 void ds_collect_exidx(ds_context *ctx, const ds_cfi_ranges *covered, ds_cfi_out *out)
 {
     ds_object *obj = ctx->bin;
-    if (obj->type == ET_REL)
+    if (obj->kind == DS_FILE_RELOC)
         return; /* prel31 fields are still relocations there */
     ds_section *sec = NULL;
     for (size_t i = 1; i < obj->nsections; i++) {
-        if (obj->sections[i].shdr.sh_type == SHT_ARM_EXIDX) {
+        if (obj->sections[i].kind == DS_SECT_ARM_EXIDX) {
             sec = &obj->sections[i];
             break;
         }
@@ -272,7 +269,7 @@ void ds_collect_exidx(ds_context *ctx, const ds_cfi_ranges *covered, ds_cfi_out 
         sk_log(SK_LOG_WARN, "%s: .ARM.exidx: size 0x%zx is not a multiple of 8; last entry ignored",
                obj->path, size);
     size_t n = size / 8;
-    uint64_t base = sec->shdr.sh_addr;
+    uint64_t base = sec->addr;
     uint8_t *ops = sk_xmalloc(MAX_OPS);
     sk_buf text;
     sk_buf_init(&text);

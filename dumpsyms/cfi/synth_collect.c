@@ -23,10 +23,6 @@
 #include "cfi_int.h"
 #include "synth.h"
 
-#ifndef STT_GNU_IFUNC
-#define STT_GNU_IFUNC 10
-#endif
-
 #define MAX_DISCOVERY_ROUNDS 16
 #define MAX_UNSIZED_SPAN (1u << 20)
 
@@ -69,34 +65,28 @@ static bool is_cold_name(const char *n)
     return n && (strstr(n, ".cold") != NULL);
 }
 
-static void scan_symbols(ds_object *obj, ds_section *sec, bool arm, fn_list *out)
+typedef struct scan_arg {
+    bool arm;
+    fn_list *out;
+} scan_arg;
+
+static int add_symbol(void *arg_, const ds_symbol *sym)
 {
-    if (!sec || sec->shdr.sh_type == SHT_NOBITS)
-        return;
-    Elf_Scn *scn = elf_getscn(obj->elf, (size_t)(sec - obj->sections));
-    Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
-    if (!data || !data->d_buf || !sec->shdr.sh_entsize)
-        return;
-    size_t n = sec->shdr.sh_size / sec->shdr.sh_entsize;
-    for (size_t i = 1; i < n; i++) {
-        GElf_Sym sym;
-        if (!gelf_getsym(data, (int)i, &sym))
-            break;
-        unsigned type = GELF_ST_TYPE(sym.st_info);
-        if (type != STT_FUNC && type != STT_GNU_IFUNC)
-            continue;
-        if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
-            continue;
-        const char *name = elf_strptr(obj->elf, sec->shdr.sh_link, sym.st_name);
-        bool thumb = arm && (sym.st_value & 1);
-        fn_add(out, sym.st_value & ~(uint64_t)(arm ? 1 : 0), sym.st_size, name, thumb, false);
-    }
+    scan_arg *arg = arg_;
+    if (sym->type != DS_SYM_FUNC && sym->type != DS_SYM_IFUNC)
+        return 0;
+    if (!sym->section)
+        return 0; /* undefined, absolute or common */
+    fn_add(arg->out, sym->value & ~(uint64_t)(arg->arm ? 1 : 0), sym->size, sym->name, sym->thumb, false);
+    return 0;
 }
 
-static ds_section *find_typed(ds_object *obj, const char *name, unsigned type)
+/* The function symbols of one table; an unreadable one adds nothing (the
+ * PUBLIC reader has said so already). */
+static void scan_symbols(ds_object *obj, ds_symtab_which which, bool arm, fn_list *out)
 {
-    ds_section *s = ds_object_section(obj, name);
-    return s && s->shdr.sh_type == type ? s : NULL;
+    scan_arg arg = {arm, out};
+    ds_object_symbols(obj, which, add_symbol, &arg, NULL);
 }
 
 static int cmp_fn_addr(const void *a, const void *b)
@@ -372,16 +362,16 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
     ds_object *bin = ctx->bin;
     da_arch arch;
     bool arm = false;
-    switch (bin->machine) {
-    case EM_X86_64: arch = DA_ARCH_AMD64; break;
-    case EM_386: arch = DA_ARCH_X86; break;
-    case EM_AARCH64: arch = DA_ARCH_ARM64; break;
-    case EM_ARM: arch = DA_ARCH_ARM; arm = true; break;
+    switch (bin->cpu) {
+    case DS_CPU_X86_64: arch = DA_ARCH_AMD64; break;
+    case DS_CPU_X86: arch = DA_ARCH_X86; break;
+    case DS_CPU_ARM64: arch = DA_ARCH_ARM64; break;
+    case DS_CPU_ARM: arch = DA_ARCH_ARM; arm = true; break;
     default: return SK_OK; /* nothing we can analyse: not an error */
     }
-    if (!bin->little_endian || bin->type == ET_REL)
+    if (!bin->little_endian || bin->kind == DS_FILE_RELOC)
         return SK_OK;
-    const ds_cfi_arch *names = ds_cfi_arch_for(bin->machine);
+    const ds_cfi_arch *names = ds_cfi_arch_for(bin->cpu);
     if (!names)
         return SK_OK;
 
@@ -403,9 +393,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
     size_t ncode = 0, code_cap = 0;
     for (size_t i = 1; i < bin->nsections; i++) {
         ds_section *sec = &bin->sections[i];
-        const GElf_Shdr *sh = &sec->shdr;
-        if (!(sh->sh_flags & SHF_ALLOC) || !(sh->sh_flags & SHF_EXECINSTR) || sh->sh_type == SHT_NOBITS ||
-            !sh->sh_size)
+        if (!(sec->flags & DS_SEC_ALLOC) || !(sec->flags & DS_SEC_EXEC) || (sec->flags & DS_SEC_NOBITS) ||
+            !sec->size)
             continue;
         const uint8_t *data;
         size_t size;
@@ -413,24 +402,21 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         if (ds_section_data(bin, sec, &data, &size, &e2) != SK_OK)
             continue;
         sk_grow((void **)&code, &code_cap, ncode + 1, sizeof *code);
-        code[ncode++] = (code_sec){sh->sh_addr, data, size};
+        code[ncode++] = (code_sec){sec->addr, data, size};
     }
     r.code = code;
     r.ncode = ncode;
 
     uint64_t entry = UINT64_MAX;
-    GElf_Ehdr eh;
-    if (gelf_getehdr(bin->elf, &eh) && bin->type == ET_EXEC)
-        entry = eh.e_entry & ~(uint64_t)(arm ? 1 : 0);
-    else if (gelf_getehdr(bin->elf, &eh) && bin->type == ET_DYN && eh.e_entry)
-        entry = eh.e_entry & ~(uint64_t)(arm ? 1 : 0);
+    if (bin->has_entry)
+        entry = bin->entry & ~(uint64_t)(arm ? 1 : 0);
 
     /* Every function we know of. */
     fn_list fns = {0};
     if (ctx->dbg && ctx->dbg != bin)
-        scan_symbols(ctx->dbg, find_typed(ctx->dbg, ".symtab", SHT_SYMTAB), arm, &fns);
-    scan_symbols(bin, find_typed(bin, ".symtab", SHT_SYMTAB), arm, &fns);
-    scan_symbols(bin, find_typed(bin, ".dynsym", SHT_DYNSYM), arm, &fns);
+        scan_symbols(ctx->dbg, DS_SYMTAB_STATIC, arm, &fns);
+    scan_symbols(bin, DS_SYMTAB_STATIC, arm, &fns);
+    scan_symbols(bin, DS_SYMTAB_DYNAMIC, arm, &fns);
     if (ctx->m)
         for (size_t i = 0; i < ctx->m->nfuncs; i++) {
             const sym_func *sf = &ctx->m->funcs[i];

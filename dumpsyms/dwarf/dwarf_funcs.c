@@ -913,16 +913,14 @@ static void close_source(source *src)
 static dsu_range *load_ranges(ds_object *obj, size_t *n)
 {
     *n = 0;
-    size_t phnum = 0;
-    if (elf_getphdrnum(obj->elf, &phnum) != 0 || phnum == 0)
+    if (obj->nsegments == 0)
         return NULL;
-    dsu_range *r = sk_xcalloc(phnum, sizeof *r);
-    for (size_t i = 0; i < phnum; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(obj->elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0 ||
-            !(ph.p_flags & PF_X))
+    dsu_range *r = sk_xcalloc(obj->nsegments, sizeof *r);
+    for (size_t i = 0; i < obj->nsegments; i++) {
+        const ds_segment *sg = &obj->segments[i];
+        if (sg->memsz == 0 || !sg->exec)
             continue;
-        r[(*n)++] = (dsu_range){ph.p_vaddr, ph.p_vaddr + ph.p_memsz};
+        r[(*n)++] = (dsu_range){sg->vaddr, sg->vaddr + sg->memsz};
     }
     return r;
 }

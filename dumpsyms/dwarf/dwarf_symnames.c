@@ -25,32 +25,30 @@ static int cmp_sym(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+typedef struct scan_arg {
+    ds_object *obj;
+    dsn_index *ix;
+} scan_arg;
+
+static int add_name(void *arg_, const ds_symbol *sym)
+{
+    scan_arg *arg = arg_;
+    if (sym->type != DS_SYM_FUNC || !sym->defined || sym->value == 0 || !sym->name || !*sym->name)
+        return 0;
+    uint64_t addr = sym->value;
+    if (arg->obj->cpu == DS_CPU_ARM)
+        addr &= ~(uint64_t)1; /* the Thumb bit is not part of the address */
+    dsn_index *ix = arg->ix;
+    sk_grow((void **)&ix->syms, &ix->cap, ix->n + 1, sizeof *ix->syms);
+    ix->syms[ix->n++] = (dsn_sym){addr, sym->name};
+    return 0;
+}
+
+/* Every defined function symbol of the static table (ELF .symtab). */
 static void scan(ds_object *obj, dsn_index *ix)
 {
-    for (size_t i = 1; i < obj->nsections; i++) {
-        ds_section *sec = &obj->sections[i];
-        if (sec->shdr.sh_type != SHT_SYMTAB)
-            continue;
-        Elf_Scn *scn = elf_getscn(obj->elf, i);
-        Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
-        if (!data || !sec->shdr.sh_entsize)
-            continue;
-        size_t n = sec->shdr.sh_size / sec->shdr.sh_entsize;
-        for (size_t k = 1; k < n; k++) {
-            GElf_Sym sym;
-            if (!gelf_getsym(data, (int)k, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-                sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-                continue;
-            const char *name = elf_strptr(obj->elf, sec->shdr.sh_link, sym.st_name);
-            if (!name || !*name)
-                continue;
-            uint64_t addr = sym.st_value;
-            if (obj->machine == EM_ARM)
-                addr &= ~(uint64_t)1; /* the Thumb bit is not part of the address */
-            sk_grow((void **)&ix->syms, &ix->cap, ix->n + 1, sizeof *ix->syms);
-            ix->syms[ix->n++] = (dsn_sym){addr, name};
-        }
-    }
+    scan_arg arg = {obj, ix};
+    ds_object_symbols(obj, DS_SYMTAB_STATIC, add_name, &arg, NULL);
 }
 
 void dsn_index_build(dsn_index *ix, ds_object *dbg, ds_object *bin)

@@ -19,7 +19,7 @@ typedef struct dsn_index {
     size_t n, cap;
 } dsn_index;
 
-/* STT_FUNC symbols of dbg's .symtab (else bin's). */
+/* Defined function symbols of dbg's static symbol table (else bin's). */
 void dsn_index_build(dsn_index *ix, ds_object *dbg, ds_object *bin);
 void dsn_index_free(dsn_index *ix);
 /* A symbol at exactly addr, preferring one without a clone suffix

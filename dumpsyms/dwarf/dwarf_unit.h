@@ -60,7 +60,7 @@ typedef struct dsu_result {
 /* What every unit needs to know about the module. */
 typedef struct dsu_env {
     const char *path;          /* file named in messages */
-    const dsu_range *loads;    /* PT_LOAD ranges; code outside them is dead */
+    const dsu_range *loads;    /* executable segments; code outside them is dead */
     size_t nloads;
     bool inlines;              /* collect inline trees */
     const dsn_index *syms;     /* mangled names for functions DWARF leaves unmangled */

@@ -105,7 +105,7 @@ int ds_dwp_open(ds_object *obj, ds_dwp **out, sk_error *err)
     *out = NULL;
     const char *path = obj->path ? obj->path : "(unnamed)";
     ds_section *sec = ds_object_section(obj, ".debug_cu_index");
-    if (!sec || sec->shdr.sh_type == SHT_NOBITS)
+    if (!sec || (sec->flags & DS_SEC_NOBITS))
         return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_cu_index", path);
     const uint8_t *data;
     size_t size;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "object.h"
+#include "elf_object.h"
 
 /* A real MiniDebugInfo is a few hundred KB; refuse decompression bombs. */
 #define MAX_MINIDEBUG ((uint64_t)512 << 20)
@@ -16,7 +16,7 @@ int ds_open_minidebuginfo(ds_object *bin, ds_object *out, sk_error *err)
 {
     memset(out, 0, sizeof *out);
     ds_section *sec = ds_object_section(bin, ".gnu_debugdata");
-    if (!sec || sec->shdr.sh_type == SHT_NOBITS || sec->raw_size == 0)
+    if (!sec || (sec->flags & DS_SEC_NOBITS) || sec->raw_size == 0)
         return sk_fail(err, SK_ENOTFOUND, "%s: no .gnu_debugdata", bin->path);
 
     lzma_stream zs = LZMA_STREAM_INIT;

@@ -1,5 +1,9 @@
-/* object.c — ELF files through libelf, sections decompressed on demand. */
+/* object.c — the container-neutral object layer: opening (the container
+ * is told by its magic), section lookup by DWARF role, sections
+ * decompressed on demand or streamed, and the backend's ids and symbols. */
 #include "object.h"
+
+#include "elf_object.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,12 +20,10 @@
 #include <libdeflate.h>
 #endif
 
-#ifndef ELFCOMPRESS_ZSTD
+/* ELF's compression types (Elf_Chdr.ch_type), the only compressed
+ * sections there are. */
+#define ELFCOMPRESS_ZLIB 1
 #define ELFCOMPRESS_ZSTD 2
-#endif
-#ifndef EM_RISCV
-#define EM_RISCV 243
-#endif
 #ifndef NT_GNU_BUILD_ID
 #define NT_GNU_BUILD_ID 3
 #endif
@@ -29,54 +31,8 @@
 /* Decompressed sections bigger than this are refused as hostile. */
 #define MAX_DECOMPRESSED ((uint64_t)8 << 30)
 
-const char *ds_arch_name(uint16_t machine, int elf_class, uint32_t e_flags)
+int ds_object_map_file(ds_object *obj, const char *path, sk_error *err)
 {
-    (void)e_flags;
-    bool is64 = elf_class == ELFCLASS64;
-    switch (machine) {
-    case EM_386: return "x86";
-    case EM_X86_64: return "x86_64";
-    case EM_ARM: return "arm";
-    case EM_AARCH64: return "arm64";
-    case EM_RISCV: return is64 ? "riscv64" : "riscv";
-    case EM_S390: return is64 ? "s390x" : "s390";
-    case EM_PPC64: return "ppc64";
-    case EM_PPC: return "ppc";
-    case EM_MIPS: return is64 ? "mips64" : "mips";
-    case EM_SPARCV9: return "sparcv9";
-    case EM_SPARC: return "sparc";
-    }
-    return NULL;
-}
-
-static void read_build_id(ds_object *obj, Elf_Data *data)
-{
-    GElf_Nhdr nhdr;
-    size_t off = 0, name_off, desc_off;
-    while ((off = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
-        if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
-            memcmp((const char *)data->d_buf + name_off, "GNU", 4) == 0 && nhdr.n_descsz > 0 &&
-            nhdr.n_descsz <= sizeof obj->build_id) {
-            memcpy(obj->build_id, (const char *)data->d_buf + desc_off, nhdr.n_descsz);
-            obj->build_id_len = nhdr.n_descsz;
-            return;
-        }
-    }
-}
-
-static int parse_elf(ds_object *obj, sk_error *err);
-
-/* elf_version() sets libelf global state: once, even with packager threads. */
-static pthread_once_t elf_once = PTHREAD_ONCE_INIT;
-static void init_libelf(void)
-{
-    elf_version(EV_CURRENT);
-}
-
-int ds_object_open(ds_object *obj, const char *path, sk_error *err)
-{
-    memset(obj, 0, sizeof *obj);
-    obj->path = sk_xstrdup(path);
     /* Check before opening: open() on a FIFO or a tty would block. */
     struct stat st;
     if (stat(path, &st) != 0)
@@ -85,10 +41,33 @@ int ds_object_open(ds_object *obj, const char *path, sk_error *err)
         return sk_fail(err, SK_EIO, "%s: is a directory", path);
     if (!S_ISREG(st.st_mode))
         return sk_fail(err, SK_EIO, "%s: not a regular file", path);
-    int rc = sk_map_file(path, &obj->map, err);
+    return sk_map_file(path, &obj->map, err);
+}
+
+void ds_object_alloc_sections(ds_object *obj, size_t n)
+{
+    obj->sections = sk_xcalloc(n + 1, sizeof(ds_section));
+    obj->nsections = n + 1;
+    for (size_t i = 0; i <= n; i++) {
+        pthread_mutex_init(&obj->sections[i].lock, NULL);
+        obj->sections[i].name = obj->sections[i].dwarf_name = "";
+    }
+}
+
+/* The container is told by its magic number. */
+static int open_mapped(ds_object *obj, sk_error *err)
+{
+    return ds_elf_open(obj, err);
+}
+
+int ds_object_open(ds_object *obj, const char *path, sk_error *err)
+{
+    memset(obj, 0, sizeof *obj);
+    obj->path = sk_xstrdup(path);
+    int rc = ds_object_map_file(obj, path, err);
     if (rc)
         return rc;
-    return parse_elf(obj, err);
+    return open_mapped(obj, err);
 }
 
 int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t size, sk_error *err)
@@ -98,126 +77,7 @@ int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t 
     obj->image = image;
     obj->map.data = image;
     obj->map.size = size;
-    return parse_elf(obj, err);
-}
-
-static int parse_elf(ds_object *obj, sk_error *err)
-{
-    const char *path = obj->path;
-    if (obj->map.size < EI_NIDENT || memcmp(obj->map.data, ELFMAG, SELFMAG) != 0)
-        return sk_fail(err, SK_EFORMAT, "%s: not an ELF file", path);
-    pthread_once(&elf_once, init_libelf);
-    /* libelf only reads in ELF_K_ELF read mode; the mapping is read-only. */
-    obj->elf = elf_memory((char *)obj->map.data, obj->map.size);
-    if (!obj->elf || elf_kind(obj->elf) != ELF_K_ELF)
-        return sk_fail(err, SK_EFORMAT, "%s: not a valid ELF file: %s", path, elf_errmsg(-1));
-    GElf_Ehdr eh;
-    if (!gelf_getehdr(obj->elf, &eh))
-        return sk_fail(err, SK_EFORMAT, "%s: truncated or corrupt ELF header", path);
-    obj->elf_class = eh.e_ident[EI_CLASS];
-    if (obj->elf_class != ELFCLASS32 && obj->elf_class != ELFCLASS64)
-        return sk_fail(err, SK_EFORMAT, "%s: unknown ELF class %d", path, obj->elf_class);
-    if (eh.e_ident[EI_DATA] != ELFDATA2LSB && eh.e_ident[EI_DATA] != ELFDATA2MSB)
-        return sk_fail(err, SK_EFORMAT, "%s: unknown ELF byte order %d", path, eh.e_ident[EI_DATA]);
-    obj->little_endian = eh.e_ident[EI_DATA] == ELFDATA2LSB;
-    obj->machine = eh.e_machine;
-    obj->type = eh.e_type;
-    obj->flags = eh.e_flags;
-
-    /* libelf quietly reports no sections when the section header table lies
-     * past the end of a truncated file; we want that said. */
-    if (eh.e_shoff != 0) {
-        uint64_t shnum = eh.e_shnum;
-        if (shnum == 0) {
-            /* Extended numbering: the count is in section 0's sh_size. */
-            size_t n = 0;
-            if (elf_getshdrnum(obj->elf, &n) != 0)
-                return sk_fail(err, SK_EFORMAT, "%s: corrupt section header table", path);
-            shnum = n ? n : 1;
-        }
-        uint64_t entsize = eh.e_shentsize ? eh.e_shentsize : 1;
-        if (eh.e_shoff > obj->map.size || shnum > (obj->map.size - eh.e_shoff) / entsize)
-            return sk_fail(err, SK_EFORMAT,
-                           "%s: section header table (offset 0x%llx, %llu entries) lies outside the "
-                           "file (truncated?)",
-                           path, (unsigned long long)eh.e_shoff, (unsigned long long)shnum);
-    }
-    if (eh.e_phoff != 0 && eh.e_phnum != 0 && eh.e_phnum != PN_XNUM) {
-        uint64_t entsize = eh.e_phentsize ? eh.e_phentsize : 1;
-        if (eh.e_phoff > obj->map.size || eh.e_phnum > (obj->map.size - eh.e_phoff) / entsize)
-            return sk_fail(err, SK_EFORMAT,
-                           "%s: program header table (offset 0x%llx, %u entries) lies outside the file "
-                           "(truncated?)",
-                           path, (unsigned long long)eh.e_phoff, (unsigned)eh.e_phnum);
-    }
-    obj->arch = ds_arch_name(eh.e_machine, obj->elf_class, eh.e_flags);
-
-    size_t nphdr = 0;
-    if (elf_getphdrnum(obj->elf, &nphdr) != 0)
-        return sk_fail(err, SK_EFORMAT, "%s: corrupt program header table", path);
-    for (size_t i = 0; i < nphdr; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(obj->elf, (int)i, &ph))
-            return sk_fail(err, SK_EFORMAT, "%s: program header %zu is truncated", path, i);
-        if (ph.p_type == PT_LOAD && (!obj->has_load_addr || ph.p_vaddr < obj->load_addr)) {
-            obj->load_addr = ph.p_vaddr;
-            obj->has_load_addr = true;
-        }
-    }
-
-    size_t nsec = 0, shstrndx = 0;
-    if (elf_getshdrnum(obj->elf, &nsec) != 0)
-        return sk_fail(err, SK_EFORMAT, "%s: corrupt section header table", path);
-    if (nsec > 0 && elf_getshdrstrndx(obj->elf, &shstrndx) != 0)
-        return sk_fail(err, SK_EFORMAT, "%s: corrupt section name table index", path);
-    obj->sections = sk_xcalloc(nsec ? nsec : 1, sizeof(ds_section));
-    obj->nsections = nsec;
-    for (size_t i = 0; i < nsec; i++)
-        pthread_mutex_init(&obj->sections[i].lock, NULL);
-    for (size_t i = 0; i < nsec; i++) {
-        Elf_Scn *scn = elf_getscn(obj->elf, i);
-        ds_section *s = &obj->sections[i];
-        if (!scn || !gelf_getshdr(scn, &s->shdr))
-            return sk_fail(err, SK_EFORMAT, "%s: section header %zu is truncated", path, i);
-        const char *name = i ? elf_strptr(obj->elf, shstrndx, s->shdr.sh_name) : "";
-        s->name = name ? name : "";
-        s->dwarf_name = s->name;
-        if (strncmp(s->name, ".zdebug_", 8) == 0) {
-            /* Readers look sections up by the plain name: they get decompressed bytes. */
-            size_t n = strlen(s->name);
-            char *dn = sk_xmalloc(n);
-            memcpy(dn, ".debug_", 7);
-            memcpy(dn + 7, s->name + 8, n - 8 + 1);
-            s->dwarf_name = dn;
-        }
-        if (s->shdr.sh_type != SHT_NOBITS && i != 0) {
-            if (s->shdr.sh_offset > obj->map.size || s->shdr.sh_size > obj->map.size - s->shdr.sh_offset)
-                return sk_fail(err, SK_EFORMAT,
-                               "%s: section %s (offset 0x%llx, size 0x%llx) lies outside the file "
-                               "(truncated?)",
-                               path, s->name, (unsigned long long)s->shdr.sh_offset,
-                               (unsigned long long)s->shdr.sh_size);
-            s->raw = obj->map.data + s->shdr.sh_offset;
-            s->raw_size = s->shdr.sh_size;
-        }
-        if (s->shdr.sh_type == SHT_NOTE && !obj->build_id_len) {
-            Elf_Data *d = elf_getdata(scn, NULL);
-            if (d && d->d_buf)
-                read_build_id(obj, d);
-        }
-    }
-    /* Some stripped files keep the build-id only in a PT_NOTE segment. */
-    for (size_t i = 0; i < nphdr && !obj->build_id_len; i++) {
-        GElf_Phdr ph;
-        if (gelf_getphdr(obj->elf, (int)i, &ph) && ph.p_type == PT_NOTE && ph.p_offset <= obj->map.size &&
-            ph.p_filesz <= obj->map.size - ph.p_offset) {
-            Elf_Data *d = elf_getdata_rawchunk(obj->elf, (int64_t)ph.p_offset, ph.p_filesz,
-                                               ELF_T_NHDR);
-            if (d && d->d_buf)
-                read_build_id(obj, d);
-        }
-    }
-    return SK_OK;
+    return open_mapped(obj, err);
 }
 
 void ds_object_close(ds_object *obj)
@@ -230,8 +90,9 @@ void ds_object_close(ds_object *obj)
         pthread_mutex_destroy(&obj->sections[i].lock);
     }
     free(obj->sections);
-    if (obj->elf)
-        elf_end(obj->elf);
+    free(obj->segments);
+    if (obj->ops && obj->ops->close)
+        obj->ops->close(obj);
     if (obj->image)
         free(obj->image);
     else if (obj->map.data)
@@ -245,11 +106,26 @@ ds_section *ds_object_section(ds_object *obj, const char *name)
     for (size_t i = 1; i < obj->nsections; i++)
         if (strcmp(obj->sections[i].name, name) == 0)
             return &obj->sections[i];
-    if (strncmp(name, ".debug_", 7) == 0) {
-        for (size_t i = 1; i < obj->nsections; i++)
-            if (strncmp(obj->sections[i].name, ".zdebug_", 8) == 0 &&
-                strcmp(obj->sections[i].name + 8, name + 7) == 0)
-                return &obj->sections[i];
+    for (size_t i = 1; i < obj->nsections; i++)
+        if (strcmp(obj->sections[i].dwarf_name, name) == 0)
+            return &obj->sections[i];
+    return NULL;
+}
+
+ds_section *ds_object_section_of_kind(ds_object *obj, const char *name, ds_section_kind kind)
+{
+    ds_section *s = ds_object_section(obj, name);
+    return s && s->kind == kind ? s : NULL;
+}
+
+ds_section *ds_object_section_at(ds_object *obj, uint64_t addr, uint64_t size)
+{
+    for (size_t i = 1; i < obj->nsections; i++) {
+        ds_section *s = &obj->sections[i];
+        if (!(s->flags & DS_SEC_ALLOC) || (s->flags & DS_SEC_NOBITS) || addr < s->addr ||
+            addr - s->addr >= s->size || s->size - (addr - s->addr) < size)
+            continue;
+        return s;
     }
     return NULL;
 }
@@ -257,7 +133,7 @@ ds_section *ds_object_section(ds_object *obj, const char *name)
 bool ds_object_has_dwarf(ds_object *obj)
 {
     ds_section *s = ds_object_section(obj, ".debug_info");
-    return s && s->shdr.sh_type != SHT_NOBITS && s->shdr.sh_size > 0;
+    return s && !(s->flags & DS_SEC_NOBITS) && s->size > 0;
 }
 
 #ifdef DS_HAVE_LIBDEFLATE
@@ -359,7 +235,7 @@ static uint64_t read_uint(const ds_object *obj, const uint8_t *p, int n)
 static bool read_chdr(const ds_object *obj, const ds_section *s, uint32_t *type, uint64_t *size,
                       size_t *hdr_size)
 {
-    bool is64 = obj->elf_class == ELFCLASS64;
+    bool is64 = obj->addr_size == 8;
     *hdr_size = is64 ? 24 : 12;
     if (!s->raw || s->raw_size < *hdr_size)
         return false;
@@ -397,7 +273,7 @@ static int compressed_layout(ds_object *obj, ds_section *s, const uint8_t **in_o
     size_t in_size = s->raw_size;
     uint64_t out_size;
     int algo; /* ELFCOMPRESS_ZLIB or ELFCOMPRESS_ZSTD */
-    if (s->shdr.sh_flags & SHF_COMPRESSED) {
+    if (s->flags & DS_SEC_COMPRESSED) {
         size_t hdr_size;
         uint32_t type;
         if (!read_chdr(obj, s, &type, &out_size, &hdr_size))
@@ -457,7 +333,7 @@ static int decompress_section(ds_object *obj, ds_section *s, sk_error *err)
     }
     s->owned = out;
     s->data = out;
-    s->size = out_size;
+    s->data_size = out_size;
     release_raw(obj, s);
     return SK_OK;
 }
@@ -485,8 +361,8 @@ struct ds_stream {
 
 bool ds_section_compressed(const ds_section *sec)
 {
-    return sec->shdr.sh_type != SHT_NOBITS &&
-           ((sec->shdr.sh_flags & SHF_COMPRESSED) || strncmp(sec->name, ".zdebug_", 8) == 0);
+    return !(sec->flags & DS_SEC_NOBITS) &&
+           ((sec->flags & DS_SEC_COMPRESSED) || strncmp(sec->name, ".zdebug_", 8) == 0);
 }
 
 int ds_stream_open(ds_object *obj, ds_section *sec, ds_stream **out, sk_error *err)
@@ -657,10 +533,10 @@ int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t 
     pthread_mutex_lock(&s->lock);
     if (!s->loaded) {
         s->load_status = SK_OK;
-        if (s->shdr.sh_type == SHT_NOBITS) {
+        if ((s->flags & DS_SEC_NOBITS)) {
             s->data = NULL;
-            s->size = 0;
-        } else if ((s->shdr.sh_flags & SHF_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0) {
+            s->data_size = 0;
+        } else if ((s->flags & DS_SEC_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0) {
             sk_error local = {0};
             s->load_status = decompress_section(obj, s, &local);
             /* Kept so every later caller (and a prefetch that had no error
@@ -669,7 +545,7 @@ int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t 
                 s->load_msg = sk_xstrdup(local.msg);
         } else {
             s->data = s->raw;
-            s->size = s->raw_size;
+            s->data_size = s->raw_size;
         }
         s->loaded = true;
     }
@@ -678,83 +554,47 @@ int ds_section_data(ds_object *obj, ds_section *s, const uint8_t **data, size_t 
     int rc = s->load_status;
     pthread_mutex_unlock(&s->lock);
     *data = rc ? NULL : s->data;
-    *size = rc ? 0 : s->size;
+    *size = rc ? 0 : s->data_size;
     return rc;
 }
 
 int ds_object_debug_id(ds_object *obj, char debug_id[34], sk_error *err)
 {
-    if (obj->build_id_len) {
-        sk_debug_id_from_build_id(obj->build_id, obj->build_id_len, obj->little_endian, debug_id);
-        return SK_OK;
-    }
-    ds_section *text = ds_object_section(obj, ".text");
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    if (!text || text->shdr.sh_type == SHT_NOBITS)
-        return sk_fail(err, SK_EFORMAT, "%s: no build-id and no .text section to derive a debug id from",
-                       obj->path);
-    int rc = ds_section_data(obj, text, &data, &size, err);
-    if (rc)
-        return rc;
-    sk_debug_id_from_text(data, size, obj->little_endian, debug_id);
-    return SK_OK;
+    if (!obj->ops)
+        return sk_fail(err, SK_EFORMAT, "%s: not an open object file", obj->path);
+    return obj->ops->debug_id(obj, debug_id, err);
 }
 
 bool ds_object_code_id(ds_object *obj, char *out, size_t cap)
 {
-    if (obj->build_id_len) {
-        if (cap < obj->build_id_len * 2 + 1)
-            return false;
-        sk_hex_upper(obj->build_id, obj->build_id_len, out);
-        return true;
-    }
-    /* Without a build-id Breakpad's code id is the .text hash its debug
-     * id comes from (unswapped): symbol servers index that too. */
-    ds_section *text = ds_object_section(obj, ".text");
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    if (cap < 33 || !text || text->shdr.sh_type == SHT_NOBITS ||
-        ds_section_data(obj, text, &data, &size, NULL) != SK_OK)
-        return false;
-    sk_code_id_from_text(data, size, out);
-    return true;
+    return obj->ops && obj->ops->code_id && obj->ops->code_id(obj, out, cap);
 }
 
 bool ds_object_soname(ds_object *obj, char *out, size_t cap)
 {
-    for (size_t i = 1; i < obj->nsections; i++) {
-        const ds_section *s = &obj->sections[i];
-        if (s->shdr.sh_type != SHT_DYNAMIC)
-            continue;
-        Elf_Scn *scn = elf_getscn(obj->elf, i);
-        Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
-        if (!data || !s->shdr.sh_entsize)
-            return false;
-        size_t n = s->shdr.sh_size / s->shdr.sh_entsize;
-        for (size_t k = 0; k < n; k++) {
-            GElf_Dyn dyn;
-            if (!gelf_getdyn(data, (int)k, &dyn) || dyn.d_tag == DT_NULL)
-                break;
-            if (dyn.d_tag != DT_SONAME)
-                continue;
-            /* libelf bounds-checks the offset against the string table. */
-            const char *name = elf_strptr(obj->elf, s->shdr.sh_link, dyn.d_un.d_val);
-            if (!name || !*name || strlen(name) >= cap)
-                return false;
-            memcpy(out, name, strlen(name) + 1);
-            return true;
-        }
-        return false;
-    }
-    return false;
+    return obj->ops && obj->ops->soname && obj->ops->soname(obj, out, cap);
+}
+
+int ds_object_open_symbol_supplement(ds_object *obj, ds_object *out, sk_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!obj->ops || !obj->ops->open_symbol_supplement)
+        return sk_fail(err, SK_ENOTFOUND, "%s: no symbol supplement", obj->path);
+    return obj->ops->open_symbol_supplement(obj, out, err);
+}
+
+int ds_object_symbols(ds_object *obj, ds_symtab_which which, ds_symbol_fn fn, void *arg, sk_error *err)
+{
+    if (!obj->ops || !obj->ops->symbols)
+        return SK_ENOTFOUND;
+    return obj->ops->symbols(obj, which, fn, arg, err);
 }
 
 uint64_t ds_section_size(ds_object *obj, ds_section *s)
 {
-    if (s->shdr.sh_type == SHT_NOBITS)
+    if ((s->flags & DS_SEC_NOBITS))
         return 0;
-    if (s->shdr.sh_flags & SHF_COMPRESSED) {
+    if (s->flags & DS_SEC_COMPRESSED) {
         uint32_t type;
         uint64_t size;
         size_t hdr_size;
@@ -808,8 +648,8 @@ void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
     prefetch_job j = {.obj = obj};
     for (const char *const *n = names; *n; n++) {
         ds_section *s = ds_object_section(obj, *n);
-        if (!s || s->loaded || s->shdr.sh_type == SHT_NOBITS ||
-            !((s->shdr.sh_flags & SHF_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0))
+        if (!s || s->loaded || (s->flags & DS_SEC_NOBITS) ||
+            !((s->flags & DS_SEC_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0))
             continue;
         sk_grow((void **)&j.secs, &cap, j.n + 1, sizeof *j.secs);
         j.secs[j.n++] = s;
@@ -847,7 +687,7 @@ void ds_object_release(ds_object *obj, const char *const *names)
             free(s->owned);
             s->owned = NULL;
             s->data = NULL;
-            s->size = 0;
+            s->data_size = 0;
             s->loaded = false;
         }
         pthread_mutex_unlock(&s->lock);

@@ -1,10 +1,10 @@
 /*
- * symtab.c — PUBLIC records from ELF symbol tables.
+ * symtab.c — PUBLIC records from the object's symbol tables (ds_object_symbols).
  *
- * Each object (the debug file and the binary) contributes its .symtab, or
- * its .dynsym when it has no .symtab; when neither file has a .symtab, the
+ * Each object (the debug file and the binary) contributes its static
+ * table (.symtab), or its dynamic one (.dynsym) when it has no static one; when neither file has a .symtab, the
  * MiniDebugInfo in .gnu_debugdata is tried as well.  Defined function
- * symbols (STT_FUNC, STT_GNU_IFUNC) that point into an executable section
+ * symbols (functions and GNU ifuncs) that point into an executable section
  * become PUBLIC records relative to the module's load address; finalize
  * drops those a FUNC covers.  Several names for one address keep one: the
  * strongest binding (global, then weak, then local), then the first seen.
@@ -15,15 +15,11 @@
 #include "collect.h"
 #include "demangler.h"
 
-#ifndef STT_GNU_IFUNC
-#define STT_GNU_IFUNC 10
-#endif
-
 typedef struct pub_cand {
     uint64_t addr;
     int rank;     /* lower is better */
     size_t seq;   /* order seen, for determinism among equals */
-    const char *raw; /* points into the ELF string table (valid while open) */
+    const char *raw; /* points into the object's string table (valid while open) */
 } pub_cand;
 
 typedef struct pub_list {
@@ -31,97 +27,69 @@ typedef struct pub_list {
     size_t n, cap;
 } pub_list;
 
-static int binding_rank(unsigned bind)
+static int binding_rank(ds_symbol_bind bind)
 {
     switch (bind) {
-    case STB_GLOBAL: return 0;
-    case STB_WEAK: return 1;
+    case DS_BIND_GLOBAL: return 0;
+    case DS_BIND_WEAK: return 1;
     default: return 2;
     }
 }
 
-/* True when section index shndx of obj is executable code. */
-static bool is_exec_section(const ds_object *obj, size_t shndx)
+typedef struct scan_arg {
+    ds_context *ctx;
+    ds_object *obj;
+    pub_list *out;
+} scan_arg;
+
+/* Keeps a defined function symbol (ifuncs too) that points into an
+ * executable section. */
+static int add_candidate(void *arg_, const ds_symbol *sym)
 {
-    if (shndx == SHN_UNDEF || shndx >= obj->nsections)
-        return false;
-    return (obj->sections[shndx].shdr.sh_flags & SHF_EXECINSTR) != 0;
+    scan_arg *arg = arg_;
+    if (sym->type != DS_SYM_FUNC && sym->type != DS_SYM_IFUNC)
+        return 0;
+    if (!sym->section || !(arg->obj->sections[sym->section].flags & DS_SEC_EXEC))
+        return 0; /* undefined, absolute, common: not code */
+    uint64_t value = sym->value;
+    if (arg->obj->cpu == DS_CPU_ARM)
+        value &= ~(uint64_t)1; /* the Thumb bit is not part of the address */
+    if (value < arg->ctx->load_addr)
+        return 0;
+    if (!sym->name || !*sym->name)
+        return 0;
+    pub_list *out = arg->out;
+    sk_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
+    out->v[out->n] = (pub_cand){
+        .addr = value - arg->ctx->load_addr,
+        .rank = binding_rank(sym->bind),
+        .seq = out->n,
+        .raw = sym->name,
+    };
+    out->n++;
+    return 0;
 }
 
-/* Adds the function symbols of one symbol table section.  Returns false
- * (and warns) when the table is unreadable; nothing else is fatal. */
-static bool scan_symtab(ds_context *ctx, ds_object *obj, ds_section *sec, pub_list *out)
+/* Adds the function symbols of one symbol table.  Returns false (and
+ * warns when it is there but unreadable) when the table gave nothing to
+ * read; nothing else is fatal. */
+static bool scan_symtab(ds_context *ctx, ds_object *obj, ds_symtab_which which, pub_list *out)
 {
-    size_t index = (size_t)(sec - obj->sections);
-    Elf_Scn *scn = elf_getscn(obj->elf, index);
-    if (!scn || sec->shdr.sh_type == SHT_NOBITS)
-        return false;
-    Elf_Data *data = elf_getdata(scn, NULL);
-    if (!data || !data->d_buf) {
-        sk_log(SK_LOG_WARN, "%s: %s: unreadable symbol table: %s", obj->path, sec->name, elf_errmsg(-1));
-        return false;
-    }
-    /* SHT_SYMTAB_SHNDX holds the section index of symbols with SHN_XINDEX. */
-    Elf_Data *xdata = NULL;
-    for (size_t i = 1; i < obj->nsections; i++) {
-        if (obj->sections[i].shdr.sh_type == SHT_SYMTAB_SHNDX && obj->sections[i].shdr.sh_link == index) {
-            Elf_Scn *xs = elf_getscn(obj->elf, i);
-            xdata = xs ? elf_getdata(xs, NULL) : NULL;
-            break;
-        }
-    }
-    size_t strndx = sec->shdr.sh_link;
-    size_t entsize = gelf_fsize(obj->elf, ELF_T_SYM, 1, EV_CURRENT);
-    size_t count = entsize ? data->d_size / entsize : 0;
-    bool arm = obj->machine == EM_ARM;
-    for (size_t i = 1; i < count; i++) {
-        GElf_Sym sym;
-        Elf32_Word xndx = 0;
-        if (!gelf_getsymshndx(data, xdata, (int)i, &sym, &xndx))
-            continue;
-        unsigned type = GELF_ST_TYPE(sym.st_info);
-        if (type != STT_FUNC && type != STT_GNU_IFUNC)
-            continue;
-        size_t shndx = sym.st_shndx == SHN_XINDEX ? xndx : sym.st_shndx;
-        if (sym.st_shndx >= SHN_LORESERVE && sym.st_shndx != SHN_XINDEX)
-            continue; /* SHN_ABS, SHN_COMMON: not code */
-        if (!is_exec_section(obj, shndx))
-            continue;
-        uint64_t value = sym.st_value;
-        if (arm)
-            value &= ~(uint64_t)1; /* the Thumb bit is not part of the address */
-        if (value < ctx->load_addr)
-            continue;
-        const char *name = elf_strptr(obj->elf, strndx, sym.st_name);
-        if (!name || !*name)
-            continue;
-        sk_grow((void **)&out->v, &out->cap, out->n + 1, sizeof *out->v);
-        out->v[out->n] = (pub_cand){
-            .addr = value - ctx->load_addr,
-            .rank = binding_rank(GELF_ST_BIND(sym.st_info)),
-            .seq = out->n,
-            .raw = name,
-        };
-        out->n++;
-    }
-    return true;
+    scan_arg arg = {ctx, obj, out};
+    sk_error err = {0};
+    int rc = ds_object_symbols(obj, which, add_candidate, &arg, &err);
+    if (rc == SK_EFORMAT)
+        sk_log(SK_LOG_WARN, "%s", err.msg);
+    return rc == SK_OK;
 }
 
-static ds_section *find_typed(ds_object *obj, const char *name, unsigned type)
-{
-    ds_section *s = ds_object_section(obj, name);
-    return s && s->shdr.sh_type == type ? s : NULL;
-}
-
-/* .symtab, else .dynsym.  True when a real .symtab was used. */
+/* The static table, else the dynamic one.  True when a real static table
+ * was used. */
 static bool scan_object(ds_context *ctx, ds_object *obj, pub_list *out)
 {
-    ds_section *symtab = find_typed(obj, ".symtab", SHT_SYMTAB);
-    if (symtab && scan_symtab(ctx, obj, symtab, out))
+    if (scan_symtab(ctx, obj, DS_SYMTAB_STATIC, out))
         return true;
-    ds_section *dynsym = find_typed(obj, ".dynsym", SHT_DYNSYM);
-    if (dynsym)
-        scan_symtab(ctx, obj, dynsym, out);
+    scan_symtab(ctx, obj, DS_SYMTAB_DYNAMIC, out);
     return false;
 }
 
@@ -149,7 +117,7 @@ int ds_collect_publics(ds_context *ctx, sk_error *err)
     bool have_mini = false;
     if (!full) {
         sk_error merr = {0};
-        int rc = ds_open_minidebuginfo(ctx->bin, &mini, &merr);
+        int rc = ds_object_open_symbol_supplement(ctx->bin, &mini, &merr);
         if (rc == SK_OK) {
             have_mini = true;
             scan_object(ctx, &mini, &list);

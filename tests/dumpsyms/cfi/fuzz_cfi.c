@@ -72,7 +72,8 @@ static bool read_ptr(void *ctx, uint64_t addr, unsigned size, uint64_t *v)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint16_t machines[] = {EM_X86_64, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_S390, EM_PPC64, EM_X86_64};
+    static const ds_cpu machines[] = {DS_CPU_X86_64, DS_CPU_X86,  DS_CPU_ARM64, DS_CPU_ARM,
+                                      DS_CPU_RISCV,  DS_CPU_S390, DS_CPU_PPC64, DS_CPU_X86_64};
     if (size < 2)
         return 0;
     uint8_t flags = data[0];

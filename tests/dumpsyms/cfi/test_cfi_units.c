@@ -28,7 +28,7 @@ static uint32_t lcg(void)
 
 static bool expr(const uint8_t *bytes, size_t n, bool push_cfa, char *out, size_t cap)
 {
-    const ds_cfi_arch *a = ds_cfi_arch_for(EM_X86_64);
+    const ds_cfi_arch *a = ds_cfi_arch_for(DS_CPU_X86_64);
     uint8_t *copy = malloc(n ? n : 1);
     if (n)
         memcpy(copy, bytes, n);
@@ -648,10 +648,10 @@ static void arm_setup(arm_image *im, size_t nexidx, size_t nextab)
     memset(&im->obj, 0, sizeof im->obj);
     memset(im->secs, 0, sizeof im->secs);
     im->obj.path = "arm.so";
-    im->obj.elf_class = ELFCLASS32;
+    im->obj.addr_size = 4;
     im->obj.little_endian = true;
-    im->obj.machine = EM_ARM;
-    im->obj.type = ET_DYN;
+    im->obj.cpu = DS_CPU_ARM;
+    im->obj.kind = DS_FILE_SHARED;
     im->obj.sections = im->secs;
     im->obj.nsections = 4;
     const char *names[4] = {"", ".text", ".ARM.exidx", ".ARM.extab"};
@@ -659,14 +659,18 @@ static void arm_setup(arm_image *im, size_t nexidx, size_t nextab)
         im->secs[i].name = im->secs[i].dwarf_name = names[i];
         pthread_mutex_init(&im->secs[i].lock, NULL);
     }
-    im->secs[1].shdr = (GElf_Shdr){.sh_type = SHT_NOBITS, .sh_flags = SHF_ALLOC | SHF_EXECINSTR,
-                                   .sh_addr = 0x1000, .sh_size = 0x1000};
-    im->secs[2].shdr = (GElf_Shdr){.sh_type = 0x70000001, .sh_flags = SHF_ALLOC, .sh_addr = 0x3000,
-                                   .sh_size = nexidx};
+    im->secs[1].flags = DS_SEC_NOBITS | DS_SEC_ALLOC | DS_SEC_EXEC;
+    im->secs[1].addr = 0x1000;
+    im->secs[1].size = 0x1000;
+    im->secs[2].kind = DS_SECT_ARM_EXIDX;
+    im->secs[2].flags = DS_SEC_ALLOC;
+    im->secs[2].addr = 0x3000;
+    im->secs[2].size = nexidx;
     im->secs[2].raw = im->exidx;
     im->secs[2].raw_size = nexidx;
-    im->secs[3].shdr = (GElf_Shdr){.sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC, .sh_addr = 0x4000,
-                                   .sh_size = nextab};
+    im->secs[3].flags = DS_SEC_ALLOC;
+    im->secs[3].addr = 0x4000;
+    im->secs[3].size = nextab;
     im->secs[3].raw = im->extab;
     im->secs[3].raw_size = nextab;
 }
