@@ -44,4 +44,18 @@ void ds_name_publics(sym_module *m);
  * *path is malloc'd; *url too when the file was fetched (else NULL). */
 int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err);
 
+/* dSYM companions (search/dsym.c).  ds_dsym_resolve: DSYM named by the
+ * user, a Foo.dSYM bundle (its Contents/Resources/DWARF/<binary's name>,
+ * else the only file there) or the companion file itself; SK_ENOTFOUND
+ * naming it when there is none.  ds_dsym_beside: BINARY.dSYM's companion
+ * beside the binary, NULL when there is none.  Paths are malloc'd. */
+int ds_dsym_resolve(const char *dsym, const char *binary_path, char **out, sk_error *err);
+char *ds_dsym_beside(const char *binary_path);
+
+/* Hook for a Mach-O binary without a dSYM: FILE/FUNC/line/INLINE from the
+ * object files its stabs debug map (N_OSO) names, relocated through the
+ * map (macho/debug_map.c).  SK_ENOTFOUND when there is no debug map to
+ * follow; the caller then writes PUBLIC and CFI only. */
+int ds_collect_debug_map(ds_context *ctx, sk_error *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include "collect.h"
+#include "macho_object.h"
 
 void ds_options_init(ds_options *opt)
 {
@@ -66,10 +67,67 @@ static int check_explicit_debug_file(ds_object *bin, ds_object *dbg, sk_error *e
 /* Opens the file DWARF should come from: the one the caller named, else the
  * binary itself when it has DWARF, else a separate debug file found by
  * build-id or .gnu_debuglink.  *dbg stays NULL when there is none. */
+/* A dSYM companion belongs to the binary when their UUIDs are equal. */
+static int check_dsym_uuid(ds_object *bin, ds_object *dbg, sk_error *err)
+{
+    char a[129] = "none", b[129] = "none";
+    if (bin->build_id_len)
+        sk_hex_upper(bin->build_id, bin->build_id_len, a);
+    if (dbg->build_id_len)
+        sk_hex_upper(dbg->build_id, dbg->build_id_len, b);
+    if (bin->build_id_len && bin->build_id_len == dbg->build_id_len &&
+        memcmp(bin->build_id, dbg->build_id, bin->build_id_len) == 0)
+        return SK_OK;
+    return sk_fail(err, SK_EMISMATCH, "%s: UUID %s does not match the binary %s (UUID %s)", dbg->path, b, bin->path,
+                   a);
+}
+
+/* The DWARF of a Mach-O binary: the dSYM named by the caller (a bundle
+ * or its companion file; a UUID mismatch is refused), the binary itself
+ * when it has DWARF (an object file), else BINARY.dSYM beside it. */
+static int open_dsym(ds_object *bin, const char *debug_path, ds_object *storage, ds_object **dbg,
+                     sk_error *err)
+{
+    char *path = NULL;
+    bool explicit = debug_path != NULL;
+    if (explicit) {
+        int rc = ds_dsym_resolve(debug_path, bin->path, &path, err);
+        if (rc)
+            return rc;
+    } else if (ds_object_has_dwarf(bin)) {
+        *dbg = bin;
+        return SK_OK;
+    } else if (!(path = ds_dsym_beside(bin->path))) {
+        return SK_OK;
+    }
+    /* The companion of a fat binary is fat too: the same slice. */
+    sk_error e = {0};
+    int rc = ds_object_open_arch(storage, path, bin->arch, &e);
+    free(path);
+    if (rc == SK_OK && storage->format != DS_FORMAT_MACHO)
+        rc = sk_fail(&e, SK_EFORMAT, "%s: not a Mach-O dSYM companion", storage->path);
+    if (rc == SK_OK)
+        rc = check_dsym_uuid(bin, storage, &e);
+    if (rc) {
+        ds_object_close(storage);
+        if (explicit) {
+            *err = e;
+            return rc;
+        }
+        /* A stale bundle beside the binary: say so, dump without it. */
+        sk_log(SK_LOG_WARN, "%s", e.msg);
+        return SK_OK;
+    }
+    *dbg = storage;
+    return SK_OK;
+}
+
 static int open_debug_object(ds_object *bin, const char *debug_path, const ds_options *opt,
                              ds_object *storage, ds_object **dbg, ds_summary *summary, sk_error *err)
 {
     *dbg = NULL;
+    if (bin->format == DS_FORMAT_MACHO)
+        return open_dsym(bin, debug_path, storage, dbg, err);
     if (debug_path) {
         int rc = ds_object_open(storage, debug_path, err);
         if (rc == SK_OK)
@@ -137,26 +195,31 @@ int ds_dump(const char *binary_path, const char *debug_path, const ds_options *o
     memset(summary, 0, sizeof *summary);
 
     ds_object bin, dbg_storage;
-    int rc = ds_object_open(&bin, binary_path, err);
-    if (rc) {
-        ds_object_close(&bin);
-        return rc;
-    }
-    if (!bin.arch) {
-        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported %s", binary_path, bin.machine_desc);
-        ds_object_close(&bin);
-        return rc;
+    /* A dSYM bundle named as the binary: dump its companion. */
+    char *companion = NULL;
+    if (sk_is_dir(binary_path)) {
+        int rc = ds_dsym_resolve(binary_path, NULL, &companion, err);
+        if (rc)
+            return rc;
+        binary_path = companion;
     }
     ds_object *dbg = NULL;
-    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, summary, err);
-    if (rc) {
-        ds_object_close(&bin);
-        return rc;
+    int rc = ds_object_open_arch(&bin, binary_path, opt->arch, err);
+    if (rc)
+        goto out;
+    if (!bin.arch) {
+        rc = sk_fail(err, SK_EUNSUPPORTED, "%s: unsupported %s", binary_path, bin.machine_desc);
+        goto out;
     }
+    rc = open_debug_object(&bin, debug_path, opt, &dbg_storage, &dbg, summary, err);
+    if (rc)
+        goto out;
     rc = dump_objects(&bin, dbg, binary_path, opt, m, summary, err);
     if (dbg && dbg != &bin)
         ds_object_close(dbg);
+out:
     ds_object_close(&bin);
+    free(companion);
     return rc;
 }
 
@@ -242,6 +305,18 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                  * sections (over 500 MB for a big C++ program) back before
                  * CFI, finalizing and writing add to the heap. */
                 ds_object_release(dbg, dwarf_only_sections);
+            } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
+                /* No dSYM: the DWARF is in the object files the debug
+                 * map names (macho/debug_map.c). */
+                sk_error dm_err = {0};
+                rc = ds_collect_debug_map(&ctx, &dm_err);
+                if (rc == SK_ENOTFOUND) {
+                    rc = SK_OK;
+                } else if (rc) {
+                    *err = dm_err;
+                    goto out;
+                }
+                t_dwarf = sk_now() - t;
             } else {
                 sk_log(SK_LOG_WARN, "%s: no DWARF debug information found; writing PUBLIC%s records only",
                        binary_path, opt->cfi ? " and STACK CFI" : "");
@@ -311,5 +386,42 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
         *written = path;
     else
         free(path);
+    return rc;
+}
+
+int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    ds_object obj;
+    memset(&obj, 0, sizeof obj);
+    obj.path = sk_xstrdup(path);
+    int rc = ds_object_map_file(&obj, path, err);
+    if (rc == SK_OK && ds_macho_probe_bytes(obj.map.data, obj.map.size)) {
+        ds_macho_arch_info *v;
+        rc = ds_macho_arches(path, obj.map.data, obj.map.size, &v, n, err);
+        if (rc == SK_OK) {
+            *out = sk_xcalloc(*n ? *n : 1, sizeof **out);
+            for (size_t i = 0; i < *n; i++) {
+                snprintf((*out)[i].arch, sizeof (*out)[i].arch, "%s", v[i].arch);
+                snprintf((*out)[i].id, sizeof (*out)[i].id, "%s", v[i].uuid);
+            }
+            free(v);
+        }
+        ds_object_close(&obj);
+        return rc;
+    }
+    ds_object_close(&obj);
+    if (rc)
+        return rc;
+    rc = ds_object_open(&obj, path, err);
+    if (rc == SK_OK) {
+        *out = sk_xcalloc(1, sizeof **out);
+        *n = 1;
+        snprintf((*out)[0].arch, sizeof (*out)[0].arch, "%s", obj.arch ? obj.arch : obj.machine_desc);
+        if (obj.build_id_len && obj.build_id_len * 2 < sizeof (*out)[0].id)
+            sk_hex_upper(obj.build_id, obj.build_id_len, (*out)[0].id);
+    }
+    ds_object_close(&obj);
     return rc;
 }

@@ -32,6 +32,7 @@ typedef struct ds_options {
     bool inlines;        /* INLINE_ORIGIN/INLINE records (--inlines, -d) */
     bool generator;      /* INFO GENERATOR line (off with --no-generator) */
     const char *name;    /* MODULE name override (-n) */
+    const char *arch;    /* a fat Mach-O file's slice (--arch); NULL: the only one */
     const char **debug_dirs; /* roots searched for separate debug files */
     size_t ndebug_dirs;
     const char **dwo_dirs;   /* where split-DWARF .dwo files may be, besides
@@ -63,6 +64,15 @@ typedef struct ds_summary {
  * On success m is finalized. summary may be NULL. */
 int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
             ds_summary *summary, sk_error *err);
+
+/* The architectures of an object file (--list-arch): every slice of a fat
+ * Mach-O file, the one of a thin file or an ELF; id: the Mach-O UUID or
+ * the ELF build-id in hex ("" when none).  *out malloc'd. */
+typedef struct ds_arch_entry {
+    char arch[32];
+    char id[129];
+} ds_arch_entry;
+int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *err);
 
 /* The write options matching opt (header only, cfi only, no cfi). */
 sym_write_options ds_write_options(const ds_options *opt);

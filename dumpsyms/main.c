@@ -10,11 +10,14 @@ static void usage(FILE *out)
 {
     fputs("usage: dumpsyms [options] BINARY [DEBUGFILE]\n"
           "       dumpsyms --store DIR [options] FILE|DIR|PACKAGE...\n"
-          "Writes the Breakpad .sym file of an ELF binary (to stdout by default).\n"
-          "The debug information comes from DEBUGFILE, the binary itself, or a\n"
-          "separate debug file found by build-id or .gnu_debuglink.  Split DWARF is\n"
-          "read from BINARY.dwp when there is one, else from the .dwo files where\n"
-          "the compiler left them (DW_AT_comp_dir) or under a --dwo-dir.\n"
+          "       dumpsyms --list-arch FILE\n"
+          "Writes the Breakpad .sym file of an ELF or Mach-O binary (to stdout by\n"
+          "default).  The debug information comes from DEBUGFILE, the binary itself,\n"
+          "or a separate debug file found by build-id or .gnu_debuglink.  Split DWARF\n"
+          "is read from BINARY.dwp when there is one, else from the .dwo files where\n"
+          "the compiler left them (DW_AT_comp_dir) or under a --dwo-dir.  For Mach-O,\n"
+          "DEBUGFILE is a dSYM bundle (or the DWARF file inside it) with the binary's\n"
+          "UUID, and without it BINARY.dSYM beside the binary is used.\n"
           "\n"
           "  -o, --output FILE     write to FILE (atomically) (default: stdout)\n"
           "      --store DIR       packager mode: dump every FILE, and every ELF file\n"
@@ -23,6 +26,12 @@ static void usage(FILE *out)
           "                        .ddeb or .rpm PACKAGE is read in place, its\n"
           "                        binaries paired with the debug packages' files\n"
           "                        (default: one file, to --output)\n"
+          "      --arch ARCH       the slice of a fat Mach-O file to dump (x86, x86_64,\n"
+          "                        armv7, arm64, arm64e, ...) (default: the only one;\n"
+          "                        a fat file with several needs it, except with\n"
+          "                        --store, which writes every slice)\n"
+          "      --list-arch       print the architectures of FILE, one per line with\n"
+          "                        its UUID (or build-id), and exit\n"
           "  -c, --no-cfi          leave out STACK CFI records\n"
           "      --cfi-only        only MODULE, INFO and STACK CFI records\n"
           "      --no-synth-cfi    no STACK CFI derived from the machine code for\n"
@@ -33,7 +42,7 @@ static void usage(FILE *out)
           "  -i, --header-only     only the MODULE and INFO records\n"
           "  -d, --inlines         write INLINE_ORIGIN and INLINE records\n"
           "  -n, --name NAME       module name in the MODULE record (default: DT_SONAME,\n"
-          "                        else the file name)\n"
+          "                        else the file name; for a dSYM, the binary's)\n"
           "      --debug-dir DIR   where to look for separate debug files\n"
           "                        (repeatable; default /usr/lib/debug)\n"
           "      --dwo-dir DIR     where else to look for split-DWARF .dwo files, by\n"
@@ -121,8 +130,24 @@ static int package(char **inputs, int ninputs, const char *store, const ds_optio
     return rc == SK_OK ? 0 : 1;
 }
 
+/* --list-arch: "ARCH ID" per slice. */
+static int list_arches(const char *path)
+{
+    ds_arch_entry *v;
+    size_t n;
+    sk_error err = {0};
+    if (ds_list_arches(path, &v, &n, &err)) {
+        fprintf(stderr, "dumpsyms: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        printf("%s %s\n", v[i].arch, v[i].id[0] ? v[i].id : "-");
+    free(v);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 enum { OPT_STORE = 256, OPT_NO_SYNTH_CFI, OPT_SYNTH_EVERYWHERE, OPT_CFI_ONLY, OPT_NO_GENERATOR, OPT_DEBUG_DIR, OPT_DWO_DIR,
-       OPT_DEBUGINFOD };
+       OPT_DEBUGINFOD, OPT_ARCH, OPT_LIST_ARCH };
 
 /* "--debuginfod URL" as well as "--debuginfod=URL": the next argument is
  * taken as the URL when it looks like one (a file to dump never does). */
@@ -164,6 +189,8 @@ int main(int argc, char **argv)
         {"header-only", no_argument, NULL, 'i'},
         {"inlines", no_argument, NULL, 'd'},
         {"name", required_argument, NULL, 'n'},
+        {"arch", required_argument, NULL, OPT_ARCH},
+        {"list-arch", no_argument, NULL, OPT_LIST_ARCH},
         {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
         {"dwo-dir", required_argument, NULL, OPT_DWO_DIR},
         {"debuginfod", optional_argument, NULL, OPT_DEBUGINFOD},
@@ -182,7 +209,7 @@ int main(int argc, char **argv)
     static size_t ndebug_dirs = 0, debug_dirs_cap = 0, ndwo_dirs = 0, dwo_dirs_cap = 0;
     static const char **dbgi_urls = NULL;
     static size_t ndbgi_urls = 0, dbgi_urls_cap = 0;
-    bool debuginfod = false;
+    bool debuginfod = false, list_arch = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:cidn:j:vhV", longopts, NULL)) != -1) {
@@ -196,6 +223,8 @@ int main(int argc, char **argv)
         case 'i': opt.header_only = true; break;
         case 'd': opt.inlines = true; break;
         case 'n': opt.name = optarg; break;
+        case OPT_ARCH: opt.arch = optarg; break;
+        case OPT_LIST_ARCH: list_arch = true; break;
         case OPT_DEBUG_DIR:
             sk_grow((void **)&debug_dirs, &debug_dirs_cap, ndebug_dirs + 1, sizeof *debug_dirs);
             debug_dirs[ndebug_dirs++] = optarg;
@@ -253,6 +282,14 @@ int main(int argc, char **argv)
     if (opt.cfi_only && (!opt.cfi || opt.header_only)) {
         fprintf(stderr, "dumpsyms: --cfi-only cannot be combined with --no-cfi or --header-only\n");
         return 2;
+    }
+    if (list_arch) {
+        free(debug_dirs);
+        if (nargs != 1) {
+            fprintf(stderr, "dumpsyms: --list-arch wants one FILE (see --help)\n");
+            return 2;
+        }
+        return list_arches(argv[optind]);
     }
     if (output && store) {
         fprintf(stderr, "dumpsyms: --output and --store cannot be used together\n");

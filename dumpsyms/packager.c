@@ -38,10 +38,20 @@ static bool looks_like_elf(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    unsigned char magic[4];
-    bool elf = read(fd, magic, 4) == 4 && memcmp(magic, "\177ELF", 4) == 0;
+    unsigned char magic[8];
+    ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
-    return elf;
+    if (got >= 4 && memcmp(magic, "\177ELF", 4) == 0)
+        return true;
+    /* Mach-O, thin (either byte order) or fat: a 0xcafebabe with a small
+     * slice count, not a Java class file's version numbers. */
+    static const unsigned char thin[4][4] = {
+        {0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf}, {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe}};
+    for (int i = 0; i < 4 && got >= 4; i++)
+        if (memcmp(magic, thin[i], 4) == 0)
+            return true;
+    return got == 8 && magic[0] == 0xca && magic[1] == 0xfe && magic[2] == 0xba && (magic[3] & 0xfe) == 0xbe &&
+           magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -56,6 +66,10 @@ static int cmp_str(const void *a, const void *b)
 static bool is_debug_tree(const char *dir, const char *name, const ds_options *opt)
 {
     if (strcmp(name, ".build-id") == 0 || strcmp(name, ".debug") == 0 || strcmp(name, ".dwz") == 0)
+        return true;
+    /* A dSYM bundle is read by the dump of the binary beside it. */
+    size_t nl = strlen(name);
+    if (nl > 5 && strcmp(name + nl - 5, ".dSYM") == 0)
         return true;
     char real[PATH_MAX], root[PATH_MAX];
     if (!realpath(dir, real))
@@ -122,12 +136,12 @@ typedef struct pool {
     pthread_mutex_t lock;
 } pool;
 
-static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *summary,
+static void dump_one(pool *p, const ds_options *opt, const char *path, ds_pack_result *r, ds_summary *summary,
                      sk_error *err, char **written)
 {
     sym_module m;
     sym_module_init(&m);
-    int rc = ds_dump(path, NULL, &p->opt, &m, summary, err);
+    int rc = ds_dump(path, NULL, opt, &m, summary, err);
     if (rc == SK_OK) {
         r->funcs = m.nfuncs;
         r->publics = m.npublics;
@@ -135,11 +149,11 @@ static void dump_one(pool *p, const char *path, ds_pack_result *r, ds_summary *s
         r->cfi_synth_functions = summary->synth_cfi_functions;
         r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
         r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
-        if (!p->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
+        if (!opt->header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
             r->status = DS_PACK_EMPTY;
             r->message = "no symbols and no CFI: nothing written";
         } else {
-            rc = ds_write_store(&m, &p->opt, p->store, written, err);
+            rc = ds_write_store(&m, opt, p->store, written, err);
             r->status = DS_PACK_WRITTEN;
             r->written = *written;
         }
@@ -161,22 +175,39 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->lock);
         if (i >= p->nfiles)
             break;
-        ds_pack_result r = {.input = p->files[i]};
-        sk_error err = {0};
-        ds_summary summary;
-        char *written = NULL;
-        dump_one(p, p->files[i], &r, &summary, &err, &written);
-        pthread_mutex_lock(&p->lock);
-        if (r.status == DS_PACK_WRITTEN)
-            p->totals.written++;
-        else if (r.status == DS_PACK_EMPTY)
-            p->totals.empty++;
-        else
-            p->totals.failed++;
-        if (p->report)
-            p->report(&r, p->report_ctx);
-        pthread_mutex_unlock(&p->lock);
-        free(written);
+        /* A fat Mach-O file is one module per slice. */
+        ds_arch_entry *arches = NULL;
+        size_t narches = 0;
+        sk_error aerr = {0};
+        if (p->opt.arch || ds_list_arches(p->files[i], &arches, &narches, &aerr) != SK_OK || narches < 2)
+            narches = 0;
+        for (size_t a = 0; a < (narches ? narches : 1); a++) {
+            ds_options opt = p->opt;
+            char input[4200];
+            if (narches) {
+                opt.arch = arches[a].arch;
+                snprintf(input, sizeof input, "%s (%s)", p->files[i], arches[a].arch);
+            } else {
+                snprintf(input, sizeof input, "%s", p->files[i]);
+            }
+            ds_pack_result r = {.input = input};
+            sk_error err = {0};
+            ds_summary summary;
+            char *written = NULL;
+            dump_one(p, &opt, p->files[i], &r, &summary, &err, &written);
+            pthread_mutex_lock(&p->lock);
+            if (r.status == DS_PACK_WRITTEN)
+                p->totals.written++;
+            else if (r.status == DS_PACK_EMPTY)
+                p->totals.empty++;
+            else
+                p->totals.failed++;
+            if (p->report)
+                p->report(&r, p->report_ctx);
+            pthread_mutex_unlock(&p->lock);
+            free(written);
+        }
+        free(arches);
     }
     return NULL;
 }

@@ -144,6 +144,7 @@ typedef struct frame_src {
     ds_object *obj;
     ds_cfi_frames f;
     bool loaded;
+    const ds_cfi_arch *arch; /* its own register numbering, NULL: the CPU's */
 } frame_src;
 
 /* DW_EH_PE_indirect: a pointer stored in the binary's own bytes. */
@@ -240,7 +241,7 @@ typedef struct col_state {
 
 typedef struct worker {
     const ds_context *ctx;
-    const ds_cfi_arch *arch;
+    const ds_cfi_arch *arch, *cpu_arch;
     ds_cfi_machine m;
     bool *named; /* per column: has a register name */
     col_state *prev, *cur;
@@ -475,6 +476,7 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
 static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
 {
     const ds_cfi_cie *cie = &src->f.cies[fde->cie];
+    w->arch = src->arch ? src->arch : w->cpu_arch;
     unsigned ncols = w->arch->table_size;
     /* Columns the last FDE used back to "same value". */
     for (unsigned c = 0; c < w->dirty; c++)
@@ -519,7 +521,7 @@ static void worker_init(worker *w, const shared *sh)
 {
     memset(w, 0, sizeof *w);
     w->ctx = sh->ctx;
-    w->arch = sh->arch;
+    w->arch = w->cpu_arch = sh->arch;
     unsigned n = sh->arch->table_size;
     ds_cfi_machine_init(&w->m, n);
     w->prev = sk_xcalloc(n, sizeof *w->prev);
@@ -662,9 +664,14 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     frame_src srcs[2];
     src_load(&srcs[0], ctx->bin, true, ctx->bin);
     src_load(&srcs[1], df_obj, false, ctx->bin);
+    if (ctx->bin->format == DS_FORMAT_MACHO && ctx->bin->cpu == DS_CPU_X86)
+        srcs[0].arch = ds_cfi_arch_darwin_x86_eh();
 
     ds_cfi_ranges exec = {0}, covered = {0};
-    bool filter = ctx->bin->kind != DS_FILE_RELOC;
+    /* A Mach-O object's sections sit at their final offsets from 0, but
+     * its __eh_frame pointers wait for relocations we do not apply: keep
+     * only FDEs that land in its code. */
+    bool filter = ctx->bin->kind != DS_FILE_RELOC || ctx->bin->format == DS_FORMAT_MACHO;
     if (filter)
         exec_ranges(ctx->bin, &exec);
 
@@ -735,6 +742,22 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     for (int s = 0; s < 2; s++)
         ds_cfi_frames_free(&srcs[s].f);
 
+    if (ctx->bin->format == DS_FORMAT_MACHO) {
+        ds_cfi_out cu;
+        ds_cfi_out_init(&cu);
+        int rc = ds_collect_compact_unwind(ctx, &covered, &cu, err);
+        if (rc) {
+            ds_cfi_out_free(&cu);
+            free(covered.r);
+            free(exec.r);
+            return rc;
+        }
+        for (size_t i = 0; i < cu.nentries; i++)
+            ds_cfi_ranges_add(&covered, cu.entries[i].addr + ctx->load_addr, cu.entries[i].size);
+        ds_cfi_ranges_sort(&covered);
+        ds_cfi_out_flush(&cu, ctx->m);
+        ds_cfi_out_free(&cu);
+    }
     if (ctx->bin->cpu == DS_CPU_ARM) {
         ds_cfi_out ex;
         ds_cfi_out_init(&ex);

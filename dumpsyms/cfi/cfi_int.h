@@ -23,6 +23,8 @@ typedef struct ds_cfi_arch {
 
 /* NULL when we have no register names for this processor. */
 const ds_cfi_arch *ds_cfi_arch_for(ds_cpu cpu);
+/* Apple i386 __eh_frame's numbering (esp and ebp swapped). */
+const ds_cfi_arch *ds_cfi_arch_darwin_x86_eh(void);
 /* The name of a DWARF register, NULL when it has none. */
 const char *ds_cfi_reg_name(const ds_cfi_arch *a, unsigned reg);
 
@@ -167,6 +169,11 @@ bool ds_cfi_ranges_overlap(const ds_cfi_ranges *rs, uint64_t addr, uint64_t size
 /* STACK CFI from .ARM.exidx/.ARM.extab for functions no range in `covered`
  * touches (absolute addresses).  Problems are warnings. */
 void ds_collect_exidx(ds_context *ctx, const ds_cfi_ranges *covered, ds_cfi_out *out);
+
+/* STACK CFI from a Mach-O binary's __unwind_info (compact_unwind_collect.c)
+ * for the functions no range in `covered` touches; SK_EFORMAT for a
+ * corrupt section. */
+int ds_collect_compact_unwind(ds_context *ctx, const ds_cfi_ranges *covered, ds_cfi_out *out, sk_error *err);
 
 /* Synthesized STACK CFI (cfi/synth_collect.c) for the functions no range in
  * `covered` touches (all of them with everywhere); *nfunctions: how many

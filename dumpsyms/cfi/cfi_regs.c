@@ -73,6 +73,20 @@ static const char *ppc64_names[109] = {
 #define N(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
 
 static ds_cfi_arch arch_x86 = {x86_names, N(x86_names), 64};
+/* Apple's i386 __eh_frame numbers esp 5 and ebp 4, the other way round
+ * from the SysV ABI (and from Apple's own __debug_frame). */
+static const char *const x86_darwin_eh_names[] = {
+    "$eax", "$ecx", "$edx", "$ebx", "$ebp", "$esp", "$esi", "$edi", "$eip",
+    "$eflags", NULL, "$st0", "$st1", "$st2", "$st3", "$st4", "$st5", "$st6", "$st7",
+    NULL, NULL, "$xmm0", "$xmm1", "$xmm2", "$xmm3", "$xmm4", "$xmm5", "$xmm6", "$xmm7",
+    "$mm0", "$mm1", "$mm2", "$mm3", "$mm4", "$mm5", "$mm6", "$mm7",
+};
+static ds_cfi_arch arch_x86_darwin_eh = {x86_darwin_eh_names, N(x86_darwin_eh_names), 64};
+
+const ds_cfi_arch *ds_cfi_arch_darwin_x86_eh(void)
+{
+    return &arch_x86_darwin_eh;
+}
 static ds_cfi_arch arch_x86_64 = {x86_64_names, N(x86_64_names), 67};
 static ds_cfi_arch arch_arm = {arm_names, N(arm_names), 288};
 static ds_cfi_arch arch_arm64 = {arm64_names, N(arm64_names), 96};

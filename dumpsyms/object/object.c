@@ -4,6 +4,7 @@
 #include "object.h"
 
 #include "elf_object.h"
+#include "macho_object.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,20 +55,28 @@ void ds_object_alloc_sections(ds_object *obj, size_t n)
     }
 }
 
-/* The container is told by its magic number. */
-static int open_mapped(ds_object *obj, sk_error *err)
+/* The container is told by its magic number; arch picks a fat Mach-O
+ * file's slice. */
+static int open_mapped(ds_object *obj, const char *arch, sk_error *err)
 {
+    if (ds_macho_probe_bytes(obj->map.data, obj->map.size))
+        return ds_macho_open(obj, arch, err);
     return ds_elf_open(obj, err);
 }
 
 int ds_object_open(ds_object *obj, const char *path, sk_error *err)
+{
+    return ds_object_open_arch(obj, path, NULL, err);
+}
+
+int ds_object_open_arch(ds_object *obj, const char *path, const char *arch, sk_error *err)
 {
     memset(obj, 0, sizeof *obj);
     obj->path = sk_xstrdup(path);
     int rc = ds_object_map_file(obj, path, err);
     if (rc)
         return rc;
-    return open_mapped(obj, err);
+    return open_mapped(obj, arch, err);
 }
 
 int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t size, sk_error *err)
@@ -77,7 +86,7 @@ int ds_object_open_mem(ds_object *obj, const char *name, uint8_t *image, size_t 
     obj->image = image;
     obj->map.data = image;
     obj->map.size = size;
-    return open_mapped(obj, err);
+    return open_mapped(obj, NULL, err);
 }
 
 void ds_object_close(ds_object *obj)

@@ -198,6 +198,9 @@ struct ds_object {
  * truncated or inconsistent file gives SK_EFORMAT with a message naming
  * the file. */
 int ds_object_open(ds_object *obj, const char *path, sk_error *err);
+/* The same, choosing a fat Mach-O file's slice by its arch name (NULL:
+ * the only one; a fat file with several is refused, listing them). */
+int ds_object_open_arch(ds_object *obj, const char *path, const char *arch, sk_error *err);
 /* The same over an image in memory (e.g. decompressed MiniDebugInfo);
  * takes ownership of image (malloc'd) whatever the outcome.  name is used
  * in messages. */

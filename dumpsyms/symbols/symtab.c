@@ -54,6 +54,10 @@ static int add_candidate(void *arg_, const ds_symbol *sym)
     uint64_t value = sym->value;
     if (arg->obj->cpu == DS_CPU_ARM)
         value &= ~(uint64_t)1; /* the Thumb bit is not part of the address */
+    /* Breakpad's mac dumper keeps it on PUBLICs of Thumb functions (from
+     * N_ARM_THUMB_DEF), so mac modules say Thumb the way it does. */
+    if (arg->obj->format == DS_FORMAT_MACHO && sym->thumb)
+        value |= 1;
     if (value < arg->ctx->load_addr)
         return 0;
     if (!sym->name || !*sym->name)
