@@ -16,6 +16,7 @@ expressions, and per-input tables with a floor for every input.
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 SKIP = 77
@@ -237,3 +238,213 @@ def synthetic_memory(seed):
         x ^= x >> 29
         return (x * 0xBF58476D1CE4E5B9) & MASK64
     return mem
+
+
+# ---- .sym text and llvm-symbolizer, for oracle tests outside dwarf/ --------
+#
+# The same reading of a .sym and of llvm-symbolizer's answers, and the same
+# sampling (every function range end, every line-row start and the byte
+# before the next row, as llvm-dwarfdump decodes them) as the ELF oracle in
+# tests/dumpsyms/dwarf/test_dwarf.py, with the tool names as parameters so
+# that a test can use a versioned LLVM (llvm-symbolizer-14 reads Mach-O).
+
+class SymText:
+    """A .sym file's FILE, INLINE_ORIGIN, FUNC (with lines and INLINE),
+    PUBLIC and MODULE records."""
+
+    def __init__(self, text):
+        if isinstance(text, bytes):
+            text = text.decode()
+        self.module = None
+        self.files = {}
+        self.origins = {}
+        self.funcs = []  # dicts: addr size name lines inlines
+        self.publics = []  # (addr, name)
+        for line in text.splitlines():
+            parts = line.split(" ")
+            kind = parts[0]
+            if kind == "MODULE":
+                self.module = parts[1:]
+            elif kind == "FILE":
+                self.files[int(parts[1])] = line.split(" ", 2)[2]
+            elif kind == "INLINE_ORIGIN":
+                self.origins[int(parts[1])] = line.split(" ", 2)[2]
+            elif kind == "FUNC":
+                rest = parts[1:]
+                if rest[0] == "m":
+                    rest = rest[1:]
+                self.funcs.append({"addr": int(rest[0], 16), "size": int(rest[1], 16),
+                                   "name": " ".join(rest[3:]), "lines": [], "inlines": []})
+            elif kind == "INLINE":
+                nums = [int(x, 16) if i >= 4 else int(x) for i, x in enumerate(parts[1:])]
+                depth, call_line, call_file, origin = nums[:4]
+                ranges = [(nums[i], nums[i + 1]) for i in range(4, len(nums) - 1, 2)]
+                self.funcs[-1]["inlines"].append((depth, call_line, call_file, origin, ranges))
+            elif kind == "PUBLIC":
+                rest = parts[1:]
+                if rest[0] == "m":
+                    rest = rest[1:]
+                self.publics.append((int(rest[0], 16), " ".join(rest[2:])))
+            elif kind in ("INFO", "STACK"):
+                continue
+            elif self.funcs and re.match(r"^[0-9a-f]+ [0-9a-f]+ \d+ \d+$", line):
+                a, s, ln, fi = parts
+                self.funcs[-1]["lines"].append((int(a, 16), int(s, 16), int(ln), int(fi)))
+
+    def line_at(self, func, addr):
+        for a, s, ln, fi in func["lines"]:
+            if a <= addr < a + s:
+                return self.files.get(fi, "??"), ln
+        return "??", 0
+
+    def func_finder(self):
+        """addr -> the FUNC whose range holds it, or None."""
+        import bisect
+        order = sorted((f["addr"], -f["size"], i) for i, f in enumerate(self.funcs))
+        keys = [a for a, _, _ in order]
+
+        def func_at(addr):
+            i = bisect.bisect_right(keys, addr) - 1
+            for j in range(i, max(-1, i - 8), -1):
+                f = self.funcs[order[j][2]]
+                if f["addr"] <= addr < f["addr"] + f["size"]:
+                    return f
+            return None
+        return func_at
+
+    def inline_chain(self, func, addr, normalize=lambda n: n):
+        """Frames innermost first, like llvm-symbolizer --inlines."""
+        active = []
+        for depth, call_line, call_file, origin, ranges in func["inlines"]:
+            if any(a <= addr < a + s for a, s in ranges):
+                del active[depth:]
+                if len(active) == depth:
+                    active.append((call_line, call_file, origin))
+        f, ln = self.line_at(func, addr)
+        names = [func["name"]] + [self.origins.get(o, "??") for _, _, o in active]
+        locs = [(self.files.get(cf, "??") if cl else "??", cl) for cl, cf, _ in active] + [(f, ln)]
+        return [(normalize(name), lf if ll else "??", ll)
+                for name, (lf, ll) in zip(reversed(names), reversed(locs))]
+
+
+def llvm_symbolize(tool, obj, addrs, inlines):
+    """llvm-symbolizer frames per address: [(name, file, line)], innermost
+    first (file "??" when the line is 0)."""
+    args = [tool, "-C", "--obj=" + obj, "--inlines" if inlines else "--no-inlines"]
+    inp = "".join("0x%x\n" % a for a in addrs)
+    p = subprocess.run(args, input=inp.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       check=True)
+    blocks = p.stdout.decode().split("\n\n")
+    out = []
+    for b in blocks[:len(addrs)]:
+        lines = [x for x in b.split("\n") if x]
+        frames = []
+        for i in range(0, len(lines) - 1, 2):
+            m = re.match(r"^(.*):(\d+):\d+$", lines[i + 1]) or re.match(r"^(.*):(\d+)$", lines[i + 1])
+            f, ln = (m.group(1), int(m.group(2))) if m else (lines[i + 1], 0)
+            frames.append((lines[i], f if ln else "??", ln))
+        out.append(frames)
+    if len(out) != len(addrs):
+        raise RuntimeError("%s gave %d answers for %d addresses" % (tool, len(out), len(addrs)))
+    return out
+
+
+_CLONE = r"(?:cold|hot|isra|part|constprop|lto_priv|localalias|llvm|__uniq|clone|specialized|split|unlikely)"
+_LLVM_CLONE_RE = re.compile(r"(?: \((?:\.(?:" + _CLONE + r"|[0-9a-f]+))+\))+$")
+_PLAIN_CLONE_RE = re.compile(r"(?:\.(?:" + _CLONE + r"|[0-9a-f]+))*\." + _CLONE + r"(?:\.[0-9a-f]+)*$")
+
+
+def normalize_function_name(name):
+    """Folds compiler clone suffixes (f.cold, "f(int) (.cold)") and
+    whitespace, nothing else."""
+    name = _LLVM_CLONE_RE.sub("", name)
+    if "(" not in name:
+        name = _PLAIN_CLONE_RE.sub("", name)
+    return " ".join(name.split())
+
+
+_LINE_ROW_RE = re.compile(r"^0x([0-9a-f]+)\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+(?:\d+\s+)?(.*)$", re.M)
+_DIE_RE = re.compile(r"^0x[0-9a-f]+:\s+(DW_TAG_\w+)", re.M)
+_RANGE_RE = re.compile(r"\[0x([0-9a-f]+), 0x([0-9a-f]+)\)")
+# Where linkers leave the address of code they dropped (besides 0): -1 and
+# -2, in 32 and 64 bits.  Not "anything above 4 GiB": Mach-O executables
+# live at 0x100000000.
+_TOMBSTONES = (0xfffffffe, 0xffffffff, (1 << 64) - 2, (1 << 64) - 1)
+
+
+def dwarf_line_spans(tool, binary):
+    """[(start, end)] of every line-table row, from `tool --debug-line`."""
+    p = subprocess.run([tool, "--debug-line", binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, check=True)
+    spans, seq = [], []
+    for m in _LINE_ROW_RE.finditer(p.stdout.decode(errors="replace")):
+        seq.append(int(m.group(1), 16))
+        if "end_sequence" in m.group(2):
+            starts = sorted(set(seq))
+            spans += [(lo, hi) for lo, hi in zip(starts, starts[1:]) if hi > lo]
+            seq = []
+    return spans
+
+
+def dwarf_code_ranges(tool, binary, tag="DW_TAG_subprogram", named=False):
+    """Merged code ranges of every DIE with this tag, from `tool
+    --debug-info`; with named, (name, lo, hi).  Dropped code (address 0 or
+    -1) is left out."""
+    p = subprocess.run([tool, "--debug-info", binary], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, check=True)
+    text = p.stdout.decode(errors="replace")
+    starts = [(m.start(), m.group(1)) for m in _DIE_RE.finditer(text)]
+    out = []
+    for i, (pos, t) in enumerate(starts):
+        if t != tag:
+            continue
+        body = text[pos:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
+        if "DW_AT_declaration\t(true)" in body:
+            continue
+        ranges = []
+        low = re.search(r"DW_AT_low_pc\t\(0x([0-9a-f]+)\)", body)
+        high = re.search(r"DW_AT_high_pc\t\(0x([0-9a-f]+)\)", body)
+        if low and high:
+            ranges.append((int(low.group(1), 16), int(high.group(1), 16)))
+        if "DW_AT_ranges" in body:
+            seg = body[body.index("DW_AT_ranges"):]
+            seg = seg[:seg.index("))") + 2] if "))" in seg else seg
+            ranges += [(int(a, 16), int(b, 16)) for a, b in _RANGE_RE.findall(seg)]
+        ranges = sorted(r for r in ranges if r[1] > r[0])
+        if any(lo <= 1 or lo in _TOMBSTONES for lo, _ in ranges):
+            continue
+        merged = []
+        for lo, hi in ranges:
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        if named:
+            nm = re.search(r'DW_AT_(?:abstract_origin|specification|name)\t\((?:0x[0-9a-f]+ )?"([^"]*)"', body)
+            out.extend((nm.group(1) if nm else "", lo, hi) for lo, hi in merged)
+        else:
+            out.extend(merged)
+    return out
+
+
+def dwarf_sample_addrs(tool, binary, funcs, limit):
+    """The oracle's own addresses: first and last byte of every function
+    range (all of them), and line-row starts and the byte before the next
+    row inside functions (thinned evenly to `limit`)."""
+    import bisect
+    ends = set()
+    for lo, hi in funcs:
+        ends.update((lo, hi - 1))
+    inside = sorted(funcs)
+    starts = [lo for lo, _ in inside]
+
+    def in_func(a):
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and a < inside[i][1]
+
+    rows = set()
+    for lo, hi in dwarf_line_spans(tool, binary):
+        for a in (lo, hi - 1):
+            if in_func(a):
+                rows.add(a)
+    return bounded(rows | ends, limit + len(ends), keep=ends)
