@@ -306,7 +306,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                 ds_object_release(dbg, dwarf_only_sections);
             } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
                 /* No dSYM: the DWARF is in the object files the debug
-                 * map names (macho/debug_map.c). */
+                 * map names (macho/debugmap.c). */
                 sk_error dm_err = {0};
                 rc = ds_collect_debug_map(&ctx, &dm_err);
                 if (rc == SK_ENOTFOUND) {

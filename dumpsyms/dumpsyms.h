@@ -57,6 +57,11 @@ typedef struct ds_summary {
     size_t funcs_described_again; /* by another unit: dropped at the merge */
     size_t synth_cfi_functions; /* functions given synthesized STACK CFI */
     size_t synth_cfi_inits;     /* their STACK CFI INIT records */
+    /* Mach-O without a dSYM: the object files its debug map names */
+    size_t debug_map_objects;    /* read */
+    size_t debug_map_missing;    /* not there */
+    size_t debug_map_changed;    /* modified after the link (left out) */
+    size_t debug_map_unreadable; /* corrupt, not an object, other CPU (left out) */
 } ds_summary;
 
 /* Dumps binary_path (debug_path may be NULL: use the binary or search for
