@@ -33,7 +33,9 @@ trap 'rm -rf "$OUT"' EXIT
 measure() { # label, then the command
     label=$1; shift
     /usr/bin/time -f "%e %U %M" -o "$OUT/t" "$@" >"$OUT/o" 2>"$OUT/e" || true
-    set -- $(cat "$OUT/t")
+    # When the run exits non-zero, time writes "Command exited with
+    # non-zero status N" before the figures: they are its last line.
+    set -- $(tail -n 1 "$OUT/t")
     printf "%-44s wall %6ss  user %6ss  peak RSS %7s KB\n" "$label" "$1" "$2" "$3"
 }
 
