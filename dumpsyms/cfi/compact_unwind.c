@@ -11,6 +11,7 @@
  */
 #include "compact_unwind.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -306,6 +307,295 @@ static int read_raw(const ds_cu_input *m, const uint8_t *d, size_t n, cu_raw **o
     return SK_OK;
 }
 
+/* ---- prologues ------------------------------------------------------------
+ *
+ * An encoding gives the rules that hold once the prologue has run.  Where
+ * the prologue is one of the forms compilers emit, its instructions are
+ * decoded so that INIT says what holds at entry and each instruction that
+ * moves the stack pointer or saves a register gets a row: a walker stopped
+ * inside a prologue (a crash in the first instructions, a signal) then
+ * unwinds right too.  Anything else, or a prologue whose effect does not
+ * end in exactly the encoding's state, keeps the encoding's rules for the
+ * whole function, which is what Apple's libunwind does. */
+
+#define MAX_PROLOGUE 16
+
+static void add_row(ds_cu_table *t, uint64_t addr, size_t rules)
+{
+    sk_grow((void **)&t->rows, &t->rows_cap, t->nrows + 1, sizeof *t->rows);
+    t->rows[t->nrows++] = (ds_cu_row){addr, rules};
+}
+
+static size_t put_text(ds_cu_table *t, const sk_buf *b)
+{
+    size_t off = t->text.len;
+    sk_buf_append(&t->text, b->data ? b->data : "", b->len);
+    sk_buf_putc(&t->text, '\0');
+    return off;
+}
+
+/* Drops rows and text added since a failed attempt. */
+static bool undo(ds_cu_table *t, size_t nrows, size_t text_len)
+{
+    t->nrows = nrows;
+    t->text.len = text_len;
+    if (t->text.data)
+        t->text.data[text_len] = '\0';
+    return false;
+}
+
+typedef struct saved_reg {
+    const char *name;
+    int64_t off; /* from the CFA */
+} saved_reg;
+
+static void put_state(sk_buf *b, const char *cfa_reg, int64_t cfa_off, const char *ra, const saved_reg *regs,
+                      size_t n)
+{
+    b->len = 0;
+    sk_buf_printf(b, ".cfa: %s %lld + .ra: %s", cfa_reg, (long long)cfa_off, ra);
+    for (size_t i = 0; i < n; i++)
+        sk_buf_printf(b, " %s: .cfa %lld + ^", regs[i].name, (long long)regs[i].off);
+}
+
+/* push %rbx/%rbp/%r12..%r15 (in the order the permutation says), then
+ * sub $n, %rsp, ending with CFA = %rsp + stack. */
+static bool x86_64_frameless_prologue(ds_cu_table *t, const ds_cu_func *f, uint32_t enc, const uint8_t *code,
+                                      size_t n, size_t body)
+{
+    uint32_t count = bits(enc, 0x00001c00u), perm = bits(enc, 0x000003ffu);
+    int regs[6];
+    if (!x86_64_permutation(count, perm, regs))
+        return false;
+    /* The body rule's CFA offset, as x86_64_rules wrote it. */
+    long long stack;
+    if (sscanf(t->text.data + body, ".cfa: $rsp %lld +", &stack) != 1)
+        return false;
+    size_t nrows = t->nrows, text_len = t->text.len;
+    sk_buf b;
+    sk_buf_init(&b);
+    saved_reg sv[6];
+    size_t pos = 0, nsv = 0;
+    for (uint32_t k = 0; k < count; k++) {
+        /* regs[count-1] is pushed first (it sits nearest the return address). */
+        int r = regs[count - 1 - k];
+        static const uint8_t one[7] = {0, 0x53, 0, 0, 0, 0, 0x55};
+        if (one[r] && pos < n && code[pos] == one[r])
+            pos += 1;
+        else if (r >= 2 && r <= 5 && pos + 1 < n && code[pos] == 0x41 && code[pos + 1] == 0x52 + r)
+            pos += 2;
+        else
+            break;
+        sv[nsv++] = (saved_reg){x86_64_cu_regs[r], -16 - 8 * (int64_t)k};
+        put_state(&b, "$rsp", 16 + 8 * (int64_t)k, ".cfa -8 + ^", sv, nsv);
+        add_row(t, f->addr + pos, put_text(t, &b));
+    }
+    bool ok = nsv == count;
+    int64_t after_pushes = 8 + 8 * (int64_t)count;
+    if (ok && stack != after_pushes) {
+        /* sub $imm8, %rsp (48 83 ec ib) or sub $imm32, %rsp (48 81 ec id) */
+        uint64_t imm = 0;
+        if (pos + 4 <= n && code[pos] == 0x48 && code[pos + 1] == 0x83 && code[pos + 2] == 0xec) {
+            imm = code[pos + 3];
+            pos += 4;
+        } else if (pos + 7 <= n && code[pos] == 0x48 && code[pos + 1] == 0x81 && code[pos + 2] == 0xec) {
+            imm = rd32(code + pos + 3);
+            pos += 7;
+        } else {
+            ok = false;
+        }
+        ok = ok && after_pushes + (int64_t)imm == stack;
+        if (ok)
+            add_row(t, f->addr + pos, body);
+    } else if (ok && nsv) {
+        t->rows[t->nrows - 1].rules = body; /* the last push completes the frame */
+    }
+    sk_buf_free(&b);
+    if (!ok || pos >= f->size || t->nrows == nrows)
+        return undo(t, nrows, text_len);
+    return true;
+}
+
+/* The registers an arm64 encoding saves, at their CFA offsets, as
+ * arm64_saved writes them. */
+static size_t arm64_expected(uint32_t enc, int64_t first, saved_reg *out)
+{
+    static const char *const names[9][2] = {{"x19", "x20"}, {"x21", "x22"}, {"x23", "x24"}, {"x25", "x26"},
+                                            {"x27", "x28"}, {"v8", "v9"},   {"v10", "v11"}, {"v12", "v13"},
+                                            {"v14", "v15"}};
+    static const uint32_t bit[9] = {1, 2, 4, 8, 16, 0x100, 0x200, 0x400, 0x800};
+    size_t n = 0;
+    int64_t at = first;
+    for (int i = 0; i < 9; i++) {
+        if (!(enc & bit[i]))
+            continue;
+        out[n++] = (saved_reg){names[i][0], at};
+        out[n++] = (saved_reg){names[i][1], at - 8};
+        at -= 16;
+    }
+    return n;
+}
+
+static const char *arm64_reg_name(unsigned r, bool fp)
+{
+    static const char *const x[31] = {"x0",  "x1",  "x2",  "x3",  "x4",  "x5",  "x6",  "x7",  "x8",  "x9",  "x10",
+                                      "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x20", "x21",
+                                      "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29", "x30"};
+    static const char *const v[16] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                      "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15"};
+    if (fp)
+        return r < 16 ? v[r] : NULL;
+    return r < 31 ? x[r] : NULL;
+}
+
+/* sub sp / stp pairs (pre-indexed or at an offset) / add x29, sp: the
+ * forms clang emits; ends when the frame (FRAME) or the stack and every
+ * saved pair (FRAMELESS) is in place. */
+static bool arm64_prologue(ds_cu_table *t, const ds_cu_func *f, uint32_t enc, const uint8_t *code, size_t n,
+                           size_t body)
+{
+    bool frame = (enc & ARM64_MODE_MASK) == ARM64_MODE_FRAME;
+    int64_t stack = frame ? 0 : 16 * (int64_t)bits(enc, 0x00fff000u);
+    saved_reg want[18], have[20];
+    size_t nwant = arm64_expected(enc, frame ? -24 : -8, want), nhave = 0;
+    if (frame) {
+        want[nwant++] = (saved_reg){"x29", -16};
+        want[nwant++] = (saved_reg){"x30", -8};
+    }
+    size_t nrows = t->nrows, text_len = t->text.len;
+    sk_buf b;
+    sk_buf_init(&b);
+    int64_t s = 0; /* CFA = sp + s */
+    bool done = false, ok = true;
+    size_t pos = 0;
+    for (int k = 0; k < MAX_PROLOGUE && ok && !done; k++) {
+        if (pos + 4 > n || pos + 4 >= f->size) {
+            ok = false;
+            break;
+        }
+        uint32_t w = rd32(code + pos);
+        pos += 4;
+        uint32_t op = w & 0xffc003e0u; /* stp with base sp */
+        bool gp_pre = op == 0xa98003e0u, gp_off = op == 0xa90003e0u; /* stp Xt, Xt2, [sp, #imm]! / [sp, #imm] */
+        bool fp_pre = op == 0x6d8003e0u, fp_off = op == 0x6d0003e0u; /* the same for d registers */
+        if ((w & 0xff8003ffu) == 0xd10003ffu) { /* sub sp, sp, #imm{, lsl #12} */
+            s += (int64_t)((w >> 10) & 0xfff) << ((w >> 22) & 1 ? 12 : 0);
+        } else if (gp_pre || gp_off || fp_pre || fp_off) {
+            bool fp = fp_pre || fp_off;
+            int64_t imm = (int64_t)((w >> 15) & 0x7f);
+            if (imm & 0x40)
+                imm -= 0x80;
+            imm *= 8;
+            int64_t at;
+            if (gp_pre || fp_pre) {
+                s -= imm;
+                at = -s;
+            } else {
+                at = -s + imm;
+            }
+            const char *r1 = arm64_reg_name(w & 31, fp), *r2 = arm64_reg_name((w >> 10) & 31, fp);
+            if (!r1 || !r2 || nhave + 2 > sizeof have / sizeof *have) {
+                ok = false;
+                break;
+            }
+            have[nhave++] = (saved_reg){r1, at};
+            have[nhave++] = (saved_reg){r2, at + 8};
+        } else if ((w & 0xffc003ffu) == 0x910003fdu) { /* add x29, sp, #imm */
+            int64_t imm = (w >> 10) & 0xfff;
+            ok = frame && s - imm == 16;
+            done = ok;
+        } else {
+            ok = false;
+        }
+        if (!ok)
+            break;
+        if (!frame && s == stack && nhave == nwant)
+            done = true;
+        if (done) {
+            add_row(t, f->addr + pos, body);
+            break;
+        }
+        /* The state after this instruction, the return address still in
+         * x30 until it is stored. */
+        saved_reg cur[20];
+        size_t ncur = 0;
+        const char *ra = "x30";
+        char ra_buf[48];
+        for (size_t i = 0; i < nhave; i++) {
+            if (strcmp(have[i].name, "x30") == 0) {
+                snprintf(ra_buf, sizeof ra_buf, ".cfa %lld + ^", (long long)have[i].off);
+                ra = ra_buf;
+            } else {
+                cur[ncur++] = have[i];
+            }
+        }
+        put_state(&b, "sp", s, ra, cur, ncur);
+        add_row(t, f->addr + pos, put_text(t, &b));
+    }
+    sk_buf_free(&b);
+    if (!ok || !done)
+        return undo(t, nrows, text_len);
+    /* What the instructions saved must be what the encoding says. */
+    if (nhave != nwant)
+        return undo(t, nrows, text_len);
+    for (size_t i = 0; i < nwant; i++) {
+        bool found = false;
+        for (size_t j = 0; j < nhave && !found; j++)
+            found = strcmp(want[i].name, have[j].name) == 0 && want[i].off == have[j].off;
+        if (!found)
+            return undo(t, nrows, text_len);
+    }
+    return true;
+}
+
+/* Rows for f's prologue when it is recognised (see above); INIT becomes
+ * the entry state.  body: the encoding's rules in text. */
+static bool prologue_rows(const ds_cu_input *m, ds_cu_table *t, ds_cu_func *f, const uint8_t *code, size_t n,
+                          size_t body)
+{
+    if (!code)
+        return false;
+    uint32_t enc = f->encoding;
+    size_t entry_len = t->text.len;
+    bool ok = false;
+    if (m->arch == DS_CU_ARCH_X86_64) {
+        uint32_t mode = enc & X86_64_MODE_MASK;
+        if (mode == X86_64_MODE_RBP_FRAME) {
+            /* push %rbp (55); mov %rsp,%rbp (48 89 e5) */
+            if (n >= 4 && code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5 && f->size > 4) {
+                sk_buf b;
+                sk_buf_init(&b);
+                sk_buf_puts(&b, ".cfa: $rsp 16 + $rbp: .cfa -16 + ^");
+                add_row(t, f->addr + 1, put_text(t, &b));
+                add_row(t, f->addr + 4, body);
+                sk_buf_free(&b);
+                ok = true;
+            }
+        } else if (mode == X86_64_MODE_STACK_IMMD || mode == X86_64_MODE_STACK_IND) {
+            ok = x86_64_frameless_prologue(t, f, enc, code, n, body);
+        }
+        if (ok) {
+            f->init = t->text.len;
+            sk_buf_puts(&t->text, ".cfa: $rsp 8 + .ra: .cfa -8 + ^");
+            sk_buf_putc(&t->text, '\0');
+        }
+    } else if (m->arch == DS_CU_ARCH_ARM64) {
+        uint32_t mode = enc & ARM64_MODE_MASK;
+        /* A frameless function with nothing to set up has no prologue. */
+        bool trivial = mode == ARM64_MODE_FRAMELESS && !bits(enc, 0x00fff000u) && !(enc & 0xf1fu);
+        if ((mode == ARM64_MODE_FRAME || mode == ARM64_MODE_FRAMELESS) && !trivial)
+            ok = arm64_prologue(t, f, enc, code, n, body);
+        if (ok) {
+            f->init = t->text.len;
+            sk_buf_puts(&t->text, ".cfa: sp 0 + .ra: x30");
+            sk_buf_putc(&t->text, '\0');
+        }
+    }
+    (void)entry_len;
+    f->nrows = t->nrows - f->first_row;
+    return ok;
+}
+
 static void add_func(const ds_cu_input *m, ds_cu_table *t, size_t *cap, uint64_t addr, uint64_t end, uint32_t enc)
 {
     if (end <= addr)
@@ -343,25 +633,9 @@ static void add_func(const ds_cu_input *m, ds_cu_table *t, size_t *cap, uint64_t
     } else {
         sk_buf_putc(&t->text, '\0');
         f->init = at;
-        /* x86_64 frame functions start with push %rbp (55) and
-         * mov %rsp,%rbp (48 89 e5): the body rule holds after those, so
-         * give their two instructions rows of their own when the code is
-         * there to show it. */
-        if (m->arch == DS_CU_ARCH_X86_64 && (enc & X86_64_MODE_MASK) == X86_64_MODE_RBP_FRAME && code &&
-            code_size >= 4 && code[0] == 0x55 && code[1] == 0x48 && code[2] == 0x89 && code[3] == 0xe5 &&
-            f->size > 4) {
-            f->row_addr[0] = addr + 1;
-            f->row_rules[0] = t->text.len;
-            sk_buf_puts(&t->text, ".cfa: $rsp 16 + $rbp: .cfa -16 + ^");
-            sk_buf_putc(&t->text, '\0');
-            f->row_addr[1] = addr + 4;
-            f->row_rules[1] = at; /* the body rule */
-            f->nrows = 2;
-            /* INIT now describes the entry state. */
-            f->init = t->text.len;
-            sk_buf_puts(&t->text, ".cfa: $rsp 8 + .ra: .cfa -8 + ^");
-            sk_buf_putc(&t->text, '\0');
-        }
+        f->first_row = t->nrows;
+        if (prologue_rows(m, t, f, code, code_size, at))
+            t->prologues++;
     }
     t->nfuncs++;
 }
@@ -406,6 +680,7 @@ int ds_cu_read(const ds_cu_input *m, ds_cu_table *out, sk_error *err)
 void ds_cu_free(ds_cu_table *t)
 {
     free(t->funcs);
+    free(t->rows);
     sk_buf_free(&t->text);
     memset(t, 0, sizeof *t);
 }

@@ -50,17 +50,25 @@ typedef struct ds_cu_func {
     uint8_t kind;         /* DS_CU_RULES or DS_CU_DWARF (NONE/UNSUPPORTED are not kept) */
     uint32_t fde_off;     /* DS_CU_DWARF: offset of the FDE in __eh_frame */
     size_t init;          /* DS_CU_RULES: offset of the INIT rules in text */
-    uint8_t nrows;        /* extra rows (the x86_64 push rbp / mov rbp prologue) */
-    uint64_t row_addr[2];
-    size_t row_rules[2];
+    /* Rows for the prologue, when its instructions were recognised: INIT
+     * is then the entry state and the last row the encoding's rules. */
+    size_t first_row, nrows; /* in ds_cu_table.rows */
 } ds_cu_func;
+
+typedef struct ds_cu_row {
+    uint64_t addr;
+    size_t rules; /* offset in text */
+} ds_cu_row;
 
 typedef struct ds_cu_table {
     ds_cu_func *funcs;  /* increasing, non-overlapping */
     size_t nfuncs;
+    ds_cu_row *rows;
+    size_t nrows, rows_cap;
     sk_buf text;        /* NUL-separated rule strings */
     size_t unsupported; /* encodings we could not express (counted, not fatal) */
     size_t none;        /* ranges the table says have no unwind info */
+    size_t prologues;   /* functions whose prologue got rows of their own */
 } ds_cu_table;
 
 /* Reads the section, splits its entries at the function starts and turns

@@ -81,17 +81,17 @@ int ds_collect_compact_unwind(ds_context *ctx, const ds_cfi_ranges *covered, ds_
         }
         ds_cfi_entry *e = ds_cfi_out_entry(out, f->addr - ctx->load_addr, t.text.data + f->init);
         e->size = f->size;
-        for (unsigned r = 0; r < f->nrows; r++)
-            ds_cfi_out_row(out, f->row_addr[r] - ctx->load_addr, t.text.data + f->row_rules[r]);
+        for (size_t r = f->first_row; r < f->first_row + f->nrows; r++)
+            ds_cfi_out_row(out, t.rows[r].addr - ctx->load_addr, t.text.data + t.rows[r].rules);
         added++;
     }
     if (dwarf_missing)
         sk_log(SK_LOG_WARN, "%s: __unwind_info: %zu functions point at __eh_frame FDEs that are missing or unusable",
                bin->path, dwarf_missing);
     sk_log(SK_LOG_INFO,
-           "%s: STACK CFI: %zu functions from __unwind_info (%zu more use their __eh_frame FDE, %zu kept their "
-           "DWARF CFI, %zu encodings not expressible)",
-           bin->path, added, dwarf, kept, t.unsupported);
+           "%s: STACK CFI: %zu functions from __unwind_info (%zu with their prologue decoded; %zu more use their "
+           "__eh_frame FDE, %zu kept their DWARF CFI, %zu encodings not expressible)",
+           bin->path, added, t.prologues, dwarf, kept, t.unsupported);
     ds_cu_free(&t);
     return SK_OK;
 }

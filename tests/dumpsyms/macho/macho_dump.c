@@ -100,10 +100,10 @@ static int dump_image(const char *path, const uint8_t *d, size_t n)
             }
             printf("cu %llx %llx %08x rules %s\n", (unsigned long long)f->addr, (unsigned long long)f->size,
                    f->encoding, cu.text.data + f->init);
-            for (unsigned r = 0; r < f->nrows; r++)
-                printf("curow %llx %s\n", (unsigned long long)f->row_addr[r], cu.text.data + f->row_rules[r]);
+            for (size_t r = f->first_row; r < f->first_row + f->nrows; r++)
+                printf("curow %llx %s\n", (unsigned long long)cu.rows[r].addr, cu.text.data + cu.rows[r].rules);
         }
-        printf("cu_unsupported %zu\ncu_none %zu\n", cu.unsupported, cu.none);
+        printf("cu_unsupported %zu\ncu_none %zu\ncu_prologues %zu\n", cu.unsupported, cu.none, cu.prologues);
     } else if (rc != SK_ENOTFOUND && rc != SK_EUNSUPPORTED) {
         fprintf(stderr, "%s\n", err.msg);
         ds_cu_free(&cu);

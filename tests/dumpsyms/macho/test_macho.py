@@ -469,15 +469,27 @@ def check_unwind_file(tooldir, name, path, arch):
         f = c.split(None, 4)
         got.append((int(f[0], 16), int(f[1], 16), int(f[2], 16)))
         rules_at[int(f[0], 16)] = [f[3], f[4]]
-    # x86_64 frame functions get rows for push %rbp / mov %rsp,%rbp: the
-    # encoding's rules are the body's, INIT is the entry state.
+    # A recognised prologue gets rows: INIT is then the entry state, the
+    # last row the encoding's rules, and every row sits just after a
+    # prologue instruction of llvm-objdump's disassembly.
+    insns = objdump_insns(path)
+    entry = {".cfa": "$rsp 8 +", ".ra": ".cfa -8 + ^"} if arch == "x86_64" else {".cfa": "sp 0 +", ".ra": "x30"}
+    prologue_ops = ("push", "sub", "stp", "add", "mov")
+    last_row = {}
+    prologue_rows_seen[0] += len(ours["curow"])
     for r in ours["curow"]:
         a, rest = r.split(None, 1)
-        fn = max(k for k in rules_at if k <= int(a, 16))
-        if int(a, 16) == fn + 4:
-            if parse_rules(rules_at[fn][1]) != {".cfa": "$rsp 8 +", ".ra": ".cfa -8 + ^"}:
-                fail("%s: 0x%x: INIT before push %%rbp is %r" % (name, fn, rules_at[fn][1]))
-            rules_at[fn][1] = rest
+        a = int(a, 16)
+        fn = max(k for k in rules_at if k <= a)
+        last_row[fn] = rest
+        before = [i for i in insns if i[0] < a]
+        if a not in {i[0] for i in insns} or not before or not before[-1][1].startswith(prologue_ops):
+            fail("%s: 0x%x: prologue row not right after a prologue instruction (%s)" %
+                 (name, a, before[-1] if before else None))
+    for fn, rest in last_row.items():
+        if parse_rules(rules_at[fn][1]) != entry:
+            fail("%s: 0x%x: INIT before the prologue is %r" % (name, fn, rules_at[fn][1]))
+        rules_at[fn][1] = rest
     agree = 0
     for w in want:
         if w not in got:
@@ -503,6 +515,19 @@ def check_unwind_file(tooldir, name, path, arch):
     return agree, len(want)
 
 
+prologue_rows_seen = [0]
+
+
+def objdump_insns(path):
+    """[(address, mnemonic and operands)] of __text, from llvm-objdump -d."""
+    out = []
+    for line in run([OBJDUMP, "-d", "--no-show-raw-insn", path]).stdout.splitlines():
+        m = re.match(r"\s*([0-9a-f]+):\s+(\S.*)$", line)
+        if m:
+            out.append((int(m.group(1), 16), m.group(2).strip()))
+    return out
+
+
 def check_unwind(tooldir, fx, work):
     total_agree = total = 0
     for name, (path, kind, arch) in sorted(fx.items()):
@@ -518,7 +543,8 @@ def check_unwind(tooldir, fx, work):
             print("%s: compact unwind: %d of %d functions agree with llvm-objdump" % (vname, a, n))
             total_agree += a
             total += n
-    print("compact unwind: %d of %d functions agree" % (total_agree, total))
+    print("compact unwind: %d of %d functions agree (%d prologue rows checked against the disassembly)" %
+          (total_agree, total, prologue_rows_seen[0]))
     if total < 20:
         fail("only %d compact-unwind functions checked: the fixtures lost their variety" % total)
 
@@ -818,8 +844,11 @@ def check_records(tooldir, fx, work):
             if init is None:
                 fail("%s: compact-unwind function 0x%x has no STACK CFI INIT" % (name, start))
                 continue
-            rows = [r for r in ours["curow"] if int(r.split()[0], 16) - load == start + 4]
-            body = parse_rules(rows[0].split(None, 1)[1]) if rows else parse_rules(f[4])
+            # The encoding's rules: the last prologue row, else INIT.
+            nxt = min([int(c2.split()[0], 16) for c2 in ours["cu"] if int(c2.split()[0], 16) > start + load] +
+                      [1 << 64])
+            rows = [r for r in ours["curow"] if start + load < int(r.split()[0], 16) < nxt]
+            body = parse_rules(rows[-1].split(None, 1)[1]) if rows else parse_rules(f[4])
             got = rules_at(sym, start + int(f[1], 16) - 1)
             if init[0] != int(f[1], 16) or got != body:
                 fail("%s: 0x%x: STACK CFI %r, compact unwind says %r" % (name, start, got, body))
