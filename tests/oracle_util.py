@@ -240,13 +240,14 @@ def synthetic_memory(seed):
     return mem
 
 
-# ---- .sym text and llvm-symbolizer, for oracle tests outside dwarf/ --------
+# ---- .sym text, llvm-symbolizer and llvm-dwarfdump, for the DWARF oracles --
 #
-# The same reading of a .sym and of llvm-symbolizer's answers, and the same
-# sampling (every function range end, every line-row start and the byte
-# before the next row, as llvm-dwarfdump decodes them) as the ELF oracle in
-# tests/dumpsyms/dwarf/test_dwarf.py, with the tool names as parameters so
-# that a test can use a versioned LLVM (llvm-symbolizer-14 reads Mach-O).
+# One reading of a .sym and of llvm-symbolizer's answers, and one sampling
+# (every function range end, every line-row start and the byte before the
+# next row, as llvm-dwarfdump decodes them), for the ELF oracle
+# (tests/dumpsyms/dwarf/test_dwarf.py) and the Mach-O one
+# (tests/dumpsyms/macho/test_macho_dwarf.py).  Tool names are parameters
+# so that a test can use a versioned LLVM (llvm-symbolizer-14 reads Mach-O).
 
 class SymText:
     """A .sym file's FILE, INLINE_ORIGIN, FUNC (with lines and INLINE),
@@ -349,14 +350,37 @@ def llvm_symbolize(tool, obj, addrs, inlines):
     return out
 
 
+def score_lines(sym, addrs, answers, bias, label, disagreements, norm=lambda n: n):
+    """How many of addrs get the same outermost (function, file, line) from
+    the .sym (at addr - bias) as from llvm-symbolizer's answers; each
+    disagreement is appended to `disagreements` as one line."""
+    func_at = sym.func_finder()
+    ok = 0
+    for a, frames in zip(addrs, answers):
+        f = func_at(a - bias)
+        ours = (norm(f["name"]),) + sym.line_at(f, a - bias) if f else ("(no FUNC)", "??", 0)
+        theirs = frames[0] if frames else ("??", "??", 0)
+        theirs = (norm(theirs[0]), theirs[1], theirs[2])
+        if ours == theirs:
+            ok += 1
+        else:
+            disagreements.append("%s 0x%x: ours %s:%s:%d, llvm-symbolizer %s:%s:%d" %
+                                 (label, a, *ours, *theirs))
+    return ok
+
+
 _CLONE = r"(?:cold|hot|isra|part|constprop|lto_priv|localalias|llvm|__uniq|clone|specialized|split|unlikely)"
 _LLVM_CLONE_RE = re.compile(r"(?: \((?:\.(?:" + _CLONE + r"|[0-9a-f]+))+\))+$")
 _PLAIN_CLONE_RE = re.compile(r"(?:\.(?:" + _CLONE + r"|[0-9a-f]+))*\." + _CLONE + r"(?:\.[0-9a-f]+)*$")
 
 
 def normalize_function_name(name):
-    """Folds compiler clone suffixes (f.cold, "f(int) (.cold)") and
-    whitespace, nothing else."""
+    """Folds compiler clone suffixes and whitespace, nothing else.
+
+    llvm-symbolizer names the outermost frame from the symbol table, so the
+    cold part of a split function comes out as "f.cold" (C) or
+    "f(int) (.cold)" (C++); dumpsyms names it after the function the user
+    wrote.  Parameter lists and qualifiers must still match."""
     name = _LLVM_CLONE_RE.sub("", name)
     if "(" not in name:
         name = _PLAIN_CLONE_RE.sub("", name)

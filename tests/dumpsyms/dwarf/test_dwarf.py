@@ -106,149 +106,32 @@ def elf_info(path):
     return load or 0, sections
 
 
-class Sym:
-    def __init__(self, text):
-        self.files = {}
-        self.origins = {}
-        self.funcs = []  # dicts: addr size name lines inlines
-        for line in text.decode().splitlines():
-            parts = line.split(" ")
-            kind = parts[0]
-            if kind == "FILE":
-                self.files[int(parts[1])] = line.split(" ", 2)[2]
-            elif kind == "INLINE_ORIGIN":
-                self.origins[int(parts[1])] = line.split(" ", 2)[2]
-            elif kind == "FUNC":
-                rest = parts[1:]
-                if rest[0] == "m":
-                    rest = rest[1:]
-                name = " ".join(rest[3:])
-                self.funcs.append({"addr": int(rest[0], 16), "size": int(rest[1], 16), "name": name,
-                                   "lines": [], "inlines": []})
-            elif kind == "INLINE":
-                nums = [int(x, 16) if i >= 4 else int(x) for i, x in enumerate(parts[1:])]
-                depth, call_line, call_file, origin = nums[:4]
-                ranges = [(nums[i], nums[i + 1]) for i in range(4, len(nums) - 1, 2)]
-                self.funcs[-1]["inlines"].append((depth, call_line, call_file, origin, ranges))
-            elif kind in ("MODULE", "INFO", "PUBLIC", "STACK", "INLINE_ORIGIN"):
-                continue
-            elif self.funcs and re.match(r"^[0-9a-f]+ [0-9a-f]+ \d+ \d+$", line):
-                a, s, ln, fi = parts
-                self.funcs[-1]["lines"].append((int(a, 16), int(s, 16), int(ln), int(fi)))
-
-    def line_at(self, func, addr):
-        for a, s, ln, fi in func["lines"]:
-            if a <= addr < a + s:
-                return self.files.get(fi, "??"), ln
-        return "??", 0
+# The .sym reader, llvm-symbolizer's answers, name normalization and the
+# oracle's sampling are shared with the Mach-O oracle (tests/oracle_util.py).
+Sym = oracle_util.SymText
+normalize_name = oracle_util.normalize_function_name
 
 
 def symbolize(binary, addrs, inlines):
     """llvm-symbolizer frames per address: [(name, file, line)], innermost first."""
-    args = ["llvm-symbolizer", "-C", "--obj=" + binary, "--inlines" if inlines else "--no-inlines"]
-    inp = "".join("0x%x\n" % a for a in addrs)
-    p = subprocess.run(args, input=inp.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       check=True)
-    blocks = p.stdout.decode().split("\n\n")
-    out = []
-    for b in blocks[:len(addrs)]:
-        lines = [x for x in b.split("\n") if x]
-        frames = []
-        for i in range(0, len(lines) - 1, 2):
-            name = lines[i]
-            loc = lines[i + 1]
-            m = re.match(r"^(.*):(\d+):\d+$", loc) or re.match(r"^(.*):(\d+)$", loc)
-            f, ln = (m.group(1), int(m.group(2))) if m else (loc, 0)
-            if ln == 0:
-                f = "??"
-            frames.append((name, f, ln))
-        out.append(frames)
-    if len(out) != len(addrs):
-        fail("llvm-symbolizer gave %d answers for %d addresses" % (len(out), len(addrs)))
-    return out
-
-
-CLONE = r"(?:cold|hot|isra|part|constprop|lto_priv|localalias|llvm|__uniq|clone|specialized|split|unlikely)"
-LLVM_CLONE_RE = re.compile(r"(?: \((?:\.(?:" + CLONE + r"|[0-9a-f]+))+\))+$")
-PLAIN_CLONE_RE = re.compile(r"(?:\.(?:" + CLONE + r"|[0-9a-f]+))*\." + CLONE + r"(?:\.[0-9a-f]+)*$")
-
-
-def normalize_name(name):
-    # llvm-symbolizer names the outermost frame from the symbol table, so
-    # the cold part of a split function comes out as "f.cold" (C) or
-    # "f(int) (.cold)" (C++); we name it after the function the user wrote,
-    # as the issue asks.  Fold exactly those compiler suffixes, and
-    # whitespace, nothing else: parameter lists and qualifiers must match.
-    name = LLVM_CLONE_RE.sub("", name)
-    if "(" not in name:
-        name = PLAIN_CLONE_RE.sub("", name)
-    return " ".join(name.split())
+    try:
+        return oracle_util.llvm_symbolize("llvm-symbolizer", binary, addrs, inlines)
+    except RuntimeError as e:
+        fail(str(e))
 
 
 # ---- groups ----------------------------------------------------------------
 
-LINE_ROW_RE = re.compile(r"^0x([0-9a-f]+)\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\s+(?:\d+\s+)?(.*)$", re.M)
 # Per input: every function range end is sampled; line-row boundaries are
 # thinned to this many (evenly), which bounds the llvm-symbolizer time.
 LINE_SAMPLES = 1500
-
-
-def oracle_line_rows(binary):
-    """Row boundaries of every line-table sequence, from llvm-dwarfdump:
-    [(start, end)] for each address range one row covers (end exclusive)."""
-    p = subprocess.run(["llvm-dwarfdump", "--debug-line", binary], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, check=True)
-    spans = []
-    seq = []
-    for m in LINE_ROW_RE.finditer(p.stdout.decode(errors="replace")):
-        addr, flags = int(m.group(1), 16), m.group(2)
-        seq.append(addr)
-        if "end_sequence" in flags:
-            starts = sorted(set(seq))
-            spans += [(lo, hi) for lo, hi in zip(starts, starts[1:]) if hi > lo]
-            seq = []
-    return spans
 
 
 def oracle_samples(binary, funcs):
     """Addresses from the oracle's view: the first and last byte of every
     DWARF function range, every line-row start and the byte before the
     next row (inside functions only; bounded per input)."""
-    ends = set()
-    for lo, hi in funcs:
-        ends.update((lo, hi - 1))
-    inside = sorted(funcs)
-    import bisect
-    starts = [lo for lo, _ in inside]
-
-    def in_func(a):
-        i = bisect.bisect_right(starts, a) - 1
-        return i >= 0 and a < inside[i][1]
-
-    rows = set()
-    for lo, hi in oracle_line_rows(binary):
-        for a in (lo, hi - 1):
-            if in_func(a):
-                rows.add(a)
-    return oracle_util.bounded(rows | ends, LINE_SAMPLES + len(ends), keep=ends)
-
-
-def func_finder(sym):
-    """addr -> the FUNC whose range holds it, or None."""
-    import bisect
-    order = sorted((f["addr"], -f["size"], i) for i, f in enumerate(sym.funcs))
-    keys = [a for a, _, _ in order]
-
-    def func_at(addr):
-        i = bisect.bisect_right(keys, addr) - 1
-        # Walk back over FUNCs that start earlier: one of them may still
-        # reach addr (a FUNC that holds another is rare but legal).
-        for j in range(i, max(-1, i - 8), -1):
-            f = sym.funcs[order[j][2]]
-            if f["addr"] <= addr < f["addr"] + f["size"]:
-                return f
-        return None
-    return func_at
+    return oracle_util.dwarf_sample_addrs("llvm-dwarfdump", binary, funcs, LINE_SAMPLES)
 
 
 def group_lines():
@@ -261,22 +144,10 @@ def group_lines():
         sym = Sym(out)
         if not sym.funcs:
             fail("%s: no FUNC records" % fx.path)
-        func_at = func_finder(sym)
-
         addrs = oracle_samples(fx.path, dwarf_function_ranges(fx.path))
         answers = symbolize(fx.path, addrs, inlines=False)
         label = os.path.basename(fx.path)
-        ok = 0
-        for a, frames in zip(addrs, answers):
-            f = func_at(a - load)
-            ours = (normalize_name(f["name"]),) + sym.line_at(f, a - load) if f else ("(no FUNC)", "??", 0)
-            theirs = frames[0] if frames else ("??", "??", 0)
-            theirs = (normalize_name(theirs[0]), theirs[1], theirs[2])
-            if ours == theirs:
-                ok += 1
-            else:
-                disagreements.append("%s 0x%x: ours %s:%s:%d, llvm-symbolizer %s:%s:%d" %
-                                     (label, a, *ours, *theirs))
+        ok = oracle_util.score_lines(sym, addrs, answers, load, label, disagreements, normalize_name)
         floors.add(label, "FUNC+line", ok, len(addrs))
     problems = floors.report("lines vs llvm-symbolizer at llvm-dwarfdump's range ends and row boundaries",
                              min_samples=20)
@@ -288,52 +159,13 @@ def group_lines():
         fail("; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else ""))
 
 
-DIE_RE = re.compile(r"^0x[0-9a-f]+:\s+(DW_TAG_\w+)", re.M)
 RANGE_RE = re.compile(r"\[0x([0-9a-f]+), 0x([0-9a-f]+)\)")
 
 
 def dwarf_function_ranges(binary, tag="DW_TAG_subprogram", named=False):
-    """Merged code ranges of every subprogram (or DIE of another tag, such
-    as DW_TAG_inlined_subroutine), as llvm-dwarfdump decodes them; with
-    named, (abstract origin's or own name, lo, hi)."""
-    p = subprocess.run(["llvm-dwarfdump", "--debug-info", binary], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, check=True)
-    text = p.stdout.decode(errors="replace")
-    starts = [(m.start(), m.group(1)) for m in DIE_RE.finditer(text)]
-    want_tag = tag
-    funcs = []
-    for i, (pos, tag) in enumerate(starts):
-        if tag != want_tag:
-            continue
-        body = text[pos:starts[i + 1][0] if i + 1 < len(starts) else len(text)]
-        if "DW_AT_declaration\t(true)" in body:
-            continue
-        ranges = []
-        low = re.search(r"DW_AT_low_pc\t\(0x([0-9a-f]+)\)", body)
-        high = re.search(r"DW_AT_high_pc\t\(0x([0-9a-f]+)\)", body)
-        if low and high:
-            ranges.append((int(low.group(1), 16), int(high.group(1), 16)))
-        if "DW_AT_ranges" in body:
-            seg = body[body.index("DW_AT_ranges"):]
-            seg = seg[:seg.index("))") + 2] if "))" in seg else seg
-            ranges += [(int(a, 16), int(b, 16)) for a, b in RANGE_RE.findall(seg)]
-        ranges = sorted(r for r in ranges if r[1] > r[0])
-        # Code the linker dropped keeps address 0 (ld) or -1 (lld): when
-        # one range of a function is dropped, all of it is.
-        if any(lo <= 1 or lo >= 0xfffffffe for lo, _ in ranges):
-            continue
-        merged = []
-        for lo, hi in ranges:
-            if merged and lo <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-            else:
-                merged.append((lo, hi))
-        if named:
-            nm = re.search(r'DW_AT_(?:abstract_origin|specification|name)\t\((?:0x[0-9a-f]+ )?"([^"]*)"', body)
-            funcs.extend((nm.group(1) if nm else "", lo, hi) for lo, hi in merged)
-        else:
-            funcs.extend(merged)
-    return funcs
+    """Merged code ranges of every subprogram (or DIE of another tag), as
+    llvm-dwarfdump decodes them; with named, (name, lo, hi)."""
+    return oracle_util.dwarf_code_ranges("llvm-dwarfdump", binary, tag=tag, named=named)
 
 
 def group_funcset():
@@ -393,21 +225,7 @@ def group_funcset():
 
 def our_chain(sym, func, addr):
     """Frames innermost first, like llvm-symbolizer --inlines."""
-    active = []
-    for depth, call_line, call_file, origin, ranges in func["inlines"]:
-        if any(a <= addr < a + s for a, s in ranges):
-            # depth-first order: an active node at this depth replaces
-            # whatever was deeper
-            del active[depth:]
-            if len(active) == depth:
-                active.append((call_line, call_file, origin))
-    frames = []
-    f, ln = sym.line_at(func, addr)
-    names = [func["name"]] + [sym.origins.get(o, "??") for _, _, o in active]
-    locs = [(sym.files.get(cf, "??") if cl else "??", cl) for cl, cf, _ in active] + [(f, ln)]
-    for name, (lf, ll) in zip(reversed(names), reversed(locs)):
-        frames.append((normalize_name(name), lf if ll else "??", ll))
-    return frames
+    return sym.inline_chain(func, addr, normalize_name)
 
 
 def group_inlines():
@@ -422,7 +240,7 @@ def group_inlines():
         load, _ = elf_info(fx.path)
         _, out, _ = run_dumpsyms(["-c", "--inlines", fx.path])
         sym = Sym(out)
-        func_at = func_finder(sym)
+        func_at = sym.func_finder()
         # The oracle's addresses: function and inlined-call range ends, line
         # row boundaries.
         ranges = dwarf_function_ranges(fx.path)

@@ -106,17 +106,7 @@ def group_oracle():
                  (fx.name, len(ranges), dwarf))
         addrs = oracle_util.dwarf_sample_addrs(DWARFDUMP, dwarf, ranges, LINE_SAMPLES)
         answers = oracle_util.llvm_symbolize(SYMBOLIZER, dwarf, addrs, inlines=False)
-        ok = 0
-        for a, frames in zip(addrs, answers):
-            f = func_at(a - base)
-            ours = (norm(f["name"]),) + sym.line_at(f, a - base) if f else ("(no FUNC)", "??", 0)
-            theirs = frames[0] if frames else ("??", "??", 0)
-            theirs = (norm(theirs[0]), theirs[1], theirs[2])
-            if ours == theirs:
-                ok += 1
-            else:
-                disagreements.append("%s 0x%x: ours %s:%s:%d, llvm-symbolizer %s:%s:%d" %
-                                     (fx.name, a, *ours, *theirs))
+        ok = oracle_util.score_lines(sym, addrs, answers, base, fx.name, disagreements, norm)
         lines.add(fx.name, "FUNC+line", ok, len(addrs))
 
         # Inline chains: the same addresses and every inlined call's range ends.
