@@ -4,6 +4,8 @@
  * transfer is and what happens when it ends, not in how the transfers run.
  */
 #include <curl/curl.h>
+#include <string.h>
+#include <strings.h>
 
 #include "su_internal.h"
 
@@ -30,4 +32,33 @@ void su_multi_turn(CURLM *multi, double next_wake, su_transfer_done done, void *
             wait_ms = d < 0 ? 0 : (int)d + 1;
     }
     curl_multi_poll(multi, NULL, 0, wait_ms, NULL);
+}
+
+size_t su_reply_append(sk_buf *resp, size_t cap, const char *p, size_t n)
+{
+    if (resp->len < cap) {
+        size_t take = cap - resp->len;
+        sk_buf_append(resp, p, n < take ? n : take);
+    }
+    return n;
+}
+
+bool su_header_value(const char *line, size_t n, const char *name, char *dst, size_t cap)
+{
+    size_t nl = strlen(name);
+    if (n < nl || strncasecmp(line, name, nl) != 0)
+        return false;
+    const char *v = line + nl;
+    n -= nl;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return true;
 }

@@ -220,32 +220,14 @@ static int seek_body(void *ctx, curl_off_t offset, int origin)
 static size_t write_resp(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
     job *j = ctx;
-    size_t n = size * nmemb;
-    /* Keep the start of the reply (the error message is there) and drop the
-     * rest rather than buffer a hostile endless body. */
-    if (j->resp.len < RESPONSE_CAP) {
-        size_t take = RESPONSE_CAP - j->resp.len;
-        sk_buf_append(&j->resp, ptr, n < take ? n : take);
-    }
-    return n;
+    return su_reply_append(&j->resp, RESPONSE_CAP, ptr, size * nmemb);
 }
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ctx)
 {
     job *j = ctx;
-    size_t n = size * nitems;
-    static const char name[] = "retry-after:";
-    if (n > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0) {
-        size_t vlen = n - (sizeof name - 1);
-        if (vlen >= sizeof j->retry_after)
-            vlen = sizeof j->retry_after - 1;
-        memcpy(j->retry_after, buf + sizeof name - 1, vlen);
-        j->retry_after[vlen] = '\0';
-        char *cr = strpbrk(j->retry_after, "\r\n");
-        if (cr)
-            *cr = '\0';
-    }
-    return n;
+    su_header_value(buf, size * nitems, "retry-after:", j->retry_after, sizeof j->retry_after);
+    return size * nitems;
 }
 
 /* Copies s[0..n) into out with every occurrence of the token replaced: a

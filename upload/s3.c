@@ -203,26 +203,7 @@ static int seek_body(void *ctx, curl_off_t offset, int origin)
 static size_t write_resp(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
     obj *o = ctx;
-    size_t n = size * nmemb;
-    if (o->resp.len < RESPONSE_CAP) {
-        size_t take = RESPONSE_CAP - o->resp.len;
-        sk_buf_append(&o->resp, ptr, n < take ? n : take);
-    }
-    return n;
-}
-
-static void header_value(char *dst, size_t cap, const char *v, size_t n)
-{
-    while (n > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        n--;
-    }
-    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-        n--;
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, v, n);
-    dst[n] = '\0';
+    return su_reply_append(&o->resp, RESPONSE_CAP, ptr, size * nmemb);
 }
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *ctx)
@@ -235,11 +216,9 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ctx)
         {"x-amz-meta-symkit-sha256:", offsetof(obj, meta_sha), sizeof ((obj *)0)->meta_sha},
         {"x-amz-meta-symkit-size:", offsetof(obj, meta_size), sizeof ((obj *)0)->meta_size},
     };
-    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
-        size_t nl = strlen(want[k].name);
-        if (n > nl && strncasecmp(buf, want[k].name, nl) == 0)
-            header_value((char *)o + want[k].off, want[k].cap, buf + nl, n - nl);
-    }
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+        if (su_header_value(buf, n, want[k].name, (char *)o + want[k].off, want[k].cap))
+            break;
     return n;
 }
 

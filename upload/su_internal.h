@@ -19,6 +19,16 @@ typedef void (*su_transfer_done)(void *ctx, void *transfer, CURLcode result);
  * next_wake (an sk_now() time; < 0 for none). */
 void su_multi_turn(CURLM *multi, double next_wake, su_transfer_done done, void *ctx);
 
+/* A reply body callback's work: appends p[0..n) to resp while it holds
+ * less than cap bytes (the start of a reply carries the error message; a
+ * hostile endless body must not be buffered), and returns n for curl. */
+size_t su_reply_append(sk_buf *resp, size_t cap, const char *p, size_t n);
+
+/* When the header line line[0..n) is `name` (lower case, with its colon;
+ * matched without regard to case), copies its value, without surrounding
+ * blanks and line end, into dst (cut to cap - 1 bytes) and returns true. */
+bool su_header_value(const char *line, size_t n, const char *name, char *dst, size_t cap);
+
 /* ---- retry policy (retry.c) -------------------------------------------- */
 
 /* Largest delay backoff ever waits, and largest Retry-After we obey. */
