@@ -5,8 +5,8 @@ usage: macho_bench.py DUMPSYMS OUT_DIR [NFUNCS]
 
 Generates a C and C++ program of about NFUNCS functions (default 6000) with
 tests/dumpsyms/macho/macho_fixtures.py, builds it with clang-14 -g -O2 for
-x86_64 and arm64 Mach-O (ld64.lld-14, a dSYM by dsymutil-14, the .o files
-kept) and, for comparison, the same sources as an x86_64 ELF executable
+x86_64 and arm64 Mach-O with unwind tables (ld64.lld-14, a dSYM by
+dsymutil-14, the .o files kept) and, for comparison, the same sources as an x86_64 ELF executable
 (clang-14 + ld.lld-14), then dumps:
 
   elf      the ELF executable (DWARF in the binary)
@@ -75,7 +75,12 @@ def main():
     missing = macho_fixtures.missing_tools()
     if missing:
         sys.exit("macho_bench: %s is not installed" % missing[0])
-    fx = macho_fixtures.build(out_dir, arches=("x86_64", "arm64"), opts=("O2",), nfuncs=nfuncs, fat=False)
+    # Unwind tables, as a real build has them: without them (-ffreestanding
+    # drops them on Darwin) every Mach-O function gets synthesized CFI while
+    # the ELF reads its .eh_frame, and the comparison measures the
+    # disassembler instead of the readers.
+    fx = macho_fixtures.build(out_dir, arches=("x86_64", "arm64"), opts=("O2",), nfuncs=nfuncs, fat=False,
+                              cflags=("-funwind-tables",))
     elf = build_elf(os.path.join(out_dir, "src"), out_dir)
     runs = [("elf-x86_64", "elf", [elf])]
     for f in fx:

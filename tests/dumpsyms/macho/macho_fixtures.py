@@ -350,9 +350,9 @@ def make_dsym(image, bundle):
     _run(["dsymutil-14", image, "-o", bundle])
 
 
-def build_variant(src_dir, out_dir, arch, opt, nfuncs_tag=""):
+def build_variant(src_dir, out_dir, arch, opt, nfuncs_tag="", cflags=()):
     """Objects, the archive, the executable and the dylib of one arch/opt,
-    each with its dSYM; returns [Fixture]."""
+    each with its dSYM (cflags: extra compiler flags); returns [Fixture]."""
     d = os.path.join(out_dir, "%s-%s" % (arch, opt))
     obj_dir = os.path.join(d, "obj")
     os.makedirs(obj_dir, exist_ok=True)
@@ -360,7 +360,7 @@ def build_variant(src_dir, out_dir, arch, opt, nfuncs_tag=""):
     objs = {}
     for src in ("fxmain.c", "fxcpp.cpp", "fxlib.c", "fxdyc.c", "fxdy.cpp"):
         o = os.path.join(obj_dir, os.path.splitext(src)[0] + ".o")
-        compile_one(os.path.join(src_dir, src), o, arch, opt)
+        compile_one(os.path.join(src_dir, src), o, arch, opt, cflags)
         objs[src] = o
     lib = os.path.join(obj_dir, "libfx.a")
     if os.path.exists(lib):
@@ -394,8 +394,10 @@ def missing_tools():
     return [t for t in TOOLS if shutil.which(t) is None]
 
 
-def build(out_dir, arches=tuple(ARCHES), opts=OPTS, nfuncs=240, fat=True, jobs=2):
+def build(out_dir, arches=tuple(ARCHES), opts=OPTS, nfuncs=240, fat=True, jobs=2, cflags=()):
     """Every fixture (reused when the stamp matches); a list of Fixture.
+    cflags are added to every compile (the benchmark asks for unwind
+    tables, which -ffreestanding leaves out on Darwin).
     Raises RuntimeError (with the tool's output) when a build fails."""
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, ".lock"), "w") as lock:
@@ -403,7 +405,7 @@ def build(out_dir, arches=tuple(ARCHES), opts=OPTS, nfuncs=240, fat=True, jobs=2
         src_dir = os.path.join(out_dir, "src")
         files = write_sources(src_dir, nfuncs)
         stamp = os.path.join(out_dir, ".stamp")
-        key = _stamp_key(files, (arches, opts, nfuncs, fat))
+        key = _stamp_key(files, (arches, opts, nfuncs, fat, tuple(cflags)))
         fresh = os.path.exists(stamp) and open(stamp).read() == key
         if not fresh and os.path.exists(stamp):
             os.unlink(stamp)
@@ -415,7 +417,7 @@ def build(out_dir, arches=tuple(ARCHES), opts=OPTS, nfuncs=240, fat=True, jobs=2
         else:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
-                for fl in ex.map(lambda v: build_variant(src_dir, out_dir, *v), variants):
+                for fl in ex.map(lambda v: build_variant(src_dir, out_dir, *v, cflags=cflags), variants):
                     fixtures += fl
         if fat and "x86_64" in arches and "arm64" in arches:
             for o in opts:
