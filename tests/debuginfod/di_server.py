@@ -21,6 +21,26 @@ import urllib.error
 import urllib.request
 
 
+class Checks:
+    """The tests' soft assertions: every failed check is printed and
+    counted, and finish() ends the test (exit 1 on any failure)."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, cond, what):
+        if not cond:
+            self.failures.append(what)
+            print("FAIL:", what)
+        return cond
+
+    def finish(self):
+        if self.failures:
+            print("%d failure(s)" % len(self.failures))
+            sys.exit(1)
+        print("PASS")
+
+
 def skip(why):
     """Exit 77 (meson: skipped) outside CI, fail inside it."""
     print("SKIP:" if not os.environ.get("CI") else "FAIL:", why)

@@ -24,14 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import di_server  # noqa: E402
 
 DUMPSYMS, SOURCE, SCRATCH = sys.argv[1:4]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
+check = di_server.Checks()
 
 
 def run(args, **env):
@@ -130,7 +123,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
-    print("PASS")
+    check.finish()

@@ -27,14 +27,7 @@ import di_server  # noqa: E402
 import mdbuild  # noqa: E402
 
 STACKWALK, SCRATCH = sys.argv[1:3]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
+check = di_server.Checks()
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):
@@ -125,7 +118,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
-    print("PASS")
+    check.finish()

@@ -32,14 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import di_server  # noqa: E402
 
 STACKWALK, SYMVERIFY, DUMPSYMS, SOURCE, SCRATCH = sys.argv[1:6]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
+check = di_server.Checks()
 
 
 env_without_debuginfod = di_server.env_without_debuginfod
@@ -206,7 +199,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    if failures:
-        print("%d failure(s)" % len(failures))
-        sys.exit(1)
-    print("PASS")
+    check.finish()
