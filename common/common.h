@@ -15,6 +15,7 @@
 #define SYMKIT_COMMON_H
 
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -296,5 +297,45 @@ double sk_json_get_number(const sk_json_value *v, const char *key, double def);
 const sk_json_value *sk_json_find(const sk_json_value *v, const char *key);
 /* A number that is a whole value in [0, 2^53); false otherwise. */
 bool sk_json_u64(const sk_json_value *v, uint64_t *out);
+
+/* ---- libraries loaded on first use (dynlib.c) --------------------------- */
+
+/* A shared library the tools need only for some inputs (libarchive for
+ * packages, libdebuginfod for a debuginfod server).  Linked normally, such
+ * a library and everything it pulls in (libcurl, GnuTLS, Kerberos, ICU,
+ * libxml2: 37 more libraries) is mapped and relocated at every start,
+ * 7 ms and 15M instructions per process, paid by every CI step that dumps
+ * one file.  Its stubs (beside its one user) load it with dlopen when it
+ * is first called instead. */
+typedef struct sk_dynlib {
+    const char *soname;  /* as its -dev package links it, e.g. "libarchive.so.13" */
+    const char *purpose; /* for the error: "reading packages" */
+    pthread_mutex_t lock;
+    void *handle;
+} sk_dynlib;
+#define SK_DYNLIB_INIT(soname, purpose) {(soname), (purpose), PTHREAD_MUTEX_INITIALIZER, NULL}
+
+/* The address of the library's function `name`, loading the library on
+ * the first call (thread-safe).  When the library or the function cannot
+ * be had, says so in one line on stderr and exits with status 1, as the
+ * dynamic loader would have at start-up, but only for a run that needs it. */
+void *sk_dynlib_sym(sk_dynlib *lib, const char *name);
+/* sk_dynlib_sym cached in *slot (one static per stub): after the first
+ * call a stub costs one atomic load. */
+void *sk_dynlib_fn(sk_dynlib *lib, void **slot, const char *name);
+/* A stub with the library function's own name and prototype (the
+ * library's header, included first, makes the compiler check it). */
+#define SK_DYNLIB_STUB(lib, ret, name, params, args)                                     \
+    ret name params                                                                     \
+    {                                                                                   \
+        static void *slot;                                                              \
+        return ((ret(*) params)sk_dynlib_fn(&(lib), &slot, #name))args;                  \
+    }
+#define SK_DYNLIB_STUB_VOID(lib, name, params, args)                                     \
+    void name params                                                                    \
+    {                                                                                   \
+        static void *slot;                                                              \
+        ((void(*) params)sk_dynlib_fn(&(lib), &slot, #name))args;                        \
+    }
 
 #endif
