@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""dumpsyms loads libarchive and libdebuginfod only for the runs that need
-them (common/dynlib.c, dumpsyms/search/lazy_*.c):
+"""dumpsyms loads libarchive, libdebuginfod and libcrypto only for the runs
+that need them (common/dynlib.c, dumpsyms/search/lazy_*.c,
+dumpsyms/lazy_crypto.c; the Mach-O tests cover the MD5 libcrypto gives):
 
-  * neither is a NEEDED entry of the dumpsyms binary;
-  * dumping a plain ELF file maps neither (the dynamic loader's own
+  * none is a NEEDED entry of the dumpsyms binary;
+  * dumping a plain ELF file maps none (the dynamic loader's own
     account, LD_DEBUG=files);
   * a .deb input loads libarchive and is dumped; a debuginfod URL loads
     libdebuginfod (the server, on 127.0.0.1, refuses the connection).
@@ -55,7 +56,7 @@ def main():
     dyn = subprocess.run(["readelf", "-d", DUMPSYMS], capture_output=True, text=True, check=True).stdout
     needed = [l.split("[")[1].rstrip("]") for l in dyn.splitlines() if "(NEEDED)" in l]
     check(needed, "readelf shows no NEEDED entries at all: %s" % dyn[:200])
-    for lib in ("libarchive", "libdebuginfod"):
+    for lib in ("libarchive", "libdebuginfod", "libcrypto"):
         check(not any(n.startswith(lib + ".") for n in needed), "%s is linked: %s" % (lib, needed))
 
     # A plain ELF dump: neither is mapped.
@@ -68,7 +69,7 @@ def main():
     plain = len(libs)
     check(r.returncode == 0 and "FUNC" in r.stdout, "plain dump failed: %s" % r.stderr)
     check("libz.so.1" in libs, "LD_DEBUG shows no libraries (did the loader write its account?): %s" % libs)
-    for lib in ("libarchive.so", "libdebuginfod.so", "libxml2.so", "libcurl-gnutls.so"):
+    for lib in ("libarchive.so", "libdebuginfod.so", "libcrypto.so", "libxml2.so", "libcurl-gnutls.so"):
         check(not any(l.startswith(lib) for l in libs), "a plain ELF dump loaded %s: %s" % (lib, sorted(libs)))
 
     # A .deb: libarchive is loaded on demand and the member dumped.
