@@ -152,6 +152,19 @@ int sk_read_file(const char *path, char **data, size_t *size, sk_error *err);
  * fsync'd, then renamed over path, so readers never see a partial file and
  * a failure never leaves one behind. */
 int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err);
+/* The same for a writer that produces the file in pieces (a .sym of 160 MB
+ * need not be held whole): open, write any number of times, then commit
+ * (which reports the first failed write, if any) or abort.  Both commit and
+ * abort release everything; after a failed commit nothing is left behind. */
+typedef struct sk_atomic_file {
+    char *path, *tmp;
+    int fd;
+    int error; /* errno of the first failed write, 0 while all went well */
+} sk_atomic_file;
+int sk_atomic_open(sk_atomic_file *f, const char *path, sk_error *err);
+bool sk_atomic_write(sk_atomic_file *f, const void *data, size_t len);
+int sk_atomic_commit(sk_atomic_file *f, sk_error *err);
+void sk_atomic_abort(sk_atomic_file *f);
 /* mkdir -p; existing directories are fine. */
 int sk_mkdir_p(const char *path, sk_error *err);
 bool sk_is_dir(const char *path);

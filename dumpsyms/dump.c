@@ -357,6 +357,24 @@ out:
     return rc;
 }
 
+static bool to_atomic_file(const char *data, size_t len, void *ctx)
+{
+    return sk_atomic_write(ctx, data, len);
+}
+
+/* Streamed to the temporary file as it is formatted: holding ceph-osd's
+ * whole .sym (165 MB) first would be the largest allocation of the run. */
+int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, sk_error *err)
+{
+    sk_atomic_file f;
+    int rc = sk_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    sym_write_options wo = ds_write_options(opt);
+    sym_write_to(m, &wo, to_atomic_file, &f);
+    return sk_atomic_commit(&f, err);
+}
+
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
                    sk_error *err)
 {
@@ -375,12 +393,7 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
         free(path);
         return rc;
     }
-    sk_buf b;
-    sk_buf_init(&b);
-    sym_write_options wo = ds_write_options(opt);
-    sym_write_buf(m, &wo, &b);
-    rc = sk_write_file_atomic(path, b.data ? b.data : "", b.len, err);
-    sk_buf_free(&b);
+    rc = ds_write_file(m, opt, path, err);
     if (rc == SK_OK && written)
         *written = path;
     else

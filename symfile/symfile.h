@@ -163,8 +163,14 @@ typedef struct sym_write_options {
 
 /* Writes a finalized module in canonical order to out. */
 int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err);
-/* The same, appended to a buffer (used for atomic store writes). */
+/* The same, appended to a buffer. */
 void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out);
+/* The same, handed to sink in pieces of about a megabyte as they are
+ * formatted (a big module's text need never be held whole).  sink returns
+ * false when it failed; nothing more is sent then, and sym_write_to returns
+ * false. */
+typedef bool (*sym_sink_fn)(const char *data, size_t len, void *ctx);
+bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn sink, void *ctx);
 
 /* ---- parser ------------------------------------------------------------ */
 

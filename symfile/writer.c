@@ -12,15 +12,16 @@
 
 typedef struct writer {
     sk_buf *b;
-    FILE *out; /* NULL: everything stays in b */
+    sym_sink_fn sink; /* NULL: everything stays in b */
+    void *ctx;
     bool failed;
 } writer;
 
 static void flush(writer *w, bool force)
 {
-    if (!w->out || w->failed || (!force && w->b->len < FLUSH_AT))
+    if (!w->sink || (!force && w->b->len < FLUSH_AT))
         return;
-    if (w->b->len && fwrite(w->b->data, 1, w->b->len, w->out) != w->b->len)
+    if (!w->failed && w->b->len && !w->sink(w->b->data, w->b->len, w->ctx))
         w->failed = true;
     sk_buf_reset(w->b);
 }
@@ -214,21 +215,32 @@ static void write_all(writer *w, const sym_module *m, const sym_write_options *o
 
 void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out)
 {
-    writer w = {.b = out, .out = NULL, .failed = false};
+    writer w = {.b = out};
     write_all(&w, m, opt);
+}
+
+bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn sink, void *ctx)
+{
+    sk_buf b;
+    sk_buf_init(&b);
+    writer w = {.b = &b, .sink = sink, .ctx = ctx};
+    write_all(&w, m, opt);
+    flush(&w, true);
+    sk_buf_free(&b);
+    return !w.failed;
+}
+
+static bool to_stdio(const char *data, size_t len, void *ctx)
+{
+    return fwrite(data, 1, len, ctx) == len;
 }
 
 int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err)
 {
-    sk_buf b;
-    sk_buf_init(&b);
-    writer w = {.b = &b, .out = out, .failed = false};
-    write_all(&w, m, opt);
-    flush(&w, true);
-    sk_buf_free(&b);
-    if (!w.failed && fflush(out) != 0)
-        w.failed = true;
-    if (w.failed)
+    bool ok = sym_write_to(m, opt, to_stdio, out);
+    if (ok && fflush(out) != 0)
+        ok = false;
+    if (!ok)
         return sk_fail(err, SK_EIO, "writing .sym failed: %s", strerror(errno));
     return SK_OK;
 }
