@@ -244,10 +244,7 @@ static int cmp_func_key(const void *a, const void *b)
 
 static void drop_func(sym_func *f)
 {
-    free(f->lines);
-    free(f->inlines);
-    f->lines = NULL;
-    f->inlines = NULL;
+    sym_func_release(f);
 }
 
 static void finalize_funcs(sym_module *m, sym_finalize_stats *st)

@@ -26,9 +26,20 @@ static void flush(writer *w, bool force)
     sk_buf_reset(w->b);
 }
 
+/* sk_buf_room without the call while the buffer has room (it is flushed
+ * at a megabyte, so it nearly always has). */
+static inline char *room(sk_buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return b->data + b->len;
+    return sk_buf_room(b, n);
+}
+
 static inline void put(sk_buf *b, const char *s, size_t n)
 {
-    sk_buf_append(b, s, n);
+    char *p = room(b, n);
+    memcpy(p, s, n);
+    sk_buf_commit(b, p + n);
 }
 #define PUT(b, lit) put((b), lit, sizeof(lit) - 1)
 
@@ -106,7 +117,7 @@ static void write_func(writer *w, const sym_func *f)
      * formatted straight into the buffer, a record at a time. */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
-        char *p = sk_buf_room(b, 7 + 4 * 21);
+        char *p = room(b, 7 + 4 * 21);
         memcpy(p, "INLINE ", 7);
         p = sk_fmt_dec(p + 7, in->depth);
         *p++ = ' ';
@@ -117,7 +128,7 @@ static void write_func(writer *w, const sym_func *f)
         p = sk_fmt_dec(p, in->origin);
         sk_buf_commit(b, p);
         for (uint32_t r = 0; r < in->nranges; r++) {
-            p = sk_buf_room(b, 2 * 17 + 1);
+            p = room(b, 2 * 17 + 1);
             *p++ = ' ';
             p = sk_fmt_hex(p, in->ranges[r].addr);
             *p++ = ' ';
@@ -128,7 +139,7 @@ static void write_func(writer *w, const sym_func *f)
     }
     for (size_t i = 0; i < f->nlines; i++) {
         const sym_line *l = &f->lines[i];
-        char *p = sk_buf_room(b, 2 * 17 + 2 * 21);
+        char *p = room(b, 2 * 17 + 2 * 21);
         p = sk_fmt_hex(p, l->addr);
         *p++ = ' ';
         p = sk_fmt_hex(p, l->size);

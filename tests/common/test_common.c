@@ -181,6 +181,31 @@ static void test_atomic_write_and_map(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The record formatters against printf, at every digit-count boundary. */
+static void test_fmt_numbers(void **state)
+{
+    (void)state;
+    for (unsigned bit = 0; bit <= 64; bit++) {
+        uint64_t base = bit == 64 ? UINT64_MAX : (1ull << bit);
+        for (int d = -1; d <= 1; d++) {
+            uint64_t v = base + (uint64_t)(int64_t)d;
+            uint64_t tens = 1;
+            for (unsigned k = 0; k < 20; k++, tens *= 10) {
+                uint64_t vals[] = {v, tens - 1, tens, tens + 1, v / (tens ? tens : 1)};
+                for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+                    char got[32], want[32];
+                    *sk_fmt_hex(got, vals[i]) = '\0';
+                    snprintf(want, sizeof want, "%llx", (unsigned long long)vals[i]);
+                    assert_string_equal(got, want);
+                    *sk_fmt_dec(got, vals[i]) = '\0';
+                    snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+                    assert_string_equal(got, want);
+                }
+            }
+        }
+    }
+}
+
 /* The streaming form: pieces land in one file, renamed into place only on
  * commit; an abort or a failed write leaves nothing behind. */
 static void test_atomic_file_streamed(void **state)
@@ -256,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_crc32),
         cmocka_unit_test(test_atomic_write_and_map),
+        cmocka_unit_test(test_fmt_numbers),
         cmocka_unit_test(test_atomic_file_streamed),
         cmocka_unit_test(test_error_prefix),
     };
