@@ -3,6 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "collect.h"
 
@@ -304,6 +307,13 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                  * sections (over 500 MB for a big C++ program) back before
                  * CFI, finalizing and writing add to the heap. */
                 ds_object_release(dbg, dwarf_only_sections);
+#ifdef __GLIBC__
+                /* The units were read and merged on worker threads, whose
+                 * heaps now hold little but free pages (over 100 MB for
+                 * ceph-osd --inlines) that glibc keeps resident through
+                 * CFI, finalize and writing unless asked. */
+                malloc_trim(0);
+#endif
             } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
                 /* No dSYM: the DWARF is in the object files the debug
                  * map names (macho/debugmap.c). */

@@ -61,10 +61,13 @@ void sym_func_release(sym_func *f)
         free(f->lines);
     if (!f->inlines_pooled)
         free(f->inlines);
+    if (!f->ranges_pooled)
+        free(f->ranges);
     f->lines = NULL;
     f->inlines = NULL;
-    f->nlines = f->lines_cap = f->ninlines = f->inlines_cap = 0;
-    f->lines_pooled = f->inlines_pooled = false;
+    f->ranges = NULL;
+    f->nlines = f->lines_cap = f->ninlines = f->inlines_cap = f->nranges = f->ranges_cap = 0;
+    f->lines_pooled = f->inlines_pooled = f->ranges_pooled = false;
 }
 
 uint32_t sym_module_add_file(sym_module *m, const char *path)
@@ -105,32 +108,40 @@ void sym_func_reserve(sym_module *m, sym_func *f, size_t nlines, size_t ninlines
         f->inlines_cap = ninlines;
         f->inlines_pooled = true;
     }
-    (void)nranges; /* ranges are exact-sized pool blocks already */
+    if (nranges && !f->ranges && nranges <= SIZE_MAX / sizeof *f->ranges) {
+        f->ranges = sym_pool_alloc(m, nranges * sizeof *f->ranges, _Alignof(sym_range));
+        f->ranges_cap = nranges;
+        f->ranges_pooled = true;
+    }
 }
 
-/* Grows a pooled array onto malloc: the pool's copy is simply left. */
-static void grow_array(void **p, size_t *cap, bool *pooled, size_t n, size_t elem)
+/* Room for `more` after the n elements; a pooled array moves onto malloc
+ * (the pool's copy is simply left). */
+static void grow_array(void **p, size_t *cap, bool *pooled, size_t n, size_t more, size_t elem)
 {
-    if (n < *cap)
+    if (more <= *cap - n)
         return;
+    if (more > SIZE_MAX / 2 / elem - n)
+        sk_xmalloc(SIZE_MAX); /* reports out of memory and aborts */
     if (*pooled) {
         void *old = *p;
         size_t c = *cap;
         *p = NULL;
         *cap = 0;
-        sym_grow(p, cap, 0, c * 2 > n + 1 ? c * 2 : n + 1, elem);
-        memcpy(*p, old, n * elem);
+        sym_grow(p, cap, 0, c * 2 > n + more ? c * 2 : n + more, elem);
+        if (n)
+            memcpy(*p, old, n * elem);
         *pooled = false;
         return;
     }
-    sym_grow(p, cap, n, n + 1, elem);
+    sym_grow(p, cap, n, n + more, elem);
 }
 
 void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size, uint32_t line,
                        uint32_t file)
 {
     (void)m;
-    grow_array((void **)&f->lines, &f->lines_cap, &f->lines_pooled, f->nlines, sizeof *f->lines);
+    grow_array((void **)&f->lines, &f->lines_cap, &f->lines_pooled, f->nlines, 1, sizeof *f->lines);
     f->lines[f->nlines++] = (sym_line){.addr = addr, .size = size, .line = line, .file = file};
 }
 
@@ -138,18 +149,26 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges)
 {
-    grow_array((void **)&f->inlines, &f->inlines_cap, &f->inlines_pooled, f->ninlines,
+    (void)m;
+    /* first_range is 32 bits: past 4G ranges in one function (64 GB of
+     * them) an INLINE record gets none, and finalize drops it. */
+    if (f->nranges > UINT32_MAX)
+        nranges = 0;
+    grow_array((void **)&f->inlines, &f->inlines_cap, &f->inlines_pooled, f->ninlines, 1,
                sizeof *f->inlines);
+    if (nranges)
+        grow_array((void **)&f->ranges, &f->ranges_cap, &f->ranges_pooled, f->nranges, nranges,
+                   sizeof *f->ranges);
     sym_inline *in = &f->inlines[f->ninlines++];
     in->depth = depth;
     in->call_line = call_line;
     in->call_file = call_file;
     in->origin = origin;
     in->nranges = nranges;
-    in->ranges = NULL;
+    in->first_range = (uint32_t)f->nranges;
     if (nranges) {
-        in->ranges = sym_pool_alloc(m, (size_t)nranges * sizeof *ranges, _Alignof(sym_range));
-        memcpy(in->ranges, ranges, (size_t)nranges * sizeof *ranges);
+        memcpy(f->ranges + f->nranges, ranges, (size_t)nranges * sizeof *ranges);
+        f->nranges += nranges;
     }
     return in;
 }

@@ -25,37 +25,49 @@ typedef struct sym_range {
 } sym_range;
 
 /* A line record.  `file` is an index into sym_module.files before finalize
- * and the dense FILE id after it. */
+ * and the dense FILE id after it.  Packed to 20 bytes (4-byte aligned, the
+ * address read unaligned): a big module holds millions. */
+#pragma pack(push, 4)
 typedef struct sym_line {
     uint64_t addr;
     uint32_t size;
     uint32_t line;
     uint32_t file;
 } sym_line;
+#pragma pack(pop)
 
-/* An INLINE record: depth 0 is inlined straight into its FUNC. */
+/* An INLINE record: depth 0 is inlined straight into its FUNC.  Its ranges
+ * are f->ranges[first_range .. first_range + nranges) of its function
+ * (sym_inline_ranges), one array per function rather than a pointer each. */
 typedef struct sym_inline {
     uint32_t depth;
     uint32_t call_line;
     uint32_t call_file;  /* index into files */
     uint32_t origin;     /* index into origins */
-    uint32_t nranges;
-    sym_range *ranges;   /* sorted, inside the parent's ranges */
+    uint32_t nranges;    /* sorted, inside the parent's ranges */
+    uint32_t first_range;
 } sym_inline;
 
 typedef struct sym_func {
     uint64_t addr, size;
     uint32_t param_size;
     bool multiple;        /* the 'm' flag: identical code folding */
-    /* lines / inlines were given by sym_func_reserve (they live in the
-     * module's pool, not malloc'd on their own) */
-    bool lines_pooled, inlines_pooled;
+    /* lines / inlines / ranges were given by sym_func_reserve (they live
+     * in the module's pool, not malloc'd on their own) */
+    bool lines_pooled, inlines_pooled, ranges_pooled;
     const char *name;     /* never NULL or empty after finalize */
     sym_line *lines;
     size_t nlines, lines_cap;
     sym_inline *inlines;  /* depth-first order */
     size_t ninlines, inlines_cap;
+    sym_range *ranges;    /* every INLINE record's ranges, in turn */
+    size_t nranges, ranges_cap;
 } sym_func;
+
+static inline sym_range *sym_inline_ranges(const sym_func *f, const sym_inline *in)
+{
+    return f->ranges + in->first_range;
+}
 
 typedef struct sym_public {
     uint64_t addr;

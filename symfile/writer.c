@@ -117,6 +117,7 @@ static void write_func(writer *w, const sym_func *f)
      * formatted straight into the buffer, a record at a time. */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
+        const sym_range *rs = sym_inline_ranges(f, in);
         char *p = room(b, 7 + 4 * 21);
         memcpy(p, "INLINE ", 7);
         p = sk_fmt_dec(p + 7, in->depth);
@@ -130,9 +131,9 @@ static void write_func(writer *w, const sym_func *f)
         for (uint32_t r = 0; r < in->nranges; r++) {
             p = room(b, 2 * 17 + 1);
             *p++ = ' ';
-            p = sk_fmt_hex(p, in->ranges[r].addr);
+            p = sk_fmt_hex(p, rs[r].addr);
             *p++ = ' ';
-            p = sk_fmt_hex(p, in->ranges[r].size);
+            p = sk_fmt_hex(p, rs[r].size);
             sk_buf_commit(b, p);
         }
         sk_buf_putc(b, '\n');
