@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #ifndef SK_VERSION /* set by meson.build from the project version */
 #define SK_VERSION "0.0.0-unknown"
@@ -114,26 +115,45 @@ static inline void sk_buf_commit(sk_buf *b, char *end)
 }
 /* v in lower-case hex / decimal at p (at most 16 / 20 bytes, no NUL);
  * returns the end. */
+extern const char sk_hex_pairs[513];
+extern const uint64_t sk_pow10[20];
 static inline char *sk_fmt_hex(char *p, uint64_t v)
 {
-    unsigned n = 1;
-    for (uint64_t t = v >> 4; t; t >>= 4)
-        n++;
-    for (unsigned i = n; i > 0; i--, v >>= 4)
-        p[i - 1] = "0123456789abcdef"[v & 15];
+    /* Digits counted from the top bit, then written back to front, two at
+     * a step (millions of addresses in a big .sym). */
+    unsigned n = (unsigned)(67 - __builtin_clzll(v | 1)) / 4;
+    char *e = p + n;
+    for (; v > 0xf; v >>= 8) {
+        e -= 2;
+        memcpy(e, &sk_hex_pairs[(v & 0xff) * 2], 2);
+    }
+    if (e > p)
+        *--e = "0123456789abcdef"[v];
     return p + n;
 }
 static inline char *sk_fmt_dec(char *p, uint64_t v)
 {
-    char tmp[20];
-    unsigned n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
+    /* Digit count from the top bit (log10 2 ~ 1233/4096), then two digits
+     * at a step. */
+    unsigned t = (unsigned)((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+    unsigned n = t + (v >= sk_pow10[t]);
+    if (n == 0)
+        n = 1;
+    char *e = p + n;
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                                   "34353637383940414243444546474849505152535455565758596061626364656667"
+                                   "6869707172737475767778798081828384858687888990919293949596979899";
+    while (v >= 100) {
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        e -= 2;
+        memcpy(e, &pairs[d], 2);
+    }
+    if (v >= 10)
+        memcpy(e - 2, &pairs[v * 2], 2);
+    else
+        e[-1] = (char)('0' + v);
+    return p + n;
 }
 
 /* ---- files ------------------------------------------------------------- */
@@ -153,6 +173,19 @@ int sk_read_file(const char *path, char **data, size_t *size, sk_error *err);
  * fsync'd, then renamed over path, so readers never see a partial file and
  * a failure never leaves one behind. */
 int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err);
+/* The same for a writer that produces the file in pieces (a .sym of 160 MB
+ * need not be held whole): open, write any number of times, then commit
+ * (which reports the first failed write, if any) or abort.  Both commit and
+ * abort release everything; after a failed commit nothing is left behind. */
+typedef struct sk_atomic_file {
+    char *path, *tmp;
+    int fd;
+    int error; /* errno of the first failed write, 0 while all went well */
+} sk_atomic_file;
+int sk_atomic_open(sk_atomic_file *f, const char *path, sk_error *err);
+bool sk_atomic_write(sk_atomic_file *f, const void *data, size_t len);
+int sk_atomic_commit(sk_atomic_file *f, sk_error *err);
+void sk_atomic_abort(sk_atomic_file *f);
 /* mkdir -p; existing directories are fine. */
 int sk_mkdir_p(const char *path, sk_error *err);
 bool sk_is_dir(const char *path);

@@ -138,49 +138,92 @@ char *sk_path_join(const char *a, const char *b)
     return out;
 }
 
-int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err)
+int sk_atomic_open(sk_atomic_file *f, const char *path, sk_error *err)
 {
     size_t plen = strlen(path);
-    char *tmp = sk_xmalloc(plen + 32);
-    snprintf(tmp, plen + 32, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    f->error = 0;
+    f->path = sk_xstrdup(path);
+    f->tmp = sk_xmalloc(plen + 32);
+    snprintf(f->tmp, plen + 32, "%s.tmp.XXXXXX", path);
+    f->fd = mkstemp(f->tmp);
+    if (f->fd < 0) {
         int e = errno;
-        free(tmp);
+        free(f->path);
+        free(f->tmp);
+        f->path = f->tmp = NULL;
         return sk_fail(err, SK_EIO, "%s: cannot create temporary file: %s", path, strerror(e));
     }
+    return SK_OK;
+}
+
+bool sk_atomic_write(sk_atomic_file *f, const void *data, size_t len)
+{
     const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
+    while (len > 0 && !f->error) {
+        ssize_t w = write(f->fd, p, len);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return sk_fail(err, SK_EIO, "%s: write failed: %s", path, strerror(e));
+            if (errno != EINTR)
+                f->error = errno;
+            continue;
         }
         p += w;
-        left -= (size_t)w;
+        len -= (size_t)w;
+    }
+    return !f->error;
+}
+
+static void atomic_release(sk_atomic_file *f, bool remove)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (remove && f->tmp)
+        unlink(f->tmp);
+    free(f->tmp);
+    free(f->path);
+    f->tmp = f->path = NULL;
+    f->fd = -1;
+}
+
+void sk_atomic_abort(sk_atomic_file *f)
+{
+    atomic_release(f, true);
+}
+
+int sk_atomic_commit(sk_atomic_file *f, sk_error *err)
+{
+    if (f->error) {
+        int rc = sk_fail(err, SK_EIO, "%s: write failed: %s", f->path, strerror(f->error));
+        atomic_release(f, true);
+        return rc;
     }
     /* Files in a store are read by other users and servers: not 0600. */
     mode_t mask = umask(0);
     umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return sk_fail(err, SK_EIO, "%s: write failed: %s", path, strerror(e));
+    fchmod(f->fd, 0666 & ~mask);
+    int e = fsync(f->fd) != 0 ? errno : 0;
+    if (close(f->fd) != 0 && !e)
+        e = errno;
+    f->fd = -1;
+    if (e) {
+        int rc = sk_fail(err, SK_EIO, "%s: write failed: %s", f->path, strerror(e));
+        atomic_release(f, true);
+        return rc;
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return sk_fail(err, SK_EIO, "%s: cannot rename into place: %s", path, strerror(e));
+    if (rename(f->tmp, f->path) != 0) {
+        int rc = sk_fail(err, SK_EIO, "%s: cannot rename into place: %s", f->path, strerror(errno));
+        atomic_release(f, true);
+        return rc;
     }
-    free(tmp);
+    atomic_release(f, false);
     return SK_OK;
+}
+
+int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err)
+{
+    sk_atomic_file f;
+    int rc = sk_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    sk_atomic_write(&f, data, len);
+    return sk_atomic_commit(&f, err);
 }

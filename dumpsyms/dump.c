@@ -3,6 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 
 #include "collect.h"
 
@@ -304,6 +307,13 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                  * sections (over 500 MB for a big C++ program) back before
                  * CFI, finalizing and writing add to the heap. */
                 ds_object_release(dbg, dwarf_only_sections);
+#ifdef __GLIBC__
+                /* The units were read and merged on worker threads, whose
+                 * heaps now hold little but free pages (over 100 MB for
+                 * ceph-osd --inlines) that glibc keeps resident through
+                 * CFI, finalize and writing unless asked. */
+                malloc_trim(0);
+#endif
             } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
                 /* No dSYM: the DWARF is in the object files the debug
                  * map names (macho/debugmap.c). */
@@ -357,6 +367,24 @@ out:
     return rc;
 }
 
+static bool to_atomic_file(const char *data, size_t len, void *ctx)
+{
+    return sk_atomic_write(ctx, data, len);
+}
+
+/* Streamed to the temporary file as it is formatted: holding ceph-osd's
+ * whole .sym (165 MB) first would be the largest allocation of the run. */
+int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, sk_error *err)
+{
+    sk_atomic_file f;
+    int rc = sk_atomic_open(&f, path, err);
+    if (rc)
+        return rc;
+    sym_write_options wo = ds_write_options(opt);
+    sym_write_to(m, &wo, to_atomic_file, &f);
+    return sk_atomic_commit(&f, err);
+}
+
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
                    sk_error *err)
 {
@@ -375,12 +403,7 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
         free(path);
         return rc;
     }
-    sk_buf b;
-    sk_buf_init(&b);
-    sym_write_options wo = ds_write_options(opt);
-    sym_write_buf(m, &wo, &b);
-    rc = sk_write_file_atomic(path, b.data ? b.data : "", b.len, err);
-    sk_buf_free(&b);
+    rc = ds_write_file(m, opt, path, err);
     if (rc == SK_OK && written)
         *written = path;
     else

@@ -82,6 +82,10 @@ int ds_list_arches(const char *path, ds_arch_entry **out, size_t *n, sk_error *e
 /* The write options matching opt (header only, cfi only, no cfi). */
 sym_write_options ds_write_options(const ds_options *opt);
 
+/* Writes m to path atomically (a temporary file renamed into place),
+ * streamed as it is formatted. */
+int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, sk_error *err);
+
 /* Writes m under store_dir as NAME/DEBUGID/NAME.sym, atomically. The path
  * written is returned in *written (malloc'd) when written is not NULL. */
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,

@@ -340,12 +340,7 @@ int main(int argc, char **argv)
             sk_log(SK_LOG_INFO, "%s: debug information from %s", binary,
                    summary.debug_file_url[0] ? summary.debug_file_url : summary.debug_file_used);
         if (output) {
-            sk_buf b;
-            sk_buf_init(&b);
-            sym_write_options wo = ds_write_options(&opt);
-            sym_write_buf(&m, &wo, &b);
-            rc = sk_write_file_atomic(output, b.data ? b.data : "", b.len, &err);
-            sk_buf_free(&b);
+            rc = ds_write_file(&m, &opt, output, &err);
         } else {
             sym_write_options wo = ds_write_options(&opt);
             rc = sym_write(&m, &wo, stdout, &err);

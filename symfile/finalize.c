@@ -156,12 +156,12 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Clips the ranges to [lo, hi), sorts them and merges overlapping ones. */
-static void clip_ranges(sym_inline *in, uint64_t lo, uint64_t hi)
+static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t hi)
 {
     uint32_t n = 0;
     bool sorted = true;
     for (uint32_t i = 0; i < in->nranges; i++) {
-        sym_range r = in->ranges[i];
+        sym_range r = ranges[i];
         uint64_t a = r.addr > lo ? r.addr : lo;
         uint64_t e = sym_end(r.addr, r.size);
         if (e > hi)
@@ -170,17 +170,17 @@ static void clip_ranges(sym_inline *in, uint64_t lo, uint64_t hi)
             continue;
         r.addr = a;
         r.size = e - a;
-        if (n && cmp_range(&in->ranges[n - 1], &r) > 0)
+        if (n && cmp_range(&ranges[n - 1], &r) > 0)
             sorted = false;
-        in->ranges[n++] = r;
+        ranges[n++] = r;
     }
     if (!sorted)
-        sk_sort(in->ranges, n, sizeof *in->ranges, cmp_range);
+        sk_sort(ranges, n, sizeof *ranges, cmp_range);
     uint32_t out = 0;
     for (uint32_t i = 0; i < n; i++) {
-        sym_range r = in->ranges[i];
+        sym_range r = ranges[i];
         if (out) {
-            sym_range *prev = &in->ranges[out - 1];
+            sym_range *prev = &ranges[out - 1];
             uint64_t pe = sym_end(prev->addr, prev->size);
             if (r.addr < pe) {
                 uint64_t e = sym_end(r.addr, r.size);
@@ -189,7 +189,7 @@ static void clip_ranges(sym_inline *in, uint64_t lo, uint64_t hi)
                 continue;
             }
         }
-        in->ranges[out++] = r;
+        ranges[out++] = r;
     }
     in->nranges = out;
 }
@@ -209,7 +209,7 @@ static void finalize_inlines(sym_func *f)
         if (skipping && in.depth > skip_depth)
             continue;
         skipping = false;
-        clip_ranges(&in, lo, hi);
+        clip_ranges(&in, sym_inline_ranges(f, &in), lo, hi);
         if (in.nranges == 0) {
             skipping = true;
             skip_depth = in.depth;
@@ -244,10 +244,7 @@ static int cmp_func_key(const void *a, const void *b)
 
 static void drop_func(sym_func *f)
 {
-    free(f->lines);
-    free(f->inlines);
-    f->lines = NULL;
-    f->inlines = NULL;
+    sym_func_release(f);
 }
 
 static void finalize_funcs(sym_module *m, sym_finalize_stats *st)

@@ -1,9 +1,10 @@
 /* model.c — building a sym_module: init/free and the builders producers use.
  *
- * Strings and fixed-size arrays (inline ranges) live in the module's arena;
- * the growable arrays (the ones with a _cap field) are malloc'd so that they
- * can be reallocated without leaving dead copies in the arena, and are
- * released by sym_module_free. */
+ * Strings and fixed-size arrays (inline ranges, reserved line and INLINE
+ * arrays) live in the module's pool (pool.c); the growable arrays (the ones
+ * with a _cap field) are otherwise malloc'd so that they can be reallocated
+ * without leaving dead copies in the pool, and are released by
+ * sym_module_free. */
 #include "symfile_int.h"
 
 #include <stdlib.h>
@@ -37,10 +38,8 @@ void sym_module_free(sym_module *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->nfuncs; i++) {
-        free(m->funcs[i].lines);
-        free(m->funcs[i].inlines);
-    }
+    for (size_t i = 0; i < m->nfuncs; i++)
+        sym_func_release(&m->funcs[i]);
     for (size_t i = 0; i < m->ncfi; i++)
         free(m->cfi[i].rows);
     free(m->funcs);
@@ -50,15 +49,31 @@ void sym_module_free(sym_module *m)
     free(m->files);
     free(m->origins);
     free(m->info);
+    sym_pool_free(m->pool);
     if (m->arena)
         sk_arena_destroy(m->arena);
     memset(m, 0, sizeof *m);
 }
 
+void sym_func_release(sym_func *f)
+{
+    if (!f->lines_pooled)
+        free(f->lines);
+    if (!f->inlines_pooled)
+        free(f->inlines);
+    if (!f->ranges_pooled)
+        free(f->ranges);
+    f->lines = NULL;
+    f->inlines = NULL;
+    f->ranges = NULL;
+    f->nlines = f->lines_cap = f->ninlines = f->inlines_cap = f->nranges = f->ranges_cap = 0;
+    f->lines_pooled = f->inlines_pooled = f->ranges_pooled = false;
+}
+
 uint32_t sym_module_add_file(sym_module *m, const char *path)
 {
     sym_grow((void **)&m->files, &m->files_cap, m->nfiles, m->nfiles + 1, sizeof *m->files);
-    m->files[m->nfiles] = sk_arena_strdup(m->arena, path ? path : "");
+    m->files[m->nfiles] = sym_pool_strdup(m, path ? path : "");
     return (uint32_t)m->nfiles++;
 }
 
@@ -66,7 +81,7 @@ uint32_t sym_module_add_origin(sym_module *m, const char *name)
 {
     sym_grow((void **)&m->origins, &m->origins_cap, m->norigins, m->norigins + 1,
              sizeof *m->origins);
-    m->origins[m->norigins] = sk_arena_strdup(m->arena, name ? name : "");
+    m->origins[m->norigins] = sym_pool_strdup(m, name ? name : "");
     return (uint32_t)m->norigins++;
 }
 
@@ -77,15 +92,56 @@ sym_func *sym_module_add_func(sym_module *m, uint64_t addr, uint64_t size, const
     memset(f, 0, sizeof *f);
     f->addr = addr;
     f->size = size;
-    f->name = sk_arena_strdup(m->arena, name ? name : "");
+    f->name = sym_pool_strdup(m, name ? name : "");
     return f;
+}
+
+void sym_func_reserve(sym_module *m, sym_func *f, size_t nlines, size_t ninlines, size_t nranges)
+{
+    if (nlines && !f->lines && nlines <= SIZE_MAX / sizeof *f->lines) {
+        f->lines = sym_pool_alloc(m, nlines * sizeof *f->lines, _Alignof(sym_line));
+        f->lines_cap = nlines;
+        f->lines_pooled = true;
+    }
+    if (ninlines && !f->inlines && ninlines <= SIZE_MAX / sizeof *f->inlines) {
+        f->inlines = sym_pool_alloc(m, ninlines * sizeof *f->inlines, _Alignof(sym_inline));
+        f->inlines_cap = ninlines;
+        f->inlines_pooled = true;
+    }
+    if (nranges && !f->ranges && nranges <= SIZE_MAX / sizeof *f->ranges) {
+        f->ranges = sym_pool_alloc(m, nranges * sizeof *f->ranges, _Alignof(sym_range));
+        f->ranges_cap = nranges;
+        f->ranges_pooled = true;
+    }
+}
+
+/* Room for `more` after the n elements; a pooled array moves onto malloc
+ * (the pool's copy is simply left). */
+static void grow_array(void **p, size_t *cap, bool *pooled, size_t n, size_t more, size_t elem)
+{
+    if (more <= *cap - n)
+        return;
+    if (more > SIZE_MAX / 2 / elem - n)
+        sk_xmalloc(SIZE_MAX); /* reports out of memory and aborts */
+    if (*pooled) {
+        void *old = *p;
+        size_t c = *cap;
+        *p = NULL;
+        *cap = 0;
+        sym_grow(p, cap, 0, c * 2 > n + more ? c * 2 : n + more, elem);
+        if (n)
+            memcpy(*p, old, n * elem);
+        *pooled = false;
+        return;
+    }
+    sym_grow(p, cap, n, n + more, elem);
 }
 
 void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size, uint32_t line,
                        uint32_t file)
 {
     (void)m;
-    sym_grow((void **)&f->lines, &f->lines_cap, f->nlines, f->nlines + 1, sizeof *f->lines);
+    grow_array((void **)&f->lines, &f->lines_cap, &f->lines_pooled, f->nlines, 1, sizeof *f->lines);
     f->lines[f->nlines++] = (sym_line){.addr = addr, .size = size, .line = line, .file = file};
 }
 
@@ -93,18 +149,26 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges)
 {
-    sym_grow((void **)&f->inlines, &f->inlines_cap, f->ninlines, f->ninlines + 1,
-             sizeof *f->inlines);
+    (void)m;
+    /* first_range is 32 bits: past 4G ranges in one function (64 GB of
+     * them) an INLINE record gets none, and finalize drops it. */
+    if (f->nranges > UINT32_MAX)
+        nranges = 0;
+    grow_array((void **)&f->inlines, &f->inlines_cap, &f->inlines_pooled, f->ninlines, 1,
+               sizeof *f->inlines);
+    if (nranges)
+        grow_array((void **)&f->ranges, &f->ranges_cap, &f->ranges_pooled, f->nranges, nranges,
+                   sizeof *f->ranges);
     sym_inline *in = &f->inlines[f->ninlines++];
     in->depth = depth;
     in->call_line = call_line;
     in->call_file = call_file;
     in->origin = origin;
     in->nranges = nranges;
-    in->ranges = NULL;
+    in->first_range = (uint32_t)f->nranges;
     if (nranges) {
-        in->ranges = sk_arena_alloc(m->arena, (size_t)nranges * sizeof *ranges);
-        memcpy(in->ranges, ranges, (size_t)nranges * sizeof *ranges);
+        memcpy(f->ranges + f->nranges, ranges, (size_t)nranges * sizeof *ranges);
+        f->nranges += nranges;
     }
     return in;
 }
@@ -115,7 +179,7 @@ void sym_module_add_public(sym_module *m, uint64_t addr, const char *name)
              sizeof *m->publics);
     m->publics[m->npublics++] = (sym_public){
         .addr = addr, .param_size = 0, .multiple = false,
-        .name = sk_arena_strdup(m->arena, name ? name : "")};
+        .name = sym_pool_strdup(m, name ? name : "")};
 }
 
 sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules)
@@ -125,13 +189,12 @@ sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const c
     memset(c, 0, sizeof *c);
     c->addr = addr;
     c->size = size;
-    c->init_rules = sk_arena_strdup(m->arena, init_rules ? init_rules : "");
+    c->init_rules = sym_pool_rule(m, init_rules ? init_rules : "");
     return c;
 }
 
 void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules)
 {
     sym_grow((void **)&c->rows, &c->rows_cap, c->nrows, c->nrows + 1, sizeof *c->rows);
-    c->rows[c->nrows++] = (sym_cfi_row){.addr = addr,
-                                        .rules = sk_arena_strdup(m->arena, rules ? rules : "")};
+    c->rows[c->nrows++] = (sym_cfi_row){.addr = addr, .rules = sym_pool_rule(m, rules ? rules : "")};
 }

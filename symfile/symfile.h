@@ -25,34 +25,49 @@ typedef struct sym_range {
 } sym_range;
 
 /* A line record.  `file` is an index into sym_module.files before finalize
- * and the dense FILE id after it. */
+ * and the dense FILE id after it.  Packed to 20 bytes (4-byte aligned, the
+ * address read unaligned): a big module holds millions. */
+#pragma pack(push, 4)
 typedef struct sym_line {
     uint64_t addr;
     uint32_t size;
     uint32_t line;
     uint32_t file;
 } sym_line;
+#pragma pack(pop)
 
-/* An INLINE record: depth 0 is inlined straight into its FUNC. */
+/* An INLINE record: depth 0 is inlined straight into its FUNC.  Its ranges
+ * are f->ranges[first_range .. first_range + nranges) of its function
+ * (sym_inline_ranges), one array per function rather than a pointer each. */
 typedef struct sym_inline {
     uint32_t depth;
     uint32_t call_line;
     uint32_t call_file;  /* index into files */
     uint32_t origin;     /* index into origins */
-    uint32_t nranges;
-    sym_range *ranges;   /* sorted, inside the parent's ranges */
+    uint32_t nranges;    /* sorted, inside the parent's ranges */
+    uint32_t first_range;
 } sym_inline;
 
 typedef struct sym_func {
     uint64_t addr, size;
     uint32_t param_size;
     bool multiple;        /* the 'm' flag: identical code folding */
+    /* lines / inlines / ranges were given by sym_func_reserve (they live
+     * in the module's pool, not malloc'd on their own) */
+    bool lines_pooled, inlines_pooled, ranges_pooled;
     const char *name;     /* never NULL or empty after finalize */
     sym_line *lines;
     size_t nlines, lines_cap;
     sym_inline *inlines;  /* depth-first order */
     size_t ninlines, inlines_cap;
+    sym_range *ranges;    /* every INLINE record's ranges, in turn */
+    size_t nranges, ranges_cap;
 } sym_func;
+
+static inline sym_range *sym_inline_ranges(const sym_func *f, const sym_inline *in)
+{
+    return f->ranges + in->first_range;
+}
 
 typedef struct sym_public {
     uint64_t addr;
@@ -80,11 +95,15 @@ typedef struct sym_stack_win {
     const char *text; /* everything after "STACK WIN " */
 } sym_stack_win;
 
-/* Memory: strings and inline ranges live in the arena; the growable arrays
- * (those with a _cap field) are malloc'd and released by sym_module_free, so
- * build them with the builders below rather than by hand. */
+/* Memory: the builders copy strings and inline ranges into the module's
+ * own pool; the growable arrays (those with a _cap field) are malloc'd, or
+ * come from the pool when sym_func_reserve sized them; sym_module_free
+ * releases it all, so build them with the builders below rather than by
+ * hand.  Strings a caller hangs off the model itself go in the arena. */
+struct sym_pool;
 typedef struct sym_module {
-    sk_arena *arena; /* owns every string hung off the model */
+    sk_arena *arena; /* for strings set by hand; freed with the module */
+    struct sym_pool *pool; /* private to symfile (pool.c) */
 
     const char *os;        /* "Linux", "mac", "windows" */
     const char *arch;      /* "x86_64", "arm64", ... */
@@ -116,7 +135,7 @@ typedef struct sym_module {
 void sym_module_init(sym_module *m);
 void sym_module_free(sym_module *m);
 
-/* Builders.  Strings are copied into the module's arena.  The returned
+/* Builders.  Strings are copied into the module.  The returned
  * sym_func / sym_cfi pointers point into m->funcs / m->cfi and are valid
  * only until the next sym_module_add_func / sym_module_add_cfi (keep an
  * index across calls).  add_file/add_origin do not look for an equal
@@ -124,6 +143,12 @@ void sym_module_free(sym_module *m);
 uint32_t sym_module_add_file(sym_module *m, const char *path);
 uint32_t sym_module_add_origin(sym_module *m, const char *name);
 sym_func *sym_module_add_func(sym_module *m, uint64_t addr, uint64_t size, const char *name);
+/* Room for exactly this many more lines / INLINE records / inline ranges
+ * (summed over the INLINE records), for a producer that knows them before
+ * adding them: the arrays then come from the module's pool rather than
+ * malloc, with no slack.  Adding more than reserved still works (the array
+ * moves to malloc).  Call it before the function's first line / INLINE. */
+void sym_func_reserve(sym_module *m, sym_func *f, size_t nlines, size_t ninlines, size_t nranges);
 void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size, uint32_t line, uint32_t file);
 sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint32_t call_line,
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
@@ -163,8 +188,14 @@ typedef struct sym_write_options {
 
 /* Writes a finalized module in canonical order to out. */
 int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err);
-/* The same, appended to a buffer (used for atomic store writes). */
+/* The same, appended to a buffer. */
 void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out);
+/* The same, handed to sink in pieces of about a megabyte as they are
+ * formatted (a big module's text need never be held whole).  sink returns
+ * false when it failed; nothing more is sent then, and sym_write_to returns
+ * false. */
+typedef bool (*sym_sink_fn)(const char *data, size_t len, void *ctx);
+bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn sink, void *ctx);
 
 /* ---- parser ------------------------------------------------------------ */
 

@@ -23,6 +23,7 @@ void sym_grow(void **p, size_t *cap, size_t n, size_t need, size_t elem);
 typedef struct sym_strmap {
     const char **keys;
     uint32_t *vals;
+    uint64_t *hashes;
     size_t cap, n;
 } sym_strmap;
 
@@ -30,6 +31,21 @@ void sym_strmap_init(sym_strmap *t);
 void sym_strmap_free(sym_strmap *t);
 /* Returns the id stored for s, or stores and returns id when s is new. */
 uint32_t sym_strmap_intern(sym_strmap *t, const char *s, uint32_t id, bool *added);
+/* The stored key equal to s, NULL when there is none. */
+const char *sym_strmap_find(const sym_strmap *t, const char *s);
+
+/* The module's pool (pool.c): memory freed only with the module.  align is
+ * a power of two up to 16; the memory is not zeroed. */
+typedef struct sym_pool sym_pool;
+void *sym_pool_alloc(sym_module *m, size_t n, size_t align);
+char *sym_pool_strdup(sym_module *m, const char *s);
+/* The module's one copy of a STACK CFI rule string (a big module has
+ * hundreds of thousands of rows but a few hundred distinct rules). */
+const char *sym_pool_rule(sym_module *m, const char *s);
+void sym_pool_free(sym_pool *p);
+
+/* Frees a function's line and INLINE arrays (pooled or not). */
+void sym_func_release(sym_func *f);
 
 /* Splits the text after "INFO " when it is "CODE_ID <id>[ <code_file>]"
  * with a non-empty id: *id_len is the id's length, *file the code file (NULL

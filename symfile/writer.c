@@ -12,22 +12,34 @@
 
 typedef struct writer {
     sk_buf *b;
-    FILE *out; /* NULL: everything stays in b */
+    sym_sink_fn sink; /* NULL: everything stays in b */
+    void *ctx;
     bool failed;
 } writer;
 
 static void flush(writer *w, bool force)
 {
-    if (!w->out || w->failed || (!force && w->b->len < FLUSH_AT))
+    if (!w->sink || (!force && w->b->len < FLUSH_AT))
         return;
-    if (w->b->len && fwrite(w->b->data, 1, w->b->len, w->out) != w->b->len)
+    if (!w->failed && w->b->len && !w->sink(w->b->data, w->b->len, w->ctx))
         w->failed = true;
     sk_buf_reset(w->b);
 }
 
+/* sk_buf_room without the call while the buffer has room (it is flushed
+ * at a megabyte, so it nearly always has). */
+static inline char *room(sk_buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+        return b->data + b->len;
+    return sk_buf_room(b, n);
+}
+
 static inline void put(sk_buf *b, const char *s, size_t n)
 {
-    sk_buf_append(b, s, n);
+    char *p = room(b, n);
+    memcpy(p, s, n);
+    sk_buf_commit(b, p + n);
 }
 #define PUT(b, lit) put((b), lit, sizeof(lit) - 1)
 
@@ -105,7 +117,8 @@ static void write_func(writer *w, const sym_func *f)
      * formatted straight into the buffer, a record at a time. */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
-        char *p = sk_buf_room(b, 7 + 4 * 21);
+        const sym_range *rs = sym_inline_ranges(f, in);
+        char *p = room(b, 7 + 4 * 21);
         memcpy(p, "INLINE ", 7);
         p = sk_fmt_dec(p + 7, in->depth);
         *p++ = ' ';
@@ -116,18 +129,18 @@ static void write_func(writer *w, const sym_func *f)
         p = sk_fmt_dec(p, in->origin);
         sk_buf_commit(b, p);
         for (uint32_t r = 0; r < in->nranges; r++) {
-            p = sk_buf_room(b, 2 * 17 + 1);
+            p = room(b, 2 * 17 + 1);
             *p++ = ' ';
-            p = sk_fmt_hex(p, in->ranges[r].addr);
+            p = sk_fmt_hex(p, rs[r].addr);
             *p++ = ' ';
-            p = sk_fmt_hex(p, in->ranges[r].size);
+            p = sk_fmt_hex(p, rs[r].size);
             sk_buf_commit(b, p);
         }
         sk_buf_putc(b, '\n');
     }
     for (size_t i = 0; i < f->nlines; i++) {
         const sym_line *l = &f->lines[i];
-        char *p = sk_buf_room(b, 2 * 17 + 2 * 21);
+        char *p = room(b, 2 * 17 + 2 * 21);
         p = sk_fmt_hex(p, l->addr);
         *p++ = ' ';
         p = sk_fmt_hex(p, l->size);
@@ -214,21 +227,32 @@ static void write_all(writer *w, const sym_module *m, const sym_write_options *o
 
 void sym_write_buf(const sym_module *m, const sym_write_options *opt, sk_buf *out)
 {
-    writer w = {.b = out, .out = NULL, .failed = false};
+    writer w = {.b = out};
     write_all(&w, m, opt);
+}
+
+bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn sink, void *ctx)
+{
+    sk_buf b;
+    sk_buf_init(&b);
+    writer w = {.b = &b, .sink = sink, .ctx = ctx};
+    write_all(&w, m, opt);
+    flush(&w, true);
+    sk_buf_free(&b);
+    return !w.failed;
+}
+
+static bool to_stdio(const char *data, size_t len, void *ctx)
+{
+    return fwrite(data, 1, len, ctx) == len;
 }
 
 int sym_write(const sym_module *m, const sym_write_options *opt, FILE *out, sk_error *err)
 {
-    sk_buf b;
-    sk_buf_init(&b);
-    writer w = {.b = &b, .out = out, .failed = false};
-    write_all(&w, m, opt);
-    flush(&w, true);
-    sk_buf_free(&b);
-    if (!w.failed && fflush(out) != 0)
-        w.failed = true;
-    if (w.failed)
+    bool ok = sym_write_to(m, opt, to_stdio, out);
+    if (ok && fflush(out) != 0)
+        ok = false;
+    if (!ok)
         return sk_fail(err, SK_EIO, "writing .sym failed: %s", strerror(errno));
     return SK_OK;
 }

@@ -238,14 +238,10 @@ static void merge(merger *mg, const unit_ref *ref, dsu_result *r)
          * ceph-osd that slack was 40 MB of a model that lives until the
          * .sym is written).  Any later growth still goes through the
          * model's own doubling, which starts from whatever cap is here. */
-        if (fn->nlines) {
-            f->lines = sk_xmalloc((size_t)fn->nlines * sizeof *f->lines);
-            f->lines_cap = fn->nlines;
-        }
-        if (fn->ninlines) {
-            f->inlines = sk_xmalloc((size_t)fn->ninlines * sizeof *f->inlines);
-            f->inlines_cap = fn->ninlines;
-        }
+        size_t nranges = 0;
+        for (uint32_t k = 0; k < fn->ninlines; k++)
+            nranges += r->inlines[fn->first_inline + k].nranges;
+        sym_func_reserve(m, f, fn->nlines, fn->ninlines, nranges);
         for (uint32_t k = 0; k < fn->nlines; k++) {
             const dsu_line *l = &r->lines[fn->first_line + k];
             sym_func_add_line(m, f, l->addr - load, l->size, l->line, MAP_FILE(l->file));

@@ -384,7 +384,8 @@ static size_t move_functions(ds_context *ctx, sym_module *scratch, const moved *
             }
             sym_range *rs = sk_xcalloc(in->nranges ? in->nranges : 1, sizeof *rs);
             for (uint32_t r = 0; r < in->nranges; r++)
-                rs[r] = (sym_range){in->ranges[r].addr + delta - ctx->load_addr, in->ranges[r].size};
+                rs[r] = (sym_range){sym_inline_ranges(sf, in)[r].addr + delta - ctx->load_addr,
+                                    sym_inline_ranges(sf, in)[r].size};
             sym_func_add_inline(m, f, in->depth, in->call_line, cf, og, rs, in->nranges);
             free(rs);
         }

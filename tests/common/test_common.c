@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -180,6 +181,83 @@ static void test_atomic_write_and_map(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The record formatters against printf, at every digit-count boundary. */
+static void test_fmt_numbers(void **state)
+{
+    (void)state;
+    for (unsigned bit = 0; bit <= 64; bit++) {
+        uint64_t base = bit == 64 ? UINT64_MAX : (1ull << bit);
+        for (int d = -1; d <= 1; d++) {
+            uint64_t v = base + (uint64_t)(int64_t)d;
+            uint64_t tens = 1;
+            for (unsigned k = 0; k < 20; k++, tens *= 10) {
+                uint64_t vals[] = {v, tens - 1, tens, tens + 1, v / (tens ? tens : 1)};
+                for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+                    char got[32], want[32];
+                    *sk_fmt_hex(got, vals[i]) = '\0';
+                    snprintf(want, sizeof want, "%llx", (unsigned long long)vals[i]);
+                    assert_string_equal(got, want);
+                    *sk_fmt_dec(got, vals[i]) = '\0';
+                    snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+                    assert_string_equal(got, want);
+                }
+            }
+        }
+    }
+}
+
+/* The streaming form: pieces land in one file, renamed into place only on
+ * commit; an abort or a failed write leaves nothing behind. */
+static void test_atomic_file_streamed(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sk-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *file = sk_path_join(dir, "f.sym");
+    sk_error err = {0};
+    sk_atomic_file f;
+    assert_int_equal(sk_atomic_open(&f, file, &err), SK_OK);
+    assert_true(sk_atomic_write(&f, "hel", 3));
+    assert_true(sk_atomic_write(&f, "", 0));
+    assert_true(sk_atomic_write(&f, "lo", 2));
+    assert_false(sk_is_file(file)); /* not there before the commit */
+    assert_int_equal(sk_atomic_commit(&f, &err), SK_OK);
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal(sk_read_file(file, &data, &size, &err), SK_OK);
+    assert_int_equal(size, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+
+    /* Abort: the old file stays as it was, no temporary is left. */
+    assert_int_equal(sk_atomic_open(&f, file, &err), SK_OK);
+    assert_true(sk_atomic_write(&f, "other", 5));
+    sk_atomic_abort(&f);
+    /* A failed write (the descriptor closed under it) fails the commit. */
+    assert_int_equal(sk_atomic_open(&f, file, &err), SK_OK);
+    close(f.fd);
+    assert_false(sk_atomic_write(&f, "x", 1));
+    assert_false(sk_atomic_write(&f, "y", 1));
+    f.fd = open("/dev/null", O_WRONLY);
+    assert_int_equal(sk_atomic_commit(&f, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "f.sym: write failed"));
+    assert_int_equal(sk_read_file(file, &data, &size, &err), SK_OK);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 1", dir);
+    assert_int_equal(system(cmd), 0);
+
+    /* A directory that does not exist: one line naming the file. */
+    char *missing = sk_path_join(dir, "no/such/f.sym");
+    assert_int_equal(sk_atomic_open(&f, missing, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "no/such/f.sym: cannot create"));
+    free(missing);
+    free(file);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_error_prefix(void **state)
 {
     (void)state;
@@ -203,6 +281,8 @@ int main(void)
         cmocka_unit_test(test_arena),
         cmocka_unit_test(test_crc32),
         cmocka_unit_test(test_atomic_write_and_map),
+        cmocka_unit_test(test_fmt_numbers),
+        cmocka_unit_test(test_atomic_file_streamed),
         cmocka_unit_test(test_error_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

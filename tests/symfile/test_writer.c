@@ -197,6 +197,55 @@ static void test_write_file(void **state)
     sym_module_free(&m);
 }
 
+typedef struct chunks {
+    sk_buf all;
+    size_t calls, biggest, fail_at; /* fail_at: the call that fails (1-based), 0 never */
+} chunks;
+
+static bool collect(const char *data, size_t len, void *ctx)
+{
+    chunks *c = ctx;
+    c->calls++;
+    if (len > c->biggest)
+        c->biggest = len;
+    if (c->calls == c->fail_at)
+        return false;
+    sk_buf_append(&c->all, data, len);
+    return true;
+}
+
+/* A big module reaches the sink in pieces, never whole, and a sink that
+ * fails is not called again. */
+static void test_write_to_sink(void **state)
+{
+    (void)state;
+    sym_module m;
+    build(&m);
+    sym_func *f = &m.funcs[1];
+    f->size = 0x1000000;
+    for (uint32_t i = 0; i < 400000; i++)
+        sym_func_add_line(&m, f, 0x2000 + i * 4, 4, i, 0);
+    char *want = write_str(&m, NULL);
+    size_t want_len = strlen(want);
+    assert_true(want_len > (4u << 20));
+    chunks c = {0};
+    sk_buf_init(&c.all);
+    assert_true(sym_write_to(&m, NULL, collect, &c));
+    assert_int_equal(c.all.len, want_len);
+    assert_memory_equal(c.all.data, want, want_len);
+    assert_true(c.calls > 4);
+    assert_true(c.biggest < (2u << 20));
+    sk_buf_free(&c.all);
+
+    chunks bad = {.fail_at = 2};
+    sk_buf_init(&bad.all);
+    assert_false(sym_write_to(&m, NULL, collect, &bad));
+    assert_int_equal(bad.calls, 2);
+    sk_buf_free(&bad.all);
+    free(want);
+    sym_module_free(&m);
+}
+
 /* A write error is reported, not ignored. */
 static void test_write_error(void **state)
 {
@@ -225,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_minimal_header),
         cmocka_unit_test(test_func_before_public_and_extremes),
         cmocka_unit_test(test_write_file),
+        cmocka_unit_test(test_write_to_sink),
         cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
