@@ -184,7 +184,7 @@ static void report(const ds_pack_result *r, void *ctx)
         if (pg->bar) {
             pthread_mutex_lock(&pg->lock);
             progress_event(pg, r);
-            progress_draw(pg, r->status == DS_PACK_PLAN);
+            progress_draw(pg, true); /* few: each one shown */
             pthread_mutex_unlock(&pg->lock);
         }
         return;
