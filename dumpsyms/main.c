@@ -57,11 +57,14 @@ static void usage(FILE *out)
           "                        DEBUGINFOD_URLS); checked by build-id and CRC like\n"
           "                        any debug file.  Off by default\n"
           "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
-          "                        the number of files dumped at once\n"
+          "                        the number of files dumped at once, and of\n"
+          "                        packages read at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
           "  -v, --verbose         say what is being done on stderr\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"
+          "\n"
+          "With --store, a progress bar on stderr when it is a terminal (not with -v).\n"
           "\n"
           "Exit status: 0 on success, 1 when the input cannot be dumped, 2 on usage errors.\n",
           out);
