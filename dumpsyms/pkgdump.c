@@ -297,21 +297,24 @@ static void release_deferred(run *r, bool all)
     free(ready);
 }
 
-/* The waiting binary this debug file belongs to, taken off the list. */
+/* The waiting binary this debug file belongs to, taken off the list.  The
+ * CRC of the whole debug file (for binaries without a build-id) is
+ * computed once, and outside the lock: it reads the whole file. */
 static pkg_obj *take_waiting(run *r, pkg_obj *dbg)
 {
+    bool want_crc = false;
+    pthread_mutex_lock(&r->rlock);
+    for (size_t i = 0; i < r->nwaiting && !want_crc; i++)
+        want_crc = !r->waiting[i]->obj.build_id_len;
+    pthread_mutex_unlock(&r->rlock);
+    uint32_t crc = want_crc ? (uint32_t)crc32_z(0, dbg->obj.map.data, dbg->obj.map.size) : 0;
     pkg_obj *bin = NULL;
-    bool have_crc = false;
-    uint32_t crc = 0;
     pthread_mutex_lock(&r->rlock);
     for (size_t i = 0; i < r->nwaiting; i++) {
         pkg_obj *b = r->waiting[i];
-        if (!b->obj.build_id_len && !have_crc) {
-            /* The CRC of the whole file, once per debug file. */
-            crc = (uint32_t)crc32_z(0, dbg->obj.map.data, dbg->obj.map.size);
-            have_crc = true;
-        }
-        if (pairs_with(b, dbg, have_crc ? &crc : NULL)) {
+        /* (A binary without build-id cannot have arrived since: phase 1,
+         * which adds them, is over.) */
+        if (pairs_with(b, dbg, want_crc ? &crc : NULL)) {
             bin = b;
             r->waiting[i] = r->waiting[--r->nwaiting];
             break;
