@@ -98,9 +98,9 @@ if [ "$CEPH" = 1 ]; then
     # shellcheck disable=SC2086
     run "ceph-osd from .deb" $debs
     # shellcheck disable=SC2086
-    run "ceph-osd installed --inlines" --inlines $bins
+    [ "${NO_INLINES:-0}" = 1 ] || run "ceph-osd installed --inlines" --inlines $bins
     # shellcheck disable=SC2086
-    run "ceph-osd from .deb --inlines" --inlines $debs
+    [ "${NO_INLINES:-0}" = 1 ] || run "ceph-osd from .deb --inlines" --inlines $debs
 fi
 
 if [ "$MANY" = 1 ]; then

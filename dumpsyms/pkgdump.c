@@ -77,6 +77,7 @@ typedef struct run {
     pkg_ent **phase_pkgs; /* the packages of the current phase */
     size_t nphase, next_pkg;
     int phase;            /* 1 or 2 */
+    int xz_threads;       /* liblzma threads per data.tar.xz */
 } run;
 
 typedef struct reader {
@@ -407,7 +408,7 @@ static void *read_packages(void *arg)
         pkg_ent *p = r->phase_pkgs[i];
         reader rd = {.r = r, .pkg = p};
         sk_error err = {0};
-        if (ds_pkg_read(p->path, on_member, &rd, &err) != SK_OK) {
+        if (ds_pkg_read(p->path, r->xz_threads, on_member, &rd, &err) != SK_OK) {
             p->failed = true;
             report_failure(r, p->path, p->path, err.msg);
         }
@@ -463,6 +464,7 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
      * (a big program's DWARF then still uses every core). */
     r.opt.jobs = nthreads > 1 ? 1 : 0;
     r.qcap = (size_t)nthreads;
+    r.xz_threads = nthreads;
     r.queue = sk_xcalloc(r.qcap, sizeof *r.queue);
     pthread_t tids[64];
     int started = 0;
