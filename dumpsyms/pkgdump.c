@@ -25,7 +25,8 @@
  * is dumped with what the disk offers (--debug-dir), like an installed
  * binary.  Dumps run on a pool of N threads fed through a queue of N, so
  * at most about N packages' debug files, N queued and N dumping are in
- * memory at once.
+ * memory at once (and each reader's xz blocks, package.c: <= 128 MiB a
+ * decoder thread).
  */
 #include <pthread.h>
 #include <stdlib.h>
