@@ -1,11 +1,15 @@
 #!/bin/sh
 # dumpsyms-distro-bench.sh — the packager's jobs, timed: every ELF file of
-# this system into one store, and ceph-osd straight from its two .deb files
-# versus the same files installed.  Prints files, files/s, wall time, user
-# time, peak RSS and what was written, for a person to compare across
-# commits (or with Breakpad's dump_syms).
+# this system into one store, ceph-osd straight from its two .deb files
+# versus the same files installed, and many packages read straight from
+# the apt cache with -j1 and -j2.  Prints files (results: files or package
+# members), files/s, wall time, user time, peak RSS and what was written,
+# for a person to compare across commits (or with Breakpad's dump_syms).
 #
-#   bench/dumpsyms-distro-bench.sh [DUMPSYMS] [--no-install] [--no-system] [--no-ceph]
+#   bench/dumpsyms-distro-bench.sh [DUMPSYMS] [--no-install] [--no-system] [--no-ceph] [--no-many]
+#
+# The many-packages run takes the first $DUMPSYMS_BENCH_PACKAGES (default
+# 200) *_amd64.deb files under 2 MB in /var/cache/apt/archives, by name.
 #
 # ceph-osd and ceph-osd-dbg are installed (and their .deb files fetched
 # into the apt cache) unless --no-install is given.  This is a benchmark,
@@ -17,12 +21,15 @@ DUMPSYMS=""
 INSTALL=1
 SYSTEM=1
 CEPH=1
+MANY=1
+NPKGS=${DUMPSYMS_BENCH_PACKAGES:-200}
 for a in "$@"; do
     case "$a" in
     --no-install) INSTALL=0 ;;
     --no-system) SYSTEM=0 ;;
     --no-ceph) CEPH=0 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --no-many) MANY=0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) DUMPSYMS=$a ;;
     esac
 done
@@ -91,7 +98,20 @@ if [ "$CEPH" = 1 ]; then
     # shellcheck disable=SC2086
     run "ceph-osd from .deb" $debs
     # shellcheck disable=SC2086
-    run "ceph-osd installed --inlines" --inlines $bins
+    [ "${NO_INLINES:-0}" = 1 ] || run "ceph-osd installed --inlines" --inlines $bins
     # shellcheck disable=SC2086
-    run "ceph-osd from .deb --inlines" --inlines $debs
+    [ "${NO_INLINES:-0}" = 1 ] || run "ceph-osd from .deb --inlines" --inlines $debs
+fi
+
+if [ "$MANY" = 1 ]; then
+    many=$(find /var/cache/apt/archives -maxdepth 1 -name '*_amd64.deb' -size -2M | LC_ALL=C sort | head -n "$NPKGS")
+    n=$(echo "$many" | grep -c . || true)
+    if [ "$n" -gt 0 ]; then
+        # shellcheck disable=SC2086
+        run "$n packages -j1" -j1 $many
+        # shellcheck disable=SC2086
+        run "$n packages -j2" -j2 $many
+    else
+        echo "dumpsyms-distro-bench: no .deb files in /var/cache/apt/archives: many-packages run left out" >&2
+    fi
 fi

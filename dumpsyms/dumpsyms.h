@@ -97,6 +97,12 @@ typedef enum ds_pack_status {
     DS_PACK_WRITTEN, /* a .sym was written */
     DS_PACK_EMPTY,   /* valid ELF with nothing to write (reported, not a failure) */
     DS_PACK_FAILED,  /* could not be dumped (message says why) */
+    /* Progress events, not outcomes (a callback that only logs outcomes
+     * ignores them): */
+    DS_PACK_PLAN,         /* once, before the first dump: planned_files and
+                             planned_packages are what will be done */
+    DS_PACK_PACKAGE_DONE, /* a package (input) has been read to its end or
+                             its damage; members = its ELF members */
 } ds_pack_status;
 
 /* One file's outcome; strings are valid during the callback only. */
@@ -109,17 +115,25 @@ typedef struct ds_pack_result {
     const char *message;    /* why it failed / was empty */
     size_t funcs, publics, cfi;
     size_t cfi_synth_functions; /* functions whose CFI was synthesized */
+    const char *package;    /* the package a member came from, else NULL */
+    size_t planned_files, planned_packages; /* DS_PACK_PLAN */
+    size_t members;                         /* DS_PACK_PACKAGE_DONE */
 } ds_pack_result;
 
 typedef void (*ds_pack_report_fn)(const ds_pack_result *r, void *ctx);
 
 typedef struct ds_pack_totals {
-    size_t written, empty, failed;
+    size_t written, empty, failed; /* outcomes, files and package members */
+    size_t packages;               /* packages given */
+    size_t packages_failed;        /* of those, unreadable or damaged */
+    size_t members;                /* ELF members read from packages */
+    size_t paired;                 /* binaries dumped with a debug file from the packages */
 } ds_pack_totals;
 
 /* Dumps every input (files, and directories walked recursively for ELF
  * files) into store_dir, file_jobs files at a time (0 = all cores).  report
- * is called once per file, serialized, as files complete.  Returns SK_OK
+ * is called once per file, serialized, as files complete (and for the
+ * progress events above).  Returns SK_OK
  * when no file failed. */
 int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir, const ds_options *opt,
                int file_jobs, ds_pack_report_fn report, void *report_ctx, ds_pack_totals *totals);

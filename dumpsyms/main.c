@@ -1,7 +1,10 @@
 /* main.c — the dumpsyms command line: parse flags, call ds_dump, write. */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dumpsyms.h"
@@ -54,34 +57,146 @@ static void usage(FILE *out)
           "                        DEBUGINFOD_URLS); checked by build-id and CRC like\n"
           "                        any debug file.  Off by default\n"
           "  -j, --jobs N          worker threads (default: all cores); with --store,\n"
-          "                        the number of files dumped at once\n"
+          "                        the number of files dumped at once, and of\n"
+          "                        packages read at once\n"
           "      --no-generator    leave out the INFO GENERATOR record\n"
           "  -v, --verbose         say what is being done on stderr\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"
           "\n"
+          "With --store, a progress bar on stderr when it is a terminal (not with -v).\n"
+          "\n"
           "Exit status: 0 on success, 1 when the input cannot be dumped, 2 on usage errors.\n",
           out);
 }
 
-/* On a terminal, a progress line on stderr (files done so far, by
- * outcome), cleared before each result line so the two never mix. */
+/* The progress bar: on stderr, only when stderr is a terminal (a log or a
+ * CI run gets the result lines on stdout and nothing else), not with -v
+ * (whose lines would tear it).  It is one line redrawn in place (files and
+ * packages done of total, the current rate) and cleared before anything
+ * else is written to the terminal — a result line when stdout is the same
+ * terminal, a warning — and at the end, so nothing of it is left. */
 typedef struct progress {
     bool bar;
-    size_t written, empty, failed;
+    bool stdout_tty;     /* result lines land on the same terminal */
+    bool shown;          /* the bar is on the screen */
+    pthread_mutex_t lock; /* the bar against warnings from worker threads */
+    size_t files_total, packages_total, files_done, packages_done, members;
+    size_t results;      /* outcomes so far (files and members) */
+    double start, last_draw, rate_since, rate;
+    size_t rate_base;
 } progress;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void progress_clear(progress *p)
 {
-    if (p->bar)
+    if (p->shown) {
         fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->shown = false;
+    }
+}
+
+static void progress_draw(progress *p, bool force)
+{
+    double t = now_s();
+    if (!force && p->shown && t - p->last_draw < 0.1)
+        return; /* ten redraws a second are plenty */
+    /* The current rate: outcomes per second over the last second or so
+     * (over the whole run until a second has passed). */
+    if (t - p->rate_since >= 1.0) {
+        p->rate = (double)(p->results - p->rate_base) / (t - p->rate_since);
+        p->rate_base = p->results;
+        p->rate_since = t;
+    } else if (p->rate_base == 0 && t > p->start) {
+        p->rate = (double)p->results / (t - p->start);
+    }
+    p->last_draw = t;
+    size_t total = p->files_total + p->packages_total;
+    size_t done = p->files_done + p->packages_done;
+    if (done > total)
+        done = total;
+    char text[256];
+    int len = 0;
+    if (p->files_total)
+        len += snprintf(text + len, sizeof text - (size_t)len, " %zu/%zu files",
+                        p->files_done < p->files_total ? p->files_done : p->files_total, p->files_total);
+    if (p->packages_total)
+        len += snprintf(text + len, sizeof text - (size_t)len, "%s %zu/%zu packages (%zu members)",
+                        p->files_total ? "," : "", p->packages_done, p->packages_total, p->members);
+    snprintf(text + len, sizeof text - (size_t)len, ", %.1f/s", p->rate);
+    struct winsize ws;
+    int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+    /* Never as wide as the terminal: a wrapped line cannot be cleared. */
+    int room = cols - 1 - (int)strlen("dumpsyms: [] ") - (int)strlen(text);
+    int width = room > 40 ? 40 : room;
+    char bar[48] = "";
+    if (width >= 10) {
+        int fill = total ? (int)((double)done / (double)total * width) : 0;
+        bar[0] = '[';
+        for (int i = 0; i < width; i++)
+            bar[1 + i] = i < fill ? '#' : '.';
+        bar[1 + width] = ']';
+        bar[2 + width] = '\0';
+    }
+    char line[512];
+    snprintf(line, sizeof line, "dumpsyms: %s%s", bar, text);
+    if ((int)strlen(line) > cols - 1)
+        line[cols > 1 ? cols - 1 : 0] = '\0';
+    fprintf(stderr, "\r%s\033[K", line);
+    fflush(stderr);
+    p->shown = true;
+}
+
+/* Warnings go through the bar: cleared, the line, the bar again. */
+static void progress_log_sink(sk_log_level level, const char *msg, void *ctx)
+{
+    progress *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    bool was = p->shown;
+    progress_clear(p);
+    sk_log_stderr_sink(level, msg, "dumpsyms");
+    if (was)
+        progress_draw(p, true);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Progress events: the bar's totals. */
+static void progress_event(progress *pg, const ds_pack_result *r)
+{
+    if (r->status == DS_PACK_PLAN) {
+        pg->files_total += r->planned_files;
+        pg->packages_total += r->planned_packages;
+    } else {
+        pg->packages_done++;
+        pg->members += r->members;
+    }
 }
 
 /* One line per file on stdout: what a packager's log wants to keep. */
 static void report(const ds_pack_result *r, void *ctx)
 {
     progress *pg = ctx;
-    progress_clear(pg);
+    if (r->status == DS_PACK_PLAN || r->status == DS_PACK_PACKAGE_DONE) {
+        if (pg->bar) {
+            pthread_mutex_lock(&pg->lock);
+            progress_event(pg, r);
+            progress_draw(pg, true); /* few: each one shown */
+            pthread_mutex_unlock(&pg->lock);
+        }
+        return;
+    }
+    if (pg->bar) {
+        pthread_mutex_lock(&pg->lock);
+        if (pg->stdout_tty)
+            progress_clear(pg);
+    }
     switch (r->status) {
     case DS_PACK_WRITTEN: {
         bool separate = r->debug_file && strcmp(r->debug_file, r->input) != 0;
@@ -105,29 +220,51 @@ static void report(const ds_pack_result *r, void *ctx)
         printf("FAILED  %s: %s\n", r->input, msg);
         break;
     }
+    case DS_PACK_PLAN:
+    case DS_PACK_PACKAGE_DONE:
+        break;
     }
     fflush(stdout);
-    if (r->status == DS_PACK_WRITTEN)
-        pg->written++;
-    else if (r->status == DS_PACK_EMPTY)
-        pg->empty++;
-    else
-        pg->failed++;
     if (pg->bar) {
-        fprintf(stderr, "dumpsyms: %zu files done: %zu written, %zu empty, %zu failed",
-                pg->written + pg->empty + pg->failed, pg->written, pg->empty, pg->failed);
-        fflush(stderr);
+        pg->results++;
+        /* A package's own failure is counted by its PACKAGE_DONE. */
+        if (!r->package)
+            pg->files_done++;
+        progress_draw(pg, pg->stdout_tty);
+        pthread_mutex_unlock(&pg->lock);
     }
+}
+
+/* The final count on stdout; with packages, what was read from them. */
+static void final_count(const ds_pack_totals *t)
+{
+    printf("dumpsyms: %zu written, %zu empty, %zu failed", t->written, t->empty, t->failed);
+    if (t->packages) {
+        printf("; %zu package%s", t->packages, t->packages == 1 ? "" : "s");
+        if (t->packages_failed)
+            printf(" (%zu damaged or unreadable)", t->packages_failed);
+        printf(", %zu ELF member%s, %zu paired with a debug file", t->members, t->members == 1 ? "" : "s",
+               t->paired);
+    }
+    putchar('\n');
 }
 
 static int package(char **inputs, int ninputs, const char *store, const ds_options *opt)
 {
     ds_pack_totals t;
-    progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO)};
+    progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO), .stdout_tty = isatty(STDOUT_FILENO)};
+    pthread_mutex_init(&pg.lock, NULL);
+    pg.start = pg.rate_since = now_s();
+    if (pg.bar)
+        sk_log_set_sink(progress_log_sink, &pg, SK_LOG_WARN);
     int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, &pg,
                         &t);
-    progress_clear(&pg);
-    printf("dumpsyms: %zu written, %zu empty, %zu failed\n", t.written, t.empty, t.failed);
+    if (pg.bar) {
+        sk_log_set_sink(sk_log_stderr_sink, "dumpsyms", SK_LOG_WARN);
+        progress_clear(&pg);
+    }
+    pthread_mutex_destroy(&pg.lock);
+    final_count(&t);
     return rc == SK_OK ? 0 : 1;
 }
 

@@ -257,6 +257,10 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     free(bad.v);
     p.files = files.v;
     p.nfiles = files.n;
+    if (report) { /* for a progress display: what is ahead */
+        ds_pack_result plan = {.status = DS_PACK_PLAN, .planned_files = files.n, .planned_packages = pkgs.n};
+        report(&plan, report_ctx);
+    }
 
     int nthreads = file_jobs > 0 ? file_jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)

@@ -2,16 +2,31 @@
  * pkgdump.c — packager mode over .deb/.rpm packages (ds_package_archives,
  * package.h).
  *
- * Packages are read one after the other, binary packages before debug
- * packages (names with -dbg, -dbgsym, -debuginfo, or .ddeb), so that only
- * the binaries (small) wait in memory for their debug files, and each debug
- * file is dumped with its binary as soon as it has been read and then
- * freed.  Binaries are matched to debug files by build-id, else by
- * .gnu_debuglink name and CRC.  A debug file that links to a dwz
- * supplementary file not read yet waits for it (Debian's .dwz/ comes after
- * .build-id/ in the tar).  What is left at the end is dumped with what the
- * disk offers (--debug-dir), like an installed binary.  Dumps run on a pool
- * of threads, fed through a small queue so memory stays bounded.
+ * Packages are read several at a time (-j N: up to N reader threads, each
+ * reading one package with libarchive) in two phases, so that pairing does
+ * not depend on the order the packages are given in or finish in:
+ *
+ *   1. the binary packages (any name but -dbg, -dbgsym, -debuginfo, .ddeb):
+ *      a member with its own DWARF, or with nothing to pair by, is dumped at
+ *      once; a stripped one waits in memory (binaries are small) for its
+ *      debug file.  Debug files met here (usr/lib/debug/, *.debug) are not
+ *      looked at: their package is read again in phase 2.
+ *   2. once every binary is known, the debug packages (and those binary
+ *      packages that carry debug files): each debug file is paired with its
+ *      waiting binary by build-id, else by .gnu_debuglink name and CRC,
+ *      handed to the dump pool and freed after the dump; one nobody waits
+ *      for is freed at once.  Binaries in a debug package are dumped as
+ *      they are (with --debug-dir's help), not paired.
+ *
+ * A debug file that links to a dwz supplementary file not read yet waits
+ * for it (Debian's .dwz/ comes after .build-id/ in the tar, Fedora's may be
+ * in another -debuginfo package): that is what a reader holds beyond the
+ * member in hand, about one package's debug files.  What is left at the end
+ * is dumped with what the disk offers (--debug-dir), like an installed
+ * binary.  Dumps run on a pool of N threads fed through a queue of N, so
+ * at most about N packages' debug files, N queued and N dumping are in
+ * memory at once (and each reader's xz blocks, package.c: <= 128 MiB a
+ * decoder thread).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,12 +41,21 @@
 typedef struct pkg_obj {
     char *name;   /* "PACKAGE:MEMBER" */
     char *member; /* MEMBER */
+    const char *pkg;
     ds_object obj;
 } pkg_obj;
 
 typedef struct job {
     pkg_obj *bin, *dbg; /* dbg may be NULL */
 } job;
+
+typedef struct pkg_ent {
+    const char *path;
+    bool debug;      /* a debug package by its name */
+    bool has_debug;  /* phase 1 met debug files in it */
+    bool failed;
+    size_t members;  /* ELF members read */
+} pkg_ent;
 
 typedef struct run {
     const char *store;
@@ -45,13 +69,22 @@ typedef struct run {
     size_t qhead, qlen, qcap;
     bool closing;
     int nworkers;         /* 0: jobs run on the reading thread */
-    /* Reader-thread state. */
+    /* Readers' shared state, under rlock. */
+    pthread_mutex_t rlock;
     pkg_obj **waiting; /* binaries waiting for their debug file */
     size_t nwaiting, waiting_cap;
     pkg_obj **deferred; /* debug files waiting for their dwz file: [2k] bin, [2k+1] dbg */
     size_t ndeferred, deferred_cap;
-    const char *pkg;    /* the package being read */
+    pkg_ent **phase_pkgs; /* the packages of the current phase */
+    size_t nphase, next_pkg;
+    int phase;            /* 1 or 2 */
+    int xz_threads;       /* liblzma threads per data.tar.xz */
 } run;
+
+typedef struct reader {
+    run *r;
+    pkg_ent *pkg; /* the package being read */
+} reader;
 
 static void pkg_obj_free(pkg_obj *o)
 {
@@ -77,9 +110,9 @@ static void count_and_report(run *r, const ds_pack_result *res)
     pthread_mutex_unlock(&r->lock);
 }
 
-static void report_failure(run *r, const char *input, const char *msg)
+static void report_failure(run *r, const char *input, const char *pkg, const char *msg)
 {
-    ds_pack_result res = {.input = input, .status = DS_PACK_FAILED, .message = msg};
+    ds_pack_result res = {.input = input, .status = DS_PACK_FAILED, .message = msg, .package = pkg};
     count_and_report(r, &res);
 }
 
@@ -90,13 +123,14 @@ static void dump_job(run *r, job *j)
     sk_error err = {0};
     ds_summary summary;
     char *written = NULL;
-    ds_pack_result res = {.input = j->bin->name};
+    ds_pack_result res = {.input = j->bin->name, .package = j->bin->pkg};
     int rc = ds_dump_object(&j->bin->obj, j->dbg ? &j->dbg->obj : NULL, j->bin->member, &r->opt, &m,
                             &summary, &err);
     if (rc == SK_OK) {
         res.funcs = m.nfuncs;
         res.publics = m.npublics;
         res.cfi = m.ncfi;
+        res.cfi_synth_functions = summary.synth_cfi_functions;
         res.debug_file = j->dbg ? j->dbg->name
                          : summary.debug_file_used[0] && strcmp(summary.debug_file_used, j->bin->obj.path)
                              ? summary.debug_file_used
@@ -114,6 +148,11 @@ static void dump_job(run *r, job *j)
         res.status = DS_PACK_FAILED;
         res.message = err.msg;
         res.written = NULL;
+    }
+    if (j->dbg) {
+        pthread_mutex_lock(&r->lock);
+        r->totals.paired++;
+        pthread_mutex_unlock(&r->lock);
     }
     count_and_report(r, &res);
     free(written);
@@ -142,7 +181,8 @@ static void *worker(void *arg)
     }
 }
 
-/* Hands a job to the pool, waiting while the queue is full. */
+/* Hands a job to the pool, waiting while the queue is full (which is what
+ * keeps the readers from running ahead of the dumps). */
 static void submit(run *r, pkg_obj *bin, pkg_obj *dbg)
 {
     if (r->nworkers == 0) {
@@ -194,7 +234,7 @@ static bool debuglink(ds_object *o, const char **name, uint32_t *crc)
     return true;
 }
 
-static bool pairs_with(pkg_obj *bin, pkg_obj *dbg)
+static bool pairs_with(pkg_obj *bin, pkg_obj *dbg, const uint32_t *dbg_crc)
 {
     ds_object *b = &bin->obj, *d = &dbg->obj;
     if (b->build_id_len)
@@ -203,7 +243,7 @@ static bool pairs_with(pkg_obj *bin, pkg_obj *dbg)
     const char *link;
     uint32_t crc;
     return debuglink(b, &link, &crc) && strcmp(sk_basename(dbg->member), link) == 0 &&
-           (uint32_t)crc32_z(0, d->map.data, d->map.size) == crc;
+           (dbg_crc ? *dbg_crc : (uint32_t)crc32_z(0, d->map.data, d->map.size)) == crc;
 }
 
 /* A debug file that needs a dwz supplementary file the cache does not hold
@@ -216,48 +256,101 @@ static bool needs_unseen_sup(run *r, pkg_obj *dbg)
     return !ds_sup_cache_has(r->opt.sup_cache, &link);
 }
 
+/* Under rlock, so that a supplementary file added by another reader at
+ * the same time cannot slip between the check and the deferral (it then
+ * releases the pair itself). */
 static void dispatch_debug(run *r, pkg_obj *bin, pkg_obj *dbg)
 {
+    pthread_mutex_lock(&r->rlock);
     if (needs_unseen_sup(r, dbg)) {
         sk_grow((void **)&r->deferred, &r->deferred_cap, r->ndeferred + 2, sizeof *r->deferred);
         r->deferred[r->ndeferred++] = bin;
         r->deferred[r->ndeferred++] = dbg;
+        pthread_mutex_unlock(&r->rlock);
         return;
     }
+    pthread_mutex_unlock(&r->rlock);
     submit(r, bin, dbg);
 }
 
 /* Deferred pairs whose supplementary file is now there (all of them at the
- * end: the disk may still have it, else the dump says what is missing). */
+ * end: the disk may still have it, else the dump says what is missing).
+ * Taken out under rlock, submitted outside it: submit() may wait for the
+ * pool. */
 static void release_deferred(run *r, bool all)
 {
-    size_t k = 0;
+    pkg_obj **ready = NULL;
+    size_t nready = 0, ready_cap = 0, k = 0;
+    pthread_mutex_lock(&r->rlock);
     for (size_t i = 0; i < r->ndeferred; i += 2) {
         if (all || !needs_unseen_sup(r, r->deferred[i + 1])) {
-            submit(r, r->deferred[i], r->deferred[i + 1]);
+            sk_grow((void **)&ready, &ready_cap, nready + 2, sizeof *ready);
+            ready[nready++] = r->deferred[i];
+            ready[nready++] = r->deferred[i + 1];
         } else {
             r->deferred[k++] = r->deferred[i];
             r->deferred[k++] = r->deferred[i + 1];
         }
     }
     r->ndeferred = k;
+    pthread_mutex_unlock(&r->rlock);
+    for (size_t i = 0; i < nready; i += 2)
+        submit(r, ready[i], ready[i + 1]);
+    free(ready);
+}
+
+/* The waiting binary this debug file belongs to, taken off the list.  The
+ * CRC of the whole debug file (for binaries without a build-id) is
+ * computed once, and outside the lock: it reads the whole file. */
+static pkg_obj *take_waiting(run *r, pkg_obj *dbg)
+{
+    bool want_crc = false;
+    pthread_mutex_lock(&r->rlock);
+    for (size_t i = 0; i < r->nwaiting && !want_crc; i++)
+        want_crc = !r->waiting[i]->obj.build_id_len;
+    pthread_mutex_unlock(&r->rlock);
+    uint32_t crc = want_crc ? (uint32_t)crc32_z(0, dbg->obj.map.data, dbg->obj.map.size) : 0;
+    pkg_obj *bin = NULL;
+    pthread_mutex_lock(&r->rlock);
+    for (size_t i = 0; i < r->nwaiting; i++) {
+        pkg_obj *b = r->waiting[i];
+        /* (A binary without build-id cannot have arrived since: phase 1,
+         * which adds them, is over.) */
+        if (pairs_with(b, dbg, want_crc ? &crc : NULL)) {
+            bin = b;
+            r->waiting[i] = r->waiting[--r->nwaiting];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->rlock);
+    return bin;
 }
 
 static int on_member(void *ctx, const char *member, uint8_t *data, size_t size)
 {
-    run *r = ctx;
-    if (has_suffix(member, ".dwo")) {
+    reader *rd = ctx;
+    run *r = rd->r;
+    pkg_ent *pkg = rd->pkg;
+    bool debug_member = is_debug_member(member) || has_suffix(member, ".debug");
+    if (has_suffix(member, ".dwo") || (r->phase == 1 && debug_member) ||
+        (r->phase == 2 && !debug_member && !pkg->debug)) {
+        /* Split DWARF is read by its binary's dump; debug files wait for
+         * phase 2; a binary package's binaries were done in phase 1. */
+        if (r->phase == 1 && debug_member)
+            pkg->has_debug = true;
         free(data);
         return 0;
     }
+    pkg->members++;
     pkg_obj *o = sk_xcalloc(1, sizeof *o);
-    size_t n = strlen(r->pkg) + strlen(member) + 2;
+    size_t n = strlen(pkg->path) + strlen(member) + 2;
     o->name = sk_xmalloc(n);
-    snprintf(o->name, n, "%s:%s", r->pkg, member);
+    snprintf(o->name, n, "%s:%s", pkg->path, member);
     o->member = sk_xstrdup(member);
+    o->pkg = pkg->path;
     sk_error err = {0};
     if (ds_object_open_mem(&o->obj, o->name, data, size, &err) != SK_OK) {
-        report_failure(r, o->name, err.msg);
+        report_failure(r, o->name, pkg->path, err.msg);
         pkg_obj_free(o);
         return 0;
     }
@@ -268,27 +361,25 @@ static int on_member(void *ctx, const char *member, uint8_t *data, size_t size)
         release_deferred(r, false);
         return 0;
     }
-    if (is_debug_member(member) || has_suffix(member, ".debug")) {
-        for (size_t i = 0; i < r->nwaiting; i++) {
-            if (pairs_with(r->waiting[i], o)) {
-                pkg_obj *bin = r->waiting[i];
-                r->waiting[i] = r->waiting[--r->nwaiting];
-                dispatch_debug(r, bin, o);
-                return 0;
-            }
-        }
-        /* No binary wants it (yet): a debug file is not a module. */
-        pkg_obj_free(o);
+    if (debug_member) {
+        pkg_obj *bin = take_waiting(r, o);
+        if (bin)
+            dispatch_debug(r, bin, o);
+        else
+            pkg_obj_free(o); /* no binary wants it: a debug file is not a module */
         return 0;
     }
     const char *link;
     uint32_t crc;
-    if (ds_object_has_dwarf(&o->obj) || (!o->obj.build_id_len && !debuglink(&o->obj, &link, &crc))) {
+    if (r->phase == 2 || ds_object_has_dwarf(&o->obj) ||
+        (!o->obj.build_id_len && !debuglink(&o->obj, &link, &crc))) {
         submit(r, o, NULL);
         return 0;
     }
+    pthread_mutex_lock(&r->rlock);
     sk_grow((void **)&r->waiting, &r->waiting_cap, r->nwaiting + 1, sizeof *r->waiting);
     r->waiting[r->nwaiting++] = o;
+    pthread_mutex_unlock(&r->rlock);
     return 0;
 }
 
@@ -299,12 +390,68 @@ static bool is_debug_package(const char *path)
            has_suffix(b, ".ddeb");
 }
 
+/* Whether a package is read to its end after this phase: the progress
+ * event and the package count come then. */
+static bool last_phase_of(const run *r, const pkg_ent *p)
+{
+    return r->phase == 2 || p->failed || !p->has_debug;
+}
+
+static void *read_packages(void *arg)
+{
+    run *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->rlock);
+        size_t i = r->next_pkg++;
+        pthread_mutex_unlock(&r->rlock);
+        if (i >= r->nphase)
+            return NULL;
+        pkg_ent *p = r->phase_pkgs[i];
+        reader rd = {.r = r, .pkg = p};
+        sk_error err = {0};
+        if (ds_pkg_read(p->path, r->xz_threads, on_member, &rd, &err) != SK_OK) {
+            p->failed = true;
+            report_failure(r, p->path, p->path, err.msg);
+        }
+        if (last_phase_of(r, p)) {
+            ds_pack_result ev = {.input = p->path, .status = DS_PACK_PACKAGE_DONE, .package = p->path,
+                                 .members = p->members};
+            pthread_mutex_lock(&r->lock);
+            r->totals.members += p->members;
+            r->totals.packages_failed += p->failed;
+            if (r->report)
+                r->report(&ev, r->report_ctx);
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+}
+
+/* One phase: its packages read by up to nreaders threads at once. */
+static void run_phase(run *r, int phase, pkg_ent **pkgs, size_t n, int nreaders)
+{
+    r->phase = phase;
+    r->phase_pkgs = pkgs;
+    r->nphase = n;
+    r->next_pkg = 0;
+    if ((size_t)nreaders > n)
+        nreaders = (int)n;
+    pthread_t tids[64];
+    int started = 0;
+    for (int i = 1; i < nreaders; i++)
+        if (pthread_create(&tids[started], NULL, read_packages, r) == 0)
+            started++;
+    read_packages(r); /* this thread is a reader too */
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+}
+
 int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store_dir,
                         const ds_options *opt, int file_jobs, ds_pack_report_fn report,
                         void *report_ctx, ds_pack_totals *totals)
 {
     run r = {.store = store_dir, .opt = *opt, .report = report, .report_ctx = report_ctx};
     pthread_mutex_init(&r.lock, NULL);
+    pthread_mutex_init(&r.rlock, NULL);
     pthread_cond_init(&r.cv, NULL);
     ds_sup_cache *sups = NULL;
     if (!r.opt.sup_cache)
@@ -318,6 +465,7 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
      * (a big program's DWARF then still uses every core). */
     r.opt.jobs = nthreads > 1 ? 1 : 0;
     r.qcap = (size_t)nthreads;
+    r.xz_threads = nthreads;
     r.queue = sk_xcalloc(r.qcap, sizeof *r.queue);
     pthread_t tids[64];
     int started = 0;
@@ -326,20 +474,22 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
             started++;
     r.nworkers = started;
 
-    /* Binary packages first, then debug packages, each group in the order
-     * given. */
-    const char **order = sk_xcalloc(npkgs ? npkgs : 1, sizeof *order);
-    size_t k = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < npkgs; i++)
-            if (is_debug_package(pkgs[i]) == (pass == 1))
-                order[k++] = pkgs[i];
+    /* Phase 1: the binary packages; phase 2: the debug packages and the
+     * binary packages found to hold debug files, each in the order given. */
+    pkg_ent *ents = sk_xcalloc(npkgs ? npkgs : 1, sizeof *ents);
+    pkg_ent **list = sk_xcalloc(npkgs ? npkgs : 1, sizeof *list);
+    size_t n = 0;
     for (size_t i = 0; i < npkgs; i++) {
-        r.pkg = order[i];
-        sk_error err = {0};
-        if (ds_pkg_read(order[i], on_member, &r, &err) != SK_OK)
-            report_failure(&r, order[i], err.msg);
+        ents[i] = (pkg_ent){.path = pkgs[i], .debug = is_debug_package(pkgs[i])};
+        if (!ents[i].debug)
+            list[n++] = &ents[i];
     }
+    run_phase(&r, 1, list, n, nthreads);
+    n = 0;
+    for (size_t i = 0; i < npkgs; i++)
+        if (ents[i].debug || (ents[i].has_debug && !ents[i].failed))
+            list[n++] = &ents[i];
+    run_phase(&r, 2, list, n, nthreads);
     release_deferred(&r, true);
     for (size_t i = 0; i < r.nwaiting; i++)
         submit(&r, r.waiting[i], NULL);
@@ -350,17 +500,23 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
     pthread_mutex_unlock(&r.lock);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    free(order);
+    free(ents);
+    free(list);
     free(r.queue);
     free(r.waiting);
     free(r.deferred);
     ds_sup_cache_free(sups);
     pthread_mutex_destroy(&r.lock);
+    pthread_mutex_destroy(&r.rlock);
     pthread_cond_destroy(&r.cv);
     if (totals) {
         totals->written += r.totals.written;
         totals->empty += r.totals.empty;
         totals->failed += r.totals.failed;
+        totals->packages += npkgs;
+        totals->packages_failed += r.totals.packages_failed;
+        totals->members += r.totals.members;
+        totals->paired += r.totals.paired;
     }
     return r.totals.failed ? SK_EFORMAT : SK_OK;
 }

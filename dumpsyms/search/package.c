@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ typedef struct source {
     const char *path;   /* read from this file, or: */
     const uint8_t *mem; /* this memory */
     size_t mem_size;
+    int xz_threads;     /* for a data.tar.xz: liblzma's threads (<= 1: one) */
 } source;
 
 static const char *clean_member(const char *p)
@@ -199,6 +201,96 @@ static la_ssize_t nest_read(struct archive *inner, void *ctx, const void **buf)
     return got;
 }
 
+/* A data.tar.xz decoded by liblzma's multi-threaded decoder rather than
+ * libarchive's xz filter, which uses one thread: a big debug package's xz
+ * (dpkg-deb writes 24 MiB blocks) is most of the time of reading it.  The
+ * tar reader then sees plain data. */
+typedef struct xzdec {
+    struct archive *outer;
+    lzma_stream z;
+    bool in_eof, done;
+    uint8_t in[1 << 16];
+    uint8_t out[1 << 16];
+} xzdec;
+
+static const char *xz_message(lzma_ret ret)
+{
+    switch (ret) {
+    case LZMA_FORMAT_ERROR: return "not xz-compressed as its name says";
+    case LZMA_OPTIONS_ERROR: return "xz-compressed with options this liblzma does not support";
+    case LZMA_DATA_ERROR: return "corrupt xz-compressed data";
+    case LZMA_BUF_ERROR: return "xz-compressed data ends early (truncated?)";
+    case LZMA_MEM_ERROR: return "out of memory decoding xz";
+    default: return "xz decoding failed";
+    }
+}
+
+static la_ssize_t xz_read(struct archive *inner, void *ctx, const void **buf)
+{
+    xzdec *x = ctx;
+    *buf = x->out;
+    if (x->done)
+        return 0;
+    x->z.next_out = x->out;
+    x->z.avail_out = sizeof x->out;
+    while (x->z.avail_out == sizeof x->out) {
+        if (x->z.avail_in == 0 && !x->in_eof) {
+            la_ssize_t got = archive_read_data(x->outer, x->in, sizeof x->in);
+            if (got < 0) {
+                const char *msg = archive_error_string(x->outer);
+                archive_set_error(inner, EIO, "%s", msg ? msg : "the package's ar member is unreadable");
+                return -1;
+            }
+            x->in_eof = got == 0;
+            x->z.next_in = x->in;
+            x->z.avail_in = (size_t)got;
+        }
+        lzma_ret ret = lzma_code(&x->z, x->in_eof ? LZMA_FINISH : LZMA_RUN);
+        if (ret == LZMA_STREAM_END) {
+            x->done = true;
+            break;
+        }
+        if (ret != LZMA_OK) {
+            archive_set_error(inner, EIO, "%s", xz_message(ret));
+            return -1;
+        }
+    }
+    return (la_ssize_t)(sizeof x->out - x->z.avail_out);
+}
+
+/* The decoder for one data.tar.xz; NULL when liblzma cannot start one. */
+static xzdec *xz_open(struct archive *outer, int threads)
+{
+    xzdec *x = malloc(sizeof *x);
+    if (!x)
+        return NULL;
+    x->outer = outer;
+    x->in_eof = x->done = false;
+    x->z = (lzma_stream)LZMA_STREAM_INIT;
+    lzma_mt mt = {
+        .flags = LZMA_CONCATENATED,
+        .threads = threads > 1 ? (uint32_t)threads : 1,
+        /* Each thread holds a block in and out (2 x 24 MiB for dpkg-deb's
+         * blocks): beyond this the decoder falls back to fewer threads, so
+         * -j readers never hold more than -j times this. */
+        .memlimit_threading = (uint64_t)128 << 20,
+        .memlimit_stop = UINT64_MAX,
+    };
+    if (lzma_stream_decoder_mt(&x->z, &mt) != LZMA_OK) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+static void xz_close(xzdec *x)
+{
+    if (x) {
+        lzma_end(&x->z);
+        free(x);
+    }
+}
+
 /* libarchive's name for the filter a data.tar suffix promises. */
 static const char *filter_for(const char *suffix)
 {
@@ -260,16 +352,22 @@ static int read_deb(const source *src, ds_pkg_member_fn fn, void *ctx, sk_error 
             break;
         }
         n->outer = a;
+        xzdec *x = strcmp(suffix, "xz") == 0 ? xz_open(a, src->xz_threads) : NULL;
         archive_read_support_filter_all(in);
         archive_read_support_format_tar(in);
         archive_read_support_format_gnutar(in);
-        if (archive_read_open(in, n, NULL, nest_read, NULL) != ARCHIVE_OK) {
+        int opened = x ? archive_read_open(in, x, NULL, xz_read, NULL)
+                       : archive_read_open(in, n, NULL, nest_read, NULL);
+        if (opened != ARCHIVE_OK) {
             const char *msg = archive_error_string(in);
             rc = sk_fail(err, SK_EFORMAT, "%s: %s: %s", src->name, name, msg ? msg : "unreadable");
         } else {
-            rc = walk_members(in, src, name, fn, ctx, err, *suffix ? want : "none");
+            /* What liblzma decoded is plain tar (or a tar wrongly
+             * compressed twice, which is refused as well). */
+            rc = walk_members(in, src, name, fn, ctx, err, x ? "none" : *suffix ? want : "none");
         }
         archive_read_free(in);
+        xz_close(x);
         free(n);
         if (rc)
             break;
@@ -308,9 +406,9 @@ static int read_any(const source *src, ds_pkg_kind kind, ds_pkg_member_fn fn, vo
     return sk_fail(err, SK_EFORMAT, "%s: neither a Debian nor an RPM package", src->name);
 }
 
-int ds_pkg_read(const char *path, ds_pkg_member_fn fn, void *ctx, sk_error *err)
+int ds_pkg_read(const char *path, int xz_threads, ds_pkg_member_fn fn, void *ctx, sk_error *err)
 {
-    source src = {.name = path, .path = path};
+    source src = {.name = path, .path = path, .xz_threads = xz_threads};
     return read_any(&src, ds_pkg_detect(path), fn, ctx, err);
 }
 

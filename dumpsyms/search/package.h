@@ -32,7 +32,9 @@ ds_pkg_kind ds_pkg_detect(const char *path);
  * the walk and is returned. */
 typedef int (*ds_pkg_member_fn)(void *ctx, const char *member, uint8_t *data, size_t size);
 
-int ds_pkg_read(const char *path, ds_pkg_member_fn fn, void *ctx, sk_error *err);
+/* xz_threads: liblzma threads for a data.tar.xz (<= 1: one); each holds
+ * up to 128 MiB, the decoder uses fewer when blocks are bigger. */
+int ds_pkg_read(const char *path, int xz_threads, ds_pkg_member_fn fn, void *ctx, sk_error *err);
 /* The same over a package in memory; name is used in messages. */
 int ds_pkg_read_mem(const char *name, const uint8_t *data, size_t size, ds_pkg_member_fn fn,
                     void *ctx, sk_error *err);

@@ -14,6 +14,13 @@ Groups:
   nested   a function with code nested in inline-only functions (a lambda's
            _FUN in a local struct in an always-inline function) gets its
            FUNC and lines, checked against llvm-symbolizer.
+  dwz      dwz-processed files give the records of the files before dwz.
+  packages .deb/.ddeb/.rpm read in place equal the unpacked files' store;
+           damaged packages are named.
+  pkgjobs  eight packages (debug files in four of them) in four orders, -j1 and
+           -j4: the same store, equal to the unpacked files'; a damaged one
+           among them is named; the final count; the progress bar under a
+           pseudo-terminal (and its absence when stderr is not one).
 
 Fixtures are built at test time with gcc/g++.  Outside CI a missing tool
 makes the group exit 77 (skip); with CI set it is a failure.
@@ -771,8 +778,210 @@ def group_packages():
     log("ok packages: %d package sets equal to the unpacked files" % cases)
 
 
+# ---- pkgjobs -------------------------------------------------------------------
+
+PROG_SRC = r"""
+#include <stdio.h>
+__attribute__((noinline)) static int prog_helper_%(i)d(int x) { return x * %(i)d + 1; }
+int main(int argc, char **argv) { (void)argv; printf("%%d\n", prog_helper_%(i)d(argc)); return 0; }
+"""
+
+
+def make_prog_tree(base, name, i, mixed=False, dbg_root=None):
+    """A binary package tree and its debug package tree for one program
+    (mixed: one tree holding both, as a package that ships its own
+    usr/lib/debug; dbg_root: the debug file goes into that tree)."""
+    binr, dbgr = os.path.join(base, name + "-bin"), os.path.join(base, name + "-dbg")
+    if mixed:
+        dbgr = binr
+    shutil.rmtree(binr, ignore_errors=True)
+    if dbg_root:
+        dbgr = dbg_root
+    else:
+        shutil.rmtree(dbgr, ignore_errors=True)
+    os.makedirs(binr + "/usr/bin")
+    exe = os.path.join(binr, "usr/bin", name)
+    must(["gcc", "-g", "-O1", "-Wl,--build-id", "-o", exe, write(name + ".c", PROG_SRC % {"i": i})])
+    bid = build_id_hex(exe)
+    ddir = os.path.join(dbgr, "usr/lib/debug/.build-id", bid[:2])
+    os.makedirs(ddir, exist_ok=True)
+    split_debug(exe, os.path.join(ddir, bid[2:] + ".debug"))
+    return binr, dbgr
+
+
+def screen_of(raw):
+    """What a terminal shows after raw (\\r, \\n, ESC[K only): the lines."""
+    lines, cur, col = [], [], 0
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if raw.startswith("\x1b[K", i):
+            del cur[col:]
+            i += 3
+            continue
+        if c == "\r":
+            col = 0
+        elif c == "\n":
+            lines.append("".join(cur))
+            cur, col = [], 0
+        else:
+            if col < len(cur):
+                cur[col] = c
+            else:
+                cur.append(c)
+            col += 1
+        i += 1
+    if cur:
+        lines.append("".join(cur))
+    return lines
+
+
+def run_pty(cmd, stdout_too=False):
+    """cmd with stderr (and stdout too, when asked) on a pseudo-terminal.
+    Returns exit status, the terminal's bytes, stdout when it was a pipe."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=slave if stdout_too else subprocess.PIPE,
+                         stderr=slave)
+    os.close(slave)
+    term = b""
+    out = b""
+    fds = [master] + ([] if stdout_too else [p.stdout.fileno()])
+    while fds:
+        ready, _, _ = select.select(fds, [], [], 60)
+        if not ready:
+            p.kill()
+            break
+        for fd in ready:
+            try:
+                d = os.read(fd, 65536)
+            except OSError:
+                d = b""
+            if not d:
+                fds.remove(fd)
+            elif fd == master:
+                term += d
+            else:
+                out += d
+    rc = p.wait()
+    os.close(master)
+    return rc, term.decode("utf-8", "replace"), out.decode("utf-8", "replace")
+
+
+def group_pkgjobs():
+    need("gcc", "g++", "dwz", "dpkg-deb", "objcopy", "readelf", DUMPSYMS)
+    base = w("jobtrees")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    debs = w("jobdebs")
+    shutil.rmtree(debs, ignore_errors=True)
+    os.makedirs(debs)
+    # The fixture set of group "packages" (dwz -m shared file, a library
+    # with a SONAME, a binary paired by .gnu_debuglink only), two programs
+    # each with its -dbgsym package, and a package (not named as a debug
+    # package) that holds its own debug file and that of a third program in
+    # another package: 8 packages, 3 of them debug packages.
+    binr, dbgr = make_trees(os.path.join(base, "fixture"))
+    pkgs = [make_deb(binr, "fixture", os.path.join(debs, "fixture_1.0_amd64.deb"), "xz"),
+            make_deb(dbgr, "fixture-dbgsym", os.path.join(debs, "fixture-dbgsym_1.0_amd64.ddeb"), "zstd")]
+    trees = [binr, dbgr]
+    for i in range(1, 3):
+        pb, pd = make_prog_tree(base, "prog%d" % i, i)
+        pkgs.append(make_deb(pb, "prog%d" % i, os.path.join(debs, "prog%d_1.0_amd64.deb" % i), "xz"))
+        pkgs.append(make_deb(pd, "prog%d-dbgsym" % i, os.path.join(debs, "prog%d-dbgsym_1.0_amd64.deb" % i),
+                             "gzip"))
+        trees += [pb, pd]
+    mb, _ = make_prog_tree(base, "mixed", 9, mixed=True)
+    p3, _ = make_prog_tree(base, "prog3", 3, dbg_root=mb)
+    pkgs.append(make_deb(mb, "mixed", os.path.join(debs, "mixed_1.0_amd64.deb"), "zstd"))
+    pkgs.append(make_deb(p3, "prog3", os.path.join(debs, "prog3_1.0_amd64.deb"), "xz"))
+    trees += [mb, p3]
+    check(len(pkgs) == 8, "eight packages")
+
+    # The reference: the same files unpacked into one tree (nobid's
+    # debuglink'd file in .debug/ beside it, where a search finds it).
+    root = os.path.join(base, "unpacked")
+    for t in trees:
+        shutil.copytree(t, root, symlinks=True, dirs_exist_ok=True)
+    os.makedirs(os.path.join(root, "usr/bin/.debug"))
+    shutil.copy(os.path.join(dbgr, "usr/lib/debug/usr/bin/nobid.debug"), os.path.join(root, "usr/bin/.debug"))
+    nowhere = w("nowhere")
+    rc, out, err, want = store_of(w("job-want"), "--debug-dir", os.path.join(root, "usr/lib/debug"),
+                                  os.path.join(root, "usr/bin"), os.path.join(root, "usr/lib/x86_64-linux-gnu"))
+    check(rc == 0 and len(want) == 8, "unpacked reference: %d %s %s %s" % (rc, sorted(want), out, err))
+    check(all(b"\nFUNC " in v for v in want.values()), "unpacked reference: every module has its FUNCs")
+
+    # Debug packages first, interleaved, reversed: -j1 and -j4 give the
+    # same store, equal to the unpacked files'.
+    orders = {
+        "given": pkgs,
+        "debug first": [p for p in pkgs if "dbgsym" in p or "mixed" in p] +
+                       [p for p in pkgs if "dbgsym" not in p and "mixed" not in p],
+        "reversed": pkgs[::-1],
+        "interleaved": pkgs[1::2] + pkgs[0::2],
+    }
+    want_count = "8 written, 0 empty, 0 failed; 8 packages, 17 ELF members, 8 paired with a debug file"
+    for label, order in orders.items():
+        for jobs in ("1", "4"):
+            rc, out, err, got = store_of(w("job-got"), "-j" + jobs, "--debug-dir", nowhere, *order)
+            what = "%s, -j%s" % (label, jobs)
+            if check(rc == 0, "%s: exit %d %s %s" % (what, rc, out[-2000:], err[-2000:])):
+                check(got == want, "%s: store differs from the unpacked files': %s vs %s" %
+                      (what, sorted(got), sorted(want)))
+                check(out.splitlines()[-1] == "dumpsyms: " + want_count, "%s: final count: %r" %
+                      (what, out.splitlines()[-1]))
+                oks = [l for l in out.splitlines() if l.startswith("ok ")]
+                check(len(oks) == 8 and all(".deb:usr/" in l for l in oks), "%s: member lines: %s" % (what, oks))
+            check("\r" not in err and "packages" not in err, "%s: no progress bar when stderr is not a "
+                  "terminal: %r" % (what, err[-500:]))
+
+    # A damaged package among them is named; the good ones all land.
+    bad = os.path.join(debs, "broken-dbgsym_1.0_amd64.deb")
+    data = open(pkgs[3], "rb").read()
+    open(bad, "wb").write(data[:len(data) // 2])
+    rc, out, err, got = store_of(w("job-got"), "-j4", "--debug-dir", nowhere, bad, *orders["interleaved"])
+    fails = [l for l in out.splitlines() if l.startswith("FAILED")]
+    check(rc == 1 and len(fails) == 1 and "broken-dbgsym_1.0_amd64.deb" in fails[0] and "data.tar" in fails[0],
+          "damaged package: one FAILED line naming it and its member: %r (exit %d)" % (fails, rc))
+    check(got == want, "damaged package: the good packages still land: %s" % sorted(got))
+    check(out.splitlines()[-1] == "dumpsyms: 8 written, 0 empty, 1 failed; 9 packages (1 damaged or "
+          "unreadable), 17 ELF members, 8 paired with a debug file", "damaged: final count %r" %
+          out.splitlines()[-1:])
+
+    # The progress bar: on a terminal stderr, packages done of total and a
+    # rate, and nothing of it left on the screen at the end.
+    _, plain_out, _, _ = store_of(w("job-got"), "-j1", "--debug-dir", nowhere, *pkgs)
+    store = w("job-pty")
+    shutil.rmtree(store, ignore_errors=True)
+    rc, term, out = run_pty([DUMPSYMS, "--inlines", "-j1", "--store", store, "--debug-dir", nowhere] + pkgs)
+    check(rc == 0, "pty: exit %d %r" % (rc, term[-500:]))
+    check("dumpsyms: [" in term and "8/8 packages (17 members)" in term and "/s" in term,
+          "pty: the bar shows packages done of total and a rate: %r" % term[-300:])
+    check(re.search(r"\b[1-7]/8 packages", term) is not None, "pty: the bar moves: %r" % term[:300])
+    check([l for l in screen_of(term) if l] == [], "pty: nothing left of the bar: %r" % screen_of(term))
+    plain_out = plain_out.replace(w("job-got"), store)
+    check(out == plain_out, "pty: stdout is what it is without a terminal: %r" % out[-500:])
+    # stdout on the same terminal: the result lines are whole, the bar gone.
+    shutil.rmtree(store, ignore_errors=True)
+    rc, term, _ = run_pty([DUMPSYMS, "--inlines", "-j2", "--store", store, "--debug-dir", nowhere] + pkgs,
+                          stdout_too=True)
+    screen = [l for l in screen_of(term) if l]
+    check(rc == 0 and sorted(screen) == sorted(plain_out.splitlines()),
+          "pty (stdout too): the screen is the result lines and nothing else: %r" % screen)
+    # Directory mode: files done of total.
+    shutil.rmtree(store, ignore_errors=True)
+    rc, term, out = run_pty([DUMPSYMS, "-j2", "--store", store, "--debug-dir",
+                             os.path.join(root, "usr/lib/debug"), os.path.join(root, "usr/bin")])
+    check(rc == 0 and "/7 files" in term and [l for l in screen_of(term) if l] == [],
+          "pty, directory: files done of total, nothing left: %r" % term[-300:])
+    check(out.splitlines()[-1:] == ["dumpsyms: 7 written, 0 empty, 0 failed"], "directory: final count %r" %
+          out.splitlines()[-1:])
+    log("ok pkgjobs: 8 packages, 17 ELF members, %d orders x -j1/-j4 equal to the unpacked files" % len(orders))
+
+
 GROUPS = {"soname": group_soname, "oddnames": group_oddnames, "nested": group_nested,
-          "dwz": group_dwz, "packages": group_packages}
+          "dwz": group_dwz, "packages": group_packages, "pkgjobs": group_pkgjobs}
 
 
 def main():
