@@ -3,7 +3,18 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
-#ifdef __GLIBC__
+/* malloc_trim is glibc's; under AddressSanitizer the heap is ASan's, and
+ * glibc's trim walks arenas that were never set up (a SEGV). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define DS_ASAN 1
+#endif
+#if defined(__GLIBC__) && !defined(DS_ASAN)
+#define DS_MALLOC_TRIM 1
 #include <malloc.h> /* malloc_trim */
 #endif
 
@@ -307,7 +318,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                  * sections (over 500 MB for a big C++ program) back before
                  * CFI, finalizing and writing add to the heap. */
                 ds_object_release(dbg, dwarf_only_sections);
-#ifdef __GLIBC__
+#ifdef DS_MALLOC_TRIM
                 /* The units were read and merged on worker threads, whose
                  * heaps now hold little but free pages (over 100 MB for
                  * ceph-osd --inlines) that glibc keeps resident through
