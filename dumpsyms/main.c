@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dumpsyms.h"
@@ -87,13 +86,6 @@ typedef struct progress {
     size_t rate_base;
 } progress;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress_clear(progress *p)
 {
     if (p->shown) {
@@ -105,7 +97,7 @@ static void progress_clear(progress *p)
 
 static void progress_draw(progress *p, bool force)
 {
-    double t = now_s();
+    double t = sk_now();
     if (!force && p->shown && t - p->last_draw < 0.1)
         return; /* ten redraws a second are plenty */
     /* The current rate: outcomes per second over the last second or so
@@ -254,7 +246,7 @@ static int package(char **inputs, int ninputs, const char *store, const ds_optio
     ds_pack_totals t;
     progress pg = {.bar = !opt->verbose && isatty(STDERR_FILENO), .stdout_tty = isatty(STDOUT_FILENO)};
     pthread_mutex_init(&pg.lock, NULL);
-    pg.start = pg.rate_since = now_s();
+    pg.start = pg.rate_since = sk_now();
     if (pg.bar)
         sk_log_set_sink(progress_log_sink, &pg, SK_LOG_WARN);
     int rc = ds_package((const char *const *)inputs, (size_t)ninputs, store, opt, opt->jobs, report, &pg,

@@ -37,13 +37,19 @@ static pool_chunk *chunk_new(size_t size)
     return c;
 }
 
-void *sym_pool_alloc(sym_module *m, size_t n, size_t align)
+/* The module's pool, made on first use. */
+static sym_pool *pool_of(sym_module *m)
 {
     if (!m->pool) {
         m->pool = sk_xcalloc(1, sizeof *m->pool);
         m->pool->next_size = FIRST_CHUNK;
     }
-    sym_pool *p = m->pool;
+    return m->pool;
+}
+
+void *sym_pool_alloc(sym_module *m, size_t n, size_t align)
+{
+    sym_pool *p = pool_of(m);
     if (n == 0)
         n = 1;
     pool_chunk *c = p->head;
@@ -86,9 +92,7 @@ char *sym_pool_strdup(sym_module *m, const char *s)
 
 const char *sym_pool_rule(sym_module *m, const char *s)
 {
-    if (!m->pool)
-        sym_pool_alloc(m, 1, 1);
-    sym_strmap *t = &m->pool->rules;
+    sym_strmap *t = &pool_of(m)->rules;
     const char *found = sym_strmap_find(t, s);
     if (found)
         return found;

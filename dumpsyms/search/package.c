@@ -188,17 +188,24 @@ typedef struct nest {
     uint8_t buf[1 << 16];
 } nest;
 
+/* Up to n bytes of the outer archive's current member; on failure its
+ * error is handed to the inner archive (the one the caller reports). */
+static la_ssize_t read_outer(struct archive *outer, struct archive *inner, void *buf, size_t n)
+{
+    la_ssize_t got = archive_read_data(outer, buf, n);
+    if (got < 0) {
+        const char *msg = archive_error_string(outer);
+        archive_set_error(inner, EIO, "%s", msg ? msg : "the package's ar member is unreadable");
+    }
+    return got;
+}
+
 static la_ssize_t nest_read(struct archive *inner, void *ctx, const void **buf)
 {
     nest *n = ctx;
-    la_ssize_t got = archive_read_data(n->outer, n->buf, sizeof n->buf);
-    if (got < 0) {
-        const char *msg = archive_error_string(n->outer);
-        archive_set_error(inner, EIO, "%s", msg ? msg : "the package's ar member is unreadable");
-        return -1;
-    }
     *buf = n->buf;
-    return got;
+    la_ssize_t got = read_outer(n->outer, inner, n->buf, sizeof n->buf);
+    return got < 0 ? -1 : got;
 }
 
 /* A data.tar.xz decoded by liblzma's multi-threaded decoder rather than
@@ -235,12 +242,9 @@ static la_ssize_t xz_read(struct archive *inner, void *ctx, const void **buf)
     x->z.avail_out = sizeof x->out;
     while (x->z.avail_out == sizeof x->out) {
         if (x->z.avail_in == 0 && !x->in_eof) {
-            la_ssize_t got = archive_read_data(x->outer, x->in, sizeof x->in);
-            if (got < 0) {
-                const char *msg = archive_error_string(x->outer);
-                archive_set_error(inner, EIO, "%s", msg ? msg : "the package's ar member is unreadable");
+            la_ssize_t got = read_outer(x->outer, inner, x->in, sizeof x->in);
+            if (got < 0)
                 return -1;
-            }
             x->in_eof = got == 0;
             x->z.next_in = x->in;
             x->z.avail_in = (size_t)got;
