@@ -17,6 +17,9 @@ import socket
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+import oracle_util  # noqa: E402
+
 DUMPSYMS, SCRATCH = sys.argv[1:3]
 failures = []
 
@@ -48,10 +51,7 @@ def loaded(args, **env_extra):
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)
-    if not shutil.which("readelf") or not shutil.which("dpkg-deb"):
-        msg = "readelf and dpkg-deb are needed"
-        print(("FAIL: " if os.environ.get("CI") else "SKIP: ") + msg)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    oracle_util.require("readelf", "dpkg-deb", "cc", "objcopy")
 
     dyn = subprocess.run(["readelf", "-d", DUMPSYMS], capture_output=True, text=True, check=True).stdout
     needed = [l.split("[")[1].rstrip("]") for l in dyn.splitlines() if "(NEEDED)" in l]
