@@ -184,7 +184,8 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
 }
 
 /* Inflated side by side before the DWARF walk.  Not .debug_info: the walk
- * streams it when it is compressed (see dwarf_funcs.c). */
+ * streams it when it is compressed (see dwarf_funcs.c), and .debug_line
+ * (first here, so that it can be left out) too when it streams. */
 static const char *const dwarf_sections[] = {
     ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
     ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
@@ -302,7 +303,11 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
         static const char *const cfi_sections[] = {".debug_frame", NULL};
         int jobs = opt->jobs > 0 ? opt->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (jobs > 1)
-            ds_object_prefetch(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
+            ds_object_prefetch(dbg,
+                               opt->cfi_only                   ? cfi_sections
+                               : ds_dwarf_streams_lines(dbg) ? dwarf_sections + 1
+                                                               : dwarf_sections,
+                               jobs);
     }
     t = sk_now();
     t_inflate = t - t_start;

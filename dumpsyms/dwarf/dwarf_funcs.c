@@ -278,6 +278,15 @@ typedef struct source {
     ds_stream *stream; /* streamed: the next unit is read from here */
     bool stream_done;
     sk_error stream_err; /* why the stream stopped early (fatal) */
+    /* A compressed .debug_line beside a streamed .debug_info is streamed
+     * too: each unit's line program is read into a buffer of the unit's
+     * own when the unit is fetched, since compilers and linkers lay the
+     * programs out in unit order.  A unit whose program lies behind the
+     * stream (out of order, or shared with an earlier unit) or cannot be
+     * read that way switches the walk to the whole section, inflated then
+     * and kept in sec.line, so that what every unit sees and says is the
+     * same as without streaming. */
+    ds_stream *line_stream;
     char *stop_note;     /* a unit header that ended the walk (a warning) */
     uint64_t ref_of_stop; /* where that header is */
     /* Split DWARF: the package beside the binary, if there is one. */
@@ -303,6 +312,8 @@ typedef struct job {
      * and leave it fragmented (over 100 MB held for ceph-osd). */
     uint8_t *bytes;
     size_t nbytes;
+    uint8_t *line_bytes; /* streamed: its line program, the same way */
+    size_t nline_bytes;
     ds_object *dwo;         /* split DWARF: the .dwo the result's strings live in */
     dsu_result result;
 } job;
@@ -311,11 +322,91 @@ static void job_clear(job *j)
 {
     dsu_result_free(&j->result);
     sk_xunmap(j->bytes, j->nbytes);
+    sk_xunmap(j->line_bytes, j->nline_bytes);
     if (j->dwo) {
         ds_object_close(j->dwo);
         free(j->dwo);
     }
     memset(j, 0, sizeof *j);
+}
+
+/* The DW_AT_stmt_list of the unit at off: 1 with *stmt_list set, 0 when
+ * it has none (or is a type unit, which is not read), -1 when its root
+ * DIE cannot be read here (the unit's own reader will say why). */
+static int unit_stmt_list(const di_sections *sec, uint64_t off, uint64_t *stmt_list)
+{
+    di_unit cu;
+    uint64_t next = 0, end = 0;
+    di_die root;
+    di_value vals[DI_MAX_ATTRS];
+    int found = -1;
+    if (di_unit_open(&cu, sec, off, &next) && di_unit_read_bases(&cu)) {
+        if (cu.type == DW_UT_type || cu.type == DW_UT_split_type) {
+            found = 0;
+        } else if (di_die_at(&cu, cu.first_die, &root) && root.ab &&
+                   di_die_values(&cu, &root, vals, &end)) {
+            found = 0;
+            for (unsigned i = 0; i < root.ab->nattrs; i++)
+                if (vals[i].at == DW_AT_stmt_list) {
+                    *stmt_list = vals[i].u;
+                    found = 1;
+                }
+        }
+    }
+    di_unit_close(&cu);
+    return found;
+}
+
+/* Reads the line program at off from the line stream into j; false when
+ * it lies behind the stream, runs past the section or the stream fails. */
+static bool read_line_program(source *src, job *j, uint64_t off)
+{
+    ds_stream *st = src->line_stream;
+    uint64_t at = ds_stream_offset(st), size = ds_stream_size(st);
+    sk_error err = {0};
+    uint8_t hdr[12];
+    size_t hlen = 4;
+    uint64_t len = 0;
+    di_span hs = {hdr, sizeof hdr};
+    if (off < at || off >= size || ds_stream_skip(st, off - at, &err) || size - off < 4 ||
+        ds_stream_read(st, hdr, 4, &err))
+        return false;
+    di_read_fixed(&hs, src->sec.le, 0, 4, &len);
+    if (len == 0xffffffffu) {
+        hlen = 12;
+        if (size - off < 12 || ds_stream_read(st, hdr + 4, 8, &err))
+            return false;
+        di_read_fixed(&hs, src->sec.le, 4, 8, &len);
+    }
+    if (len > size - off - hlen)
+        return false;
+    j->nline_bytes = (size_t)(hlen + len);
+    j->line_bytes = sk_xmap(j->nline_bytes);
+    memcpy(j->line_bytes, hdr, hlen);
+    if (ds_stream_read(st, j->line_bytes + hlen, (size_t)len, &err)) {
+        sk_xunmap(j->line_bytes, j->nline_bytes);
+        j->line_bytes = NULL;
+        j->nline_bytes = 0;
+        return false;
+    }
+    j->own.line = (di_span){j->line_bytes, j->nline_bytes};
+    j->own.line_off = off;
+    return true;
+}
+
+/* Gives a streamed unit its line program (see source.line_stream). */
+static void stream_line(source *src, job *j)
+{
+    if (!src->line_stream)
+        return; /* j->own.line is src->sec.line: mapped, or whole */
+    uint64_t off = 0;
+    int found = unit_stmt_list(&j->own, j->ref.off, &off);
+    if (found == 0 || (found > 0 && read_line_program(src, j, off)))
+        return;
+    ds_stream_close(src->line_stream);
+    src->line_stream = NULL;
+    src->sec.line = section_span(src->obj, ".debug_line");
+    j->own.line = src->sec.line;
 }
 
 /* Reads the next unit of a streamed .debug_info into j.  False at the
@@ -367,6 +458,7 @@ static bool stream_unit(source *src, job *j)
     j->own.info_off = off;
     j->sec = &j->own;
     j->ref = (unit_ref){off, off + hlen + len, 0};
+    stream_line(src, j);
     return true;
 cut:
     if (!src->stream_err.code) {
@@ -491,8 +583,9 @@ static void fill_sections(ds_object *obj, di_sections *sec, const char *suffix)
     for (size_t i = 0; i < sizeof base / sizeof *base; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s%s", base[i], suffix);
-        /* .debug_info itself is the caller's: it may be streamed. */
-        if (i > 0 || suffix[0])
+        /* The file's own .debug_info and .debug_line are the caller's:
+         * they may be streamed. */
+        if (suffix[0] || (i > 0 && dst[i] != &sec->line))
             *dst[i] = section_span(obj, name);
     }
 }
@@ -851,6 +944,28 @@ static void open_package(ds_context *ctx, source *src)
     }
 }
 
+/* .debug_info is streamed when it is compressed and no DIE can refer into
+ * another unit (no DW_FORM_ref_addr anywhere in .debug_abbrev). */
+static bool info_streams(ds_section *info, const di_span *abbrev)
+{
+    return ds_section_compressed(info) && !di_abbrevs_cross_units(abbrev);
+}
+
+bool ds_dwarf_streams_lines(ds_object *obj)
+{
+    ds_section *info = ds_object_section(obj, ".debug_info");
+    ds_section *line = ds_object_section(obj, ".debug_line");
+    ds_section *abbrev = ds_object_section(obj, ".debug_abbrev");
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    sk_error err = {0};
+    if (!info || !line || !abbrev || !ds_section_compressed(line) ||
+        ds_section_data(obj, abbrev, &data, &size, &err))
+        return false; /* (a bad .debug_abbrev is reported by the walk) */
+    di_span span = {data, data ? size : 0};
+    return info_streams(info, &span);
+}
+
 /* Opens the sections and decides how .debug_info is read: streamed when it
  * is compressed and no DIE can refer into another unit (no
  * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise. */
@@ -872,16 +987,27 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
         src->sup_missing = sk_xstrdup(sup_err.msg);
     if (src->sup)
         sec->sup = &src->sup->sec;
-    if (ds_section_compressed(info) && !di_abbrevs_cross_units(&sec->abbrev)) {
+    if (info_streams(info, &sec->abbrev)) {
         int rc = ds_stream_open(obj, info, &src->stream, err);
         if (rc == SK_OK && ds_stream_size(src->stream) == 0)
             rc = sk_fail(err, SK_EFORMAT, "%s: .debug_info is empty", obj->path);
         if (rc) {
             ds_stream_close(src->stream);
             src->stream = NULL;
+            return rc;
         }
-        return rc;
+        ds_section *line = ds_object_section(obj, ".debug_line");
+        sk_error line_err = {0};
+        if (line && ds_section_compressed(line) &&
+            ds_stream_open(obj, line, &src->line_stream, &line_err) == SK_OK)
+            return SK_OK;
+        /* (A stream that cannot be opened is reported by the whole
+         * section's reader.) */
+        src->line_stream = NULL;
+        sec->line = section_span(obj, ".debug_line");
+        return SK_OK;
     }
+    sec->line = section_span(obj, ".debug_line");
     const uint8_t *data = NULL;
     size_t size = 0;
     int rc = ds_section_data(obj, info, &data, &size, err);
@@ -900,6 +1026,7 @@ static void close_source(source *src)
         ds_object_close(&src->dwp_obj);
     free(src->dwp_path);
     ds_stream_close(src->stream);
+    ds_stream_close(src->line_stream);
     free(src->units);
     free(src->stop_note);
 }

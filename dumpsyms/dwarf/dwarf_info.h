@@ -36,6 +36,7 @@ struct di_sections {
     di_span info, abbrev, str, line_str, str_offsets, addr, ranges, rnglists, line;
     uint64_t info_off; /* section offset of info.p[0]: non-zero when info holds
                         * one unit read from a stream rather than the section */
+    uint64_t line_off; /* the same for line: one unit's line program */
     bool le;          /* little-endian */
     bool dwo;         /* these are .dwo sections (bases are implicit) */
     /* dwz: the supplementary file's sections (DW_FORM_GNU_ref_alt,

@@ -1000,10 +1000,12 @@ static int decode_rows(unit *u, uint64_t off, row **rows_out, size_t *n_out)
     *n_out = 0;
     const uint8_t *data = u->line_sec->line.p;
     size_t size = u->line_sec->line.n;
+    uint64_t base = u->line_sec->line_off; /* non-zero: only this unit's program is held */
     if (!data)
         return fail_msg(u, "the unit has a line table but there is no .debug_line");
-    if (off >= size)
+    if (off < base || off - base >= size)
         return fail_msg(u, "line table offset is past the end of .debug_line");
+    off -= base;
 
     cursor c = {.p = data + off, .end = data + size, .le = u->line_sec->le};
     uint64_t len = rd_fixed(&c, 4);

@@ -558,6 +558,19 @@ int ds_stream_read(ds_stream *st, uint8_t *buf, size_t n, sk_error *err)
     return SK_OK;
 }
 
+int ds_stream_skip(ds_stream *st, uint64_t n, sk_error *err)
+{
+    uint8_t scratch[16384];
+    while (n > 0) {
+        size_t step = n < sizeof scratch ? (size_t)n : sizeof scratch;
+        int rc = ds_stream_read(st, scratch, step, err);
+        if (rc)
+            return rc;
+        n -= step;
+    }
+    return SK_OK;
+}
+
 void ds_stream_close(ds_stream *st)
 {
     if (!st)

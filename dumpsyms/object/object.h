@@ -269,6 +269,8 @@ int ds_stream_open(ds_object *obj, ds_section *sec, ds_stream **out, sk_error *e
  * compressed data is corrupt, ends early or runs longer than its header
  * says (checked when the last byte is read). */
 int ds_stream_read(ds_stream *st, uint8_t *buf, size_t n, sk_error *err);
+/* Reads past the next n bytes (the same checks as ds_stream_read). */
+int ds_stream_skip(ds_stream *st, uint64_t n, sk_error *err);
 uint64_t ds_stream_size(const ds_stream *st);   /* decompressed size */
 uint64_t ds_stream_offset(const ds_stream *st); /* bytes read so far */
 void ds_stream_close(ds_stream *st);

@@ -656,6 +656,164 @@ def group_compress():
             log("ok %s %s: %d compressed sections, identical .sym (%d lines)" % (arch, kind, len(compressed), len(out.splitlines())))
 
 
+STREAM_SOURCES = [
+    r"""
+#include <stdio.h>
+int part_b(int);
+int part_c(int);
+static int __attribute__((noinline)) square(int x) { return x * x; }
+int main(int argc, char **argv) {
+    (void)argv;
+    int s = 0;
+    for (int i = 0; i < argc; i++)
+        s += square(i);
+    printf("%d\n", part_b(s) + part_c(argc));
+    return 0;
+}
+""",
+    r"""
+static inline int twice(int x) { return x + x; }
+int __attribute__((noinline)) part_b(int x) {
+    int r = 0;
+    while (x > 0) {
+        r += twice(x);
+        x /= 3;
+    }
+    return r;
+}
+""",
+    r"""
+int __attribute__((noinline)) part_c(int x) {
+    if (x > 10)
+        return x - 10;
+    return x * 7 + 1;
+}
+""",
+]
+
+
+def uleb(b, i):
+    r = shift = 0
+    while True:
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << shift
+        shift += 7
+        if not x & 0x80:
+            return r, i
+
+
+def stmt_lists(path):
+    """[(file offset of the unit's DW_AT_stmt_list value, its value)] for every
+    32-bit DWARF 4/5 unit of an uncompressed file (the forms GCC gives a
+    unit's root DIE)."""
+    secs = {s[1]: s for s in readelf_sections(path)}
+    data = open(path, "rb").read()
+    info_off, info_size = secs[".debug_info"][4], secs[".debug_info"][5]
+    abbrev_off = secs[".debug_abbrev"][4]
+    info = data[info_off:info_off + info_size]
+    out = []
+    pos = 0
+    while pos < len(info):
+        length = int.from_bytes(info[pos:pos + 4], "little")
+        version = int.from_bytes(info[pos + 4:pos + 6], "little")
+        if version >= 5:
+            addr_size, abbr = info[pos + 7], int.from_bytes(info[pos + 8:pos + 12], "little")
+            i = pos + 12
+        else:
+            abbr, addr_size = int.from_bytes(info[pos + 6:pos + 10], "little"), info[pos + 10]
+            i = pos + 11
+        code, i = uleb(info, i)
+        # The root DIE's abbreviation.
+        a = abbrev_off + abbr
+        while True:
+            c, a = uleb(data, a)
+            _, a = uleb(data, a)  # tag
+            a += 1  # children
+            specs = []
+            while True:
+                at, a = uleb(data, a)
+                form, a = uleb(data, a)
+                if form == 0x21:
+                    _, a = uleb(data, a)
+                if at == 0 and form == 0:
+                    break
+                specs.append((at, form))
+            if c == code:
+                break
+        sizes = {0x01: addr_size, 0x05: 2, 0x06: 4, 0x07: 8, 0x0B: 1, 0x0C: 1, 0x0E: 4, 0x17: 4,
+                 0x1F: 4, 0x19: 0, 0x21: 0, 0x25: 1, 0x26: 2, 0x27: 3, 0x28: 4, 0x1E: 16}
+        for at, form in specs:
+            if at == 0x10:  # DW_AT_stmt_list
+                out.append((info_off + i, int.from_bytes(info[i:i + 4], "little")))
+            if form in sizes:
+                i += sizes[form]
+            elif form in (0x0F, 0x0D, 0x1A, 0x1B):  # udata, sdata, strx, addrx
+                _, i = uleb(info, i)
+            elif form == 0x08:  # string
+                i = info.index(b"\0", i) + 1
+            else:
+                raise RuntimeError("%s: unexpected form 0x%x in a unit's root DIE" % (path, form))
+        pos += 4 + length
+    return out
+
+
+def patched(src, dst, edits):
+    data = bytearray(open(src, "rb").read())
+    for off, value in edits:
+        data[off:off + 4] = value.to_bytes(4, "little")
+    open(dst, "wb").write(bytes(data))
+    return dst
+
+
+def group_streamedlines():
+    """A compressed .debug_line is read unit by unit beside a streamed
+    .debug_info: in order, out of order, shared and broken line programs
+    give what the uncompressed file gives, on one thread and on two."""
+    objs = []
+    for n, text in enumerate(STREAM_SOURCES):
+        src = write("part%d.c" % n, text)
+        objs.append(src)
+    for dwarf in ["-gdwarf-4", "-gdwarf-5"]:
+        exe = w("lines" + dwarf)
+        must(["gcc", "-g", "-O2", dwarf, "-o", exe] + objs)
+        units = stmt_lists(exe)
+        check(len(units) >= 3, "%s: expected three units with line programs, got %r" % (dwarf, units))
+        if len(units) < 3:
+            continue
+        secs = {s[1]: s for s in readelf_sections(exe)}
+        line_off = secs[".debug_line"][4]
+        (p0, v0), (p1, v1) = units[0], units[1]
+        variants = [
+            ("in order", exe),
+            ("first two swapped", patched(exe, exe + "-swapped", [(p0, v1), (p1, v0)])),
+            ("one program shared", patched(exe, exe + "-shared", [(p1, v0)])),
+            # The second program claims to run far past the section.
+            ("bad length", patched(exe, exe + "-badlen", [(line_off + v1, 0x7FFFFFF0)])),
+        ]
+        for label, plain in variants:
+            rc, want, want_err = dumpsyms("--inlines", "-n", "lines", plain)
+            check(rc == 0 and "FUNC" in want, "%s %s: uncompressed dump: %d %s" % (dwarf, label, rc, want_err))
+            for kind in ["zlib", "zstd"]:
+                comp = plain + "-" + kind
+                rc, _, err = run(["objcopy", "--compress-debug-sections=" + kind, plain, comp])
+                if rc != 0:
+                    log("skip %s %s %s: objcopy cannot (%s)" % (dwarf, label, kind, err.strip()))
+                    continue
+                for jobs in ["-j1", "-j2"]:
+                    rc2, got, got_err = dumpsyms(jobs, "--inlines", "-n", "lines", comp)
+                    check(rc2 == rc and got == want,
+                          "%s %s %s %s: .sym differs from the uncompressed file's (%d vs %d)" % (
+                              dwarf, label, kind, jobs, rc2, rc))
+                    check(got_err.replace(comp, plain) == want_err,
+                          "%s %s %s %s: messages differ:\n%s\nvs\n%s" % (
+                              dwarf, label, kind, jobs, got_err, want_err))
+            log("ok %s %s: %d lines, identical compressed (zlib, zstd; -j1, -j2)" % (
+                dwarf, label, len(want.splitlines())))
+        check("line table length runs past" in dumpsyms("-n", "lines", exe + "-badlen")[2],
+              "%s bad length: the fixture must make its unit fail" % dwarf)
+
+
 def group_minidebuginfo():
     src = write("mini.c", C_SOURCE)
     for prefix, arch in [("", "x86_64"), ("aarch64-linux-gnu-", "arm64")]:
