@@ -314,6 +314,10 @@ typedef struct job {
     size_t nbytes;
     uint8_t *line_bytes; /* streamed: its line program, the same way */
     size_t nline_bytes;
+    /* Streamed: the unit as opened (bases read) to find its line program,
+     * handed to its reader rather than opened twice. */
+    di_unit cu;
+    bool cu_open;
     ds_object *dwo;         /* split DWARF: the .dwo the result's strings live in */
     dsu_result result;
 } job;
@@ -323,6 +327,8 @@ static void job_clear(job *j)
     dsu_result_free(&j->result);
     sk_xunmap(j->bytes, j->nbytes);
     sk_xunmap(j->line_bytes, j->nline_bytes);
+    if (j->cu_open)
+        di_unit_close(&j->cu);
     if (j->dwo) {
         ds_object_close(j->dwo);
         free(j->dwo);
@@ -330,30 +336,39 @@ static void job_clear(job *j)
     memset(j, 0, sizeof *j);
 }
 
-/* The DW_AT_stmt_list of the unit at off: 1 with *stmt_list set, 0 when
- * it has none (or is a type unit, which is not read), -1 when its root
- * DIE cannot be read here (the unit's own reader will say why). */
-static int unit_stmt_list(const di_sections *sec, uint64_t off, uint64_t *stmt_list)
+/* The DW_AT_stmt_list of the streamed unit in j, which is left open in
+ * j->cu: 1 with *stmt_list set, 0 when it has none (or is a type unit,
+ * which is not read), -1 when its root DIE cannot be read here (the
+ * unit's own reader will say why; j->cu is then closed). */
+static int unit_stmt_list(job *j, uint64_t *stmt_list)
 {
-    di_unit cu;
+    di_unit *cu = &j->cu;
     uint64_t next = 0, end = 0;
     di_die root;
     di_value vals[DI_MAX_ATTRS];
-    int found = -1;
-    if (di_unit_open(&cu, sec, off, &next) && di_unit_read_bases(&cu)) {
-        if (cu.type == DW_UT_type || cu.type == DW_UT_split_type) {
-            found = 0;
-        } else if (di_die_at(&cu, cu.first_die, &root) && root.ab &&
-                   di_die_values(&cu, &root, vals, &end)) {
-            found = 0;
-            for (unsigned i = 0; i < root.ab->nattrs; i++)
-                if (vals[i].at == DW_AT_stmt_list) {
-                    *stmt_list = vals[i].u;
-                    found = 1;
-                }
-        }
+    if (!di_unit_open(cu, &j->own, j->ref.off, &next) || !di_unit_read_bases(cu)) {
+        di_unit_close(cu);
+        return -1;
     }
-    di_unit_close(&cu);
+    j->cu_open = true;
+    if (cu->type == DW_UT_type || cu->type == DW_UT_split_type)
+        return 0;
+    /* The reader reads the root's attributes again: what this reading
+     * counts must not count twice. */
+    uint32_t sup_missing = cu->sup_missing;
+    bool ok = di_die_at(cu, cu->first_die, &root) && root.ab && di_die_values(cu, &root, vals, &end);
+    cu->sup_missing = sup_missing;
+    if (!ok) {
+        di_unit_close(cu);
+        j->cu_open = false;
+        return -1;
+    }
+    int found = 0;
+    for (unsigned i = 0; i < root.ab->nattrs; i++)
+        if (vals[i].at == DW_AT_stmt_list) {
+            *stmt_list = vals[i].u;
+            found = 1;
+        }
     return found;
 }
 
@@ -400,7 +415,7 @@ static void stream_line(source *src, job *j)
     if (!src->line_stream)
         return; /* j->own.line is src->sec.line: mapped, or whole */
     uint64_t off = 0;
-    int found = unit_stmt_list(&j->own, j->ref.off, &off);
+    int found = unit_stmt_list(j, &off);
     if (found == 0 || (found > 0 && read_line_program(src, j, off)))
         return;
     ds_stream_close(src->line_stream);
@@ -751,7 +766,10 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
     dsu_result *out = &j->result;
     di_unit cu;
     uint64_t next = 0;
-    if (!di_unit_open(&cu, j->sec, j->ref.off, &next) || !di_unit_read_bases(&cu)) {
+    if (j->cu_open) {
+        cu = j->cu; /* opened by stream_line: the reader's now */
+        j->cu_open = false;
+    } else if (!di_unit_open(&cu, j->sec, j->ref.off, &next) || !di_unit_read_bases(&cu)) {
         out->error = sk_xstrdup(cu.error);
         di_unit_close(&cu);
         return;
