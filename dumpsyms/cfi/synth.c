@@ -133,6 +133,8 @@ struct ds_synth {
     /* rows gathered in pass 3, with sizes */
     uint8_t *row_size;
     size_t row_size_cap;
+    uint64_t *order;     /* pass 3: (address, block) pairs */
+    size_t order_cap;
 };
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -193,6 +195,7 @@ void ds_synth_close(ds_synth *s)
     free(s->work);
     free(s->todo);
     free(s->row_size);
+    free(s->order);
     free(s);
 }
 
@@ -1339,32 +1342,16 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Rows are gathered sorted (walk_rows), so an INIT is a run of rows each
+ * starting where the one before ends. */
 static void build_inits(ds_synth *s, ds_synth_result *res)
 {
-    if (!res->nrows)
-        return;
-    /* Sort rows by address, carrying sizes: pack (addr, index) pairs. */
     size_t n = res->nrows;
-    uint64_t *keys = sk_xmalloc(n * 2 * sizeof *keys);
-    for (size_t i = 0; i < n; i++) {
-        keys[2 * i] = res->rows[i].addr;
-        keys[2 * i + 1] = i;
-    }
-    qsort(keys, n, 2 * sizeof *keys, cmp_u64);
-    ds_synth_row *rows = sk_xmalloc(n * sizeof *rows);
-    uint8_t *sizes = sk_xmalloc(n);
-    for (size_t i = 0; i < n; i++) {
-        rows[i] = res->rows[keys[2 * i + 1]];
-        sizes[i] = s->row_size[keys[2 * i + 1]];
-    }
-    memcpy(res->rows, rows, n * sizeof *rows);
-    free(rows);
-    free(keys);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        uint64_t end = res->rows[i].addr + sizes[i];
+        uint64_t end = res->rows[i].addr + s->row_size[i];
         while (j < n && res->rows[j].addr == end) {
-            end += sizes[j];
+            end += s->row_size[j];
             j++;
         }
         if (res->ninits == res->inits_cap)
@@ -1376,7 +1363,26 @@ static void build_inits(ds_synth *s, ds_synth_result *res)
         it->nrows = j - i;
         i = j;
     }
-    free(sizes);
+}
+
+/* Pass 3 over the blocks in address order: a block is a run of
+ * consecutive instructions, so its rows come out sorted and the whole list
+ * does too, with no sort of the rows afterwards. */
+static void walk_rows(ds_synth *s, ds_synth_result *res)
+{
+    size_t n = 0;
+    if (s->nblocks * 2 > s->order_cap)
+        sk_grow((void **)&s->order, &s->order_cap, s->nblocks * 2, sizeof *s->order);
+    for (uint32_t b = 0; b < s->nblocks; b++)
+        if (s->blocks[b].in.kind == ST_OK) {
+            s->order[2 * n] = s->insns[s->blocks[b].insn].addr;
+            s->order[2 * n + 1] = b;
+            n++;
+        }
+    if (n > 1)
+        qsort(s->order, n, 2 * sizeof *s->order, cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        walk_block(s, (uint32_t)s->order[2 * i + 1], res);
 }
 
 /* ---- the whole function ---------------------------------------------------------- */
@@ -1440,9 +1446,7 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
         res->gave_up = "a signal-return trampoline";
         return false;
     }
-    for (uint32_t b = 0; b < s->nblocks; b++)
-        if (s->blocks[b].in.kind == ST_OK)
-            walk_block(s, b, res);
+    walk_rows(s, res);
     build_inits(s, res);
     return res->nrows > 0;
 }
@@ -1456,10 +1460,70 @@ static const char *reg_name(const ds_synth_names *n, int reg)
     return n->names[reg];
 }
 
-static void sep(sk_buf *out)
+/* The text is written in place (sk_buf_room), without printf: it is
+ * made for every synthesized row.  A rule takes at most two names, a
+ * 32-bit number and RULE_ROOM bytes of punctuation. */
+#define RULE_ROOM 32
+
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+static char *put_str(char *p, const char *str, size_t n)
 {
-    if (out->len && out->data[out->len - 1] != ' ')
-        sk_buf_putc(out, ' ');
+    memcpy(p, str, n);
+    return p + n;
+}
+
+static char *put_int(char *p, int32_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return sk_fmt_dec(p, (uint64_t)-(int64_t)v);
+    }
+    return sk_fmt_dec(p, (uint64_t)v);
+}
+
+/* Where the next rule goes, after a space unless it starts the text. */
+static char *rule_room(sk_buf *out, size_t names_len)
+{
+    char *p = sk_buf_room(out, names_len + RULE_ROOM);
+    if (out->len && p[-1] != ' ')
+        *p++ = ' ';
+    return p;
+}
+
+static void put_cfa(sk_buf *out, const char *r, int32_t off)
+{
+    size_t n = strlen(r);
+    char *p = rule_room(out, n);
+    p = PUT_LIT(p, ".cfa: ");
+    p = put_str(p, r, n);
+    *p++ = ' ';
+    p = put_int(p, off);
+    p = PUT_LIT(p, " +");
+    sk_buf_commit(out, p);
+}
+
+/* "NAME: .cfa OFF + ^" (name NULL: ".ra"). */
+static void put_saved(sk_buf *out, const char *r, int32_t off)
+{
+    size_t n = r ? strlen(r) : 0;
+    char *p = rule_room(out, n);
+    p = r ? put_str(p, r, n) : PUT_LIT(p, ".ra");
+    p = PUT_LIT(p, ": .cfa ");
+    p = put_int(p, off);
+    p = PUT_LIT(p, " + ^");
+    sk_buf_commit(out, p);
+}
+
+/* "NAME: VALUE": a register (".ra" when name is NULL) in another one. */
+static void put_in_reg(sk_buf *out, const char *r, const char *value)
+{
+    size_t n = r ? strlen(r) : 0, m = strlen(value);
+    char *p = rule_room(out, n + m);
+    p = r ? put_str(p, r, n) : PUT_LIT(p, ".ra");
+    p = PUT_LIT(p, ": ");
+    p = put_str(p, value, m);
+    sk_buf_commit(out, p);
 }
 
 bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row, sk_buf *out)
@@ -1469,18 +1533,16 @@ bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds
         const char *r = reg_name(n, row->cfa_reg);
         if (!r)
             goto bad;
-        sep(out);
-        sk_buf_printf(out, ".cfa: %s %d +", r, (int)row->cfa_off);
+        put_cfa(out, r, row->cfa_off);
     }
     if (!prev || prev->ra_reg != row->ra_reg || (row->ra_reg < 0 && prev->ra_off != row->ra_off)) {
-        sep(out);
         if (row->ra_reg >= 0) {
             const char *r = reg_name(n, row->ra_reg);
             if (!r)
                 goto bad;
-            sk_buf_printf(out, ".ra: %s", r);
+            put_in_reg(out, NULL, r);
         } else {
-            sk_buf_printf(out, ".ra: .cfa %d + ^", (int)row->ra_off);
+            put_saved(out, NULL, row->ra_off);
         }
     }
     /* Registers in DWARF order: saved ones with their slot, and those a
@@ -1501,11 +1563,10 @@ bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds
         const char *r = reg_name(n, reg);
         if (!r)
             goto bad;
-        sep(out);
         if (now >= 0)
-            sk_buf_printf(out, "%s: .cfa %d + ^", r, (int)row->saved[now].off);
+            put_saved(out, r, row->saved[now].off);
         else
-            sk_buf_printf(out, "%s: %s", r, r);
+            put_in_reg(out, r, r);
     }
     return true;
 bad:
@@ -1518,6 +1579,13 @@ bad:
 void ds_synth_format_alt(const ds_synth_names *n, const ds_synth_row *row, sk_buf *out)
 {
     const char *r = row->alt_reg >= 0 ? reg_name(n, row->alt_reg) : NULL;
-    if (r)
-        sk_buf_printf(out, "%s %d +", r, (int)row->alt_off);
+    if (!r)
+        return;
+    size_t len = strlen(r);
+    char *p = sk_buf_room(out, len + RULE_ROOM);
+    p = put_str(p, r, len);
+    *p++ = ' ';
+    p = put_int(p, row->alt_off);
+    p = PUT_LIT(p, " +");
+    sk_buf_commit(out, p);
 }
