@@ -152,6 +152,8 @@ int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err)
     s->fp = da_arch_fp(arch);
     s->lr = da_arch_lr(arch);
     memset(s->cs_index, -1, sizeof s->cs_index);
+    /* In ascending order: rows list their saved registers in this order,
+     * which ds_synth_format relies on. */
     static const int amd64_cs[] = {3, 6, 12, 13, 14, 15};
     static const int x86_cs[] = {3, 5, 6, 7};
     static const int arm64_cs[] = {19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
@@ -1453,11 +1455,21 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
 
 /* ---- text ---------------------------------------------------------------------------- */
 
+void ds_synth_names_init(ds_synth_names *n, const char *const *names, unsigned nnames)
+{
+    memset(n, 0, sizeof *n);
+    for (unsigned r = 0; r < nnames && r < DS_SYNTH_NAMED; r++) {
+        size_t len = names[r] ? strlen(names[r]) : 0;
+        if (len && len <= UINT16_MAX) {
+            n->names[r] = names[r];
+            n->len[r] = (uint16_t)len;
+        }
+    }
+}
+
 static const char *reg_name(const ds_synth_names *n, int reg)
 {
-    if (reg < 0 || (unsigned)reg >= n->nnames || !n->names[reg] || !n->names[reg][0])
-        return NULL;
-    return n->names[reg];
+    return reg >= 0 && reg < DS_SYNTH_NAMED ? n->names[reg] : NULL;
 }
 
 /* The text is written in place (sk_buf_room), without printf: it is
@@ -1491,84 +1503,92 @@ static char *rule_room(sk_buf *out, size_t names_len)
     return p;
 }
 
-static void put_cfa(sk_buf *out, const char *r, int32_t off)
+static char *put_reg(char *p, const ds_synth_names *n, int reg)
 {
-    size_t n = strlen(r);
-    char *p = rule_room(out, n);
+    return put_str(p, n->names[reg], n->len[reg]);
+}
+
+/* ".cfa: REG OFF +" */
+static void put_cfa(sk_buf *out, const ds_synth_names *n, int reg, int32_t off)
+{
+    char *p = rule_room(out, n->len[reg]);
     p = PUT_LIT(p, ".cfa: ");
-    p = put_str(p, r, n);
+    p = put_reg(p, n, reg);
     *p++ = ' ';
     p = put_int(p, off);
     p = PUT_LIT(p, " +");
     sk_buf_commit(out, p);
 }
 
-/* "NAME: .cfa OFF + ^" (name NULL: ".ra"). */
-static void put_saved(sk_buf *out, const char *r, int32_t off)
+/* "REG: .cfa OFF + ^" (reg < 0: ".ra"). */
+static void put_saved(sk_buf *out, const ds_synth_names *n, int reg, int32_t off)
 {
-    size_t n = r ? strlen(r) : 0;
-    char *p = rule_room(out, n);
-    p = r ? put_str(p, r, n) : PUT_LIT(p, ".ra");
+    char *p = rule_room(out, reg >= 0 ? n->len[reg] : 0);
+    p = reg >= 0 ? put_reg(p, n, reg) : PUT_LIT(p, ".ra");
     p = PUT_LIT(p, ": .cfa ");
     p = put_int(p, off);
     p = PUT_LIT(p, " + ^");
     sk_buf_commit(out, p);
 }
 
-/* "NAME: VALUE": a register (".ra" when name is NULL) in another one. */
-static void put_in_reg(sk_buf *out, const char *r, const char *value)
+/* "REG: VALUE": a register (reg < 0: ".ra") held in register value. */
+static void put_in_reg(sk_buf *out, const ds_synth_names *n, int reg, int value)
 {
-    size_t n = r ? strlen(r) : 0, m = strlen(value);
-    char *p = rule_room(out, n + m);
-    p = r ? put_str(p, r, n) : PUT_LIT(p, ".ra");
+    char *p = rule_room(out, (reg >= 0 ? n->len[reg] : 0) + n->len[value]);
+    p = reg >= 0 ? put_reg(p, n, reg) : PUT_LIT(p, ".ra");
     p = PUT_LIT(p, ": ");
-    p = put_str(p, value, m);
+    p = put_reg(p, n, value);
     sk_buf_commit(out, p);
+}
+
+/* The saved-register rules of a row after prev (NULL: none before): both
+ * lists are in register order, so one merge walk finds the registers
+ * saved anew or at another slot (their slot) and those no longer saved
+ * (back in their own register), and touches nothing else. */
+static bool put_saved_delta(sk_buf *out, const ds_synth_names *n, const ds_synth_row *prev,
+                            const ds_synth_row *row)
+{
+    unsigned i = 0, j = 0, nj = prev ? prev->nsaved : 0;
+    while (i < row->nsaved || j < nj) {
+        int now = i < row->nsaved ? row->saved[i].reg : INT16_MAX;
+        int before = j < nj ? prev->saved[j].reg : INT16_MAX;
+        int reg = now < before ? now : before;
+        bool same = now == before && prev->saved[j].off == row->saved[i].off;
+        if (!same && !reg_name(n, reg))
+            return false;
+        if (now == before) {
+            if (!same)
+                put_saved(out, n, reg, row->saved[i].off);
+            i++, j++;
+        } else if (now < before) {
+            put_saved(out, n, reg, row->saved[i++].off);
+        } else {
+            put_in_reg(out, n, reg, reg);
+            j++;
+        }
+    }
+    return true;
 }
 
 bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row, sk_buf *out)
 {
     size_t start = out->len;
     if (!prev || prev->cfa_reg != row->cfa_reg || prev->cfa_off != row->cfa_off) {
-        const char *r = reg_name(n, row->cfa_reg);
-        if (!r)
+        if (!reg_name(n, row->cfa_reg))
             goto bad;
-        put_cfa(out, r, row->cfa_off);
+        put_cfa(out, n, row->cfa_reg, row->cfa_off);
     }
     if (!prev || prev->ra_reg != row->ra_reg || (row->ra_reg < 0 && prev->ra_off != row->ra_off)) {
         if (row->ra_reg >= 0) {
-            const char *r = reg_name(n, row->ra_reg);
-            if (!r)
+            if (!reg_name(n, row->ra_reg))
                 goto bad;
-            put_in_reg(out, NULL, r);
+            put_in_reg(out, n, -1, row->ra_reg);
         } else {
-            put_saved(out, NULL, row->ra_off);
+            put_saved(out, n, -1, row->ra_off);
         }
     }
-    /* Registers in DWARF order: saved ones with their slot, and those a
-     * delta row no longer has back in their own register. */
-    for (int reg = 0; reg < 64; reg++) {
-        int now = -1, before = -1;
-        for (unsigned i = 0; i < row->nsaved; i++)
-            if (row->saved[i].reg == reg)
-                now = (int)i;
-        if (prev)
-            for (unsigned i = 0; i < prev->nsaved; i++)
-                if (prev->saved[i].reg == reg)
-                    before = (int)i;
-        if (now < 0 && before < 0)
-            continue;
-        if (now >= 0 && before >= 0 && prev->saved[before].off == row->saved[now].off)
-            continue;
-        const char *r = reg_name(n, reg);
-        if (!r)
-            goto bad;
-        if (now >= 0)
-            put_saved(out, r, row->saved[now].off);
-        else
-            put_in_reg(out, r, r);
-    }
-    return true;
+    if (put_saved_delta(out, n, prev, row))
+        return true;
 bad:
     out->len = start;
     if (out->data)
@@ -1578,12 +1598,10 @@ bad:
 
 void ds_synth_format_alt(const ds_synth_names *n, const ds_synth_row *row, sk_buf *out)
 {
-    const char *r = row->alt_reg >= 0 ? reg_name(n, row->alt_reg) : NULL;
-    if (!r)
+    if (!reg_name(n, row->alt_reg))
         return;
-    size_t len = strlen(r);
-    char *p = sk_buf_room(out, len + RULE_ROOM);
-    p = put_str(p, r, len);
+    char *p = sk_buf_room(out, n->len[row->alt_reg] + RULE_ROOM);
+    p = put_reg(p, n, row->alt_reg);
     *p++ = ' ';
     p = put_int(p, row->alt_off);
     p = PUT_LIT(p, " +");

@@ -376,8 +376,7 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         return SK_OK;
 
     synth_run r = {.ctx = ctx, .covered = covered, .everywhere = everywhere, .out = out};
-    r.names.names = names->names;
-    r.names.nnames = names->nnames;
+    ds_synth_names_init(&r.names, names->names, names->nnames);
     sk_error err;
     if (ds_synth_open(arch, &r.an[0], &err) != SK_OK) {
         sk_log(SK_LOG_WARN, "%s: no synthesized STACK CFI: %s", bin->path, err.msg);

@@ -39,11 +39,11 @@ static void analyse(fx *f, da_arch arch, const uint8_t *code, size_t n)
     ds_synth_input in = {.arch = arch, .code = code, .code_addr = BASE, .code_size = n, .ranges = &r, .nranges = 1};
     f->any = ds_synth_function(f->an, &in, &f->res);
     if (arch == DA_ARCH_ARM64)
-        f->names = (ds_synth_names){arm64_names, 32};
+        ds_synth_names_init(&f->names, arm64_names, 32);
     else if (arch == DA_ARCH_ARM || arch == DA_ARCH_THUMB)
-        f->names = (ds_synth_names){arm_names, 16};
+        ds_synth_names_init(&f->names, arm_names, 16);
     else
-        f->names = (ds_synth_names){amd64_names, 17};
+        ds_synth_names_init(&f->names, amd64_names, 17);
 }
 
 static void done(fx *f)
