@@ -1,7 +1,8 @@
 /* Unit tests for the stack-height analysis (dumpsyms/cfi/synth.c) on
  * hand-assembled functions: the rows at each instruction, joins that agree
  * and that conflict, the frame pointer after alloca, arm64 pre/post-indexed
- * pairs, arm push/pop, what makes it give up, and the text form. */
+ * pairs, arm push/pop, what makes it give up, and the text form (delta
+ * rows with only the columns that changed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,6 +253,88 @@ static void test_bad_input(void **state)
     ds_synth_close(an);
 }
 
+/* A row by hand: CFA = reg + off, return address at CFA - 8, and the
+ * saved registers given as (reg, off) pairs in register order. */
+static ds_synth_row hand_row(int cfa_reg, int32_t cfa_off, unsigned nsaved, const int32_t (*saved)[2])
+{
+    ds_synth_row r;
+    memset(&r, 0, sizeof r);
+    r.cfa_reg = (int16_t)cfa_reg;
+    r.cfa_off = cfa_off;
+    r.ra_reg = -1;
+    r.ra_off = -8;
+    r.alt_reg = -1;
+    r.nsaved = (uint8_t)nsaved;
+    for (unsigned i = 0; i < nsaved; i++) {
+        r.saved[i].reg = (int16_t)saved[i][0];
+        r.saved[i].off = saved[i][1];
+    }
+    return r;
+}
+
+/* The text of row after prev, or "<bad>" when it cannot be written. */
+static const char *delta(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row)
+{
+    static sk_buf b;
+    sk_buf_reset(&b);
+    if (!ds_synth_format(n, prev, row, &b))
+        return "<bad>";
+    return b.data ? b.data : "";
+}
+
+/* Delta rows name only the columns that changed: a register saved anew or
+ * at another slot, the CFA alone, a register restored — in DWARF order,
+ * whatever mix of them one row has. */
+static void test_format_changed_columns(void **state)
+{
+    (void)state;
+    ds_synth_names n;
+    ds_synth_names_init(&n, amd64_names, 17);
+    static const int32_t rbx[][2] = {{3, -16}};
+    static const int32_t rbx_rbp[][2] = {{3, -16}, {6, -24}};
+    static const int32_t rbx_r12[][2] = {{3, -16}, {12, -32}};
+    static const int32_t rbp_r12[][2] = {{6, -24}, {12, -40}};
+    static const int32_t rbx_moved[][2] = {{3, -24}};
+    ds_synth_row a = hand_row(7, 16, 1, rbx);
+
+    /* one register changes: rbp saved, rbx as it was */
+    ds_synth_row b = hand_row(7, 16, 2, rbx_rbp);
+    assert_string_equal(delta(&n, &a, &b), "$rbp: .cfa -24 + ^");
+    /* one register moves to another slot */
+    ds_synth_row moved = hand_row(7, 16, 1, rbx_moved);
+    assert_string_equal(delta(&n, &a, &moved), "$rbx: .cfa -24 + ^");
+    /* the CFA only (offset, then register) */
+    ds_synth_row c = hand_row(7, 24, 1, rbx);
+    assert_string_equal(delta(&n, &a, &c), ".cfa: $rsp 24 +");
+    ds_synth_row d = hand_row(6, 16, 1, rbx);
+    assert_string_equal(delta(&n, &a, &d), ".cfa: $rbp 16 +");
+    /* restores: rbp back in rbp; the last saved register back too */
+    assert_string_equal(delta(&n, &b, &a), "$rbp: $rbp");
+    ds_synth_row none = hand_row(7, 8, 0, NULL);
+    assert_string_equal(delta(&n, &a, &none), ".cfa: $rsp 8 + $rbx: $rbx");
+    /* nothing changed */
+    assert_string_equal(delta(&n, &b, &b), "");
+    /* a mix, interleaved: rbx restored, rbp new, r12 moved, in DWARF order */
+    ds_synth_row e = hand_row(7, 48, 2, rbx_r12);
+    ds_synth_row f = hand_row(7, 48, 2, rbp_r12);
+    assert_string_equal(delta(&n, &e, &f), "$rbx: $rbx $rbp: .cfa -24 + ^ $r12: .cfa -40 + ^");
+    /* the return address moves alone */
+    ds_synth_row g = a;
+    g.ra_off = -16;
+    assert_string_equal(delta(&n, &a, &g), ".ra: .cfa -16 + ^");
+    /* an INIT has every rule */
+    assert_string_equal(delta(&n, NULL, &e), ".cfa: $rsp 48 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^ $r12: .cfa -32 + ^");
+
+    /* An unnamed register is an error only where its rule is written. */
+    static const char *const no_rbx[] = {"$rax", "$rdx", "$rcx", NULL, "$rsi", "$rdi", "$rbp", "$rsp"};
+    ds_synth_names m;
+    ds_synth_names_init(&m, no_rbx, 8);
+    assert_string_equal(delta(&m, &a, &b), "$rbp: .cfa -24 + ^");
+    assert_string_equal(delta(&m, &a, &moved), "<bad>");
+    assert_string_equal(delta(&m, &b, &a), "$rbp: $rbp");
+    assert_string_equal(delta(&m, &a, &none), "<bad>");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_arm64),
         cmocka_unit_test(test_arm),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_format_changed_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
