@@ -78,6 +78,26 @@ typedef struct sy_insn {
     bool cond;       /* arm: executes only under a condition */
 } sy_insn;
 
+/* One decoded instruction as the analysis sees it, independent of the
+ * function it is analysed in, kept across functions: later discovery
+ * rounds and the final pass analyse the same code again (each reachable
+ * instruction was decoded about twice, Capstone being most of the cost).
+ * It holds as long as the bytes and the room to decode in do: len_key is
+ * the room, capped at SY_LEN_KEY (an x86 instruction is at most 15 bytes,
+ * so more room cannot change what decodes). */
+typedef struct sy_decoded {
+    uint64_t addr, target;   /* target: the direct one, when has_target */
+    const uint8_t *bytes;    /* where it was decoded from */
+    uint32_t first_uop;      /* in ds_synth.uops */
+    uint8_t len_key, size;   /* size 0: no instruction here */
+    uint8_t nuops, flow;     /* flow before what depends on the ranges */
+    bool cond, has_target, call;
+    bool starts_fn;          /* padding, or a prologue storing the link register */
+} sy_decoded;
+
+#define SY_LEN_KEY 16
+#define SY_CACHE_MAX (1u << 21) /* instructions kept; more empties the cache */
+
 enum { ST_UNSEEN = 0, ST_OK, ST_CONFLICT };
 enum { CS_ORIG = 0, CS_SAVED, CS_LOST };
 
@@ -117,8 +137,6 @@ struct ds_synth {
     size_t at_cap;
     sy_insn *insns;
     size_t ninsns, insns_cap;
-    sy_uop *uops;
-    size_t nuops, uops_cap;
     sy_block *blocks;
     size_t nblocks, blocks_cap;
     uint32_t *work;
@@ -127,6 +145,15 @@ struct ds_synth {
     size_t ntodo, todo_cap;
     bool reject;
     const char *why;
+    /* across functions: the decoded instructions by address (open
+     * addressing, index + 1, 0 empty) and their micro-operations */
+    sy_decoded *dec_v;
+    size_t ndec, dec_cap;
+    uint32_t *dec_map;
+    size_t dec_map_cap; /* a power of two, or 0 */
+    sy_uop *uops;
+    size_t nuops, uops_cap;
+    bool keep_decoded;
     /* block-local constants */
     bool cknown[64];
     int64_t cval[64];
@@ -185,6 +212,11 @@ int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err)
     return SK_OK;
 }
 
+void ds_synth_keep_decoded(ds_synth *s)
+{
+    s->keep_decoded = true;
+}
+
 void ds_synth_close(ds_synth *s)
 {
     if (!s)
@@ -193,6 +225,8 @@ void ds_synth_close(ds_synth *s)
     free(s->at);
     free(s->insns);
     free(s->uops);
+    free(s->dec_v);
+    free(s->dec_map);
     free(s->blocks);
     free(s->work);
     free(s->todo);
@@ -243,7 +277,7 @@ static int32_t insn_at(ds_synth *s, uint64_t addr)
 
 /* ---- translation into micro-operations -------------------------------------- */
 
-static sy_uop *uop(ds_synth *s, sy_insn *ins, uint8_t kind)
+static sy_uop *uop(ds_synth *s, sy_decoded *ins, uint8_t kind)
 {
     if (s->nuops == s->uops_cap)
         sk_grow((void **)&s->uops, &s->uops_cap, s->nuops + 1, sizeof *s->uops);
@@ -255,14 +289,14 @@ static sy_uop *uop(ds_synth *s, sy_insn *ins, uint8_t kind)
     return u;
 }
 
-static void u_simple(ds_synth *s, sy_insn *ins, uint8_t kind, int reg, int64_t v)
+static void u_simple(ds_synth *s, sy_decoded *ins, uint8_t kind, int reg, int64_t v)
 {
     sy_uop *u = uop(s, ins, kind);
     u->reg = (int16_t)reg;
     u->v = v;
 }
 
-static void u_mem(ds_synth *s, sy_insn *ins, uint8_t kind, int reg, int base, int64_t off, unsigned width)
+static void u_mem(ds_synth *s, sy_decoded *ins, uint8_t kind, int reg, int base, int64_t off, unsigned width)
 {
     sy_uop *u = uop(s, ins, kind);
     u->reg = (int16_t)reg;
@@ -287,7 +321,7 @@ static int mem_base(const ds_synth *s, const da_mem *m)
 /* What every instruction we do not model specially does: each register
  * written is "written", each memory operand written is a store of
  * something unknown; sp written is "sp unknown". */
-static void generic(ds_synth *s, sy_insn *ins, const da_insn *d, bool skip_sp)
+static void generic(ds_synth *s, sy_decoded *ins, const da_insn *d, bool skip_sp)
 {
     for (unsigned i = 0; i < d->op_count; i++) {
         const da_operand *o = &d->ops[i];
@@ -313,7 +347,7 @@ static bool is_reg(const da_operand *o, int r)
     return o->type == DA_OP_REG && o->reg.num == r;
 }
 
-static void translate_x86(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_x86(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const unsigned w = s->ptr;
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
@@ -481,7 +515,7 @@ static void translate_x86(ds_synth *s, sy_insn *ins, const da_insn *d)
 
 /* arm64 and arm loads and stores: each transferred register at its slot,
  * relative to the base before any writeback, then the writeback. */
-static void translate_ldst(ds_synth *s, sy_insn *ins, const da_insn *d, bool store, unsigned nregs_max)
+static void translate_ldst(ds_synth *s, sy_decoded *ins, const da_insn *d, bool store, unsigned nregs_max)
 {
     int mi = -1;
     for (unsigned i = 0; i < d->op_count; i++)
@@ -533,7 +567,7 @@ static void translate_ldst(ds_synth *s, sy_insn *ins, const da_insn *d, bool sto
     }
 }
 
-static void translate_arm64(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_arm64(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
     const da_operand *o1 = d->op_count > 1 ? &d->ops[1] : NULL;
@@ -609,7 +643,7 @@ static void translate_arm64(ds_synth *s, sy_insn *ins, const da_insn *d)
     generic(s, ins, d, d->branch != DA_BR_NONE && d->branch != DA_BR_INTERRUPT);
 }
 
-static void translate_arm(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_arm(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
     const da_operand *o1 = d->op_count > 1 ? &d->ops[1] : NULL;
@@ -733,7 +767,7 @@ static void translate_arm(ds_synth *s, sy_insn *ins, const da_insn *d)
     generic(s, ins, d, false);
 }
 
-static void translate(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     ins->first_uop = (uint32_t)s->nuops;
     ins->nuops = 0;
@@ -756,10 +790,9 @@ static void translate(ds_synth *s, sy_insn *ins, const da_insn *d)
     /* A conditional arm return or indirect jump may also fall through. */
     if (ins->cond && (ins->flow == FL_RET || ins->flow == FL_IJUMP))
         ins->flow = FL_CJUMP;
-    if ((ins->flow == FL_JUMP || ins->flow == FL_CJUMP) && d->has_target) {
-        ins->target = d->target;
-        ins->has_target = range_of(s, d->target) >= 0;
-    }
+    ins->has_target = d->has_target;
+    ins->target = d->has_target ? d->target : 0;
+    ins->call = d->branch == DA_BR_CALL;
     switch (s->arch) {
     case DA_ARCH_X86: case DA_ARCH_AMD64: translate_x86(s, ins, d); break;
     case DA_ARCH_ARM64: translate_arm64(s, ins, d); break;
@@ -785,36 +818,111 @@ static void exit_push(ds_synth_result *res, uint64_t a, bool entry)
     res->nexits++;
 }
 
-/* After a call: does what follows look like padding or another function's
- * entry (nop, int3, endbr64, bti, paciasp)?  Then the call did not return
- * (abort, __stack_chk_fail, __cxa_throw): following the bytes after it
- * would run this frame's state into a function we have no symbol for.
- * Only costs rows where a real fall-through starts with such an
- * instruction. */
-static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *rg)
+/* Could d be where another function starts: padding (nop, int3, ud2),
+ * an entry marker (endbr64, bti, paciasp), or a store of the link
+ * register?  Right after a call that just overwrote it, storing it makes
+ * sense only as the next function's prologue (arm64 "stp x29, x30, [sp,
+ * #-96]!" right after "bl __stack_chk_fail", arm "push {r4, lr}"). */
+static bool looks_like_start(const ds_synth *s, const da_insn *d)
 {
-    const ds_synth_input *in = s->in;
-    if (a < in->code_addr || a - in->code_addr >= in->code_size || a >= rg->addr + rg->size)
-        return false;
-    size_t off = (size_t)(a - in->code_addr);
-    size_t len = in->code_size - off;
-    if (len > rg->addr + rg->size - a)
-        len = (size_t)(rg->addr + rg->size - a);
-    da_insn d;
-    if (!da_decode(s->dec, in->code + off, len, a, &d))
-        return false;
-    if (d.kind == DA_I_NOP || d.kind == DA_I_BTI || d.kind == DA_I_PAC)
+    if (d->kind == DA_I_NOP || d->kind == DA_I_BTI || d->kind == DA_I_PAC)
         return true;
-    if (strcmp(d.mnemonic, "int3") == 0 || strcmp(d.mnemonic, "ud2") == 0)
+    if (strcmp(d->mnemonic, "int3") == 0 || strcmp(d->mnemonic, "ud2") == 0)
         return true;
-    /* The call just overwrote the link register: storing it now makes sense
-     * only as the next function's prologue (arm64 "stp x29, x30, [sp,
-     * #-96]!" right after "bl __stack_chk_fail", arm "push {r4, lr}"). */
-    if (s->lr >= 0 && (d.kind == DA_I_STORE || d.kind == DA_I_STORE_PAIR || d.kind == DA_I_PUSH))
-        for (unsigned i = 0; i < d.op_count; i++)
-            if (d.ops[i].type == DA_OP_REG && d.ops[i].reg.num == s->lr)
+    if (s->lr >= 0 && (d->kind == DA_I_STORE || d->kind == DA_I_STORE_PAIR || d->kind == DA_I_PUSH))
+        for (unsigned i = 0; i < d->op_count; i++)
+            if (d->ops[i].type == DA_OP_REG && d->ops[i].reg.num == s->lr)
                 return true;
     return false;
+}
+
+static uint32_t *dec_slot(ds_synth *s, uint64_t a)
+{
+    size_t mask = s->dec_map_cap - 1;
+    size_t h = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+    while (s->dec_map[h] && s->dec_v[s->dec_map[h] - 1].addr != a)
+        h = (h + 1) & mask;
+    return &s->dec_map[h];
+}
+
+static void dec_rehash(ds_synth *s, size_t cap)
+{
+    free(s->dec_map);
+    s->dec_map = sk_xcalloc(cap, sizeof *s->dec_map);
+    s->dec_map_cap = cap;
+    for (size_t i = 0; i < s->ndec; i++)
+        *dec_slot(s, s->dec_v[i].addr) = (uint32_t)(i + 1);
+}
+
+/* Empties the decode cache unless the caller keeps its code unchanged
+ * (ds_synth_keep_decoded), or when it has grown past its bound; only
+ * between functions, whose instructions point into it. */
+static void dec_bound(ds_synth *s)
+{
+    if (s->keep_decoded && s->ndec < SY_CACHE_MAX)
+        return;
+    s->ndec = s->nuops = 0;
+    memset(s->dec_map, 0, s->dec_map_cap * sizeof *s->dec_map);
+}
+
+/* The instruction at a with len bytes of room (a is inside the code), from
+ * the cache or decoded now.  The pointer holds until the next call. */
+static const sy_decoded *decoded_at(ds_synth *s, uint64_t a, size_t len)
+{
+    const uint8_t *bytes = s->in->code + (size_t)(a - s->in->code_addr);
+    uint8_t key = (uint8_t)(len < SY_LEN_KEY ? len : SY_LEN_KEY);
+    if ((s->ndec + 1) * 2 > s->dec_map_cap)
+        dec_rehash(s, s->dec_map_cap ? 2 * s->dec_map_cap : 1024);
+    uint32_t *slot = dec_slot(s, a);
+    sy_decoded *e;
+    if (*slot) {
+        e = &s->dec_v[*slot - 1];
+        if (e->bytes == bytes && e->len_key == key)
+            return e;
+    } else {
+        if (s->ndec == s->dec_cap)
+            sk_grow((void **)&s->dec_v, &s->dec_cap, s->ndec + 1, sizeof *s->dec_v);
+        e = &s->dec_v[s->ndec++];
+        *slot = (uint32_t)s->ndec;
+    }
+    /* New, or decoded from other bytes or room: (re)decode. */
+    memset(e, 0, sizeof *e);
+    e->addr = a;
+    e->bytes = bytes;
+    e->len_key = key;
+    da_insn d;
+    if (!da_decode(s->dec, bytes, len, a, &d))
+        return e; /* size 0 */
+    e->size = d.size;
+    translate(s, e, &d);
+    e->starts_fn = looks_like_start(s, &d);
+    return e;
+}
+
+/* Room to decode at a, inside range rg and the code; 0 when a is outside
+ * either. */
+static size_t room_at(const ds_synth *s, uint64_t a, const ds_synth_range *rg)
+{
+    const ds_synth_input *in = s->in;
+    if (a < in->code_addr || a - in->code_addr >= in->code_size || a < rg->addr || a - rg->addr >= rg->size)
+        return 0;
+    size_t len = in->code_size - (size_t)(a - in->code_addr);
+    uint64_t room = rg->addr + rg->size - a;
+    return len > room ? (size_t)room : len;
+}
+
+/* After a call: does what follows look like padding or another function's
+ * entry?  Then the call did not return (abort, __stack_chk_fail,
+ * __cxa_throw): following the bytes after it would run this frame's state
+ * into a function we have no symbol for.  Only costs rows where a real
+ * fall-through starts with such an instruction. */
+static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *rg)
+{
+    size_t len = room_at(s, a, rg);
+    if (!len)
+        return false;
+    const sy_decoded *e = decoded_at(s, a, len);
+    return e->size && e->starts_fn;
 }
 
 /* false: give up on the whole function (s->why says why). */
@@ -822,7 +930,6 @@ static bool discover(ds_synth *s, ds_synth_result *res)
 {
     const ds_synth_input *in = s->in;
     todo_push(s, in->ranges[0].addr);
-    da_insn d;
     while (s->ntodo) {
         uint64_t a = s->todo[--s->ntodo];
         for (;;) {
@@ -837,16 +944,13 @@ static bool discover(ds_synth *s, ds_synth_result *res)
                 return false;
             }
             const ds_synth_range *rg = &in->ranges[r];
-            uint64_t room = rg->addr + rg->size - a;
-            if (a < in->code_addr || a - in->code_addr >= in->code_size)
+            size_t len = room_at(s, a, rg);
+            if (!len)
                 break;
-            size_t off = (size_t)(a - in->code_addr);
-            size_t len = in->code_size - off;
-            if (len > room)
-                len = (size_t)room;
-            if (!da_decode(s->dec, in->code + off, len, a, &d))
+            const sy_decoded *e = decoded_at(s, a, len);
+            if (!e->size)
                 break; /* undecodable or cut off at the end: the path ends */
-            for (unsigned k = 1; k < d.size; k++)
+            for (unsigned k = 1; k < e->size; k++)
                 if (slot[k] != -1) {
                     s->why = "instructions overlap";
                     return false;
@@ -860,22 +964,32 @@ static bool discover(ds_synth *s, ds_synth_result *res)
             sy_insn *ins = &s->insns[s->ninsns];
             memset(ins, 0, sizeof *ins);
             ins->addr = a;
-            ins->size = d.size;
+            ins->size = e->size;
             ins->leader = -1;
-            translate(s, ins, &d);
+            ins->first_uop = e->first_uop;
+            ins->nuops = e->nuops;
+            ins->flow = e->flow;
+            ins->cond = e->cond;
+            if ((e->flow == FL_JUMP || e->flow == FL_CJUMP) && e->has_target) {
+                ins->target = e->target;
+                ins->has_target = range_of(s, e->target) >= 0;
+            }
+            /* e is not valid past the next decoded_at */
+            bool call = e->call, direct = e->has_target;
+            uint64_t target = e->target;
             slot[0] = (int32_t)s->ninsns;
-            for (unsigned k = 1; k < d.size; k++)
+            for (unsigned k = 1; k < ins->size; k++)
                 slot[k] = -2;
             s->ninsns++;
-            if (d.branch == DA_BR_CALL && ins->flow == FL_FALL && starts_new_function(s, a + d.size, rg))
+            if (call && ins->flow == FL_FALL && starts_new_function(s, a + ins->size, rg))
                 ins->flow = FL_TRAP; /* a call that does not return, then padding or the next function */
             if (ins->has_target)
                 todo_push(s, ins->target);
-            else if (d.has_target && d.branch == DA_BR_CALL && d.target != a + d.size)
-                exit_push(res, d.target, true);
+            else if (direct && call && target != a + ins->size)
+                exit_push(res, target, true);
             if (ins->flow != FL_FALL && ins->flow != FL_CJUMP)
                 break;
-            a += d.size;
+            a += ins->size;
         }
     }
     return true;
@@ -1398,7 +1512,8 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
         return false;
     }
     s->in = in;
-    s->ninsns = s->nuops = s->nblocks = s->nwork = s->ntodo = 0;
+    s->ninsns = s->nblocks = s->nwork = s->ntodo = 0;
+    dec_bound(s);
     s->reject = false;
     s->why = NULL;
     size_t span = 0;

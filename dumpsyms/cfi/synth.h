@@ -93,6 +93,11 @@ typedef struct ds_synth ds_synth;
 
 int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err);
 void ds_synth_close(ds_synth *s);
+/* The caller promises that code bytes at an address stay the same in every
+ * later call (its section buffers live as long as s): instructions decoded
+ * for one function are then kept for the next (the same code is analysed
+ * again in later rounds).  Without it nothing is kept across calls. */
+void ds_synth_keep_decoded(ds_synth *s);
 
 /* Analyses one function.  Fills *res (emptied first; reused across
  * calls); true when at least one row was given. */

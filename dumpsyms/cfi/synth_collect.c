@@ -384,6 +384,11 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
     }
     if (arm && ds_synth_open(DA_ARCH_THUMB, &r.an[1], &err) != SK_OK)
         r.an[1] = NULL;
+    /* The section buffers below live until the end: decode each instruction
+     * once for all rounds. */
+    ds_synth_keep_decoded(r.an[0]);
+    if (r.an[1])
+        ds_synth_keep_decoded(r.an[1]);
     ds_synth_result_init(&r.res);
     sk_buf_init(&r.line);
 
