@@ -141,8 +141,8 @@ typedef struct synth_run {
     ds_synth_result res;
     ds_cfi_out *out;
     sk_buf line;
-    uint64_t *starts;
-    size_t nstarts, starts_cap;
+    uint64_t *starts;        /* sorted up to nsorted, then appended */
+    size_t nstarts, nsorted, starts_cap;
     /* results */
     size_t functions, inits, rows_given, insns_seen, insns_covered;
 } synth_run;
@@ -254,15 +254,38 @@ static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *
 }
 
 
+/* v[0..old) is sorted; sorts v[old..n) and merges it in, from the back.
+ * The same order as sorting all of it for keys that are distinct or
+ * identical values, without the n log n of re-sorting a long list each
+ * discovery round for the few entries the round added. */
+static void merge_sorted(void *v_, size_t old, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    char *v = v_;
+    size_t m = n - old;
+    if (!m)
+        return;
+    char *t = sk_xmalloc(m * size);
+    memcpy(t, v + old * size, m * size);
+    if (m > 1) /* (qsort wants a real array even for none) */
+        qsort(t, m, size, cmp);
+    size_t i = old, j = m, k = n;
+    while (j) {
+        if (i && cmp(v + (i - 1) * size, t + (j - 1) * size) > 0)
+            memcpy(v + --k * size, v + --i * size, size);
+        else
+            memcpy(v + --k * size, t + --j * size, size);
+    }
+    free(t);
+}
+
 static void sort_starts(synth_run *r)
 {
-    if (r->nstarts > 1) /* (qsort wants a real array even for none) */
-        qsort(r->starts, r->nstarts, sizeof *r->starts, cmp_u64);
+    merge_sorted(r->starts, r->nsorted, r->nstarts, sizeof *r->starts, cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < r->nstarts; i++)
         if (!k || r->starts[k - 1] != r->starts[i])
             r->starts[k++] = r->starts[i];
-    r->nstarts = k;
+    r->nstarts = r->nsorted = k;
 }
 
 /* Is addr inside (not at the start of) one of the sized functions? */
@@ -490,8 +513,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         for (size_t i = before; i < fns.n; i++)
             add_start(&r, fns.v[i].addr);
         sort_starts(&r);
-        if (fns.n > 1)
-            qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
+        /* The added entries are at addresses no entry has. */
+        merge_sorted(fns.v, before, fns.n, sizeof *fns.v, cmp_fn_addr);
         if (!added && r.nstarts == nstarts_before)
             break;
     }
