@@ -615,12 +615,12 @@ static void arm_detail(const da_decoder *d, const cs_insn *ci, da_insn *out)
 
 /* ---- decode ------------------------------------------------------------ */
 
-/* Copies src into dst[0..cap) from position at, cut at cap - 1 bytes and
- * NUL-terminated; returns the new end.  (snprintf did this, at several
- * times the cost, for every instruction the CFI synthesis decodes.) */
-static size_t put_str(char *dst, size_t cap, size_t at, const char *src)
+/* Copies src (n bytes) into dst[0..cap) from position at, cut at cap - 1
+ * bytes and NUL-terminated; returns the new end.  (snprintf did this, at
+ * several times the cost, for every instruction the CFI synthesis
+ * decodes.) */
+static size_t put_str(char *dst, size_t cap, size_t at, const char *src, size_t n)
 {
-    size_t n = strlen(src);
     if (n > cap - 1 - at)
         n = cap - 1 - at;
     memcpy(dst + at, src, n);
@@ -631,12 +631,13 @@ static size_t put_str(char *dst, size_t cap, size_t at, const char *src)
 /* mnemonic, operands and "mnemonic operands", each cut to its array. */
 static void put_text(da_insn *out, const char *mnemonic, const char *op_str)
 {
-    put_str(out->mnemonic, sizeof out->mnemonic, 0, mnemonic);
-    put_str(out->operands, sizeof out->operands, 0, op_str);
-    size_t at = put_str(out->text, sizeof out->text, 0, mnemonic);
-    if (op_str[0])
-        at = put_str(out->text, sizeof out->text, at, " ");
-    put_str(out->text, sizeof out->text, at, op_str);
+    size_t nm = strlen(mnemonic), no = strlen(op_str);
+    put_str(out->mnemonic, sizeof out->mnemonic, 0, mnemonic, nm);
+    put_str(out->operands, sizeof out->operands, 0, op_str, no);
+    size_t at = put_str(out->text, sizeof out->text, 0, mnemonic, nm);
+    if (no)
+        at = put_str(out->text, sizeof out->text, at, " ", 1);
+    put_str(out->text, sizeof out->text, at, op_str, no);
 }
 
 bool da_decode(da_decoder *d, const uint8_t *code, size_t len, uint64_t address, da_insn *out)
