@@ -1349,13 +1349,19 @@ static void walk_block(ds_synth *s, uint32_t b, ds_synth_result *res)
             if ((ins->flow == FL_JUMP || ins->flow == FL_CJUMP) && !ins->has_target && ins->target)
                 exit_push(res, ins->target, entry_like(s, &st));
         }
-        sy_state before = st;
+        /* arm: a conditional instruction may not run.  The state before
+         * it is kept only for those (a copy per instruction otherwise). */
+        sy_state before;
+        if (ins->cond)
+            before = st;
         apply(s, ins, &st);
-        if (ins->cond && ins->flow != FL_CJUMP)
-            meet(s, &st, &before); /* arm: it may not have run */
         const sy_state *taken = &st, *fall = &st;
-        if (ins->cond && ins->flow == FL_CJUMP)
-            fall = &before; /* a conditional return or branch not taken */
+        if (ins->cond) {
+            if (ins->flow != FL_CJUMP)
+                meet(s, &st, &before); /* it may not have run */
+            else
+                fall = &before; /* a conditional return or branch not taken */
+        }
         if (ins->flow == FL_STOP) {
             sy_state c;
             memset(&c, 0, sizeof c);
@@ -1380,7 +1386,8 @@ static void walk_block(ds_synth *s, uint32_t b, ds_synth_result *res)
                 flow_into(s, (uint32_t)n, fall);
             return;
         }
-        st = *fall;
+        if (fall != &st)
+            st = *fall;
         i = (uint32_t)n;
     }
 }
