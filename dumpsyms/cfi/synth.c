@@ -82,13 +82,15 @@ typedef struct sy_insn {
  * function it is analysed in, kept across functions: later discovery
  * rounds and the final pass analyse the same code again (each reachable
  * instruction was decoded about twice, Capstone being most of the cost).
- * It holds as long as the bytes and the room to decode in do: len_key is
- * the room, capped at SY_LEN_KEY (an x86 instruction is at most 15 bytes,
- * so more room cannot change what decodes). */
+ * It holds as long as the bytes and the room to decode in do: code names
+ * the code buffer it came from (ds_synth.codes), len_key is the room,
+ * capped at SY_LEN_KEY (an x86 instruction is at most 15 bytes, so more
+ * room cannot change what decodes).  32 bytes: there is one per
+ * instruction of the module's code without compiler CFI. */
 typedef struct sy_decoded {
     uint64_t addr, target;   /* target: the direct one, when has_target */
-    const uint8_t *bytes;    /* where it was decoded from */
     uint32_t first_uop;      /* in ds_synth.uops */
+    uint8_t code;            /* index in ds_synth.codes */
     uint8_t len_key, size;   /* size 0: no instruction here */
     uint8_t nuops, flow;     /* flow before what depends on the ranges */
     bool cond, has_target, call;
@@ -96,6 +98,7 @@ typedef struct sy_decoded {
 } sy_decoded;
 
 #define SY_LEN_KEY 16
+#define SY_MAX_CODES 255        /* code buffers told apart; more empties the cache */
 #define SY_CACHE_MAX (1u << 21) /* instructions kept; more empties the cache */
 
 enum { ST_UNSEEN = 0, ST_OK, ST_CONFLICT };
@@ -154,6 +157,8 @@ struct ds_synth {
     sy_uop *uops;
     size_t nuops, uops_cap;
     bool keep_decoded;
+    struct { const uint8_t *code; uint64_t addr; } codes[SY_MAX_CODES];
+    unsigned ncodes, code;  /* code: the current function's, in codes */
     /* block-local constants */
     bool cknown[64];
     int64_t cval[64];
@@ -855,21 +860,33 @@ static void dec_rehash(ds_synth *s, size_t cap)
 }
 
 /* Empties the decode cache unless the caller keeps its code unchanged
- * (ds_synth_keep_decoded), or when it has grown past its bound; only
- * between functions, whose instructions point into it. */
-static void dec_bound(ds_synth *s)
+ * (ds_synth_keep_decoded), or when it has grown past its bounds; only
+ * between functions, whose instructions point into it.  Then finds the
+ * function's code buffer among those the entries came from. */
+static void dec_prepare(ds_synth *s)
 {
-    if (s->keep_decoded && s->ndec < SY_CACHE_MAX)
-        return;
-    s->ndec = s->nuops = 0;
-    memset(s->dec_map, 0, s->dec_map_cap * sizeof *s->dec_map);
+    const ds_synth_input *in = s->in;
+    unsigned c = 0;
+    while (c < s->ncodes && (s->codes[c].code != in->code || s->codes[c].addr != in->code_addr))
+        c++;
+    if (!s->keep_decoded || s->ndec >= SY_CACHE_MAX || c == SY_MAX_CODES) {
+        s->ndec = s->nuops = 0;
+        if (s->dec_map_cap)
+            memset(s->dec_map, 0, s->dec_map_cap * sizeof *s->dec_map);
+        s->ncodes = c = 0;
+    }
+    if (c == s->ncodes) {
+        s->codes[c].code = in->code;
+        s->codes[c].addr = in->code_addr;
+        s->ncodes++;
+    }
+    s->code = c;
 }
 
 /* The instruction at a with len bytes of room (a is inside the code), from
  * the cache or decoded now.  The pointer holds until the next call. */
 static const sy_decoded *decoded_at(ds_synth *s, uint64_t a, size_t len)
 {
-    const uint8_t *bytes = s->in->code + (size_t)(a - s->in->code_addr);
     uint8_t key = (uint8_t)(len < SY_LEN_KEY ? len : SY_LEN_KEY);
     if ((s->ndec + 1) * 2 > s->dec_map_cap)
         dec_rehash(s, s->dec_map_cap ? 2 * s->dec_map_cap : 1024);
@@ -877,7 +894,7 @@ static const sy_decoded *decoded_at(ds_synth *s, uint64_t a, size_t len)
     sy_decoded *e;
     if (*slot) {
         e = &s->dec_v[*slot - 1];
-        if (e->bytes == bytes && e->len_key == key)
+        if (e->code == s->code && e->len_key == key)
             return e;
     } else {
         if (s->ndec == s->dec_cap)
@@ -888,10 +905,10 @@ static const sy_decoded *decoded_at(ds_synth *s, uint64_t a, size_t len)
     /* New, or decoded from other bytes or room: (re)decode. */
     memset(e, 0, sizeof *e);
     e->addr = a;
-    e->bytes = bytes;
+    e->code = (uint8_t)s->code;
     e->len_key = key;
     da_insn d;
-    if (!da_decode(s->dec, bytes, len, a, &d))
+    if (!da_decode(s->dec, s->in->code + (size_t)(a - s->in->code_addr), len, a, &d))
         return e; /* size 0 */
     e->size = d.size;
     translate(s, e, &d);
@@ -1520,7 +1537,7 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
     }
     s->in = in;
     s->ninsns = s->nblocks = s->nwork = s->ntodo = 0;
-    dec_bound(s);
+    dec_prepare(s);
     s->reject = false;
     s->why = NULL;
     size_t span = 0;
