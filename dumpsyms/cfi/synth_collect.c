@@ -320,15 +320,29 @@ static int cmp_name(const void *a, const void *b)
     return (*x)->addr < (*y)->addr ? -1 : (*x)->addr > (*y)->addr;
 }
 
+/* The named functions by name, then address: sorted once for both users
+ * below (addresses are distinct, so any subset keeps its sorted order). */
+static ds_synth_fn **sort_by_name(fn_list *l, size_t *nn)
+{
+    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].name)
+            by_name[n++] = &l->v[i];
+    if (n > 1)
+        qsort(by_name, n, sizeof *by_name, cmp_name);
+    *nn = n;
+    return by_name;
+}
+
 /* Cold parts: "foo.cold" / "foo.cold.3" become extra ranges of "foo". */
-static void attach_cold(fn_list *l)
+static void attach_cold(fn_list *l, ds_synth_fn *const *named, size_t nnamed)
 {
     size_t nn = 0;
-    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].name && !is_cold_name(l->v[i].name))
-            by_name[nn++] = &l->v[i];
-    qsort(by_name, nn, sizeof *by_name, cmp_name);
+    ds_synth_fn **by_name = sk_xcalloc(nnamed ? nnamed : 1, sizeof *by_name);
+    for (size_t i = 0; i < nnamed; i++)
+        if (!is_cold_name(named[i]->name))
+            by_name[nn++] = named[i];
     for (size_t i = 0; i < l->n; i++) {
         ds_synth_fn *c = &l->v[i];
         if (!is_cold_name(c->name))
@@ -336,9 +350,7 @@ static void attach_cold(fn_list *l)
         c->cold = true;
         size_t plen = (size_t)(strstr(c->name, ".cold") - c->name);
         char *parent = sk_xstrndup(c->name, plen);
-        ds_synth_fn key = {.name = parent}, *kp = &key;
-        ds_synth_fn **hit = bsearch(&kp, by_name, nn, sizeof *by_name, cmp_name);
-        /* bsearch compares the address too: find any entry with the name. */
+        /* The first entry with the name (cmp_name orders by address too). */
         size_t lo = 0, hi = nn;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
@@ -347,7 +359,6 @@ static void attach_cold(fn_list *l)
             else
                 hi = mid;
         }
-        (void)hit;
         if (lo < nn && strcmp(by_name[lo]->name, parent) == 0 && c->size &&
             (lo + 1 >= nn || strcmp(by_name[lo + 1]->name, parent) != 0)) {
             ds_synth_fn *p = by_name[lo];
@@ -360,14 +371,8 @@ static void attach_cold(fn_list *l)
 }
 
 /* DWARF-only functions sharing a name with another range: no entry known. */
-static void drop_ambiguous_dwarf(fn_list *l)
+static void drop_ambiguous_dwarf(ds_synth_fn *const *by_name, size_t nn)
 {
-    size_t nn = 0;
-    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].name)
-            by_name[nn++] = &l->v[i];
-    qsort(by_name, nn, sizeof *by_name, cmp_name);
     for (size_t i = 0; i + 1 < nn; i++)
         if (strcmp(by_name[i]->name, by_name[i + 1]->name) == 0) {
             if (by_name[i]->dwarf_only)
@@ -375,7 +380,6 @@ static void drop_ambiguous_dwarf(fn_list *l)
             if (by_name[i + 1]->dwarf_only)
                 by_name[i + 1]->cold = true;
         }
-    free(by_name);
 }
 
 int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere, ds_cfi_out *out,
@@ -465,8 +469,11 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         fns.v[k++] = fns.v[i];
     }
     fns.n = k;
-    attach_cold(&fns);
-    drop_ambiguous_dwarf(&fns);
+    size_t nnamed;
+    ds_synth_fn **named = sort_by_name(&fns, &nnamed);
+    attach_cold(&fns, named, nnamed);
+    drop_ambiguous_dwarf(named, nnamed);
+    free(named);
 
     for (size_t i = 0; i < fns.n; i++)
         add_start(&r, fns.v[i].addr);
