@@ -335,6 +335,60 @@ static void test_format_changed_columns(void **state)
     assert_string_equal(delta(&m, &a, &none), "<bad>");
 }
 
+/* Rows of one more function through an analyser that keeps what it
+ * decoded (ds_synth_keep_decoded), as text: "OFF RULES;" per row. */
+static const char *kept_rows(ds_synth *an, const uint8_t *code, size_t n, uint64_t range_size)
+{
+    static sk_buf out, b;
+    sk_buf_reset(&out);
+    ds_synth_names names;
+    ds_synth_names_init(&names, amd64_names, 17);
+    ds_synth_result res;
+    ds_synth_result_init(&res);
+    ds_synth_range r = {BASE, range_size};
+    ds_synth_input in = {.arch = DA_ARCH_AMD64, .code = code, .code_addr = BASE, .code_size = n, .ranges = &r,
+                         .nranges = 1};
+    ds_synth_function(an, &in, &res);
+    for (size_t i = 0; i < res.nrows; i++) {
+        sk_buf_reset(&b);
+        assert_true(ds_synth_format(&names, NULL, &res.rows[i], &b));
+        sk_buf_printf(&out, "%x %s;", (unsigned)(res.rows[i].addr - BASE), b.data);
+    }
+    ds_synth_result_free(&res);
+    return out.data ? out.data : "";
+}
+
+/* Instructions kept across functions are reused only for the same code
+ * buffer and the same room to decode in: other bytes at the same address,
+ * or a range that now ends inside an instruction, are decoded again. */
+static void test_kept_decodes(void **state)
+{
+    (void)state;
+    sk_error err;
+    ds_synth *an;
+    assert_int_equal(ds_synth_open(DA_ARCH_AMD64, &an, &err), SK_OK);
+    ds_synth_keep_decoded(an);
+    /* push rbx; pop rbx; ret — then other bytes at the same address */
+    static const uint8_t rbx[] = {0x53, 0x5b, 0xc3};
+    static const uint8_t rbp[] = {0x55, 0x5d, 0xc3};
+    assert_string_equal(kept_rows(an, rbx, sizeof rbx, sizeof rbx),
+                        "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;"
+                        "2 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    assert_string_equal(kept_rows(an, rbp, sizeof rbp, sizeof rbp),
+                        "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbp: .cfa -16 + ^;"
+                        "2 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    /* 0 push rbx; 1 movabs rax, imm64 (10 bytes); b pop rbx; c ret: whole,
+     * then with the range ending inside the movabs (it no longer decodes),
+     * then whole again */
+    static const uint8_t movabs[] = {0x53, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x5b, 0xc3};
+    const char *whole = "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;"
+                        "b .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;c .cfa: $rsp 8 + .ra: .cfa -8 + ^;";
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, sizeof movabs), whole);
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, 5), "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, sizeof movabs), whole);
+    ds_synth_close(an);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_arm),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_format_changed_columns),
+        cmocka_unit_test(test_kept_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
