@@ -615,6 +615,31 @@ static void arm_detail(const da_decoder *d, const cs_insn *ci, da_insn *out)
 
 /* ---- decode ------------------------------------------------------------ */
 
+/* Copies src (n bytes) into dst[0..cap) from position at, cut at cap - 1
+ * bytes and NUL-terminated; returns the new end.  (snprintf did this, at
+ * several times the cost, for every instruction the CFI synthesis
+ * decodes.) */
+static size_t put_str(char *dst, size_t cap, size_t at, const char *src, size_t n)
+{
+    if (n > cap - 1 - at)
+        n = cap - 1 - at;
+    memcpy(dst + at, src, n);
+    dst[at + n] = '\0';
+    return at + n;
+}
+
+/* mnemonic, operands and "mnemonic operands", each cut to its array. */
+static void put_text(da_insn *out, const char *mnemonic, const char *op_str)
+{
+    size_t nm = strlen(mnemonic), no = strlen(op_str);
+    put_str(out->mnemonic, sizeof out->mnemonic, 0, mnemonic, nm);
+    put_str(out->operands, sizeof out->operands, 0, op_str, no);
+    size_t at = put_str(out->text, sizeof out->text, 0, mnemonic, nm);
+    if (no)
+        at = put_str(out->text, sizeof out->text, at, " ", 1);
+    put_str(out->text, sizeof out->text, at, op_str, no);
+}
+
 bool da_decode(da_decoder *d, const uint8_t *code, size_t len, uint64_t address, da_insn *out)
 {
     memset(out, 0, sizeof *out);
@@ -630,10 +655,7 @@ bool da_decode(da_decoder *d, const uint8_t *code, size_t len, uint64_t address,
     if (ci->size == 0 || ci->size > len || !ci->detail)
         return false;
     out->size = (uint8_t)ci->size;
-    snprintf(out->mnemonic, sizeof out->mnemonic, "%s", ci->mnemonic);
-    snprintf(out->operands, sizeof out->operands, "%s", ci->op_str);
-    snprintf(out->text, sizeof out->text, "%s%s%s", ci->mnemonic, ci->op_str[0] ? " " : "",
-             ci->op_str);
+    put_text(out, ci->mnemonic, ci->op_str);
 
     cs_regs rr, ww;
     uint8_t nr = 0, nw = 0;

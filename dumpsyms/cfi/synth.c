@@ -78,6 +78,29 @@ typedef struct sy_insn {
     bool cond;       /* arm: executes only under a condition */
 } sy_insn;
 
+/* One decoded instruction as the analysis sees it, independent of the
+ * function it is analysed in, kept across functions: later discovery
+ * rounds and the final pass analyse the same code again (each reachable
+ * instruction was decoded about twice, Capstone being most of the cost).
+ * It holds as long as the bytes and the room to decode in do: code names
+ * the code buffer it came from (ds_synth.codes), len_key is the room,
+ * capped at SY_LEN_KEY (an x86 instruction is at most 15 bytes, so more
+ * room cannot change what decodes).  32 bytes: there is one per
+ * instruction of the module's code without compiler CFI. */
+typedef struct sy_decoded {
+    uint64_t addr, target;   /* target: the direct one, when has_target */
+    uint32_t first_uop;      /* in ds_synth.uops */
+    uint8_t code;            /* index in ds_synth.codes */
+    uint8_t len_key, size;   /* size 0: no instruction here */
+    uint8_t nuops, flow;     /* flow before what depends on the ranges */
+    bool cond, has_target, call;
+    bool starts_fn;          /* padding, or a prologue storing the link register */
+} sy_decoded;
+
+#define SY_LEN_KEY 16
+#define SY_MAX_CODES 255        /* code buffers told apart; more empties the cache */
+#define SY_CACHE_MAX (1u << 21) /* instructions kept; more empties the cache */
+
 enum { ST_UNSEEN = 0, ST_OK, ST_CONFLICT };
 enum { CS_ORIG = 0, CS_SAVED, CS_LOST };
 
@@ -117,8 +140,6 @@ struct ds_synth {
     size_t at_cap;
     sy_insn *insns;
     size_t ninsns, insns_cap;
-    sy_uop *uops;
-    size_t nuops, uops_cap;
     sy_block *blocks;
     size_t nblocks, blocks_cap;
     uint32_t *work;
@@ -127,12 +148,25 @@ struct ds_synth {
     size_t ntodo, todo_cap;
     bool reject;
     const char *why;
+    /* across functions: the decoded instructions by address (open
+     * addressing, index + 1, 0 empty) and their micro-operations */
+    sy_decoded *dec_v;
+    size_t ndec, dec_cap;
+    uint32_t *dec_map;
+    size_t dec_map_cap; /* a power of two, or 0 */
+    sy_uop *uops;
+    size_t nuops, uops_cap;
+    bool keep_decoded;
+    struct { const uint8_t *code; uint64_t addr; } codes[SY_MAX_CODES];
+    unsigned ncodes, code;  /* code: the current function's, in codes */
     /* block-local constants */
     bool cknown[64];
     int64_t cval[64];
     /* rows gathered in pass 3, with sizes */
     uint8_t *row_size;
     size_t row_size_cap;
+    uint64_t *order;     /* pass 3: (address, block) pairs */
+    size_t order_cap;
 };
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -150,6 +184,8 @@ int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err)
     s->fp = da_arch_fp(arch);
     s->lr = da_arch_lr(arch);
     memset(s->cs_index, -1, sizeof s->cs_index);
+    /* In ascending order: rows list their saved registers in this order,
+     * which ds_synth_format relies on. */
     static const int amd64_cs[] = {3, 6, 12, 13, 14, 15};
     static const int x86_cs[] = {3, 5, 6, 7};
     static const int arm64_cs[] = {19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29};
@@ -181,6 +217,11 @@ int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err)
     return SK_OK;
 }
 
+void ds_synth_keep_decoded(ds_synth *s)
+{
+    s->keep_decoded = true;
+}
+
 void ds_synth_close(ds_synth *s)
 {
     if (!s)
@@ -189,10 +230,13 @@ void ds_synth_close(ds_synth *s)
     free(s->at);
     free(s->insns);
     free(s->uops);
+    free(s->dec_v);
+    free(s->dec_map);
     free(s->blocks);
     free(s->work);
     free(s->todo);
     free(s->row_size);
+    free(s->order);
     free(s);
 }
 
@@ -238,7 +282,7 @@ static int32_t insn_at(ds_synth *s, uint64_t addr)
 
 /* ---- translation into micro-operations -------------------------------------- */
 
-static sy_uop *uop(ds_synth *s, sy_insn *ins, uint8_t kind)
+static sy_uop *uop(ds_synth *s, sy_decoded *ins, uint8_t kind)
 {
     if (s->nuops == s->uops_cap)
         sk_grow((void **)&s->uops, &s->uops_cap, s->nuops + 1, sizeof *s->uops);
@@ -250,14 +294,14 @@ static sy_uop *uop(ds_synth *s, sy_insn *ins, uint8_t kind)
     return u;
 }
 
-static void u_simple(ds_synth *s, sy_insn *ins, uint8_t kind, int reg, int64_t v)
+static void u_simple(ds_synth *s, sy_decoded *ins, uint8_t kind, int reg, int64_t v)
 {
     sy_uop *u = uop(s, ins, kind);
     u->reg = (int16_t)reg;
     u->v = v;
 }
 
-static void u_mem(ds_synth *s, sy_insn *ins, uint8_t kind, int reg, int base, int64_t off, unsigned width)
+static void u_mem(ds_synth *s, sy_decoded *ins, uint8_t kind, int reg, int base, int64_t off, unsigned width)
 {
     sy_uop *u = uop(s, ins, kind);
     u->reg = (int16_t)reg;
@@ -282,7 +326,7 @@ static int mem_base(const ds_synth *s, const da_mem *m)
 /* What every instruction we do not model specially does: each register
  * written is "written", each memory operand written is a store of
  * something unknown; sp written is "sp unknown". */
-static void generic(ds_synth *s, sy_insn *ins, const da_insn *d, bool skip_sp)
+static void generic(ds_synth *s, sy_decoded *ins, const da_insn *d, bool skip_sp)
 {
     for (unsigned i = 0; i < d->op_count; i++) {
         const da_operand *o = &d->ops[i];
@@ -308,7 +352,7 @@ static bool is_reg(const da_operand *o, int r)
     return o->type == DA_OP_REG && o->reg.num == r;
 }
 
-static void translate_x86(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_x86(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const unsigned w = s->ptr;
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
@@ -476,7 +520,7 @@ static void translate_x86(ds_synth *s, sy_insn *ins, const da_insn *d)
 
 /* arm64 and arm loads and stores: each transferred register at its slot,
  * relative to the base before any writeback, then the writeback. */
-static void translate_ldst(ds_synth *s, sy_insn *ins, const da_insn *d, bool store, unsigned nregs_max)
+static void translate_ldst(ds_synth *s, sy_decoded *ins, const da_insn *d, bool store, unsigned nregs_max)
 {
     int mi = -1;
     for (unsigned i = 0; i < d->op_count; i++)
@@ -528,7 +572,7 @@ static void translate_ldst(ds_synth *s, sy_insn *ins, const da_insn *d, bool sto
     }
 }
 
-static void translate_arm64(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_arm64(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
     const da_operand *o1 = d->op_count > 1 ? &d->ops[1] : NULL;
@@ -604,7 +648,7 @@ static void translate_arm64(ds_synth *s, sy_insn *ins, const da_insn *d)
     generic(s, ins, d, d->branch != DA_BR_NONE && d->branch != DA_BR_INTERRUPT);
 }
 
-static void translate_arm(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate_arm(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     const da_operand *o0 = d->op_count > 0 ? &d->ops[0] : NULL;
     const da_operand *o1 = d->op_count > 1 ? &d->ops[1] : NULL;
@@ -728,7 +772,7 @@ static void translate_arm(ds_synth *s, sy_insn *ins, const da_insn *d)
     generic(s, ins, d, false);
 }
 
-static void translate(ds_synth *s, sy_insn *ins, const da_insn *d)
+static void translate(ds_synth *s, sy_decoded *ins, const da_insn *d)
 {
     ins->first_uop = (uint32_t)s->nuops;
     ins->nuops = 0;
@@ -751,10 +795,9 @@ static void translate(ds_synth *s, sy_insn *ins, const da_insn *d)
     /* A conditional arm return or indirect jump may also fall through. */
     if (ins->cond && (ins->flow == FL_RET || ins->flow == FL_IJUMP))
         ins->flow = FL_CJUMP;
-    if ((ins->flow == FL_JUMP || ins->flow == FL_CJUMP) && d->has_target) {
-        ins->target = d->target;
-        ins->has_target = range_of(s, d->target) >= 0;
-    }
+    ins->has_target = d->has_target;
+    ins->target = d->has_target ? d->target : 0;
+    ins->call = d->branch == DA_BR_CALL;
     switch (s->arch) {
     case DA_ARCH_X86: case DA_ARCH_AMD64: translate_x86(s, ins, d); break;
     case DA_ARCH_ARM64: translate_arm64(s, ins, d); break;
@@ -780,36 +823,123 @@ static void exit_push(ds_synth_result *res, uint64_t a, bool entry)
     res->nexits++;
 }
 
-/* After a call: does what follows look like padding or another function's
- * entry (nop, int3, endbr64, bti, paciasp)?  Then the call did not return
- * (abort, __stack_chk_fail, __cxa_throw): following the bytes after it
- * would run this frame's state into a function we have no symbol for.
- * Only costs rows where a real fall-through starts with such an
- * instruction. */
-static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *rg)
+/* Could d be where another function starts: padding (nop, int3, ud2),
+ * an entry marker (endbr64, bti, paciasp), or a store of the link
+ * register?  Right after a call that just overwrote it, storing it makes
+ * sense only as the next function's prologue (arm64 "stp x29, x30, [sp,
+ * #-96]!" right after "bl __stack_chk_fail", arm "push {r4, lr}"). */
+static bool looks_like_start(const ds_synth *s, const da_insn *d)
 {
-    const ds_synth_input *in = s->in;
-    if (a < in->code_addr || a - in->code_addr >= in->code_size || a >= rg->addr + rg->size)
-        return false;
-    size_t off = (size_t)(a - in->code_addr);
-    size_t len = in->code_size - off;
-    if (len > rg->addr + rg->size - a)
-        len = (size_t)(rg->addr + rg->size - a);
-    da_insn d;
-    if (!da_decode(s->dec, in->code + off, len, a, &d))
-        return false;
-    if (d.kind == DA_I_NOP || d.kind == DA_I_BTI || d.kind == DA_I_PAC)
+    if (d->kind == DA_I_NOP || d->kind == DA_I_BTI || d->kind == DA_I_PAC)
         return true;
-    if (strcmp(d.mnemonic, "int3") == 0 || strcmp(d.mnemonic, "ud2") == 0)
+    if (strcmp(d->mnemonic, "int3") == 0 || strcmp(d->mnemonic, "ud2") == 0)
         return true;
-    /* The call just overwrote the link register: storing it now makes sense
-     * only as the next function's prologue (arm64 "stp x29, x30, [sp,
-     * #-96]!" right after "bl __stack_chk_fail", arm "push {r4, lr}"). */
-    if (s->lr >= 0 && (d.kind == DA_I_STORE || d.kind == DA_I_STORE_PAIR || d.kind == DA_I_PUSH))
-        for (unsigned i = 0; i < d.op_count; i++)
-            if (d.ops[i].type == DA_OP_REG && d.ops[i].reg.num == s->lr)
+    if (s->lr >= 0 && (d->kind == DA_I_STORE || d->kind == DA_I_STORE_PAIR || d->kind == DA_I_PUSH))
+        for (unsigned i = 0; i < d->op_count; i++)
+            if (d->ops[i].type == DA_OP_REG && d->ops[i].reg.num == s->lr)
                 return true;
     return false;
+}
+
+static uint32_t *dec_slot(ds_synth *s, uint64_t a)
+{
+    size_t mask = s->dec_map_cap - 1;
+    size_t h = (size_t)((a * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+    while (s->dec_map[h] && s->dec_v[s->dec_map[h] - 1].addr != a)
+        h = (h + 1) & mask;
+    return &s->dec_map[h];
+}
+
+static void dec_rehash(ds_synth *s, size_t cap)
+{
+    free(s->dec_map);
+    s->dec_map = sk_xcalloc(cap, sizeof *s->dec_map);
+    s->dec_map_cap = cap;
+    for (size_t i = 0; i < s->ndec; i++)
+        *dec_slot(s, s->dec_v[i].addr) = (uint32_t)(i + 1);
+}
+
+/* Empties the decode cache unless the caller keeps its code unchanged
+ * (ds_synth_keep_decoded), or when it has grown past its bounds; only
+ * between functions, whose instructions point into it.  Then finds the
+ * function's code buffer among those the entries came from. */
+static void dec_prepare(ds_synth *s)
+{
+    const ds_synth_input *in = s->in;
+    unsigned c = 0;
+    while (c < s->ncodes && (s->codes[c].code != in->code || s->codes[c].addr != in->code_addr))
+        c++;
+    if (!s->keep_decoded || s->ndec >= SY_CACHE_MAX || c == SY_MAX_CODES) {
+        s->ndec = s->nuops = 0;
+        if (s->dec_map_cap)
+            memset(s->dec_map, 0, s->dec_map_cap * sizeof *s->dec_map);
+        s->ncodes = c = 0;
+    }
+    if (c == s->ncodes) {
+        s->codes[c].code = in->code;
+        s->codes[c].addr = in->code_addr;
+        s->ncodes++;
+    }
+    s->code = c;
+}
+
+/* The instruction at a with len bytes of room (a is inside the code), from
+ * the cache or decoded now.  The pointer holds until the next call. */
+static const sy_decoded *decoded_at(ds_synth *s, uint64_t a, size_t len)
+{
+    uint8_t key = (uint8_t)(len < SY_LEN_KEY ? len : SY_LEN_KEY);
+    if ((s->ndec + 1) * 2 > s->dec_map_cap)
+        dec_rehash(s, s->dec_map_cap ? 2 * s->dec_map_cap : 1024);
+    uint32_t *slot = dec_slot(s, a);
+    sy_decoded *e;
+    if (*slot) {
+        e = &s->dec_v[*slot - 1];
+        if (e->code == s->code && e->len_key == key)
+            return e;
+    } else {
+        if (s->ndec == s->dec_cap)
+            sk_grow((void **)&s->dec_v, &s->dec_cap, s->ndec + 1, sizeof *s->dec_v);
+        e = &s->dec_v[s->ndec++];
+        *slot = (uint32_t)s->ndec;
+    }
+    /* New, or decoded from other bytes or room: (re)decode. */
+    memset(e, 0, sizeof *e);
+    e->addr = a;
+    e->code = (uint8_t)s->code;
+    e->len_key = key;
+    da_insn d;
+    if (!da_decode(s->dec, s->in->code + (size_t)(a - s->in->code_addr), len, a, &d))
+        return e; /* size 0 */
+    e->size = d.size;
+    translate(s, e, &d);
+    e->starts_fn = looks_like_start(s, &d);
+    return e;
+}
+
+/* Room to decode at a, inside range rg and the code; 0 when a is outside
+ * either. */
+static size_t room_at(const ds_synth *s, uint64_t a, const ds_synth_range *rg)
+{
+    const ds_synth_input *in = s->in;
+    if (a < in->code_addr || a - in->code_addr >= in->code_size || a < rg->addr || a - rg->addr >= rg->size)
+        return 0;
+    size_t len = in->code_size - (size_t)(a - in->code_addr);
+    uint64_t room = rg->addr + rg->size - a;
+    return len > room ? (size_t)room : len;
+}
+
+/* After a call: does what follows look like padding or another function's
+ * entry?  Then the call did not return (abort, __stack_chk_fail,
+ * __cxa_throw): following the bytes after it would run this frame's state
+ * into a function we have no symbol for.  Only costs rows where a real
+ * fall-through starts with such an instruction. */
+static bool starts_new_function(ds_synth *s, uint64_t a, const ds_synth_range *rg)
+{
+    size_t len = room_at(s, a, rg);
+    if (!len)
+        return false;
+    const sy_decoded *e = decoded_at(s, a, len);
+    return e->size && e->starts_fn;
 }
 
 /* false: give up on the whole function (s->why says why). */
@@ -817,7 +947,6 @@ static bool discover(ds_synth *s, ds_synth_result *res)
 {
     const ds_synth_input *in = s->in;
     todo_push(s, in->ranges[0].addr);
-    da_insn d;
     while (s->ntodo) {
         uint64_t a = s->todo[--s->ntodo];
         for (;;) {
@@ -832,16 +961,13 @@ static bool discover(ds_synth *s, ds_synth_result *res)
                 return false;
             }
             const ds_synth_range *rg = &in->ranges[r];
-            uint64_t room = rg->addr + rg->size - a;
-            if (a < in->code_addr || a - in->code_addr >= in->code_size)
+            size_t len = room_at(s, a, rg);
+            if (!len)
                 break;
-            size_t off = (size_t)(a - in->code_addr);
-            size_t len = in->code_size - off;
-            if (len > room)
-                len = (size_t)room;
-            if (!da_decode(s->dec, in->code + off, len, a, &d))
+            const sy_decoded *e = decoded_at(s, a, len);
+            if (!e->size)
                 break; /* undecodable or cut off at the end: the path ends */
-            for (unsigned k = 1; k < d.size; k++)
+            for (unsigned k = 1; k < e->size; k++)
                 if (slot[k] != -1) {
                     s->why = "instructions overlap";
                     return false;
@@ -855,22 +981,32 @@ static bool discover(ds_synth *s, ds_synth_result *res)
             sy_insn *ins = &s->insns[s->ninsns];
             memset(ins, 0, sizeof *ins);
             ins->addr = a;
-            ins->size = d.size;
+            ins->size = e->size;
             ins->leader = -1;
-            translate(s, ins, &d);
+            ins->first_uop = e->first_uop;
+            ins->nuops = e->nuops;
+            ins->flow = e->flow;
+            ins->cond = e->cond;
+            if ((e->flow == FL_JUMP || e->flow == FL_CJUMP) && e->has_target) {
+                ins->target = e->target;
+                ins->has_target = range_of(s, e->target) >= 0;
+            }
+            /* e is not valid past the next decoded_at */
+            bool call = e->call, direct = e->has_target;
+            uint64_t target = e->target;
             slot[0] = (int32_t)s->ninsns;
-            for (unsigned k = 1; k < d.size; k++)
+            for (unsigned k = 1; k < ins->size; k++)
                 slot[k] = -2;
             s->ninsns++;
-            if (d.branch == DA_BR_CALL && ins->flow == FL_FALL && starts_new_function(s, a + d.size, rg))
+            if (call && ins->flow == FL_FALL && starts_new_function(s, a + ins->size, rg))
                 ins->flow = FL_TRAP; /* a call that does not return, then padding or the next function */
             if (ins->has_target)
                 todo_push(s, ins->target);
-            else if (d.has_target && d.branch == DA_BR_CALL && d.target != a + d.size)
-                exit_push(res, d.target, true);
+            else if (direct && call && target != a + ins->size)
+                exit_push(res, target, true);
             if (ins->flow != FL_FALL && ins->flow != FL_CJUMP)
                 break;
-            a += d.size;
+            a += ins->size;
         }
     }
     return true;
@@ -1230,13 +1366,19 @@ static void walk_block(ds_synth *s, uint32_t b, ds_synth_result *res)
             if ((ins->flow == FL_JUMP || ins->flow == FL_CJUMP) && !ins->has_target && ins->target)
                 exit_push(res, ins->target, entry_like(s, &st));
         }
-        sy_state before = st;
+        /* arm: a conditional instruction may not run.  The state before
+         * it is kept only for those (a copy per instruction otherwise). */
+        sy_state before;
+        if (ins->cond)
+            before = st;
         apply(s, ins, &st);
-        if (ins->cond && ins->flow != FL_CJUMP)
-            meet(s, &st, &before); /* arm: it may not have run */
         const sy_state *taken = &st, *fall = &st;
-        if (ins->cond && ins->flow == FL_CJUMP)
-            fall = &before; /* a conditional return or branch not taken */
+        if (ins->cond) {
+            if (ins->flow != FL_CJUMP)
+                meet(s, &st, &before); /* it may not have run */
+            else
+                fall = &before; /* a conditional return or branch not taken */
+        }
         if (ins->flow == FL_STOP) {
             sy_state c;
             memset(&c, 0, sizeof c);
@@ -1261,7 +1403,8 @@ static void walk_block(ds_synth *s, uint32_t b, ds_synth_result *res)
                 flow_into(s, (uint32_t)n, fall);
             return;
         }
-        st = *fall;
+        if (fall != &st)
+            st = *fall;
         i = (uint32_t)n;
     }
 }
@@ -1339,32 +1482,16 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Rows are gathered sorted (walk_rows), so an INIT is a run of rows each
+ * starting where the one before ends. */
 static void build_inits(ds_synth *s, ds_synth_result *res)
 {
-    if (!res->nrows)
-        return;
-    /* Sort rows by address, carrying sizes: pack (addr, index) pairs. */
     size_t n = res->nrows;
-    uint64_t *keys = sk_xmalloc(n * 2 * sizeof *keys);
-    for (size_t i = 0; i < n; i++) {
-        keys[2 * i] = res->rows[i].addr;
-        keys[2 * i + 1] = i;
-    }
-    qsort(keys, n, 2 * sizeof *keys, cmp_u64);
-    ds_synth_row *rows = sk_xmalloc(n * sizeof *rows);
-    uint8_t *sizes = sk_xmalloc(n);
-    for (size_t i = 0; i < n; i++) {
-        rows[i] = res->rows[keys[2 * i + 1]];
-        sizes[i] = s->row_size[keys[2 * i + 1]];
-    }
-    memcpy(res->rows, rows, n * sizeof *rows);
-    free(rows);
-    free(keys);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
-        uint64_t end = res->rows[i].addr + sizes[i];
+        uint64_t end = res->rows[i].addr + s->row_size[i];
         while (j < n && res->rows[j].addr == end) {
-            end += sizes[j];
+            end += s->row_size[j];
             j++;
         }
         if (res->ninits == res->inits_cap)
@@ -1376,7 +1503,26 @@ static void build_inits(ds_synth *s, ds_synth_result *res)
         it->nrows = j - i;
         i = j;
     }
-    free(sizes);
+}
+
+/* Pass 3 over the blocks in address order: a block is a run of
+ * consecutive instructions, so its rows come out sorted and the whole list
+ * does too, with no sort of the rows afterwards. */
+static void walk_rows(ds_synth *s, ds_synth_result *res)
+{
+    size_t n = 0;
+    if (s->nblocks * 2 > s->order_cap)
+        sk_grow((void **)&s->order, &s->order_cap, s->nblocks * 2, sizeof *s->order);
+    for (uint32_t b = 0; b < s->nblocks; b++)
+        if (s->blocks[b].in.kind == ST_OK) {
+            s->order[2 * n] = s->insns[s->blocks[b].insn].addr;
+            s->order[2 * n + 1] = b;
+            n++;
+        }
+    if (n > 1)
+        qsort(s->order, n, 2 * sizeof *s->order, cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        walk_block(s, (uint32_t)s->order[2 * i + 1], res);
 }
 
 /* ---- the whole function ---------------------------------------------------------- */
@@ -1390,7 +1536,8 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
         return false;
     }
     s->in = in;
-    s->ninsns = s->nuops = s->nblocks = s->nwork = s->ntodo = 0;
+    s->ninsns = s->nblocks = s->nwork = s->ntodo = 0;
+    dec_prepare(s);
     s->reject = false;
     s->why = NULL;
     size_t span = 0;
@@ -1440,74 +1587,147 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
         res->gave_up = "a signal-return trampoline";
         return false;
     }
-    for (uint32_t b = 0; b < s->nblocks; b++)
-        if (s->blocks[b].in.kind == ST_OK)
-            walk_block(s, b, res);
+    walk_rows(s, res);
     build_inits(s, res);
     return res->nrows > 0;
 }
 
 /* ---- text ---------------------------------------------------------------------------- */
 
-static const char *reg_name(const ds_synth_names *n, int reg)
+void ds_synth_names_init(ds_synth_names *n, const char *const *names, unsigned nnames)
 {
-    if (reg < 0 || (unsigned)reg >= n->nnames || !n->names[reg] || !n->names[reg][0])
-        return NULL;
-    return n->names[reg];
+    memset(n, 0, sizeof *n);
+    for (unsigned r = 0; r < nnames && r < DS_SYNTH_NAMED; r++) {
+        size_t len = names[r] ? strlen(names[r]) : 0;
+        if (len && len <= UINT16_MAX) {
+            n->names[r] = names[r];
+            n->len[r] = (uint16_t)len;
+        }
+    }
 }
 
-static void sep(sk_buf *out)
+static const char *reg_name(const ds_synth_names *n, int reg)
 {
-    if (out->len && out->data[out->len - 1] != ' ')
-        sk_buf_putc(out, ' ');
+    return reg >= 0 && reg < DS_SYNTH_NAMED ? n->names[reg] : NULL;
+}
+
+/* The text is written in place (sk_buf_room), without printf: it is
+ * made for every synthesized row.  A rule takes at most two names, a
+ * 32-bit number and RULE_ROOM bytes of punctuation. */
+#define RULE_ROOM 32
+
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+static char *put_str(char *p, const char *str, size_t n)
+{
+    memcpy(p, str, n);
+    return p + n;
+}
+
+static char *put_int(char *p, int32_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return sk_fmt_dec(p, (uint64_t)-(int64_t)v);
+    }
+    return sk_fmt_dec(p, (uint64_t)v);
+}
+
+/* Where the next rule goes, after a space unless it starts the text. */
+static char *rule_room(sk_buf *out, size_t names_len)
+{
+    char *p = sk_buf_room(out, names_len + RULE_ROOM);
+    if (out->len && p[-1] != ' ')
+        *p++ = ' ';
+    return p;
+}
+
+static char *put_reg(char *p, const ds_synth_names *n, int reg)
+{
+    return put_str(p, n->names[reg], n->len[reg]);
+}
+
+/* ".cfa: REG OFF +" */
+static void put_cfa(sk_buf *out, const ds_synth_names *n, int reg, int32_t off)
+{
+    char *p = rule_room(out, n->len[reg]);
+    p = PUT_LIT(p, ".cfa: ");
+    p = put_reg(p, n, reg);
+    *p++ = ' ';
+    p = put_int(p, off);
+    p = PUT_LIT(p, " +");
+    sk_buf_commit(out, p);
+}
+
+/* "REG: .cfa OFF + ^" (reg < 0: ".ra"). */
+static void put_saved(sk_buf *out, const ds_synth_names *n, int reg, int32_t off)
+{
+    char *p = rule_room(out, reg >= 0 ? n->len[reg] : 0);
+    p = reg >= 0 ? put_reg(p, n, reg) : PUT_LIT(p, ".ra");
+    p = PUT_LIT(p, ": .cfa ");
+    p = put_int(p, off);
+    p = PUT_LIT(p, " + ^");
+    sk_buf_commit(out, p);
+}
+
+/* "REG: VALUE": a register (reg < 0: ".ra") held in register value. */
+static void put_in_reg(sk_buf *out, const ds_synth_names *n, int reg, int value)
+{
+    char *p = rule_room(out, (reg >= 0 ? n->len[reg] : 0) + n->len[value]);
+    p = reg >= 0 ? put_reg(p, n, reg) : PUT_LIT(p, ".ra");
+    p = PUT_LIT(p, ": ");
+    p = put_reg(p, n, value);
+    sk_buf_commit(out, p);
+}
+
+/* The saved-register rules of a row after prev (NULL: none before): both
+ * lists are in register order, so one merge walk finds the registers
+ * saved anew or at another slot (their slot) and those no longer saved
+ * (back in their own register), and touches nothing else. */
+static bool put_saved_delta(sk_buf *out, const ds_synth_names *n, const ds_synth_row *prev,
+                            const ds_synth_row *row)
+{
+    unsigned i = 0, j = 0, nj = prev ? prev->nsaved : 0;
+    while (i < row->nsaved || j < nj) {
+        int now = i < row->nsaved ? row->saved[i].reg : INT16_MAX;
+        int before = j < nj ? prev->saved[j].reg : INT16_MAX;
+        int reg = now < before ? now : before;
+        bool same = now == before && prev->saved[j].off == row->saved[i].off;
+        if (!same && !reg_name(n, reg))
+            return false;
+        if (now == before) {
+            if (!same)
+                put_saved(out, n, reg, row->saved[i].off);
+            i++, j++;
+        } else if (now < before) {
+            put_saved(out, n, reg, row->saved[i++].off);
+        } else {
+            put_in_reg(out, n, reg, reg);
+            j++;
+        }
+    }
+    return true;
 }
 
 bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row, sk_buf *out)
 {
     size_t start = out->len;
     if (!prev || prev->cfa_reg != row->cfa_reg || prev->cfa_off != row->cfa_off) {
-        const char *r = reg_name(n, row->cfa_reg);
-        if (!r)
+        if (!reg_name(n, row->cfa_reg))
             goto bad;
-        sep(out);
-        sk_buf_printf(out, ".cfa: %s %d +", r, (int)row->cfa_off);
+        put_cfa(out, n, row->cfa_reg, row->cfa_off);
     }
     if (!prev || prev->ra_reg != row->ra_reg || (row->ra_reg < 0 && prev->ra_off != row->ra_off)) {
-        sep(out);
         if (row->ra_reg >= 0) {
-            const char *r = reg_name(n, row->ra_reg);
-            if (!r)
+            if (!reg_name(n, row->ra_reg))
                 goto bad;
-            sk_buf_printf(out, ".ra: %s", r);
+            put_in_reg(out, n, -1, row->ra_reg);
         } else {
-            sk_buf_printf(out, ".ra: .cfa %d + ^", (int)row->ra_off);
+            put_saved(out, n, -1, row->ra_off);
         }
     }
-    /* Registers in DWARF order: saved ones with their slot, and those a
-     * delta row no longer has back in their own register. */
-    for (int reg = 0; reg < 64; reg++) {
-        int now = -1, before = -1;
-        for (unsigned i = 0; i < row->nsaved; i++)
-            if (row->saved[i].reg == reg)
-                now = (int)i;
-        if (prev)
-            for (unsigned i = 0; i < prev->nsaved; i++)
-                if (prev->saved[i].reg == reg)
-                    before = (int)i;
-        if (now < 0 && before < 0)
-            continue;
-        if (now >= 0 && before >= 0 && prev->saved[before].off == row->saved[now].off)
-            continue;
-        const char *r = reg_name(n, reg);
-        if (!r)
-            goto bad;
-        sep(out);
-        if (now >= 0)
-            sk_buf_printf(out, "%s: .cfa %d + ^", r, (int)row->saved[now].off);
-        else
-            sk_buf_printf(out, "%s: %s", r, r);
-    }
-    return true;
+    if (put_saved_delta(out, n, prev, row))
+        return true;
 bad:
     out->len = start;
     if (out->data)
@@ -1517,7 +1737,12 @@ bad:
 
 void ds_synth_format_alt(const ds_synth_names *n, const ds_synth_row *row, sk_buf *out)
 {
-    const char *r = row->alt_reg >= 0 ? reg_name(n, row->alt_reg) : NULL;
-    if (r)
-        sk_buf_printf(out, "%s %d +", r, (int)row->alt_off);
+    if (!reg_name(n, row->alt_reg))
+        return;
+    char *p = sk_buf_room(out, n->len[row->alt_reg] + RULE_ROOM);
+    p = put_reg(p, n, row->alt_reg);
+    *p++ = ' ';
+    p = put_int(p, row->alt_off);
+    p = PUT_LIT(p, " +");
+    sk_buf_commit(out, p);
 }

@@ -58,7 +58,8 @@ typedef struct ds_synth_row {
     int32_t cfa_off;
     int16_t ra_reg;    /* >= 0: the return address is in this register */
     int32_t ra_off;    /* ra_reg < 0: saved at CFA + ra_off */
-    uint8_t nsaved;    /* callee-saved registers saved at CFA + off, by reg */
+    uint8_t nsaved;    /* callee-saved registers saved at CFA + off, in
+                        * ascending register order (the text is in it) */
     struct { int16_t reg; int32_t off; } saved[DS_SYNTH_MAX_SAVED];
     /* When both sp and fp are known: the CFA through the other one
      * (alt_reg -1 otherwise).  Only for tests that compare with compilers,
@@ -92,6 +93,11 @@ typedef struct ds_synth ds_synth;
 
 int ds_synth_open(da_arch arch, ds_synth **out, sk_error *err);
 void ds_synth_close(ds_synth *s);
+/* The caller promises that code bytes at an address stay the same in every
+ * later call (its section buffers live as long as s): instructions decoded
+ * for one function are then kept for the next (the same code is analysed
+ * again in later rounds).  Without it nothing is kept across calls. */
+void ds_synth_keep_decoded(ds_synth *s);
 
 /* Analyses one function.  Fills *res (emptied first; reused across
  * calls); true when at least one row was given. */
@@ -99,15 +105,23 @@ bool ds_synth_function(ds_synth *s, const ds_synth_input *in, ds_synth_result *r
 void ds_synth_result_init(ds_synth_result *r);
 void ds_synth_result_free(ds_synth_result *r);
 
-/* Register names for the text form: names[dwarf] ("$rsp", "x29"), NULL or
- * "" when unnamed. */
+/* Register names for the text form, resolved once per architecture (with
+ * their lengths, for the text written per row): names[dwarf] ("$rsp",
+ * "x29"), NULL when unnamed.  Rows only name registers below
+ * DS_SYNTH_NAMED (sp, fp, the return-address and callee-saved ones). */
+#define DS_SYNTH_NAMED 64
 typedef struct ds_synth_names {
-    const char *const *names;
-    unsigned nnames;
+    const char *names[DS_SYNTH_NAMED];
+    uint16_t len[DS_SYNTH_NAMED];
 } ds_synth_names;
 
+/* From a table indexed by DWARF number (NULL or "" when unnamed). */
+void ds_synth_names_init(ds_synth_names *n, const char *const *names, unsigned nnames);
+
 /* Rules of `row` as STACK CFI text: every rule when prev is NULL (an INIT),
- * else only those that changed since prev (a delta row; "" when none).
+ * else only those that changed since prev (a delta row; "" when none):
+ * the CFA, the return address, and the saved registers that are new, moved
+ * or restored (the two saved lists are merged, not searched per register).
  * Appends to out; false when a register has no name (then nothing is
  * usable: the caller drops the range). */
 bool ds_synth_format(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row,

@@ -141,8 +141,8 @@ typedef struct synth_run {
     ds_synth_result res;
     ds_cfi_out *out;
     sk_buf line;
-    uint64_t *starts;
-    size_t nstarts, starts_cap;
+    uint64_t *starts;        /* sorted up to nsorted, then appended */
+    size_t nstarts, nsorted, starts_cap;
     /* results */
     size_t functions, inits, rows_given, insns_seen, insns_covered;
 } synth_run;
@@ -254,15 +254,38 @@ static void run_one(synth_run *r, ds_synth_fn *f, uint64_t entry_addr, fn_list *
 }
 
 
+/* v[0..old) is sorted; sorts v[old..n) and merges it in, from the back.
+ * The same order as sorting all of it for keys that are distinct or
+ * identical values, without the n log n of re-sorting a long list each
+ * discovery round for the few entries the round added. */
+static void merge_sorted(void *v_, size_t old, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    char *v = v_;
+    size_t m = n - old;
+    if (!m)
+        return;
+    char *t = sk_xmalloc(m * size);
+    memcpy(t, v + old * size, m * size);
+    if (m > 1) /* (qsort wants a real array even for none) */
+        qsort(t, m, size, cmp);
+    size_t i = old, j = m, k = n;
+    while (j) {
+        if (i && cmp(v + (i - 1) * size, t + (j - 1) * size) > 0)
+            memcpy(v + --k * size, v + --i * size, size);
+        else
+            memcpy(v + --k * size, t + --j * size, size);
+    }
+    free(t);
+}
+
 static void sort_starts(synth_run *r)
 {
-    if (r->nstarts > 1) /* (qsort wants a real array even for none) */
-        qsort(r->starts, r->nstarts, sizeof *r->starts, cmp_u64);
+    merge_sorted(r->starts, r->nsorted, r->nstarts, sizeof *r->starts, cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < r->nstarts; i++)
         if (!k || r->starts[k - 1] != r->starts[i])
             r->starts[k++] = r->starts[i];
-    r->nstarts = k;
+    r->nstarts = r->nsorted = k;
 }
 
 /* Is addr inside (not at the start of) one of the sized functions? */
@@ -297,15 +320,29 @@ static int cmp_name(const void *a, const void *b)
     return (*x)->addr < (*y)->addr ? -1 : (*x)->addr > (*y)->addr;
 }
 
+/* The named functions by name, then address: sorted once for both users
+ * below (addresses are distinct, so any subset keeps its sorted order). */
+static ds_synth_fn **sort_by_name(fn_list *l, size_t *nn)
+{
+    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].name)
+            by_name[n++] = &l->v[i];
+    if (n > 1)
+        qsort(by_name, n, sizeof *by_name, cmp_name);
+    *nn = n;
+    return by_name;
+}
+
 /* Cold parts: "foo.cold" / "foo.cold.3" become extra ranges of "foo". */
-static void attach_cold(fn_list *l)
+static void attach_cold(fn_list *l, ds_synth_fn *const *named, size_t nnamed)
 {
     size_t nn = 0;
-    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].name && !is_cold_name(l->v[i].name))
-            by_name[nn++] = &l->v[i];
-    qsort(by_name, nn, sizeof *by_name, cmp_name);
+    ds_synth_fn **by_name = sk_xcalloc(nnamed ? nnamed : 1, sizeof *by_name);
+    for (size_t i = 0; i < nnamed; i++)
+        if (!is_cold_name(named[i]->name))
+            by_name[nn++] = named[i];
     for (size_t i = 0; i < l->n; i++) {
         ds_synth_fn *c = &l->v[i];
         if (!is_cold_name(c->name))
@@ -313,9 +350,7 @@ static void attach_cold(fn_list *l)
         c->cold = true;
         size_t plen = (size_t)(strstr(c->name, ".cold") - c->name);
         char *parent = sk_xstrndup(c->name, plen);
-        ds_synth_fn key = {.name = parent}, *kp = &key;
-        ds_synth_fn **hit = bsearch(&kp, by_name, nn, sizeof *by_name, cmp_name);
-        /* bsearch compares the address too: find any entry with the name. */
+        /* The first entry with the name (cmp_name orders by address too). */
         size_t lo = 0, hi = nn;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
@@ -324,7 +359,6 @@ static void attach_cold(fn_list *l)
             else
                 hi = mid;
         }
-        (void)hit;
         if (lo < nn && strcmp(by_name[lo]->name, parent) == 0 && c->size &&
             (lo + 1 >= nn || strcmp(by_name[lo + 1]->name, parent) != 0)) {
             ds_synth_fn *p = by_name[lo];
@@ -337,14 +371,8 @@ static void attach_cold(fn_list *l)
 }
 
 /* DWARF-only functions sharing a name with another range: no entry known. */
-static void drop_ambiguous_dwarf(fn_list *l)
+static void drop_ambiguous_dwarf(ds_synth_fn *const *by_name, size_t nn)
 {
-    size_t nn = 0;
-    ds_synth_fn **by_name = sk_xcalloc(l->n ? l->n : 1, sizeof *by_name);
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].name)
-            by_name[nn++] = &l->v[i];
-    qsort(by_name, nn, sizeof *by_name, cmp_name);
     for (size_t i = 0; i + 1 < nn; i++)
         if (strcmp(by_name[i]->name, by_name[i + 1]->name) == 0) {
             if (by_name[i]->dwarf_only)
@@ -352,7 +380,6 @@ static void drop_ambiguous_dwarf(fn_list *l)
             if (by_name[i + 1]->dwarf_only)
                 by_name[i + 1]->cold = true;
         }
-    free(by_name);
 }
 
 int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere, ds_cfi_out *out,
@@ -376,8 +403,7 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         return SK_OK;
 
     synth_run r = {.ctx = ctx, .covered = covered, .everywhere = everywhere, .out = out};
-    r.names.names = names->names;
-    r.names.nnames = names->nnames;
+    ds_synth_names_init(&r.names, names->names, names->nnames);
     sk_error err;
     if (ds_synth_open(arch, &r.an[0], &err) != SK_OK) {
         sk_log(SK_LOG_WARN, "%s: no synthesized STACK CFI: %s", bin->path, err.msg);
@@ -385,6 +411,11 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
     }
     if (arm && ds_synth_open(DA_ARCH_THUMB, &r.an[1], &err) != SK_OK)
         r.an[1] = NULL;
+    /* The section buffers below live until the end: decode each instruction
+     * once for all rounds. */
+    ds_synth_keep_decoded(r.an[0]);
+    if (r.an[1])
+        ds_synth_keep_decoded(r.an[1]);
     ds_synth_result_init(&r.res);
     sk_buf_init(&r.line);
 
@@ -438,8 +469,11 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         fns.v[k++] = fns.v[i];
     }
     fns.n = k;
-    attach_cold(&fns);
-    drop_ambiguous_dwarf(&fns);
+    size_t nnamed;
+    ds_synth_fn **named = sort_by_name(&fns, &nnamed);
+    attach_cold(&fns, named, nnamed);
+    drop_ambiguous_dwarf(named, nnamed);
+    free(named);
 
     for (size_t i = 0; i < fns.n; i++)
         add_start(&r, fns.v[i].addr);
@@ -486,8 +520,8 @@ int ds_collect_synth_cfi(ds_context *ctx, const ds_cfi_ranges *covered, bool eve
         for (size_t i = before; i < fns.n; i++)
             add_start(&r, fns.v[i].addr);
         sort_starts(&r);
-        if (fns.n > 1)
-            qsort(fns.v, fns.n, sizeof *fns.v, cmp_fn_addr);
+        /* The added entries are at addresses no entry has. */
+        merge_sorted(fns.v, before, fns.n, sizeof *fns.v, cmp_fn_addr);
         if (!added && r.nstarts == nstarts_before)
             break;
     }

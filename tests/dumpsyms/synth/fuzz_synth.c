@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ds_synth_input in = {.arch = (da_arch)arch, .code = code, .code_addr = base, .code_size = n,
                          .ranges = r, .nranges = nr};
     ds_synth_function(an[arch], &in, &res);
-    ds_synth_names names = {names_x, 32};
+    ds_synth_names names;
+    ds_synth_names_init(&names, names_x, 32);
     sk_buf b;
     sk_buf_init(&b);
     uint64_t prev = 0;

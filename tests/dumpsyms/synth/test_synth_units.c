@@ -1,7 +1,8 @@
 /* Unit tests for the stack-height analysis (dumpsyms/cfi/synth.c) on
  * hand-assembled functions: the rows at each instruction, joins that agree
  * and that conflict, the frame pointer after alloca, arm64 pre/post-indexed
- * pairs, arm push/pop, what makes it give up, and the text form. */
+ * pairs, arm push/pop, what makes it give up, and the text form (delta
+ * rows with only the columns that changed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,11 +40,11 @@ static void analyse(fx *f, da_arch arch, const uint8_t *code, size_t n)
     ds_synth_input in = {.arch = arch, .code = code, .code_addr = BASE, .code_size = n, .ranges = &r, .nranges = 1};
     f->any = ds_synth_function(f->an, &in, &f->res);
     if (arch == DA_ARCH_ARM64)
-        f->names = (ds_synth_names){arm64_names, 32};
+        ds_synth_names_init(&f->names, arm64_names, 32);
     else if (arch == DA_ARCH_ARM || arch == DA_ARCH_THUMB)
-        f->names = (ds_synth_names){arm_names, 16};
+        ds_synth_names_init(&f->names, arm_names, 16);
     else
-        f->names = (ds_synth_names){amd64_names, 17};
+        ds_synth_names_init(&f->names, amd64_names, 17);
 }
 
 static void done(fx *f)
@@ -252,6 +253,142 @@ static void test_bad_input(void **state)
     ds_synth_close(an);
 }
 
+/* A row by hand: CFA = reg + off, return address at CFA - 8, and the
+ * saved registers given as (reg, off) pairs in register order. */
+static ds_synth_row hand_row(int cfa_reg, int32_t cfa_off, unsigned nsaved, const int32_t (*saved)[2])
+{
+    ds_synth_row r;
+    memset(&r, 0, sizeof r);
+    r.cfa_reg = (int16_t)cfa_reg;
+    r.cfa_off = cfa_off;
+    r.ra_reg = -1;
+    r.ra_off = -8;
+    r.alt_reg = -1;
+    r.nsaved = (uint8_t)nsaved;
+    for (unsigned i = 0; i < nsaved; i++) {
+        r.saved[i].reg = (int16_t)saved[i][0];
+        r.saved[i].off = saved[i][1];
+    }
+    return r;
+}
+
+/* The text of row after prev, or "<bad>" when it cannot be written. */
+static const char *delta(const ds_synth_names *n, const ds_synth_row *prev, const ds_synth_row *row)
+{
+    static sk_buf b;
+    sk_buf_reset(&b);
+    if (!ds_synth_format(n, prev, row, &b))
+        return "<bad>";
+    return b.data ? b.data : "";
+}
+
+/* Delta rows name only the columns that changed: a register saved anew or
+ * at another slot, the CFA alone, a register restored — in DWARF order,
+ * whatever mix of them one row has. */
+static void test_format_changed_columns(void **state)
+{
+    (void)state;
+    ds_synth_names n;
+    ds_synth_names_init(&n, amd64_names, 17);
+    static const int32_t rbx[][2] = {{3, -16}};
+    static const int32_t rbx_rbp[][2] = {{3, -16}, {6, -24}};
+    static const int32_t rbx_r12[][2] = {{3, -16}, {12, -32}};
+    static const int32_t rbp_r12[][2] = {{6, -24}, {12, -40}};
+    static const int32_t rbx_moved[][2] = {{3, -24}};
+    ds_synth_row a = hand_row(7, 16, 1, rbx);
+
+    /* one register changes: rbp saved, rbx as it was */
+    ds_synth_row b = hand_row(7, 16, 2, rbx_rbp);
+    assert_string_equal(delta(&n, &a, &b), "$rbp: .cfa -24 + ^");
+    /* one register moves to another slot */
+    ds_synth_row moved = hand_row(7, 16, 1, rbx_moved);
+    assert_string_equal(delta(&n, &a, &moved), "$rbx: .cfa -24 + ^");
+    /* the CFA only (offset, then register) */
+    ds_synth_row c = hand_row(7, 24, 1, rbx);
+    assert_string_equal(delta(&n, &a, &c), ".cfa: $rsp 24 +");
+    ds_synth_row d = hand_row(6, 16, 1, rbx);
+    assert_string_equal(delta(&n, &a, &d), ".cfa: $rbp 16 +");
+    /* restores: rbp back in rbp; the last saved register back too */
+    assert_string_equal(delta(&n, &b, &a), "$rbp: $rbp");
+    ds_synth_row none = hand_row(7, 8, 0, NULL);
+    assert_string_equal(delta(&n, &a, &none), ".cfa: $rsp 8 + $rbx: $rbx");
+    /* nothing changed */
+    assert_string_equal(delta(&n, &b, &b), "");
+    /* a mix, interleaved: rbx restored, rbp new, r12 moved, in DWARF order */
+    ds_synth_row e = hand_row(7, 48, 2, rbx_r12);
+    ds_synth_row f = hand_row(7, 48, 2, rbp_r12);
+    assert_string_equal(delta(&n, &e, &f), "$rbx: $rbx $rbp: .cfa -24 + ^ $r12: .cfa -40 + ^");
+    /* the return address moves alone */
+    ds_synth_row g = a;
+    g.ra_off = -16;
+    assert_string_equal(delta(&n, &a, &g), ".ra: .cfa -16 + ^");
+    /* an INIT has every rule */
+    assert_string_equal(delta(&n, NULL, &e), ".cfa: $rsp 48 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^ $r12: .cfa -32 + ^");
+
+    /* An unnamed register is an error only where its rule is written. */
+    static const char *const no_rbx[] = {"$rax", "$rdx", "$rcx", NULL, "$rsi", "$rdi", "$rbp", "$rsp"};
+    ds_synth_names m;
+    ds_synth_names_init(&m, no_rbx, 8);
+    assert_string_equal(delta(&m, &a, &b), "$rbp: .cfa -24 + ^");
+    assert_string_equal(delta(&m, &a, &moved), "<bad>");
+    assert_string_equal(delta(&m, &b, &a), "$rbp: $rbp");
+    assert_string_equal(delta(&m, &a, &none), "<bad>");
+}
+
+/* Rows of one more function through an analyser that keeps what it
+ * decoded (ds_synth_keep_decoded), as text: "OFF RULES;" per row. */
+static const char *kept_rows(ds_synth *an, const uint8_t *code, size_t n, uint64_t range_size)
+{
+    static sk_buf out, b;
+    sk_buf_reset(&out);
+    ds_synth_names names;
+    ds_synth_names_init(&names, amd64_names, 17);
+    ds_synth_result res;
+    ds_synth_result_init(&res);
+    ds_synth_range r = {BASE, range_size};
+    ds_synth_input in = {.arch = DA_ARCH_AMD64, .code = code, .code_addr = BASE, .code_size = n, .ranges = &r,
+                         .nranges = 1};
+    ds_synth_function(an, &in, &res);
+    for (size_t i = 0; i < res.nrows; i++) {
+        sk_buf_reset(&b);
+        assert_true(ds_synth_format(&names, NULL, &res.rows[i], &b));
+        sk_buf_printf(&out, "%x %s;", (unsigned)(res.rows[i].addr - BASE), b.data);
+    }
+    ds_synth_result_free(&res);
+    return out.data ? out.data : "";
+}
+
+/* Instructions kept across functions are reused only for the same code
+ * buffer and the same room to decode in: other bytes at the same address,
+ * or a range that now ends inside an instruction, are decoded again. */
+static void test_kept_decodes(void **state)
+{
+    (void)state;
+    sk_error err;
+    ds_synth *an;
+    assert_int_equal(ds_synth_open(DA_ARCH_AMD64, &an, &err), SK_OK);
+    ds_synth_keep_decoded(an);
+    /* push rbx; pop rbx; ret — then other bytes at the same address */
+    static const uint8_t rbx[] = {0x53, 0x5b, 0xc3};
+    static const uint8_t rbp[] = {0x55, 0x5d, 0xc3};
+    assert_string_equal(kept_rows(an, rbx, sizeof rbx, sizeof rbx),
+                        "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;"
+                        "2 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    assert_string_equal(kept_rows(an, rbp, sizeof rbp, sizeof rbp),
+                        "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbp: .cfa -16 + ^;"
+                        "2 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    /* 0 push rbx; 1 movabs rax, imm64 (10 bytes); b pop rbx; c ret: whole,
+     * then with the range ending inside the movabs (it no longer decodes),
+     * then whole again */
+    static const uint8_t movabs[] = {0x53, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x5b, 0xc3};
+    const char *whole = "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;1 .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;"
+                        "b .cfa: $rsp 16 + .ra: .cfa -8 + ^ $rbx: .cfa -16 + ^;c .cfa: $rsp 8 + .ra: .cfa -8 + ^;";
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, sizeof movabs), whole);
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, 5), "0 .cfa: $rsp 8 + .ra: .cfa -8 + ^;");
+    assert_string_equal(kept_rows(an, movabs, sizeof movabs, sizeof movabs), whole);
+    ds_synth_close(an);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +398,8 @@ int main(void)
         cmocka_unit_test(test_arm64),
         cmocka_unit_test(test_arm),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_format_changed_columns),
+        cmocka_unit_test(test_kept_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
