@@ -194,10 +194,31 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
     in->nranges = out;
 }
 
+/* Clips, sorts and merges one INLINE record's ranges in the function's
+ * array.  They are worked on as sym_ranges in buf (the array holds them
+ * relative to the function, or wide) and put back: fewer, and each inside
+ * the ones they came from, so they fit wherever those fitted. */
+static void finalize_ranges(sym_func *f, sym_inline *in, uint64_t lo, uint64_t hi,
+                            sym_range **buf, size_t *cap)
+{
+    sym_grow((void **)buf, cap, 0, in->nranges, sizeof **buf);
+    sym_range *rs = *buf;
+    for (uint32_t k = 0; k < in->nranges; k++)
+        rs[k] = sym_inline_range(f, in, k);
+    clip_ranges(in, rs, lo, hi);
+    for (uint32_t k = 0; k < in->nranges; k++) {
+        size_t at = (size_t)in->first_range + k;
+        if (f->ranges_wide)
+            f->wide_ranges[at] = rs[k];
+        else
+            f->ranges[at] = (sym_func_range){(uint32_t)(rs[k].addr - f->addr), (uint32_t)rs[k].size};
+    }
+}
+
 /* Keeps depth-first order; an inline left without ranges takes its subtree
  * with it, and depths are made consistent (each at most one deeper than the
  * one before it) so that the nesting reads back unambiguously. */
-static void finalize_inlines(sym_func *f)
+static void finalize_inlines(sym_func *f, sym_range **buf, size_t *cap)
 {
     uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
     size_t out = 0;
@@ -209,7 +230,7 @@ static void finalize_inlines(sym_func *f)
         if (skipping && in.depth > skip_depth)
             continue;
         skipping = false;
-        clip_ranges(&in, sym_inline_ranges(f, &in), lo, hi);
+        finalize_ranges(f, &in, lo, hi, buf, cap);
         if (in.nranges == 0) {
             skipping = true;
             skip_depth = in.depth;
@@ -308,10 +329,13 @@ static void finalize_funcs(sym_module *m, sym_finalize_stats *st)
             st->funcs_trimmed++;
         }
     }
+    sym_range *buf = NULL;
+    size_t cap = 0;
     for (size_t i = 0; i < m->nfuncs; i++) {
         finalize_lines(&m->funcs[i], &st->lines_dropped);
-        finalize_inlines(&m->funcs[i]);
+        finalize_inlines(&m->funcs[i], &buf, &cap);
     }
+    free(buf);
 }
 
 /* ---- publics ----------------------------------------------------------- */

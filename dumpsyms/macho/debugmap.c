@@ -383,9 +383,10 @@ static size_t move_functions(ds_context *ctx, sym_module *scratch, const moved *
                 og = origin_map[in->origin];
             }
             sym_range *rs = sk_xcalloc(in->nranges ? in->nranges : 1, sizeof *rs);
-            const sym_range *from = sym_inline_ranges(sf, in);
-            for (uint32_t r = 0; r < in->nranges; r++)
-                rs[r] = (sym_range){from[r].addr + delta - ctx->load_addr, from[r].size};
+            for (uint32_t r = 0; r < in->nranges; r++) {
+                rs[r] = sym_inline_range(sf, in, r);
+                rs[r].addr += delta - ctx->load_addr;
+            }
             sym_func_add_inline(m, f, in->depth, in->call_line, cf, og, rs, in->nranges);
             free(rs);
         }
