@@ -113,16 +113,13 @@ static void finalize_lines(sym_func *f, size_t *dropped)
     bool sorted = true;
     for (size_t i = 0; i < f->nlines; i++) {
         sym_line l = f->lines[i];
-        uint64_t a = l.addr > lo ? l.addr : lo;
-        uint64_t e = sym_end(l.addr, l.size);
-        if (e > hi)
-            e = hi;
-        if (e <= a) {
+        sym_range r = {l.addr, l.size};
+        if (!sym_clip(&r, lo, hi)) {
             (*dropped)++;
             continue;
         }
-        l.addr = a;
-        l.size = (uint32_t)(e - a);
+        l.addr = r.addr;
+        l.size = (uint32_t)r.size;
         if (n && cmp_line(&f->lines[n - 1], &l) > 0)
             sorted = false;
         f->lines[n++] = l;
@@ -162,14 +159,8 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
     bool sorted = true;
     for (uint32_t i = 0; i < in->nranges; i++) {
         sym_range r = ranges[i];
-        uint64_t a = r.addr > lo ? r.addr : lo;
-        uint64_t e = sym_end(r.addr, r.size);
-        if (e > hi)
-            e = hi;
-        if (e <= a)
+        if (!sym_clip(&r, lo, hi))
             continue;
-        r.addr = a;
-        r.size = e - a;
         if (n && cmp_range(&ranges[n - 1], &r) > 0)
             sorted = false;
         ranges[n++] = r;
@@ -194,6 +185,23 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
     in->nranges = out;
 }
 
+/* True when clip_ranges would leave the ranges as they are: inside the
+ * function (they were clipped to it when added, and only its end can have
+ * moved since), sorted and apart.  The usual case: it saves copying them
+ * out and back. */
+static bool ranges_canonical(const sym_func *f, const sym_inline *in, uint64_t lo, uint64_t hi)
+{
+    uint64_t prev_end = lo;
+    for (uint32_t k = 0; k < in->nranges; k++) {
+        sym_range r = sym_inline_range(f, in, k);
+        uint64_t e = sym_end(r.addr, r.size);
+        if (r.addr < prev_end || e > hi || r.size == 0)
+            return false;
+        prev_end = e;
+    }
+    return true;
+}
+
 /* Clips, sorts and merges one INLINE record's ranges in the function's
  * array.  They are worked on as sym_ranges in buf (the array holds them
  * relative to the function, or wide) and put back: fewer, and each inside
@@ -201,6 +209,8 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
 static void finalize_ranges(sym_func *f, sym_inline *in, uint64_t lo, uint64_t hi,
                             sym_range **buf, size_t *cap)
 {
+    if (ranges_canonical(f, in, lo, hi))
+        return;
     sym_grow((void **)buf, cap, 0, in->nranges, sizeof **buf);
     sym_range *rs = *buf;
     for (uint32_t k = 0; k < in->nranges; k++)

@@ -167,28 +167,6 @@ static void widen_ranges(sym_func *f)
     f->ranges_wide = true;
 }
 
-/* Appends r clipped to the function (room for it was made); false when
- * nothing of it is left. */
-static bool put_range(sym_func *f, sym_range r)
-{
-    uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
-    uint64_t a = r.addr > lo ? r.addr : lo;
-    uint64_t e = sym_end(r.addr, r.size);
-    if (e > hi)
-        e = hi;
-    if (e <= a)
-        return false;
-    /* Within the first 4 GiB both the offset and the size fit in 32 bits,
-     * and so does anything finalize merges them into. */
-    if (!f->ranges_wide && e - lo > UINT32_MAX)
-        widen_ranges(f);
-    if (f->ranges_wide)
-        f->wide_ranges[f->nranges++] = (sym_range){a, e - a};
-    else
-        f->ranges[f->nranges++] = (sym_func_range){(uint32_t)(a - lo), (uint32_t)(e - a)};
-    return true;
-}
-
 sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint32_t call_line,
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges)
@@ -209,10 +187,25 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
     in->call_file = call_file;
     in->origin = origin;
     in->first_range = (uint32_t)f->nranges;
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < nranges; i++)
-        kept += put_range(f, ranges[i]);
-    in->nranges = kept;
+    uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
+    size_t first = f->nranges, n = first;
+    for (uint32_t i = 0; i < nranges; i++) {
+        sym_range r = ranges[i];
+        if (!sym_clip(&r, lo, hi))
+            continue;
+        /* Within the first 4 GiB both the offset and the size fit in 32
+         * bits, and so does anything finalize merges such ranges into. */
+        if (!f->ranges_wide && r.addr + r.size - lo > UINT32_MAX) {
+            f->nranges = n;
+            widen_ranges(f);
+        }
+        if (f->ranges_wide)
+            f->wide_ranges[n++] = r;
+        else
+            f->ranges[n++] = (sym_func_range){(uint32_t)(r.addr - lo), (uint32_t)r.size};
+    }
+    in->nranges = (uint32_t)(n - first);
+    f->nranges = n;
     return in;
 }
 

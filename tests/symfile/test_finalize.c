@@ -218,14 +218,16 @@ static void test_inline_ranges_huge_func(void **state)
     sym_range r1[2] = {{0x1010, 8}, {0x1000, 0xffffffff}}; /* up to 4 GiB - 1: fits */
     sym_func_add_inline(&M, f, 0, 5, a, o, r1, 2);
     assert_false(f->ranges_wide);
-    /* ends 4 GiB in (and then 4 GiB long): touching, kept apart */
-    sym_range r2[2] = {{0x100000fff, 1}, {0x100001000, 0x100000000}};
-    sym_func_add_inline(&M, f, 1, 6, a, o, r2, 2);
+    /* turns wide at its second range, which ends 4 GiB in; the third
+     * (4 GiB long) touches it: kept apart */
+    sym_range r2[3] = {{0x2000, 4}, {0x100000fff, 1}, {0x100001000, 0x100000000}};
+    sym_func_add_inline(&M, f, 1, 6, a, o, r2, 3);
+    assert_int_equal(f->inlines[1].nranges, 3);
     assert_true(f->ranges_wide);
     sym_range r3[2] = {{0x100000ff8, 0x10}, {0x100001000, 0x100000000}}; /* merged */
     sym_func_add_inline(&M, f, 0, 7, a, o, r3, 2);
     expect(HDR "FILE 0 a.c\nINLINE_ORIGIN 0 o\nFUNC 1000 200000000 0 huge\n"
-               "INLINE 0 5 0 0 1000 ffffffff\nINLINE 1 6 0 0 100000fff 1 100001000 100000000\n"
+               "INLINE 0 5 0 0 1000 ffffffff\nINLINE 1 6 0 0 2000 4 100000fff 1 100001000 100000000\n"
                "INLINE 0 7 0 0 100000ff8 100000008\n");
     /* and the same through the .sym reader */
     char *text = write_str(&M, NULL);
