@@ -172,10 +172,6 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
                                 uint32_t nranges)
 {
     (void)m;
-    /* first_range is 32 bits: past 4G ranges in one function (tens of GB
-     * of them) an INLINE record gets none, and finalize drops it. */
-    if (f->nranges > UINT32_MAX)
-        nranges = 0;
     grow_array((void **)&f->inlines, &f->inlines_cap, &f->inlines_pooled, f->ninlines, 1,
                sizeof *f->inlines);
     if (nranges)
@@ -186,7 +182,6 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
     in->call_line = call_line;
     in->call_file = call_file;
     in->origin = origin;
-    in->first_range = (uint32_t)f->nranges;
     uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
     size_t first = f->nranges, n = first;
     for (uint32_t i = 0; i < nranges; i++) {

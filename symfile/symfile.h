@@ -37,21 +37,20 @@ typedef struct sym_line {
 #pragma pack(pop)
 
 /* An INLINE record: depth 0 is inlined straight into its FUNC.  Its ranges
- * are entries first_range .. first_range + nranges of its function's range
- * array (read them with sym_inline_range), one array per function rather
- * than a pointer each. */
+ * are the next nranges entries of its function's range array after those
+ * of the records before it (read them with sym_range_at, counting along),
+ * one array per function rather than a pointer or an index each. */
 typedef struct sym_inline {
     uint32_t depth;
     uint32_t call_line;
     uint32_t call_file;  /* index into files */
     uint32_t origin;     /* index into origins */
     uint32_t nranges;    /* sorted, inside the parent's ranges */
-    uint32_t first_range;
 } sym_inline;
 
 /* An inline range as the model stores it: where it starts relative to its
  * FUNC's address, and its size.  Half a sym_range (ceph-osd --inlines holds
- * 2.6 million of them).  It can only describe the first 4 GiB of a
+ * two million of them).  It can only describe the first 4 GiB of a
  * function; see sym_func.ranges_wide for the rest. */
 typedef struct sym_func_range {
     uint32_t off, size;
@@ -82,10 +81,9 @@ typedef struct sym_func {
     bool ranges_wide;
 } sym_func;
 
-/* Range i of an INLINE record, in module addresses. */
-static inline sym_range sym_inline_range(const sym_func *f, const sym_inline *in, uint32_t i)
+/* Entry k of the function's range array, in module addresses. */
+static inline sym_range sym_range_at(const sym_func *f, size_t k)
 {
-    size_t k = (size_t)in->first_range + i;
     if (f->ranges_wide)
         return f->wide_ranges[k];
     return (sym_range){f->addr + f->ranges[k].off, f->ranges[k].size};

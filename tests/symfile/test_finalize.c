@@ -191,16 +191,24 @@ static void test_inline_ranges_at_func_edges(void **state)
     assert_int_equal(f->inlines[0].nranges, 3); /* the one past the end is left out */
     sym_range past = {0x140, 4};
     sym_func_add_inline(&M, f, 1, 6, a, o, &past, 1); /* none left: dropped */
+    sym_range after[2] = {{0x120, 4}, {0x110, 4}}; /* sorted */
+    sym_func_add_inline(&M, f, 0, 9, a, o, after, 2);
     f = sym_module_add_func(&M, 0x200, 0x40, "trimmed");
     sym_range t = {0x230, 0x10};
     sym_func_add_inline(&M, f, 0, 7, a, o, &t, 1);
+    sym_range gone = {0x238, 4}; /* inside when added, outside once trimmed */
+    sym_func_add_inline(&M, f, 0, 10, a, o, &gone, 1);
+    sym_range later[2] = {{0x220, 4}, {0x210, 4}}; /* sorted, and packed in its place */
+    sym_func_add_inline(&M, f, 0, 11, a, o, later, 2);
     sym_module_add_func(&M, 0x238, 8, "neighbour");
     f = sym_module_add_func(&M, UINT64_MAX - 0xff, 0x1000, "top"); /* end saturates */
     sym_range top = {UINT64_MAX - 0xf, 0x100};
     sym_func_add_inline(&M, f, 0, 8, a, o, &top, 1);
     assert_false(f->ranges_wide);
     expect(HDR "FILE 0 a.c\nINLINE_ORIGIN 0 o\nFUNC 100 40 0 f\nINLINE 0 5 0 0 100 4 138 8\n"
-               "FUNC 200 38 0 trimmed\nINLINE 0 7 0 0 230 8\nFUNC 238 8 0 neighbour\n"
+               "INLINE 0 9 0 0 110 4 120 4\n"
+               "FUNC 200 38 0 trimmed\nINLINE 0 7 0 0 230 8\nINLINE 0 11 0 0 210 4 220 4\n"
+               "FUNC 238 8 0 neighbour\n"
                "FUNC ffffffffffffff00 ff 0 top\nINLINE 0 8 0 0 fffffffffffffff0 f\n");
     assert_int_equal(ST.funcs_trimmed, 1);
 }
