@@ -113,16 +113,13 @@ static void finalize_lines(sym_func *f, size_t *dropped)
     bool sorted = true;
     for (size_t i = 0; i < f->nlines; i++) {
         sym_line l = f->lines[i];
-        uint64_t a = l.addr > lo ? l.addr : lo;
-        uint64_t e = sym_end(l.addr, l.size);
-        if (e > hi)
-            e = hi;
-        if (e <= a) {
+        sym_range r = {l.addr, l.size};
+        if (!sym_clip(&r, lo, hi)) {
             (*dropped)++;
             continue;
         }
-        l.addr = a;
-        l.size = (uint32_t)(e - a);
+        l.addr = r.addr;
+        l.size = (uint32_t)r.size;
         if (n && cmp_line(&f->lines[n - 1], &l) > 0)
             sorted = false;
         f->lines[n++] = l;
@@ -162,14 +159,8 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
     bool sorted = true;
     for (uint32_t i = 0; i < in->nranges; i++) {
         sym_range r = ranges[i];
-        uint64_t a = r.addr > lo ? r.addr : lo;
-        uint64_t e = sym_end(r.addr, r.size);
-        if (e > hi)
-            e = hi;
-        if (e <= a)
+        if (!sym_clip(&r, lo, hi))
             continue;
-        r.addr = a;
-        r.size = e - a;
         if (n && cmp_range(&ranges[n - 1], &r) > 0)
             sorted = false;
         ranges[n++] = r;
@@ -194,33 +185,88 @@ static void clip_ranges(sym_inline *in, sym_range *ranges, uint64_t lo, uint64_t
     in->nranges = out;
 }
 
+/* True when clip_ranges would leave the n ranges from entry k of the
+ * function's array as they are: inside the function (they were clipped to
+ * it when added, and only its end can have moved since), sorted and apart.
+ * The usual case: it saves copying them out and back. */
+static bool ranges_canonical(const sym_func *f, size_t k, uint32_t n, uint64_t lo, uint64_t hi)
+{
+    uint64_t prev_end = lo;
+    for (uint32_t i = 0; i < n; i++) {
+        sym_range r = sym_range_at(f, k + i);
+        uint64_t e = sym_end(r.addr, r.size);
+        if (r.addr < prev_end || e > hi || r.size == 0)
+            return false;
+        prev_end = e;
+    }
+    return true;
+}
+
+static void set_range(sym_func *f, size_t k, sym_range r)
+{
+    if (f->ranges_wide)
+        f->wide_ranges[k] = r;
+    else
+        f->ranges[k] = (sym_func_range){(uint32_t)(r.addr - f->addr), (uint32_t)r.size};
+}
+
+/* Clips, sorts and merges one INLINE record's ranges, found from entry
+ * `from` of the function's array, and puts them at entry `to` (to <= from:
+ * finalize packs the array as it drops ranges and records).  They are
+ * worked on as sym_ranges in buf (the array holds them relative to the
+ * function, or wide): fewer, and each inside the ones they came from, so
+ * they fit wherever those fitted. */
+static void finalize_ranges(sym_func *f, sym_inline *in, size_t from, size_t to, uint64_t lo,
+                            uint64_t hi, sym_range **buf, size_t *cap)
+{
+    if (ranges_canonical(f, from, in->nranges, lo, hi)) {
+        if (to != from)
+            for (uint32_t k = 0; k < in->nranges; k++)
+                set_range(f, to + k, sym_range_at(f, from + k));
+        return;
+    }
+    sym_grow((void **)buf, cap, 0, in->nranges, sizeof **buf);
+    sym_range *rs = *buf;
+    for (uint32_t k = 0; k < in->nranges; k++)
+        rs[k] = sym_range_at(f, from + k);
+    clip_ranges(in, rs, lo, hi);
+    for (uint32_t k = 0; k < in->nranges; k++)
+        set_range(f, to + k, rs[k]);
+}
+
 /* Keeps depth-first order; an inline left without ranges takes its subtree
  * with it, and depths are made consistent (each at most one deeper than the
- * one before it) so that the nesting reads back unambiguously. */
-static void finalize_inlines(sym_func *f)
+ * one before it) so that the nesting reads back unambiguously.  The ranges
+ * that remain are packed so that each record's still follow the ones
+ * before it. */
+static void finalize_inlines(sym_func *f, sym_range **buf, size_t *cap)
 {
     uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
-    size_t out = 0;
+    size_t out = 0, from = 0, to = 0;
     int64_t prev_depth = -1;
     bool skipping = false;
     uint32_t skip_depth = 0;
     for (size_t i = 0; i < f->ninlines; i++) {
         sym_inline in = f->inlines[i];
+        size_t at = from;
+        from += in.nranges;
         if (skipping && in.depth > skip_depth)
             continue;
         skipping = false;
-        clip_ranges(&in, sym_inline_ranges(f, &in), lo, hi);
+        finalize_ranges(f, &in, at, to, lo, hi, buf, cap);
         if (in.nranges == 0) {
             skipping = true;
             skip_depth = in.depth;
             continue;
         }
+        to += in.nranges;
         if ((int64_t)in.depth > prev_depth + 1)
             in.depth = (uint32_t)(prev_depth + 1);
         prev_depth = in.depth;
         f->inlines[out++] = in;
     }
     f->ninlines = out;
+    f->nranges = to;
 }
 
 /* ---- functions --------------------------------------------------------- */
@@ -308,10 +354,13 @@ static void finalize_funcs(sym_module *m, sym_finalize_stats *st)
             st->funcs_trimmed++;
         }
     }
+    sym_range *buf = NULL;
+    size_t cap = 0;
     for (size_t i = 0; i < m->nfuncs; i++) {
         finalize_lines(&m->funcs[i], &st->lines_dropped);
-        finalize_inlines(&m->funcs[i]);
+        finalize_inlines(&m->funcs[i], &buf, &cap);
     }
+    free(buf);
 }
 
 /* ---- publics ----------------------------------------------------------- */

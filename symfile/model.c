@@ -67,7 +67,7 @@ void sym_func_release(sym_func *f)
     f->inlines = NULL;
     f->ranges = NULL;
     f->nlines = f->lines_cap = f->ninlines = f->inlines_cap = f->nranges = f->ranges_cap = 0;
-    f->lines_pooled = f->inlines_pooled = f->ranges_pooled = false;
+    f->lines_pooled = f->inlines_pooled = f->ranges_pooled = f->ranges_wide = false;
 }
 
 uint32_t sym_module_add_file(sym_module *m, const char *path)
@@ -109,7 +109,7 @@ void sym_func_reserve(sym_module *m, sym_func *f, size_t nlines, size_t ninlines
         f->inlines_pooled = true;
     }
     if (nranges && !f->ranges && nranges <= SIZE_MAX / sizeof *f->ranges) {
-        f->ranges = sym_pool_alloc(m, nranges * sizeof *f->ranges, _Alignof(sym_range));
+        f->ranges = sym_pool_alloc(m, nranges * sizeof *f->ranges, _Alignof(sym_func_range));
         f->ranges_cap = nranges;
         f->ranges_pooled = true;
     }
@@ -145,31 +145,62 @@ void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size,
     f->lines[f->nlines++] = (sym_line){.addr = addr, .size = size, .line = line, .file = file};
 }
 
+static size_t range_elem(const sym_func *f)
+{
+    return f->ranges_wide ? sizeof *f->wide_ranges : sizeof *f->ranges;
+}
+
+/* Turns the function's ranges into sym_ranges, keeping the room there was. */
+static void widen_ranges(sym_func *f)
+{
+    size_t cap = f->ranges_cap; /* > 0: room for the range to come was made */
+    if (cap > SIZE_MAX / sizeof(sym_range))
+        sk_xmalloc(SIZE_MAX); /* reports out of memory and aborts */
+    sym_range *w = sk_xmalloc(cap * sizeof *w);
+    for (size_t i = 0; i < f->nranges; i++)
+        w[i] = (sym_range){f->addr + f->ranges[i].off, f->ranges[i].size};
+    if (!f->ranges_pooled)
+        free(f->ranges);
+    f->wide_ranges = w;
+    f->ranges_cap = cap;
+    f->ranges_pooled = false;
+    f->ranges_wide = true;
+}
+
 sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint32_t call_line,
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges)
 {
     (void)m;
-    /* first_range is 32 bits: past 4G ranges in one function (64 GB of
-     * them) an INLINE record gets none, and finalize drops it. */
-    if (f->nranges > UINT32_MAX)
-        nranges = 0;
     grow_array((void **)&f->inlines, &f->inlines_cap, &f->inlines_pooled, f->ninlines, 1,
                sizeof *f->inlines);
     if (nranges)
         grow_array((void **)&f->ranges, &f->ranges_cap, &f->ranges_pooled, f->nranges, nranges,
-                   sizeof *f->ranges);
+                   range_elem(f));
     sym_inline *in = &f->inlines[f->ninlines++];
     in->depth = depth;
     in->call_line = call_line;
     in->call_file = call_file;
     in->origin = origin;
-    in->nranges = nranges;
-    in->first_range = (uint32_t)f->nranges;
-    if (nranges) {
-        memcpy(f->ranges + f->nranges, ranges, (size_t)nranges * sizeof *ranges);
-        f->nranges += nranges;
+    uint64_t lo = f->addr, hi = sym_end(f->addr, f->size);
+    size_t first = f->nranges, n = first;
+    for (uint32_t i = 0; i < nranges; i++) {
+        sym_range r = ranges[i];
+        if (!sym_clip(&r, lo, hi))
+            continue;
+        /* Within the first 4 GiB both the offset and the size fit in 32
+         * bits, and so does anything finalize merges such ranges into. */
+        if (!f->ranges_wide && r.addr + r.size - lo > UINT32_MAX) {
+            f->nranges = n;
+            widen_ranges(f);
+        }
+        if (f->ranges_wide)
+            f->wide_ranges[n++] = r;
+        else
+            f->ranges[n++] = (sym_func_range){(uint32_t)(r.addr - lo), (uint32_t)r.size};
     }
+    in->nranges = (uint32_t)(n - first);
+    f->nranges = n;
     return in;
 }
 

@@ -37,16 +37,24 @@ typedef struct sym_line {
 #pragma pack(pop)
 
 /* An INLINE record: depth 0 is inlined straight into its FUNC.  Its ranges
- * are f->ranges[first_range .. first_range + nranges) of its function
- * (sym_inline_ranges), one array per function rather than a pointer each. */
+ * are the next nranges entries of its function's range array after those
+ * of the records before it (read them with sym_range_at, counting along),
+ * one array per function rather than a pointer or an index each. */
 typedef struct sym_inline {
     uint32_t depth;
     uint32_t call_line;
     uint32_t call_file;  /* index into files */
     uint32_t origin;     /* index into origins */
     uint32_t nranges;    /* sorted, inside the parent's ranges */
-    uint32_t first_range;
 } sym_inline;
+
+/* An inline range as the model stores it: where it starts relative to its
+ * FUNC's address, and its size.  Half a sym_range (ceph-osd --inlines holds
+ * two million of them).  It can only describe the first 4 GiB of a
+ * function; see sym_func.ranges_wide for the rest. */
+typedef struct sym_func_range {
+    uint32_t off, size;
+} sym_func_range;
 
 typedef struct sym_func {
     uint64_t addr, size;
@@ -60,13 +68,25 @@ typedef struct sym_func {
     size_t nlines, lines_cap;
     sym_inline *inlines;  /* depth-first order */
     size_t ninlines, inlines_cap;
-    sym_range *ranges;    /* every INLINE record's ranges, in turn */
+    /* Every INLINE record's ranges, in turn, clipped to the function when
+     * they were added (sym_func_add_inline).  They are sym_func_ranges
+     * until one reaches past the function's first 4 GiB (only a hostile or
+     * broken input has such a function): then the whole array turns into
+     * sym_ranges (ranges_wide), so that no range is ever cut or wrapped. */
+    union {
+        sym_func_range *ranges;
+        sym_range *wide_ranges;
+    };
     size_t nranges, ranges_cap;
+    bool ranges_wide;
 } sym_func;
 
-static inline sym_range *sym_inline_ranges(const sym_func *f, const sym_inline *in)
+/* Entry k of the function's range array, in module addresses. */
+static inline sym_range sym_range_at(const sym_func *f, size_t k)
 {
-    return f->ranges + in->first_range;
+    if (f->ranges_wide)
+        return f->wide_ranges[k];
+    return (sym_range){f->addr + f->ranges[k].off, f->ranges[k].size};
 }
 
 typedef struct sym_public {
@@ -150,6 +170,11 @@ sym_func *sym_module_add_func(sym_module *m, uint64_t addr, uint64_t size, const
  * moves to malloc).  Call it before the function's first line / INLINE. */
 void sym_func_reserve(sym_module *m, sym_func *f, size_t nlines, size_t ninlines, size_t nranges);
 void sym_func_add_line(sym_module *m, sym_func *f, uint64_t addr, uint32_t size, uint32_t line, uint32_t file);
+/* The ranges are clipped to the function's [addr, addr + size) as it is
+ * now (finalize clips to it anyway, and the model stores them relative to
+ * addr: do not move a function after giving it INLINE records).  A range
+ * wholly outside is left out; an INLINE left with none is dropped by
+ * finalize, with its subtree, as before. */
 sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint32_t call_line,
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges);

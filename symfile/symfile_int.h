@@ -12,6 +12,19 @@ static inline uint64_t sym_end(uint64_t addr, uint64_t size)
     return size > UINT64_MAX - addr ? UINT64_MAX : addr + size;
 }
 
+/* Clips *r to [lo, hi); false when nothing of it is left. */
+static inline bool sym_clip(sym_range *r, uint64_t lo, uint64_t hi)
+{
+    uint64_t a = r->addr > lo ? r->addr : lo;
+    uint64_t e = sym_end(r->addr, r->size);
+    if (e > hi)
+        e = hi;
+    if (e <= a)
+        return false;
+    *r = (sym_range){a, e - a};
+    return true;
+}
+
 /* sk_grow without realloc: glibc's realloc grows a block in place by
  * splitting a large free neighbour, and with MALLOC_PERTURB_ set (meson test
  * sets it) it then memsets the whole remainder: tens of MB per call when a

@@ -115,9 +115,9 @@ static void write_func(writer *w, const sym_func *f)
     sk_buf_putc(b, '\n');
     /* INLINE and line records (millions in a big C++ module) are
      * formatted straight into the buffer, a record at a time. */
+    size_t k = 0; /* the next INLINE's first range */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
-        const sym_range *rs = sym_inline_ranges(f, in);
         char *p = room(b, 7 + 4 * 21);
         memcpy(p, "INLINE ", 7);
         p = sk_fmt_dec(p + 7, in->depth);
@@ -129,11 +129,12 @@ static void write_func(writer *w, const sym_func *f)
         p = sk_fmt_dec(p, in->origin);
         sk_buf_commit(b, p);
         for (uint32_t r = 0; r < in->nranges; r++) {
+            sym_range rg = sym_range_at(f, k++);
             p = room(b, 2 * 17 + 1);
             *p++ = ' ';
-            p = sk_fmt_hex(p, rs[r].addr);
+            p = sk_fmt_hex(p, rg.addr);
             *p++ = ' ';
-            p = sk_fmt_hex(p, rs[r].size);
+            p = sk_fmt_hex(p, rg.size);
             sk_buf_commit(b, p);
         }
         sk_buf_putc(b, '\n');

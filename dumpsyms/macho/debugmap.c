@@ -365,6 +365,7 @@ static size_t move_functions(ds_context *ctx, sym_module *scratch, const moved *
             }
             sym_func_add_line(m, f, ln->addr + delta - ctx->load_addr, ln->size, ln->line, fi);
         }
+        size_t sk = 0; /* the next INLINE's first range in sf */
         for (size_t k = 0; k < sf->ninlines; k++) {
             const sym_inline *in = &sf->inlines[k];
             uint32_t cf = 0, og = 0;
@@ -383,9 +384,10 @@ static size_t move_functions(ds_context *ctx, sym_module *scratch, const moved *
                 og = origin_map[in->origin];
             }
             sym_range *rs = sk_xcalloc(in->nranges ? in->nranges : 1, sizeof *rs);
-            const sym_range *from = sym_inline_ranges(sf, in);
-            for (uint32_t r = 0; r < in->nranges; r++)
-                rs[r] = (sym_range){from[r].addr + delta - ctx->load_addr, from[r].size};
+            for (uint32_t r = 0; r < in->nranges; r++) {
+                rs[r] = sym_range_at(sf, sk++);
+                rs[r].addr += delta - ctx->load_addr;
+            }
             sym_func_add_inline(m, f, in->depth, in->call_line, cf, og, rs, in->nranges);
             free(rs);
         }

@@ -177,6 +177,80 @@ static void test_inline_ranges_merged(void **state)
     expect(HDR "FILE 0 a.c\nINLINE_ORIGIN 0 o\nFUNC 100 40 0 f\nINLINE 0 5 0 0 100 c 10c 4\n");
 }
 
+/* The model keeps inline ranges relative to their FUNC: the function's very
+ * last byte, a range running past it or starting before it, and a FUNC a
+ * neighbour trims after its ranges were added. */
+static void test_inline_ranges_at_func_edges(void **state)
+{
+    (void)state;
+    uint32_t a = sym_module_add_file(&M, "a.c");
+    uint32_t o = sym_module_add_origin(&M, "o");
+    sym_func *f = sym_module_add_func(&M, 0x100, 0x40, "f");
+    sym_range r[4] = {{0x13f, 1}, {0xf0, 0x14}, {0x138, 0x100}, {0x140, 4}};
+    sym_func_add_inline(&M, f, 0, 5, a, o, r, 4);
+    assert_int_equal(f->inlines[0].nranges, 3); /* the one past the end is left out */
+    sym_range past = {0x140, 4};
+    sym_func_add_inline(&M, f, 1, 6, a, o, &past, 1); /* none left: dropped */
+    sym_range after[2] = {{0x120, 4}, {0x110, 4}}; /* sorted */
+    sym_func_add_inline(&M, f, 0, 9, a, o, after, 2);
+    f = sym_module_add_func(&M, 0x200, 0x40, "trimmed");
+    sym_range t = {0x230, 0x10};
+    sym_func_add_inline(&M, f, 0, 7, a, o, &t, 1);
+    sym_range gone = {0x238, 4}; /* inside when added, outside once trimmed */
+    sym_func_add_inline(&M, f, 0, 10, a, o, &gone, 1);
+    sym_range later[2] = {{0x220, 4}, {0x210, 4}}; /* sorted, and packed in its place */
+    sym_func_add_inline(&M, f, 0, 11, a, o, later, 2);
+    sym_module_add_func(&M, 0x238, 8, "neighbour");
+    f = sym_module_add_func(&M, UINT64_MAX - 0xff, 0x1000, "top"); /* end saturates */
+    sym_range top = {UINT64_MAX - 0xf, 0x100};
+    sym_func_add_inline(&M, f, 0, 8, a, o, &top, 1);
+    assert_false(f->ranges_wide);
+    expect(HDR "FILE 0 a.c\nINLINE_ORIGIN 0 o\nFUNC 100 40 0 f\nINLINE 0 5 0 0 100 4 138 8\n"
+               "INLINE 0 9 0 0 110 4 120 4\n"
+               "FUNC 200 38 0 trimmed\nINLINE 0 7 0 0 230 8\nINLINE 0 11 0 0 210 4 220 4\n"
+               "FUNC 238 8 0 neighbour\n"
+               "FUNC ffffffffffffff00 ff 0 top\nINLINE 0 8 0 0 fffffffffffffff0 f\n");
+    assert_int_equal(ST.funcs_trimmed, 1);
+}
+
+/* A FUNC of 4 GiB or more (hostile input): ranges past its first 4 GiB do
+ * not fit 32 bits, so its array turns wide (here a reserved, pooled one)
+ * and nothing is cut or wrapped, the merge across 4 GiB included. */
+static void test_inline_ranges_huge_func(void **state)
+{
+    (void)state;
+    uint32_t a = sym_module_add_file(&M, "a.c");
+    uint32_t o = sym_module_add_origin(&M, "o");
+    sym_func *f = sym_module_add_func(&M, 0x1000, 0x200000000, "huge");
+    sym_func_reserve(&M, f, 0, 3, 4);
+    sym_range r1[2] = {{0x1010, 8}, {0x1000, 0xffffffff}}; /* up to 4 GiB - 1: fits */
+    sym_func_add_inline(&M, f, 0, 5, a, o, r1, 2);
+    assert_false(f->ranges_wide);
+    /* turns wide at its second range, which ends 4 GiB in; the third
+     * (4 GiB long) touches it: kept apart */
+    sym_range r2[3] = {{0x2000, 4}, {0x100000fff, 1}, {0x100001000, 0x100000000}};
+    sym_func_add_inline(&M, f, 1, 6, a, o, r2, 3);
+    assert_int_equal(f->inlines[1].nranges, 3);
+    assert_true(f->ranges_wide);
+    sym_range r3[2] = {{0x100000ff8, 0x10}, {0x100001000, 0x100000000}}; /* merged */
+    sym_func_add_inline(&M, f, 0, 7, a, o, r3, 2);
+    expect(HDR "FILE 0 a.c\nINLINE_ORIGIN 0 o\nFUNC 1000 200000000 0 huge\n"
+               "INLINE 0 5 0 0 1000 ffffffff\nINLINE 1 6 0 0 2000 4 100000fff 1 100001000 100000000\n"
+               "INLINE 0 7 0 0 100000ff8 100000008\n");
+    /* and the same through the .sym reader */
+    char *text = write_str(&M, NULL);
+    sym_module m;
+    sk_error err = {0};
+    assert_int_equal(sym_module_read_mem(text, strlen(text), &m, NULL, &err), SK_OK);
+    assert_true(m.funcs[0].ranges_wide);
+    sym_module_finalize(&m, NULL);
+    char *again = write_str(&m, NULL);
+    assert_string_equal(again, text);
+    free(again);
+    free(text);
+    sym_module_free(&m);
+}
+
 static void test_publics(void **state)
 {
     (void)state;
@@ -446,6 +520,8 @@ int main(void)
         T(test_lines_overlap_and_zero),
         T(test_inlines_clipped),
         T(test_inline_ranges_merged),
+        T(test_inline_ranges_at_func_edges),
+        T(test_inline_ranges_huge_func),
         T(test_publics),
         T(test_files_renumbered),
         T(test_origins_renumbered),
