@@ -8,7 +8,9 @@
  * is an error.  Files are dumped by a small pool of threads; each result is
  * reported through a callback as it completes.  Writes go through
  * ds_write_store(), which is atomic: a failed dump never leaves a partial
- * .sym behind.
+ * .sym behind.  Their commits (fsync, rename into the store) are done by a
+ * committer thread, in turn, and a file is reported (and counted) once its
+ * commit is over, failed if the commit failed.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -146,37 +148,103 @@ typedef struct pool {
     ds_options opt;
     ds_pack_report_fn report;
     void *report_ctx;
-    ds_pack_totals totals;
+    ds_pack_totals totals; /* counted by the committer's done */
+    sk_committer *commits;
     pthread_mutex_t lock;
 } pool;
 
-static void dump_one(pool *p, const ds_options *opt, const char *path, ds_pack_result *r, ds_summary *summary,
-                     sk_error *err, char **written)
+/* One file's result on its way to the report, which the committer makes
+ * after the dumping thread has moved on: it owns copies of its strings. */
+typedef struct outcome {
+    ds_pack_result r;
+    char *input, *message, *debug_file, *debug_file_url;
+} outcome;
+
+static char *dup_or_null(const char *s)
+{
+    return s ? sk_xstrdup(s) : NULL;
+}
+
+static void outcome_fail(outcome *o, const char *msg)
+{
+    o->r.status = DS_PACK_FAILED;
+    free(o->message);
+    o->message = sk_xstrdup(msg);
+}
+
+/* The committer's done: every result comes here in turn, a .sym once its
+ * commit is over (a failed commit fails the file), and is counted and
+ * reported. */
+static void on_done(void *ticket, const char *path, int rc, const sk_error *err, void *ctx)
+{
+    pool *p = ctx;
+    outcome *o = ticket;
+    if (rc != SK_OK)
+        outcome_fail(o, err->msg);
+    o->r.input = o->input;
+    o->r.message = o->message;
+    o->r.debug_file = o->debug_file;
+    o->r.debug_file_url = o->debug_file_url;
+    o->r.written = o->r.status == DS_PACK_WRITTEN ? path : NULL;
+    if (o->r.status == DS_PACK_WRITTEN)
+        p->totals.written++;
+    else if (o->r.status == DS_PACK_EMPTY)
+        p->totals.empty++;
+    else
+        p->totals.failed++;
+    if (p->report)
+        p->report(&o->r, p->report_ctx);
+    free(o->input);
+    free(o->message);
+    free(o->debug_file);
+    free(o->debug_file_url);
+    free(o);
+}
+
+/* Writes m into the store, its commit handed to the committer; false when
+ * the write failed before that (err says why). */
+static bool store_write(pool *p, const ds_options *opt, const sym_module *m, outcome *o, sk_error *err)
+{
+    o->r.status = DS_PACK_WRITTEN;
+    char *written = NULL;
+    sk_committer_defer(p->commits, o);
+    int rc = ds_write_store(m, opt, p->store, &written, err);
+    free(written);
+    bool taken = sk_committer_end_defer();
+    if (rc == SK_OK && !taken) /* (ds_write_store always commits when it succeeds) */
+        sk_fail(err, SK_EIO, "%s: not committed", o->input);
+    return rc == SK_OK && taken;
+}
+
+static void dump_one(pool *p, const ds_options *opt, const char *path, const char *input)
 {
     sym_module m;
     sym_module_init(&m);
-    int rc = ds_dump(path, NULL, opt, &m, summary, err);
+    sk_error err = {0};
+    ds_summary summary;
+    outcome *o = sk_xcalloc(1, sizeof *o);
+    o->input = sk_xstrdup(input);
+    int rc = ds_dump(path, NULL, opt, &m, &summary, &err);
     if (rc == SK_OK) {
-        r->funcs = m.nfuncs;
-        r->publics = m.npublics;
-        r->cfi = m.ncfi;
-        r->cfi_synth_functions = summary->synth_cfi_functions;
-        r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
-        r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
+        o->r.funcs = m.nfuncs;
+        o->r.publics = m.npublics;
+        o->r.cfi = m.ncfi;
+        o->r.cfi_synth_functions = summary.synth_cfi_functions;
+        o->debug_file = dup_or_null(summary.debug_file_used[0] ? summary.debug_file_used : NULL);
+        o->debug_file_url = dup_or_null(summary.debug_file_url[0] ? summary.debug_file_url : NULL);
         if (!opt->header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
-            r->status = DS_PACK_EMPTY;
-            r->message = "no symbols and no CFI: nothing written";
+            o->r.status = DS_PACK_EMPTY;
+            o->message = sk_xstrdup("no symbols and no CFI: nothing written");
+        } else if (store_write(p, opt, &m, o, &err)) {
+            o = NULL; /* the committer's now */
         } else {
-            rc = ds_write_store(&m, opt, p->store, written, err);
-            r->status = DS_PACK_WRITTEN;
-            r->written = *written;
+            rc = SK_EIO;
         }
     }
-    if (rc != SK_OK) {
-        r->status = DS_PACK_FAILED;
-        r->message = err->msg;
-        r->written = NULL;
-    }
+    if (rc != SK_OK)
+        outcome_fail(o, err.msg);
+    if (o)
+        sk_committer_post(p->commits, o);
     sym_module_free(&m);
 }
 
@@ -205,22 +273,7 @@ static void *worker(void *arg)
             } else {
                 snprintf(input, sizeof input, "%s", p->files[i]);
             }
-            ds_pack_result r = {.input = input};
-            sk_error err = {0};
-            ds_summary summary;
-            char *written = NULL;
-            dump_one(p, &opt, p->files[i], &r, &summary, &err, &written);
-            pthread_mutex_lock(&p->lock);
-            if (r.status == DS_PACK_WRITTEN)
-                p->totals.written++;
-            else if (r.status == DS_PACK_EMPTY)
-                p->totals.empty++;
-            else
-                p->totals.failed++;
-            if (p->report)
-                p->report(&r, p->report_ctx);
-            pthread_mutex_unlock(&p->lock);
-            free(written);
+            dump_one(p, &opt, p->files[i], input);
         }
         free(arches);
     }
@@ -262,6 +315,9 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         report(&plan, report_ctx);
     }
 
+    /* Dumping threads hand their .sym files over and go on to the next
+     * file; the committer's thread waits on the disk. */
+    p.commits = sk_committer_start(on_done, &p);
     int nthreads = file_jobs > 0 ? file_jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)
         nthreads = 1;
@@ -286,6 +342,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
             pthread_join(tids[i], NULL);
         free(tids);
     }
+    sk_committer_finish(p.commits); /* every result counted and reported */
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
     free(files.v);
