@@ -83,24 +83,34 @@ int sk_read_file(const char *path, char **data, size_t *size, sk_error *err)
     return SK_OK;
 }
 
+/* The leaf first, its parents only when it has none: a store's NAME/ID
+ * directory usually has its parents already, and creating every component
+ * from the root cost five system calls a file. */
 int sk_mkdir_p(const char *path, sk_error *err)
 {
-    char *p = sk_xstrdup(path);
-    size_t n = strlen(p);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char saved = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            int e = errno;
-            sk_fail(err, SK_EIO, "%s: cannot create directory: %s", p, strerror(e));
-            free(p);
-            return SK_EIO;
-        }
-        p[i] = saved;
+    if (mkdir(path, 0777) == 0)
+        return SK_OK;
+    int e = errno;
+    if (e == ENOENT) {
+        char *parent = sk_xstrdup(path);
+        size_t n = strlen(parent);
+        while (n > 1 && parent[n - 1] == '/') /* "a/b/" is "a/b" */
+            n--;
+        while (n > 0 && parent[n - 1] != '/')
+            n--;
+        while (n > 1 && parent[n - 1] == '/')
+            n--;
+        parent[n] = '\0';
+        int rc = n ? sk_mkdir_p(parent, err) : SK_OK;
+        free(parent);
+        if (rc)
+            return rc;
+        e = mkdir(path, 0777) == 0 ? 0 : errno;
+        if (!e)
+            return SK_OK;
     }
-    free(p);
+    if (e != EEXIST)
+        return sk_fail(err, SK_EIO, "%s: cannot create directory: %s", path, strerror(e));
     if (!sk_is_dir(path))
         return sk_fail(err, SK_EIO, "%s: exists and is not a directory", path);
     return SK_OK;

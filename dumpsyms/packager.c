@@ -24,8 +24,12 @@
 #include "dumpsyms.h"
 #include "package.h"
 
+/* What a file's first bytes say it is; BIN_UNKNOWN: not looked at yet. */
+enum { BIN_UNKNOWN, BIN_NONE, BIN_THIN, BIN_FAT };
+
 typedef struct work_list {
     char **v;
+    unsigned char *kind; /* BIN_*, for the files list only */
     size_t n, cap;
 } work_list;
 
@@ -35,39 +39,38 @@ static void push(work_list *w, char *path)
     w->v[w->n++] = path;
 }
 
-static bool looks_like_elf(const char *path)
+/* A file with what its walk found it to be, so that the dump does not
+ * open it once more to ask whether it is fat. */
+static void push_file(work_list *w, char *path, unsigned char kind)
+{
+    size_t cap = w->cap;
+    push(w, path);
+    if (w->cap != cap)
+        w->kind = sk_xrealloc(w->kind, w->cap);
+    w->kind[w->n - 1] = kind;
+}
+
+/* ELF or Mach-O (thin, either byte order), or a fat Mach-O file: a
+ * 0xcafebabe with a small slice count, not a Java class file's version
+ * numbers. */
+static int binary_kind(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return BIN_NONE;
     unsigned char magic[8];
     ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
     if (got >= 4 && memcmp(magic, "\177ELF", 4) == 0)
-        return true;
-    /* Mach-O, thin (either byte order) or fat: a 0xcafebabe with a small
-     * slice count, not a Java class file's version numbers. */
+        return BIN_THIN;
     static const unsigned char thin[4][4] = {
         {0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf}, {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe}};
     for (int i = 0; i < 4 && got >= 4; i++)
         if (memcmp(magic, thin[i], 4) == 0)
-            return true;
-    return got == 8 && magic[0] == 0xca && magic[1] == 0xfe && magic[2] == 0xba && (magic[3] & 0xfe) == 0xbe &&
-           magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
-}
-
-/* A fat Mach-O file (0xcafebabe / 0xcafebabf and a small slice count):
- * the only kind of input that is several modules. */
-static bool looks_like_fat(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    unsigned char m[8];
-    bool fat = read(fd, m, sizeof m) == (ssize_t)sizeof m && m[0] == 0xca && m[1] == 0xfe && m[2] == 0xba &&
-               (m[3] & 0xfe) == 0xbe && m[4] == 0 && m[5] == 0 && m[6] == 0 && m[7] > 0 && m[7] <= 30;
-    close(fd);
-    return fat;
+            return BIN_THIN;
+    bool fat = got == 8 && magic[0] == 0xca && magic[1] == 0xfe && magic[2] == 0xba && (magic[3] & 0xfe) == 0xbe &&
+               magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
+    return fat ? BIN_FAT : BIN_NONE;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -130,9 +133,12 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
             if (depth < 64 && !is_debug_tree(p, sk_basename(p), opt))
                 walk(p, opt, files, bad_dirs, depth + 1);
             free(p);
-        } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo") &&
-                   looks_like_elf(p)) {
-            push(files, p);
+        } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo")) {
+            int kind = binary_kind(p);
+            if (kind != BIN_NONE)
+                push_file(files, p, (unsigned char)kind);
+            else
+                free(p);
         } else {
             free(p);
         }
@@ -142,6 +148,7 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
 
 typedef struct pool {
     char **files;
+    unsigned char *kinds; /* BIN_* of each file */
     size_t nfiles;
     size_t next;
     const char *store;
@@ -261,7 +268,8 @@ static void *worker(void *arg)
         ds_arch_entry *arches = NULL;
         size_t narches = 0;
         sk_error aerr = {0};
-        if (p->opt.arch || !looks_like_fat(p->files[i]) ||
+        int kind = p->kinds[i] != BIN_UNKNOWN ? p->kinds[i] : binary_kind(p->files[i]);
+        if (p->opt.arch || kind != BIN_FAT ||
             ds_list_arches(p->files[i], &arches, &narches, &aerr) != SK_OK || narches < 2)
             narches = 0;
         for (size_t a = 0; a < (narches ? narches : 1); a++) {
@@ -297,7 +305,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         else if (ds_pkg_detect(inputs[i]) != DS_PKG_NONE)
             push(&pkgs, sk_xstrdup(inputs[i])); /* a .deb or .rpm: read in place */
         else
-            push(&files, sk_xstrdup(inputs[i])); /* named: dumped, or an error */
+            push_file(&files, sk_xstrdup(inputs[i]), BIN_UNKNOWN); /* named: dumped, or an error */
     }
     for (size_t i = 0; i < bad.n; i++) {
         ds_pack_result r = {.input = bad.v[i], .status = DS_PACK_FAILED,
@@ -309,6 +317,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     }
     free(bad.v);
     p.files = files.v;
+    p.kinds = files.kind;
     p.nfiles = files.n;
     if (report) { /* for a progress display: what is ahead */
         ds_pack_result plan = {.status = DS_PACK_PLAN, .planned_files = files.n, .planned_packages = pkgs.n};
@@ -346,6 +355,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
     free(files.v);
+    free(files.kind);
     if (pkgs.n) {
         ds_package_archives((const char *const *)pkgs.v, pkgs.n, store_dir, &p.opt, file_jobs,
                             report, report_ctx, &p.totals);

@@ -160,8 +160,20 @@ static void test_atomic_write_and_map(void **state)
     char *sub = sk_path_join(dir, "a/b/c");
     sk_error err = {0};
     assert_int_equal(sk_mkdir_p(sub, &err), SK_OK);
+    assert_true(sk_is_dir(sub));
+    assert_int_equal(sk_mkdir_p(sub, &err), SK_OK); /* there already */
+    char *slashed = sk_path_join(dir, "x//y/");
+    assert_int_equal(sk_mkdir_p(slashed, &err), SK_OK);
+    free(slashed);
     char *file = sk_path_join(sub, "f.sym");
     assert_int_equal(sk_write_file_atomic(file, "hello", 5, &err), SK_OK);
+    /* A file where a directory must go, as the leaf or above it. */
+    assert_int_equal(sk_mkdir_p(file, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "f.sym: exists and is not a directory"));
+    char *under = sk_path_join(file, "d/e");
+    assert_int_equal(sk_mkdir_p(under, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "cannot create directory: Not a directory"));
+    free(under);
     sk_mapped m;
     assert_int_equal(sk_map_file(file, &m, &err), SK_OK);
     assert_int_equal(m.size, 5);
