@@ -3,8 +3,9 @@
 # this system into one store, ceph-osd straight from its two .deb files
 # versus the same files installed, and many packages read straight from
 # the apt cache with -j1 and -j2.  Prints files (results: files or package
-# members), files/s, wall time, user time, peak RSS and what was written,
-# for a person to compare across commits (or with Breakpad's dump_syms).
+# members), files/s, wall, user and system time, peak RSS, minor page faults
+# and what was written, for a person to compare across commits (or with
+# Breakpad's dump_syms).
 #
 #   bench/dumpsyms-distro-bench.sh [DUMPSYMS] [--no-install] [--no-system] [--no-ceph] [--no-many]
 #
@@ -29,7 +30,7 @@ for a in "$@"; do
     --no-system) SYSTEM=0 ;;
     --no-ceph) CEPH=0 ;;
     --no-many) MANY=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) DUMPSYMS=$a ;;
     esac
 done
@@ -56,16 +57,20 @@ run() {
     fi
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$OUT/time")
     user=$(awk -F': ' '/User time/ {print $2}' "$OUT/time")
+    sys=$(awk -F': ' '/System time/ {print $2}' "$OUT/time")
+    minflt=$(awk -F': ' '/Minor \(reclaiming a frame\) page faults/ {print $2}' "$OUT/time")
     rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$OUT/time")
     files=$(grep -cE '^(ok|empty|FAILED) ' "$OUT/out" || true)
     rate=$(awk -v f="$files" -v w="$wall" 'BEGIN {printf "%.0f", (w > 0 ? f / w : 0)}')
     syms=$(find "$OUT/store" -name '*.sym' | wc -l)
     mb=$(du -sm "$OUT/store" | cut -f1)
-    printf '%-28s %6s %7s %8s %8s %8s %6s %7s  %s\n' "$label" "$files" "$rate" "$wall" "$user" "$rss" "$syms" "$mb" "$(tail -1 "$OUT/out")"
+    printf '%-28s %6s %7s %8s %8s %7s %8s %8s %6s %7s  %s\n' "$label" "$files" "$rate" "$wall" "$user" "$sys" "$rss" \
+        "$minflt" "$syms" "$mb" "$(tail -1 "$OUT/out")"
 }
 
 echo "dumpsyms: $DUMPSYMS ($("$DUMPSYMS" --version)), $(nproc) cores"
-printf '%-28s %6s %7s %8s %8s %8s %6s %7s  %s\n' run files files/s wall_s user_s peak_MB syms store_MB summary
+printf '%-28s %6s %7s %8s %8s %7s %8s %8s %6s %7s  %s\n' run files files/s wall_s user_s sys_s peak_MB minflt syms \
+    store_MB summary
 
 if [ "$SYSTEM" = 1 ]; then
     run "system (/usr/bin, /usr/lib/$ARCH)" /usr/bin "/usr/lib/$ARCH"

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -82,24 +83,34 @@ int sk_read_file(const char *path, char **data, size_t *size, sk_error *err)
     return SK_OK;
 }
 
+/* The leaf first, its parents only when it has none: a store's NAME/ID
+ * directory usually has its parents already, and creating every component
+ * from the root cost five system calls a file. */
 int sk_mkdir_p(const char *path, sk_error *err)
 {
-    char *p = sk_xstrdup(path);
-    size_t n = strlen(p);
-    for (size_t i = 1; i <= n; i++) {
-        if (p[i] != '/' && p[i] != '\0')
-            continue;
-        char saved = p[i];
-        p[i] = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            int e = errno;
-            sk_fail(err, SK_EIO, "%s: cannot create directory: %s", p, strerror(e));
-            free(p);
-            return SK_EIO;
-        }
-        p[i] = saved;
+    if (mkdir(path, 0777) == 0)
+        return SK_OK;
+    int e = errno;
+    if (e == ENOENT) {
+        char *parent = sk_xstrdup(path);
+        size_t n = strlen(parent);
+        while (n > 1 && parent[n - 1] == '/') /* "a/b/" is "a/b" */
+            n--;
+        while (n > 0 && parent[n - 1] != '/')
+            n--;
+        while (n > 1 && parent[n - 1] == '/')
+            n--;
+        parent[n] = '\0';
+        int rc = n ? sk_mkdir_p(parent, err) : SK_OK;
+        free(parent);
+        if (rc)
+            return rc;
+        e = mkdir(path, 0777) == 0 ? 0 : errno;
+        if (!e)
+            return SK_OK;
     }
-    free(p);
+    if (e != EEXIST)
+        return sk_fail(err, SK_EIO, "%s: cannot create directory: %s", path, strerror(e));
     if (!sk_is_dir(path))
         return sk_fail(err, SK_EIO, "%s: exists and is not a directory", path);
     return SK_OK;
@@ -189,17 +200,36 @@ void sk_atomic_abort(sk_atomic_file *f)
     atomic_release(f, true);
 }
 
-int sk_atomic_commit(sk_atomic_file *f, sk_error *err)
+/* Files in a store are read by other users and servers: not 0600 but 0666
+ * less the umask.  umask(2) cannot be read without being set, and while it
+ * is 0 another thread's mkdir() would make a world-writable directory: it
+ * is read once, by the first commit or committer (both before any thread
+ * that writes), not once a file. */
+static mode_t g_file_mode;
+static pthread_once_t g_file_mode_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    g_file_mode = 0666 & ~mask;
+}
+
+static mode_t file_mode(void)
+{
+    pthread_once(&g_file_mode_once, read_umask);
+    return g_file_mode;
+}
+
+/* What sk_atomic_commit() does when it is not handed over. */
+static int atomic_finish(sk_atomic_file *f, sk_error *err)
 {
     if (f->error) {
         int rc = sk_fail(err, SK_EIO, "%s: write failed: %s", f->path, strerror(f->error));
         atomic_release(f, true);
         return rc;
     }
-    /* Files in a store are read by other users and servers: not 0600. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(f->fd, 0666 & ~mask);
+    fchmod(f->fd, file_mode());
     int e = fsync(f->fd) != 0 ? errno : 0;
     if (close(f->fd) != 0 && !e)
         e = errno;
@@ -215,6 +245,149 @@ int sk_atomic_commit(sk_atomic_file *f, sk_error *err)
         return rc;
     }
     atomic_release(f, false);
+    return SK_OK;
+}
+
+/* ---- the committer ------------------------------------------------------ */
+
+/* Open files waiting for their commit: each holds a descriptor, so the
+ * queue is short and a writer waits when it is full. */
+#define COMMIT_QUEUE 16
+
+typedef struct pending {
+    sk_atomic_file f; /* f.path NULL: a ticket to pass on in turn, no file */
+    void *ticket;
+} pending;
+
+struct sk_committer {
+    sk_commit_fn done;
+    void *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* an entry queued or taken, or closing */
+    pending q[COMMIT_QUEUE];
+    size_t head, len;
+    bool closing, threaded;
+    pthread_t thread;
+};
+
+/* The commit the calling thread hands to a committer (sk_committer_defer). */
+static _Thread_local sk_committer *t_defer_to;
+static _Thread_local void *t_defer_ticket;
+
+/* Commits (or passes on) one entry and tells done; the path is copied
+ * first since the commit releases it. */
+static void run_pending(sk_committer *c, pending *p)
+{
+    if (!p->f.path) {
+        c->done(p->ticket, NULL, SK_OK, NULL, c->ctx);
+        return;
+    }
+    sk_error err = {0};
+    char *path = sk_xstrdup(p->f.path);
+    int rc = atomic_finish(&p->f, &err);
+    c->done(p->ticket, path, rc, rc ? &err : NULL, c->ctx);
+    free(path);
+}
+
+static void *commit_loop(void *arg)
+{
+    sk_committer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->len && !c->closing)
+            pthread_cond_wait(&c->cv, &c->lock);
+        if (!c->len)
+            break;
+        pending p = c->q[c->head];
+        c->head = (c->head + 1) % COMMIT_QUEUE;
+        c->len--;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        run_pending(c, &p);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+sk_committer *sk_committer_start(sk_commit_fn done, void *ctx)
+{
+    sk_committer *c = sk_xcalloc(1, sizeof *c);
+    c->done = done;
+    c->ctx = ctx;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    file_mode();
+    c->threaded = pthread_create(&c->thread, NULL, commit_loop, c) == 0;
+    return c;
+}
+
+/* Without a thread the entry is run at once, under the lock: done is
+ * serialized either way. */
+static void push(sk_committer *c, const pending *p)
+{
+    pthread_mutex_lock(&c->lock);
+    if (!c->threaded) {
+        pending now = *p;
+        run_pending(c, &now);
+        pthread_mutex_unlock(&c->lock);
+        return;
+    }
+    while (c->len == COMMIT_QUEUE)
+        pthread_cond_wait(&c->cv, &c->lock);
+    c->q[(c->head + c->len) % COMMIT_QUEUE] = *p;
+    c->len++;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void sk_committer_post(sk_committer *c, void *ticket)
+{
+    push(c, &(pending){.f = {.fd = -1}, .ticket = ticket});
+}
+
+void sk_committer_defer(sk_committer *c, void *ticket)
+{
+    t_defer_to = c;
+    t_defer_ticket = ticket;
+}
+
+bool sk_committer_end_defer(void)
+{
+    bool taken = t_defer_to == NULL;
+    t_defer_to = NULL;
+    t_defer_ticket = NULL;
+    return taken;
+}
+
+void sk_committer_finish(sk_committer *c)
+{
+    if (!c)
+        return;
+    if (c->threaded) {
+        pthread_mutex_lock(&c->lock);
+        c->closing = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
+    free(c);
+}
+
+int sk_atomic_commit(sk_atomic_file *f, sk_error *err)
+{
+    sk_committer *c = t_defer_to;
+    if (!c)
+        return atomic_finish(f, err);
+    /* Handed over whole (a failed write included: the committer reports
+     * it); the caller's f no longer owns anything. */
+    void *ticket = t_defer_ticket;
+    t_defer_to = NULL;
+    t_defer_ticket = NULL;
+    push(c, &(pending){.f = *f, .ticket = ticket});
+    *f = (sk_atomic_file){.fd = -1};
     return SK_OK;
 }
 

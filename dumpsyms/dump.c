@@ -20,6 +20,16 @@
 
 #include "collect.h"
 
+#ifdef DS_MALLOC_TRIM
+/* Whether ds_collect_dwarf() reads the units on worker threads: with more
+ * than one job (opt->jobs, 0 for one a core). */
+static bool walk_on_workers(const ds_options *opt)
+{
+    long jobs = opt->jobs > 0 ? opt->jobs : sysconf(_SC_NPROCESSORS_ONLN);
+    return jobs > 1;
+}
+#endif
+
 void ds_options_init(ds_options *opt)
 {
     memset(opt, 0, sizeof *opt);
@@ -327,8 +337,12 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                 /* The units were read and merged on worker threads, whose
                  * heaps now hold little but free pages (over 100 MB for
                  * ceph-osd --inlines) that glibc keeps resident through
-                 * CFI, finalize and writing unless asked. */
-                malloc_trim(0);
+                 * CFI, finalize and writing unless asked.  A walk on this
+                 * thread alone (the packager's -j N: one file a thread)
+                 * left no such heaps, and trimming its own only cost the
+                 * page faults of taking the pages back. */
+                if (walk_on_workers(opt))
+                    malloc_trim(0);
 #endif
             } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
                 /* No dSYM: the DWARF is in the object files the debug

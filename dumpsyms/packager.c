@@ -8,7 +8,9 @@
  * is an error.  Files are dumped by a small pool of threads; each result is
  * reported through a callback as it completes.  Writes go through
  * ds_write_store(), which is atomic: a failed dump never leaves a partial
- * .sym behind.
+ * .sym behind.  Their commits (fsync, rename into the store) are done by a
+ * committer thread, in turn, and a file is reported (and counted) once its
+ * commit is over, failed if the commit failed.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,8 +24,12 @@
 #include "dumpsyms.h"
 #include "package.h"
 
+/* What a file's first bytes say it is; BIN_UNKNOWN: not looked at yet. */
+enum { BIN_UNKNOWN, BIN_NONE, BIN_THIN, BIN_FAT };
+
 typedef struct work_list {
     char **v;
+    unsigned char *kind; /* BIN_*, for the files list only */
     size_t n, cap;
 } work_list;
 
@@ -33,39 +39,38 @@ static void push(work_list *w, char *path)
     w->v[w->n++] = path;
 }
 
-static bool looks_like_elf(const char *path)
+/* A file with what its walk found it to be, so that the dump does not
+ * open it once more to ask whether it is fat. */
+static void push_file(work_list *w, char *path, unsigned char kind)
+{
+    size_t cap = w->cap;
+    push(w, path);
+    if (w->cap != cap)
+        w->kind = sk_xrealloc(w->kind, w->cap);
+    w->kind[w->n - 1] = kind;
+}
+
+/* ELF or Mach-O (thin, either byte order), or a fat Mach-O file: a
+ * 0xcafebabe with a small slice count, not a Java class file's version
+ * numbers. */
+static int binary_kind(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return false;
+        return BIN_NONE;
     unsigned char magic[8];
     ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
     if (got >= 4 && memcmp(magic, "\177ELF", 4) == 0)
-        return true;
-    /* Mach-O, thin (either byte order) or fat: a 0xcafebabe with a small
-     * slice count, not a Java class file's version numbers. */
+        return BIN_THIN;
     static const unsigned char thin[4][4] = {
         {0xfe, 0xed, 0xfa, 0xce}, {0xfe, 0xed, 0xfa, 0xcf}, {0xce, 0xfa, 0xed, 0xfe}, {0xcf, 0xfa, 0xed, 0xfe}};
     for (int i = 0; i < 4 && got >= 4; i++)
         if (memcmp(magic, thin[i], 4) == 0)
-            return true;
-    return got == 8 && magic[0] == 0xca && magic[1] == 0xfe && magic[2] == 0xba && (magic[3] & 0xfe) == 0xbe &&
-           magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
-}
-
-/* A fat Mach-O file (0xcafebabe / 0xcafebabf and a small slice count):
- * the only kind of input that is several modules. */
-static bool looks_like_fat(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    unsigned char m[8];
-    bool fat = read(fd, m, sizeof m) == (ssize_t)sizeof m && m[0] == 0xca && m[1] == 0xfe && m[2] == 0xba &&
-               (m[3] & 0xfe) == 0xbe && m[4] == 0 && m[5] == 0 && m[6] == 0 && m[7] > 0 && m[7] <= 30;
-    close(fd);
-    return fat;
+            return BIN_THIN;
+    bool fat = got == 8 && magic[0] == 0xca && magic[1] == 0xfe && magic[2] == 0xba && (magic[3] & 0xfe) == 0xbe &&
+               magic[4] == 0 && magic[5] == 0 && magic[6] == 0 && magic[7] > 0 && magic[7] <= 30;
+    return fat ? BIN_FAT : BIN_NONE;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -128,9 +133,12 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
             if (depth < 64 && !is_debug_tree(p, sk_basename(p), opt))
                 walk(p, opt, files, bad_dirs, depth + 1);
             free(p);
-        } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo") &&
-                   looks_like_elf(p)) {
-            push(files, p);
+        } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo")) {
+            int kind = binary_kind(p);
+            if (kind != BIN_NONE)
+                push_file(files, p, (unsigned char)kind);
+            else
+                free(p);
         } else {
             free(p);
         }
@@ -140,43 +148,110 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
 
 typedef struct pool {
     char **files;
+    unsigned char *kinds; /* BIN_* of each file */
     size_t nfiles;
     size_t next;
     const char *store;
     ds_options opt;
     ds_pack_report_fn report;
     void *report_ctx;
-    ds_pack_totals totals;
+    ds_pack_totals totals; /* counted by the committer's done */
+    sk_committer *commits;
     pthread_mutex_t lock;
 } pool;
 
-static void dump_one(pool *p, const ds_options *opt, const char *path, ds_pack_result *r, ds_summary *summary,
-                     sk_error *err, char **written)
+/* One file's result on its way to the report, which the committer makes
+ * after the dumping thread has moved on: it owns copies of its strings. */
+typedef struct outcome {
+    ds_pack_result r;
+    char *input, *message, *debug_file, *debug_file_url;
+} outcome;
+
+static char *dup_or_null(const char *s)
+{
+    return s ? sk_xstrdup(s) : NULL;
+}
+
+static void outcome_fail(outcome *o, const char *msg)
+{
+    o->r.status = DS_PACK_FAILED;
+    free(o->message);
+    o->message = sk_xstrdup(msg);
+}
+
+/* The committer's done: every result comes here in turn, a .sym once its
+ * commit is over (a failed commit fails the file), and is counted and
+ * reported. */
+static void on_done(void *ticket, const char *path, int rc, const sk_error *err, void *ctx)
+{
+    pool *p = ctx;
+    outcome *o = ticket;
+    if (rc != SK_OK)
+        outcome_fail(o, err->msg);
+    o->r.input = o->input;
+    o->r.message = o->message;
+    o->r.debug_file = o->debug_file;
+    o->r.debug_file_url = o->debug_file_url;
+    o->r.written = o->r.status == DS_PACK_WRITTEN ? path : NULL;
+    if (o->r.status == DS_PACK_WRITTEN)
+        p->totals.written++;
+    else if (o->r.status == DS_PACK_EMPTY)
+        p->totals.empty++;
+    else
+        p->totals.failed++;
+    if (p->report)
+        p->report(&o->r, p->report_ctx);
+    free(o->input);
+    free(o->message);
+    free(o->debug_file);
+    free(o->debug_file_url);
+    free(o);
+}
+
+/* Writes m into the store, its commit handed to the committer; false when
+ * the write failed before that (err says why). */
+static bool store_write(pool *p, const ds_options *opt, const sym_module *m, outcome *o, sk_error *err)
+{
+    o->r.status = DS_PACK_WRITTEN;
+    char *written = NULL;
+    sk_committer_defer(p->commits, o);
+    int rc = ds_write_store(m, opt, p->store, &written, err);
+    free(written);
+    bool taken = sk_committer_end_defer();
+    if (rc == SK_OK && !taken) /* (ds_write_store always commits when it succeeds) */
+        sk_fail(err, SK_EIO, "%s: not committed", o->input);
+    return rc == SK_OK && taken;
+}
+
+static void dump_one(pool *p, const ds_options *opt, const char *path, const char *input)
 {
     sym_module m;
     sym_module_init(&m);
-    int rc = ds_dump(path, NULL, opt, &m, summary, err);
+    sk_error err = {0};
+    ds_summary summary;
+    outcome *o = sk_xcalloc(1, sizeof *o);
+    o->input = sk_xstrdup(input);
+    int rc = ds_dump(path, NULL, opt, &m, &summary, &err);
     if (rc == SK_OK) {
-        r->funcs = m.nfuncs;
-        r->publics = m.npublics;
-        r->cfi = m.ncfi;
-        r->cfi_synth_functions = summary->synth_cfi_functions;
-        r->debug_file = summary->debug_file_used[0] ? summary->debug_file_used : NULL;
-        r->debug_file_url = summary->debug_file_url[0] ? summary->debug_file_url : NULL;
+        o->r.funcs = m.nfuncs;
+        o->r.publics = m.npublics;
+        o->r.cfi = m.ncfi;
+        o->r.cfi_synth_functions = summary.synth_cfi_functions;
+        o->debug_file = dup_or_null(summary.debug_file_used[0] ? summary.debug_file_used : NULL);
+        o->debug_file_url = dup_or_null(summary.debug_file_url[0] ? summary.debug_file_url : NULL);
         if (!opt->header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
-            r->status = DS_PACK_EMPTY;
-            r->message = "no symbols and no CFI: nothing written";
+            o->r.status = DS_PACK_EMPTY;
+            o->message = sk_xstrdup("no symbols and no CFI: nothing written");
+        } else if (store_write(p, opt, &m, o, &err)) {
+            o = NULL; /* the committer's now */
         } else {
-            rc = ds_write_store(&m, opt, p->store, written, err);
-            r->status = DS_PACK_WRITTEN;
-            r->written = *written;
+            rc = SK_EIO;
         }
     }
-    if (rc != SK_OK) {
-        r->status = DS_PACK_FAILED;
-        r->message = err->msg;
-        r->written = NULL;
-    }
+    if (rc != SK_OK)
+        outcome_fail(o, err.msg);
+    if (o)
+        sk_committer_post(p->commits, o);
     sym_module_free(&m);
 }
 
@@ -193,7 +268,8 @@ static void *worker(void *arg)
         ds_arch_entry *arches = NULL;
         size_t narches = 0;
         sk_error aerr = {0};
-        if (p->opt.arch || !looks_like_fat(p->files[i]) ||
+        int kind = p->kinds[i] != BIN_UNKNOWN ? p->kinds[i] : binary_kind(p->files[i]);
+        if (p->opt.arch || kind != BIN_FAT ||
             ds_list_arches(p->files[i], &arches, &narches, &aerr) != SK_OK || narches < 2)
             narches = 0;
         for (size_t a = 0; a < (narches ? narches : 1); a++) {
@@ -205,22 +281,7 @@ static void *worker(void *arg)
             } else {
                 snprintf(input, sizeof input, "%s", p->files[i]);
             }
-            ds_pack_result r = {.input = input};
-            sk_error err = {0};
-            ds_summary summary;
-            char *written = NULL;
-            dump_one(p, &opt, p->files[i], &r, &summary, &err, &written);
-            pthread_mutex_lock(&p->lock);
-            if (r.status == DS_PACK_WRITTEN)
-                p->totals.written++;
-            else if (r.status == DS_PACK_EMPTY)
-                p->totals.empty++;
-            else
-                p->totals.failed++;
-            if (p->report)
-                p->report(&r, p->report_ctx);
-            pthread_mutex_unlock(&p->lock);
-            free(written);
+            dump_one(p, &opt, p->files[i], input);
         }
         free(arches);
     }
@@ -244,7 +305,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         else if (ds_pkg_detect(inputs[i]) != DS_PKG_NONE)
             push(&pkgs, sk_xstrdup(inputs[i])); /* a .deb or .rpm: read in place */
         else
-            push(&files, sk_xstrdup(inputs[i])); /* named: dumped, or an error */
+            push_file(&files, sk_xstrdup(inputs[i]), BIN_UNKNOWN); /* named: dumped, or an error */
     }
     for (size_t i = 0; i < bad.n; i++) {
         ds_pack_result r = {.input = bad.v[i], .status = DS_PACK_FAILED,
@@ -256,12 +317,16 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     }
     free(bad.v);
     p.files = files.v;
+    p.kinds = files.kind;
     p.nfiles = files.n;
     if (report) { /* for a progress display: what is ahead */
         ds_pack_result plan = {.status = DS_PACK_PLAN, .planned_files = files.n, .planned_packages = pkgs.n};
         report(&plan, report_ctx);
     }
 
+    /* Dumping threads hand their .sym files over and go on to the next
+     * file; the committer's thread waits on the disk. */
+    p.commits = sk_committer_start(on_done, &p);
     int nthreads = file_jobs > 0 ? file_jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)
         nthreads = 1;
@@ -286,9 +351,11 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
             pthread_join(tids[i], NULL);
         free(tids);
     }
+    sk_committer_finish(p.commits); /* every result counted and reported */
     for (size_t i = 0; i < files.n; i++)
         free(files.v[i]);
     free(files.v);
+    free(files.kind);
     if (pkgs.n) {
         ds_package_archives((const char *const *)pkgs.v, pkgs.n, store_dir, &p.opt, file_jobs,
                             report, report_ctx, &p.totals);

@@ -26,7 +26,9 @@
  * binary.  Dumps run on a pool of N threads fed through a queue of N, so
  * at most about N packages' debug files, N queued and N dumping are in
  * memory at once (and each reader's xz blocks, package.c: <= 128 MiB a
- * decoder thread).
+ * decoder thread).  The .sym files' commits (fsync, rename into the store)
+ * are a committer thread's, which reports each member once its file is in
+ * place (or failed there).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ typedef struct run {
     ds_pack_report_fn report;
     void *report_ctx;
     ds_pack_totals totals;
+    sk_committer *commits; /* the .sym files' commits, and every report of a dump */
     pthread_mutex_t lock; /* totals, report, queue */
     pthread_cond_t cv;
     job *queue;
@@ -116,46 +119,80 @@ static void report_failure(run *r, const char *input, const char *pkg, const cha
     count_and_report(r, &res);
 }
 
+/* A member's result on its way to the report, made by the committer once
+ * its .sym is in place: the objects (a debug file can be hundreds of MB)
+ * are freed before, only what the line says is kept. */
+typedef struct outcome {
+    ds_pack_result res;
+    char *input, *debug_file, *message;
+} outcome;
+
+/* The committer's done: a commit that failed fails the member. */
+static void on_done(void *ticket, const char *path, int rc, const sk_error *err, void *ctx)
+{
+    outcome *o = ticket;
+    o->res.input = o->input;
+    o->res.debug_file = o->debug_file;
+    o->res.message = rc == SK_OK ? o->message : err->msg;
+    if (rc != SK_OK)
+        o->res.status = DS_PACK_FAILED;
+    o->res.written = o->res.status == DS_PACK_WRITTEN ? path : NULL;
+    count_and_report(ctx, &o->res);
+    free(o->input);
+    free(o->debug_file);
+    free(o->message);
+    free(o);
+}
+
 static void dump_job(run *r, job *j)
 {
     sym_module m;
     sym_module_init(&m);
     sk_error err = {0};
     ds_summary summary;
-    char *written = NULL;
-    ds_pack_result res = {.input = j->bin->name, .package = j->bin->pkg};
+    outcome *o = sk_xcalloc(1, sizeof *o);
+    o->input = sk_xstrdup(j->bin->name);
+    o->res.package = j->bin->pkg;
     int rc = ds_dump_object(&j->bin->obj, j->dbg ? &j->dbg->obj : NULL, j->bin->member, &r->opt, &m,
                             &summary, &err);
     if (rc == SK_OK) {
-        res.funcs = m.nfuncs;
-        res.publics = m.npublics;
-        res.cfi = m.ncfi;
-        res.cfi_synth_functions = summary.synth_cfi_functions;
-        res.debug_file = j->dbg ? j->dbg->name
-                         : summary.debug_file_used[0] && strcmp(summary.debug_file_used, j->bin->obj.path)
-                             ? summary.debug_file_used
-                             : NULL;
+        o->res.funcs = m.nfuncs;
+        o->res.publics = m.npublics;
+        o->res.cfi = m.ncfi;
+        o->res.cfi_synth_functions = summary.synth_cfi_functions;
+        const char *debug_file = j->dbg ? j->dbg->name
+                                 : summary.debug_file_used[0] && strcmp(summary.debug_file_used, j->bin->obj.path)
+                                     ? summary.debug_file_used
+                                     : NULL;
+        o->debug_file = debug_file ? sk_xstrdup(debug_file) : NULL;
         if (!r->opt.header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
-            res.status = DS_PACK_EMPTY;
-            res.message = "no symbols and no CFI: nothing written";
+            o->res.status = DS_PACK_EMPTY;
+            o->message = sk_xstrdup("no symbols and no CFI: nothing written");
         } else {
+            /* The commit (fsync, rename) is the committer's: its done
+             * reports the member. */
+            o->res.status = DS_PACK_WRITTEN;
+            char *written = NULL;
+            sk_committer_defer(r->commits, o);
             rc = ds_write_store(&m, &r->opt, r->store, &written, &err);
-            res.status = DS_PACK_WRITTEN;
-            res.written = written;
+            free(written);
+            if (sk_committer_end_defer())
+                o = NULL;
+            else if (rc == SK_OK)
+                rc = sk_fail(&err, SK_EIO, "%s: not committed", j->bin->name);
         }
     }
-    if (rc != SK_OK) {
-        res.status = DS_PACK_FAILED;
-        res.message = err.msg;
-        res.written = NULL;
+    if (o && rc != SK_OK) {
+        o->res.status = DS_PACK_FAILED;
+        o->message = sk_xstrdup(err.msg);
     }
     if (j->dbg) {
         pthread_mutex_lock(&r->lock);
         r->totals.paired++;
         pthread_mutex_unlock(&r->lock);
     }
-    count_and_report(r, &res);
-    free(written);
+    if (o)
+        sk_committer_post(r->commits, o);
     sym_module_free(&m);
     pkg_obj_free(j->bin);
     pkg_obj_free(j->dbg);
@@ -467,6 +504,7 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
     r.qcap = (size_t)nthreads;
     r.xz_threads = nthreads;
     r.queue = sk_xcalloc(r.qcap, sizeof *r.queue);
+    r.commits = sk_committer_start(on_done, &r);
     pthread_t tids[64];
     int started = 0;
     for (int i = 0; i < nthreads; i++)
@@ -500,6 +538,7 @@ int ds_package_archives(const char *const *pkgs, size_t npkgs, const char *store
     pthread_mutex_unlock(&r.lock);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    sk_committer_finish(r.commits); /* every dump counted and reported */
     free(ents);
     free(list);
     free(r.queue);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -159,8 +160,20 @@ static void test_atomic_write_and_map(void **state)
     char *sub = sk_path_join(dir, "a/b/c");
     sk_error err = {0};
     assert_int_equal(sk_mkdir_p(sub, &err), SK_OK);
+    assert_true(sk_is_dir(sub));
+    assert_int_equal(sk_mkdir_p(sub, &err), SK_OK); /* there already */
+    char *slashed = sk_path_join(dir, "x//y/");
+    assert_int_equal(sk_mkdir_p(slashed, &err), SK_OK);
+    free(slashed);
     char *file = sk_path_join(sub, "f.sym");
     assert_int_equal(sk_write_file_atomic(file, "hello", 5, &err), SK_OK);
+    /* A file where a directory must go, as the leaf or above it. */
+    assert_int_equal(sk_mkdir_p(file, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "f.sym: exists and is not a directory"));
+    char *under = sk_path_join(file, "d/e");
+    assert_int_equal(sk_mkdir_p(under, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "cannot create directory: Not a directory"));
+    free(under);
     sk_mapped m;
     assert_int_equal(sk_map_file(file, &m, &err), SK_OK);
     assert_int_equal(m.size, 5);
@@ -258,6 +271,90 @@ static void test_atomic_file_streamed(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* What the committer told its done, in order. */
+typedef struct commit_log {
+    int n;
+    int ticket[8], rc[8];
+    char path[8][1024], msg[8][1024];
+} commit_log;
+
+static void log_commit(void *ticket, const char *path, int rc, const sk_error *err, void *ctx)
+{
+    commit_log *l = ctx;
+    assert_true(l->n < 8);
+    l->ticket[l->n] = (int)(intptr_t)ticket;
+    l->rc[l->n] = rc;
+    snprintf(l->path[l->n], sizeof l->path[0], "%.1000s", path ? path : "");
+    snprintf(l->msg[l->n], sizeof l->msg[0], "%s", err ? err->msg : "");
+    l->n++;
+}
+
+/* One file through the committer: written here, committed there. */
+static int write_deferred(sk_committer *c, const char *path, int ticket, bool *taken)
+{
+    sk_error err = {0};
+    sk_atomic_file f;
+    sk_committer_defer(c, (void *)(intptr_t)ticket);
+    int rc = sk_atomic_open(&f, path, &err);
+    if (rc == SK_OK) {
+        sk_atomic_write(&f, "sym", 3);
+        rc = sk_atomic_commit(&f, &err);
+    }
+    *taken = sk_committer_end_defer();
+    return rc;
+}
+
+/* Commits handed to the committer land in turn with the posted tickets; a
+ * commit that fails is told to done with its error and leaves nothing; a
+ * commit outside a deferral is done in place. */
+static void test_committer(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sk-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *a = sk_path_join(dir, "a.sym"), *b = sk_path_join(dir, "b.sym"), *c_ = sk_path_join(dir, "c.sym");
+    assert_int_equal(mkdir(b, 0777), 0); /* a directory where b.sym must go */
+    commit_log l = {0};
+    sk_committer *c = sk_committer_start(log_commit, &l);
+    bool taken = false;
+    assert_int_equal(write_deferred(c, a, 1, &taken), SK_OK);
+    assert_true(taken);
+    sk_committer_post(c, (void *)(intptr_t)2);
+    assert_int_equal(write_deferred(c, b, 3, &taken), SK_OK); /* fails later, at the rename */
+    assert_true(taken);
+    char *missing = sk_path_join(dir, "no/such.sym");
+    assert_int_equal(write_deferred(c, missing, 4, &taken), SK_EIO); /* fails before the commit */
+    assert_false(taken);
+    free(missing);
+    sk_error err = {0};
+    assert_int_equal(sk_write_file_atomic(c_, "x", 1, &err), SK_OK); /* not deferred: in place */
+    assert_true(sk_is_file(c_));
+    sk_committer_finish(c);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.ticket[0], 1);
+    assert_int_equal(l.rc[0], SK_OK);
+    assert_string_equal(l.path[0], a);
+    assert_int_equal(l.ticket[1], 2);
+    assert_string_equal(l.path[1], "");
+    assert_int_equal(l.ticket[2], 3);
+    assert_int_equal(l.rc[2], SK_EIO);
+    assert_non_null(strstr(l.msg[2], "b.sym: cannot rename into place"));
+    assert_true(sk_is_file(a));
+    struct stat st;
+    assert_int_equal(stat(a, &st), 0);
+    mode_t mask = umask(0);
+    umask(mask);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~mask); /* not mkstemp's 0600 */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 3", dir); /* a.sym, b.sym/, c.sym */
+    assert_int_equal(system(cmd), 0);
+    free(a);
+    free(b);
+    free(c_);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_error_prefix(void **state)
 {
     (void)state;
@@ -283,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write_and_map),
         cmocka_unit_test(test_fmt_numbers),
         cmocka_unit_test(test_atomic_file_streamed),
+        cmocka_unit_test(test_committer),
         cmocka_unit_test(test_error_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

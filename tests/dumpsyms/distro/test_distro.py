@@ -775,6 +775,23 @@ def group_packages():
         log("ok %s: %s" % (label, lines[0] if lines else ""))
         for mark in SANITIZER_MARKS:
             check(mark not in err, "%s: sanitizer: %s" % (label, err[-2000:]))
+    # A .sym whose commit fails (a directory where it must go): that member
+    # is one FAILED line, counted, and the others land.
+    key = [k for k in want if k.startswith("libpkgfix.so.1/")][0]
+    store = w("got-badcommit")
+    shutil.rmtree(store, ignore_errors=True)
+    os.makedirs(os.path.join(store, key, "keep"))
+    for jobs in ("-j1", "-j2"):
+        rc, out, err = run([DUMPSYMS, "--inlines", "--store", store, jobs, "--debug-dir", w("nowhere"),
+                            good_b, good_d])
+        lines = [l for l in out.splitlines() if l.startswith("FAILED")]
+        check(rc == 1 and len(lines) == 1 and "fixture_1.0_xz.deb:usr/lib/x86_64-linux-gnu/libpkgfix" in lines[0]
+              and "cannot rename into place" in lines[0], "failed commit %s: %r (exit %d)" % (jobs, lines, rc))
+        check("3 written, 0 empty, 1 failed" in out, "failed commit %s: final count: %s" % (jobs, out))
+        got = store_files(store)
+        check(sorted(got) == sorted(k for k in want if k != key) and all(got[k] == want[k] for k in got),
+              "failed commit %s: the other members land: %s" % (jobs, sorted(got)))
+    log("ok packages: a failed commit is its member's FAILED line, the rest land")
     log("ok packages: %d package sets equal to the unpacked files" % cases)
 
 

@@ -973,6 +973,35 @@ def group_packager():
         stores[jobs] = files
         log("ok packager -j%s: %d written, corrupt named, junk skipped" % (jobs, len(files)))
     check(stores.get("1") == stores.get("2"), "packager: -j1 and -j2 stores differ")
+    # A write that fails is that file's failure, counted, and the others
+    # land: a directory where prog's .sym must go fails its commit (the
+    # rename, done after the dumping thread has moved on), a file where
+    # libx.so's directory must go fails before it.
+    def store_rel(path):
+        mod = dumpsyms(path)[1].splitlines()[0].split()
+        return "%s/%s/%s.sym" % (mod[4], mod[3], mod[4])
+    for jobs in ["1", "2"]:
+        store = w("store-bad-j" + jobs)
+        shutil.rmtree(store, ignore_errors=True)
+        os.makedirs(os.path.join(store, store_rel(good1), "keep"))
+        with open(os.path.join(store, store_rel(good2).split("/")[0]), "w") as f:
+            f.write("in the way\n")
+        rc, out, err = dumpsyms("--store", store, "-j", jobs, tree)
+        lines = out.splitlines()
+        check(rc == 1, "packager, failed writes -j%s: exit %d, want 1" % (jobs, rc))
+        for g, why in [(good1, "cannot rename into place"), (good2, "cannot create directory")]:
+            check(any(l.startswith("FAILED  " + g + ":") and why in l for l in lines),
+                  "packager -j%s: failed write of %s not reported (%r): %r" % (jobs, g, why, lines))
+        others = [g for g in good if g not in (good1, good2)]
+        for g in others:
+            check(any(l.startswith("ok") and (g + " ->") in l for l in lines), "packager -j%s: %s not ok: %r" % (jobs, g, lines))
+        check(lines[-1] == "dumpsyms: %d written, 1 empty, 3 failed" % len(others),
+              "packager -j%s, failed writes: summary %r" % (jobs, lines[-1]))
+        left = [os.path.join(dp, n) for dp, dn, fn in os.walk(store) for n in fn]
+        check(sorted(os.path.relpath(f, store) for f in left)
+              == sorted([store_rel(good2).split("/")[0]] + [store_rel(g) for g in others]),
+              "packager -j%s, failed writes: the store holds %r" % (jobs, left))
+        log("ok packager -j%s: failed commit and failed directory reported and counted, the rest written" % jobs)
     # Only good files: exit 0.
     store = w("store-good")
     rc, out, err = dumpsyms("--store", store, good1, good2)
