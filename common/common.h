@@ -190,11 +190,9 @@ void sk_atomic_abort(sk_atomic_file *f);
  * the order they are handed to it, so that writers need not wait on the
  * disk; done is then called with the writer's ticket, the file's path and
  * the commit's outcome (err is NULL on success), one call at a time.
- * Between sk_committer_defer() and sk_committer_end_defer() on one thread,
- * that thread's next sk_atomic_commit() is handed over (and returns SK_OK)
- * instead of done in place: a writer deep inside another module's code can
- * be made asynchronous around its call.  sk_committer_end_defer() says
- * whether it was handed over, that is whether done will see the ticket.
+ * sk_committer_hand() hands over an open, written file in place of
+ * sk_atomic_commit() (a failed write included: done reports it); the
+ * caller's f owns nothing afterwards.
  * sk_committer_post() passes a ticket without a file on to done, in turn
  * with the commits (results that are not files stay in order).  Without a
  * thread to be had, entries are run at once.  sk_committer_finish() waits
@@ -202,8 +200,7 @@ void sk_atomic_abort(sk_atomic_file *f);
 typedef struct sk_committer sk_committer;
 typedef void (*sk_commit_fn)(void *ticket, const char *path, int rc, const sk_error *err, void *ctx);
 sk_committer *sk_committer_start(sk_commit_fn done, void *ctx);
-void sk_committer_defer(sk_committer *c, void *ticket);
-bool sk_committer_end_defer(void);
+void sk_committer_hand(sk_committer *c, sk_atomic_file *f, void *ticket);
 void sk_committer_post(sk_committer *c, void *ticket);
 void sk_committer_finish(sk_committer *c);
 /* mkdir -p; existing directories are fine. */

@@ -270,10 +270,6 @@ struct sk_committer {
     pthread_t thread;
 };
 
-/* The commit the calling thread hands to a committer (sk_committer_defer). */
-static _Thread_local sk_committer *t_defer_to;
-static _Thread_local void *t_defer_ticket;
-
 /* Commits (or passes on) one entry and tells done; the path is copied
  * first since the commit releases it. */
 static void run_pending(sk_committer *c, pending *p)
@@ -346,18 +342,10 @@ void sk_committer_post(sk_committer *c, void *ticket)
     push(c, &(pending){.f = {.fd = -1}, .ticket = ticket});
 }
 
-void sk_committer_defer(sk_committer *c, void *ticket)
+void sk_committer_hand(sk_committer *c, sk_atomic_file *f, void *ticket)
 {
-    t_defer_to = c;
-    t_defer_ticket = ticket;
-}
-
-bool sk_committer_end_defer(void)
-{
-    bool taken = t_defer_to == NULL;
-    t_defer_to = NULL;
-    t_defer_ticket = NULL;
-    return taken;
+    push(c, &(pending){.f = *f, .ticket = ticket});
+    *f = (sk_atomic_file){.fd = -1};
 }
 
 void sk_committer_finish(sk_committer *c)
@@ -378,17 +366,7 @@ void sk_committer_finish(sk_committer *c)
 
 int sk_atomic_commit(sk_atomic_file *f, sk_error *err)
 {
-    sk_committer *c = t_defer_to;
-    if (!c)
-        return atomic_finish(f, err);
-    /* Handed over whole (a failed write included: the committer reports
-     * it); the caller's f no longer owns anything. */
-    void *ticket = t_defer_ticket;
-    t_defer_to = NULL;
-    t_defer_ticket = NULL;
-    push(c, &(pending){.f = *f, .ticket = ticket});
-    *f = (sk_atomic_file){.fd = -1};
-    return SK_OK;
+    return atomic_finish(f, err);
 }
 
 int sk_write_file_atomic(const char *path, const void *data, size_t len, sk_error *err)

@@ -402,9 +402,12 @@ static bool to_atomic_file(const char *data, size_t len, void *ctx)
     return sk_atomic_write(ctx, data, len);
 }
 
-/* Streamed to the temporary file as it is formatted: holding ceph-osd's
- * whole .sym (165 MB) first would be the largest allocation of the run. */
-int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, sk_error *err)
+/* Writes m to path and commits it, here or (commits not NULL) on the
+ * committer's thread.  Streamed to the temporary file as it is formatted:
+ * holding ceph-osd's whole .sym (165 MB) first would be the largest
+ * allocation of the run. */
+static int write_file(const sym_module *m, const ds_options *opt, const char *path,
+                      sk_committer *commits, void *ticket, sk_error *err)
 {
     sk_atomic_file f;
     int rc = sk_atomic_open(&f, path, err);
@@ -412,7 +415,36 @@ int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, 
         return rc;
     sym_write_options wo = ds_write_options(opt);
     sym_write_to(m, &wo, to_atomic_file, &f);
-    return sk_atomic_commit(&f, err);
+    if (!commits)
+        return sk_atomic_commit(&f, err);
+    sk_committer_hand(commits, &f, ticket);
+    return SK_OK;
+}
+
+int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, sk_error *err)
+{
+    return write_file(m, opt, path, NULL, NULL, err);
+}
+
+/* m's path in the store (*path, malloc'd), its folders made. */
+static int store_path(const sym_module *m, const char *store_dir, char **path, sk_error *err)
+{
+    *path = NULL;
+    char *key = sk_store_key(m->name, m->debug_id, err);
+    if (!key)
+        return SK_EFORMAT;
+    char *p = sk_path_join(store_dir, key);
+    free(key);
+    char *dir = sk_xstrdup(p);
+    *strrchr(dir, '/') = '\0';
+    int rc = sk_mkdir_p(dir, err);
+    free(dir);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *path = p;
+    return SK_OK;
 }
 
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
@@ -420,24 +452,27 @@ int ds_write_store(const sym_module *m, const ds_options *opt, const char *store
 {
     if (written)
         *written = NULL;
-    char *key = sk_store_key(m->name, m->debug_id, err);
-    if (!key)
-        return SK_EFORMAT;
-    char *path = sk_path_join(store_dir, key);
-    free(key);
-    char *dir = sk_xstrdup(path);
-    *strrchr(dir, '/') = '\0';
-    int rc = sk_mkdir_p(dir, err);
-    free(dir);
-    if (rc) {
-        free(path);
+    char *path = NULL;
+    int rc = store_path(m, store_dir, &path, err);
+    if (rc)
         return rc;
-    }
-    rc = ds_write_file(m, opt, path, err);
+    rc = write_file(m, opt, path, NULL, NULL, err);
     if (rc == SK_OK && written)
         *written = path;
     else
         free(path);
+    return rc;
+}
+
+int ds_write_store_handed(const sym_module *m, const ds_options *opt, const char *store_dir,
+                          sk_committer *commits, void *ticket, sk_error *err)
+{
+    char *path = NULL;
+    int rc = store_path(m, store_dir, &path, err);
+    if (rc)
+        return rc;
+    rc = write_file(m, opt, path, commits, ticket, err);
+    free(path);
     return rc;
 }
 

@@ -90,6 +90,11 @@ int ds_write_file(const sym_module *m, const ds_options *opt, const char *path, 
  * written is returned in *written (malloc'd) when written is not NULL. */
 int ds_write_store(const sym_module *m, const ds_options *opt, const char *store_dir, char **written,
                    sk_error *err);
+/* The same with the commit (fsync, rename) handed to commits: SK_OK means
+ * handed over, and commits' done reports the outcome with ticket; an
+ * error means the file could not be written (nothing was handed over). */
+int ds_write_store_handed(const sym_module *m, const ds_options *opt, const char *store_dir,
+                          sk_committer *commits, void *ticket, sk_error *err);
 
 /* ---- packager mode ---------------------------------------------------- */
 

@@ -213,14 +213,7 @@ static void on_done(void *ticket, const char *path, int rc, const sk_error *err,
 static bool store_write(pool *p, const ds_options *opt, const sym_module *m, outcome *o, sk_error *err)
 {
     o->r.status = DS_PACK_WRITTEN;
-    char *written = NULL;
-    sk_committer_defer(p->commits, o);
-    int rc = ds_write_store(m, opt, p->store, &written, err);
-    free(written);
-    bool taken = sk_committer_end_defer();
-    if (rc == SK_OK && !taken) /* (ds_write_store always commits when it succeeds) */
-        sk_fail(err, SK_EIO, "%s: not committed", o->input);
-    return rc == SK_OK && taken;
+    return ds_write_store_handed(m, opt, p->store, p->commits, o, err) == SK_OK;
 }
 
 static void dump_one(pool *p, const ds_options *opt, const char *path, const char *input)

@@ -172,14 +172,9 @@ static void dump_job(run *r, job *j)
             /* The commit (fsync, rename) is the committer's: its done
              * reports the member. */
             o->res.status = DS_PACK_WRITTEN;
-            char *written = NULL;
-            sk_committer_defer(r->commits, o);
-            rc = ds_write_store(&m, &r->opt, r->store, &written, &err);
-            free(written);
-            if (sk_committer_end_defer())
-                o = NULL;
-            else if (rc == SK_OK)
-                rc = sk_fail(&err, SK_EIO, "%s: not committed", j->bin->name);
+            rc = ds_write_store_handed(&m, &r->opt, r->store, r->commits, o, &err);
+            if (rc == SK_OK)
+                o = NULL; /* the committer's now */
         }
     }
     if (o && rc != SK_OK) {

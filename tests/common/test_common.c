@@ -294,13 +294,12 @@ static int write_deferred(sk_committer *c, const char *path, int ticket, bool *t
 {
     sk_error err = {0};
     sk_atomic_file f;
-    sk_committer_defer(c, (void *)(intptr_t)ticket);
     int rc = sk_atomic_open(&f, path, &err);
+    *taken = rc == SK_OK;
     if (rc == SK_OK) {
         sk_atomic_write(&f, "sym", 3);
-        rc = sk_atomic_commit(&f, &err);
+        sk_committer_hand(c, &f, (void *)(intptr_t)ticket);
     }
-    *taken = sk_committer_end_defer();
     return rc;
 }
 
