@@ -130,14 +130,11 @@ static bool read_debuglink(ds_object *bin, char *name, size_t cap, uint32_t *crc
     return true;
 }
 
-/* The candidates for one directory holding the binary. */
-static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir, const char *name,
-                          uint32_t crc)
+/* The candidates for one directory holding the binary; abs_dir is that
+ * directory made absolute, for the "<root>/<dir>/<name>" form. */
+static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir, const char *abs_dir,
+                          const char *name, uint32_t crc)
 {
-    /* The directory, absolute, for the "<root>/<dir>/<name>" form. */
-    char abs_dir[PATH_MAX];
-    if (!realpath(bin_dir, abs_dir))
-        snprintf(abs_dir, sizeof abs_dir, "%s", bin_dir);
     sk_buf b;
     sk_buf_init(&b);
     char *found = NULL;
@@ -156,6 +153,24 @@ static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir,
     return found;
 }
 
+/* The directory the binary really is in, when it differs from abs_dir
+ * (the one it was named in, resolved; NULL when that failed).  Only a
+ * binary that is itself a symbolic link can be elsewhere: realpath()
+ * costs a readlink per path component, so it is skipped for the others. */
+static bool real_dir_elsewhere(const char *bin_path, const char *abs_dir, char real[PATH_MAX])
+{
+    struct stat st;
+    if (abs_dir && lstat(bin_path, &st) == 0 && !S_ISLNK(st.st_mode))
+        return false;
+    if (!realpath(bin_path, real))
+        return false;
+    char *rslash = strrchr(real, '/');
+    if (!rslash)
+        return false;
+    *rslash = '\0';
+    return !abs_dir || strcmp(abs_dir, real) != 0;
+}
+
 static char *by_debuglink(search *s, const ds_options *opt)
 {
     char name[1024];
@@ -168,19 +183,14 @@ static char *by_debuglink(search *s, const ds_options *opt)
         *slash = '\0';
     else
         strcpy(bin_dir, ".");
-    char *found = debuglink_in(s, opt, bin_dir, name, crc);
+    char abs_buf[PATH_MAX];
+    const char *abs_dir = realpath(bin_dir, abs_buf);
+    char *found = debuglink_in(s, opt, bin_dir, abs_dir ? abs_dir : bin_dir, name, crc);
     /* Reached through a symbolic link (libfoo.so.1 -> ../lib/libfoo.so.1.2):
      * gdb looks beside the real file, so do we. */
     char real[PATH_MAX];
-    if (!found && realpath(s->bin->path, real)) {
-        char *rslash = strrchr(real, '/');
-        if (rslash) {
-            *rslash = '\0';
-            char abs_given[PATH_MAX];
-            if (!realpath(bin_dir, abs_given) || strcmp(abs_given, real) != 0)
-                found = debuglink_in(s, opt, real, name, crc);
-        }
-    }
+    if (!found && real_dir_elsewhere(s->bin->path, abs_dir, real))
+        found = debuglink_in(s, opt, real, real, name, crc);
     free(bin_dir);
     return found;
 }
