@@ -579,6 +579,25 @@ def group_debugfile():
         rc, out, err = dumpsyms("-v", "-n", "prog", "--debug-dir", empty_root, os.path.join(lnk, "alias"))
         check(rc == 0 and "/sub/.debug/" in err and sym_body(out) == sym_body(full),
               "%s debuglink through a symlink: %d %s" % (arch, rc, err))
+        # In a directory reached through a symbolic link: <root>/<dir> is the
+        # directory resolved, the debug file the same whichever name is used.
+        dirlink = os.path.join(d, "dirlink")
+        os.symlink(sub2, dirlink)
+        rc, out, err = dumpsyms("-v", "-n", "prog", "--debug-dir", os.path.join(d, "root2"),
+                                os.path.join(dirlink, "linked"))
+        check(rc == 0 and os.path.join(under, os.path.basename(dbg)) in err and sym_body(out) == sym_body(full),
+              "%s debuglink in a symlinked directory: %d %s" % (arch, rc, err))
+        # A build-id tree whose entries are relative symbolic links (as the
+        # distributions ship them): named by the link, not its target.
+        ltree = os.path.join(d, "link-root")
+        os.makedirs(os.path.join(ltree, ".build-id", bid[:2]), exist_ok=True)
+        os.makedirs(os.path.join(ltree, "files"), exist_ok=True)
+        shutil.copy(dbg, os.path.join(ltree, "files", "prog.debug"))
+        bid_link = os.path.join(ltree, ".build-id", bid[:2], bid[2:] + ".debug")
+        os.symlink("../../files/prog.debug", bid_link)
+        rc, out, err = dumpsyms("-v", "-n", "prog", "--debug-dir", ltree, stripped)
+        check(rc == 0 and bid_link in err and sym_body(out) == sym_body(full),
+              "%s symlinked build-id tree: %d %s" % (arch, rc, err))
         # 3. explicit DEBUGFILE.
         rc, out, err = dumpsyms("-n", "prog", stripped, dbg)
         check(rc == 0 and sym_body(out) == sym_body(full), "%s explicit debug file: %d %s" % (arch, rc, err))
@@ -1017,6 +1036,19 @@ def group_packager():
     shutil.copy(dbg, os.path.join(root, ".build-id", bid[:2], bid[2:] + ".debug"))
     rc, out, err = dumpsyms("--store", w("store-dbg"), "--debug-dir", root, stripped)
     check(rc == 0 and "debug info from " + root in out, "packager --debug-dir: %d %r %s" % (rc, out, err))
+    # The same through a build-id tree of relative symbolic links: the
+    # summary line names the link.
+    lroot = w("pkg-link-root")
+    os.makedirs(os.path.join(lroot, ".build-id", bid[:2]), exist_ok=True)
+    os.makedirs(os.path.join(lroot, "usr", "bin"), exist_ok=True)
+    shutil.copy(dbg, os.path.join(lroot, "usr", "bin", "prog.debug"))
+    lbid = os.path.join(lroot, ".build-id", bid[:2], bid[2:] + ".debug")
+    os.symlink("../../usr/bin/prog.debug", lbid)
+    rc, lout, err = dumpsyms("--store", w("store-dbg-link"), "--debug-dir", lroot, stripped)
+    check(rc == 0 and "debug info from " + lbid in lout
+          and lout.replace(lbid, "X").replace(w("store-dbg-link"), "S")
+          == out.replace(os.path.join(root, ".build-id", bid[:2], bid[2:] + ".debug"), "X").replace(w("store-dbg"), "S"),
+          "packager, symlinked build-id tree: %d %r %r %s" % (rc, lout, out, err))
     # A package tree with its debug tree inside: the .debug files are used,
     # not dumped as modules of their own.
     pkg = w("pkg")
