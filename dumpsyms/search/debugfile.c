@@ -24,7 +24,7 @@
 typedef struct search {
     ds_object *bin;
     struct stat bin_st;
-    bool have_bin_st;
+    int bin_st_state; /* 0: not taken yet, 1: taken, -1: stat() failed */
     sk_buf refused; /* "; "-separated reasons */
 } search;
 
@@ -35,18 +35,21 @@ static void refuse(search *s, const char *fmt, const char *path, const char *why
     sk_buf_printf(&s->refused, fmt, path, why);
 }
 
-static bool same_file(search *s, const char *path)
+/* Whether st is the binary itself.  The binary is only stat()ed once a
+ * candidate exists: most binaries have none. */
+static bool is_bin(search *s, const struct stat *st)
 {
-    struct stat st;
-    return s->have_bin_st && stat(path, &st) == 0 && st.st_dev == s->bin_st.st_dev &&
-           st.st_ino == s->bin_st.st_ino;
+    if (!s->bin_st_state)
+        s->bin_st_state = stat(s->bin->path, &s->bin_st) == 0 ? 1 : -1;
+    return s->bin_st_state > 0 && st->st_dev == s->bin_st.st_dev && st->st_ino == s->bin_st.st_ino;
 }
 
 /* Accepts path when it is an ELF with the binary's build-id and (when
  * check_crc) the expected CRC. */
 static bool try_candidate_as(search *s, const char *path, const char *shown, bool check_crc, uint32_t crc)
 {
-    if (!sk_is_file(path) || same_file(s, path))
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || is_bin(s, &st))
         return false;
     ds_object cand;
     sk_error err = {0};
@@ -236,7 +239,6 @@ int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char 
     *path = NULL;
     *url = NULL;
     search s = {.bin = bin};
-    s.have_bin_st = stat(bin->path, &s.bin_st) == 0;
     sk_buf_init(&s.refused);
     char *found = by_build_id(&s, opt);
     if (!found)
