@@ -45,8 +45,11 @@ void ds_name_publics(sym_module *m);
 /* Finds bin's separate debug file (build-id tree, .gnu_debuglink) under
  * opt->debug_dirs, then from opt->debuginfod; SK_ENOTFOUND when there is
  * none, SK_EMISMATCH when a candidate is refused (wrong build-id or CRC).
- * *path is malloc'd; *url too when the file was fetched (else NULL). */
-int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err);
+ * On SK_OK *found is the debug file, open (ds_object_close() it; its path
+ * names it), else zeroed; *url is malloc'd when the file was fetched (else
+ * NULL). */
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, ds_object *found, char **url,
+                       sk_error *err);
 
 /* dSYM companions (search/dsym.c).  ds_dsym_resolve: DSYM named by the
  * user, a Foo.dSYM bundle (its Contents/Resources/DWARF/<binary's name>,

@@ -166,26 +166,16 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
         *dbg = bin;
         return SK_OK;
     }
-    char *found = NULL, *url = NULL;
+    char *url = NULL;
     sk_error search_err = {0};
-    int rc = ds_find_debug_file(bin, opt, &found, &url, &search_err);
+    int rc = ds_find_debug_file(bin, opt, storage, &url, &search_err);
     if (url)
         snprintf(summary->debug_file_url, sizeof summary->debug_file_url, "%s", url);
     free(url);
     if (rc == SK_OK) {
-        rc = ds_object_open(storage, found, &search_err);
-        free(found);
-        if (rc) {
-            /* A broken file in a debug tree should not stop the dump of a
-             * good binary: say so and carry on with what the binary has. */
-            sk_log(SK_LOG_WARN, "%s", search_err.msg);
-            ds_object_close(storage);
-            return SK_OK;
-        }
         *dbg = storage;
         return SK_OK;
     }
-    free(found);
     if (rc == SK_EMISMATCH) {
         /* A refused candidate is worth telling: the user may expect it to be used. */
         sk_log(SK_LOG_WARN, "%s", search_err.msg);

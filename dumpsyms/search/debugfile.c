@@ -23,6 +23,7 @@
 
 typedef struct search {
     ds_object *bin;
+    ds_object *found; /* the accepted candidate, left open for the dump */
     struct stat bin_st;
     int bin_st_state; /* 0: not taken yet, 1: taken, -1: stat() failed */
     sk_buf refused; /* "; "-separated reasons */
@@ -45,7 +46,9 @@ static bool is_bin(search *s, const struct stat *st)
 }
 
 /* Accepts path when it is an ELF with the binary's build-id and (when
- * check_crc) the expected CRC. */
+ * check_crc) the expected CRC, and leaves it open in s->found: the dump
+ * reads it next, and opening it again would map it and read its section
+ * table a second time. */
 static bool try_candidate_as(search *s, const char *path, const char *shown, bool check_crc, uint32_t crc)
 {
     struct stat st;
@@ -76,7 +79,10 @@ static bool try_candidate_as(search *s, const char *path, const char *shown, boo
             ok = false;
         }
     }
-    ds_object_close(&cand);
+    if (ok)
+        *s->found = cand;
+    else
+        ds_object_close(&cand);
     return ok;
 }
 
@@ -85,27 +91,25 @@ static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t 
     return try_candidate_as(s, path, path, check_crc, crc);
 }
 
-static char *by_build_id(search *s, const ds_options *opt)
+static bool by_build_id(search *s, const ds_options *opt)
 {
     if (s->bin->build_id_len < 2)
-        return NULL;
+        return false;
     char hex[129];
     sk_hex_upper(s->bin->build_id, s->bin->build_id_len, hex);
     for (char *p = hex; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
-    for (size_t i = 0; i < opt->ndebug_dirs; i++) {
-        char *path = NULL;
-        sk_buf b;
-        sk_buf_init(&b);
+    bool found = false;
+    sk_buf b;
+    sk_buf_init(&b);
+    for (size_t i = 0; i < opt->ndebug_dirs && !found; i++) {
+        sk_buf_reset(&b);
         sk_buf_printf(&b, "%s/.build-id/%.2s/%s.debug", opt->debug_dirs[i], hex, hex + 2);
-        path = sk_xstrdup(b.data);
-        sk_buf_free(&b);
-        if (try_candidate(s, path, false, 0))
-            return path;
-        free(path);
+        found = try_candidate(s, b.data, false, 0);
     }
-    return NULL;
+    sk_buf_free(&b);
+    return found;
 }
 
 /* Reads .gnu_debuglink: a NUL-terminated file name, padding to 4 bytes,
@@ -135,12 +139,12 @@ static bool read_debuglink(ds_object *bin, char *name, size_t cap, uint32_t *crc
 
 /* The candidates for one directory holding the binary; abs_dir is that
  * directory made absolute, for the "<root>/<dir>/<name>" form. */
-static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir, const char *abs_dir,
+static bool debuglink_in(search *s, const ds_options *opt, const char *bin_dir, const char *abs_dir,
                           const char *name, uint32_t crc)
 {
     sk_buf b;
     sk_buf_init(&b);
-    char *found = NULL;
+    bool found = false;
     for (size_t i = 0; i < 2 + opt->ndebug_dirs && !found; i++) {
         sk_buf_reset(&b);
         if (i == 0)
@@ -149,8 +153,7 @@ static char *debuglink_in(search *s, const ds_options *opt, const char *bin_dir,
             sk_buf_printf(&b, "%s/.debug/%s", bin_dir, name);
         else
             sk_buf_printf(&b, "%s%s/%s", opt->debug_dirs[i - 2], abs_dir, name);
-        if (try_candidate(s, b.data, true, crc))
-            found = sk_xstrdup(b.data);
+        found = try_candidate(s, b.data, true, crc);
     }
     sk_buf_free(&b);
     return found;
@@ -174,12 +177,12 @@ static bool real_dir_elsewhere(const char *bin_path, const char *abs_dir, char r
     return !abs_dir || strcmp(abs_dir, real) != 0;
 }
 
-static char *by_debuglink(search *s, const ds_options *opt)
+static bool by_debuglink(search *s, const ds_options *opt)
 {
     char name[1024];
     uint32_t crc;
     if (!read_debuglink(s->bin, name, sizeof name, &crc))
-        return NULL;
+        return false;
     char *bin_dir = sk_xstrdup(s->bin->path);
     char *slash = strrchr(bin_dir, '/');
     if (slash)
@@ -188,7 +191,7 @@ static char *by_debuglink(search *s, const ds_options *opt)
         strcpy(bin_dir, ".");
     char abs_buf[PATH_MAX];
     const char *abs_dir = realpath(bin_dir, abs_buf);
-    char *found = debuglink_in(s, opt, bin_dir, abs_dir ? abs_dir : bin_dir, name, crc);
+    bool found = debuglink_in(s, opt, bin_dir, abs_dir ? abs_dir : bin_dir, name, crc);
     /* Reached through a symbolic link (libfoo.so.1 -> ../lib/libfoo.so.1.2):
      * gdb looks beside the real file, so do we. */
     char real[PATH_MAX];
@@ -201,29 +204,27 @@ static char *by_debuglink(search *s, const ds_options *opt)
 /* The debug file a debuginfod server has for the binary's build-id, checked
  * like a local one: its build-id, and the .gnu_debuglink CRC when the
  * binary has a debuglink.  Refusals and failures name the URL. */
-static char *by_debuginfod(search *s, const ds_options *opt, char **url)
+static bool by_debuginfod(search *s, const ds_options *opt, char **url)
 {
     if (!opt->debuginfod || !s->bin->build_id_len)
-        return NULL;
+        return false;
     ds_fetch f;
     sk_error err;
     int rc = ds_debuginfod_fetch(opt->debuginfod, s->bin->build_id, s->bin->build_id_len,
                                  DS_DEBUGINFOD_DEBUGINFO, &f, &err);
     if (rc == SK_ENOTFOUND) {
         sk_log(SK_LOG_INFO, "%s: %s", s->bin->path, err.msg);
-        return NULL;
+        return false;
     }
     if (rc) {
         sk_log(SK_LOG_WARN, "%s: %s", s->bin->path, err.msg);
-        return NULL;
+        return false;
     }
     char name[1024];
     uint32_t crc = 0;
     bool have_link = read_debuglink(s->bin, name, sizeof name, &crc);
-    char *found = NULL;
-    if (try_candidate_as(s, f.path, f.url, have_link, crc)) {
-        found = f.path;
-        f.path = NULL;
+    bool found = try_candidate_as(s, f.path, f.url, have_link, crc);
+    if (found) {
         *url = f.url;
         f.url = NULL;
         if (opt->verbose)
@@ -234,20 +235,15 @@ static char *by_debuginfod(search *s, const ds_options *opt, char **url)
     return found;
 }
 
-int ds_find_debug_file(ds_object *bin, const ds_options *opt, char **path, char **url, sk_error *err)
+int ds_find_debug_file(ds_object *bin, const ds_options *opt, ds_object *found_obj, char **url,
+                       sk_error *err)
 {
-    *path = NULL;
+    memset(found_obj, 0, sizeof *found_obj);
     *url = NULL;
-    search s = {.bin = bin};
+    search s = {.bin = bin, .found = found_obj};
     sk_buf_init(&s.refused);
-    char *found = by_build_id(&s, opt);
-    if (!found)
-        found = by_debuglink(&s, opt);
-    if (!found)
-        found = by_debuginfod(&s, opt, url);
     int rc;
-    if (found) {
-        *path = found;
+    if (by_build_id(&s, opt) || by_debuglink(&s, opt) || by_debuginfod(&s, opt, url)) {
         rc = SK_OK;
     } else if (s.refused.len) {
         rc = sk_fail(err, SK_EMISMATCH, "%s: separate debug file refused: %s", bin->path, s.refused.data);
