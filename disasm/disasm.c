@@ -2,23 +2,35 @@
  *
  * Capstone names registers with per-architecture enums whose layout
  * differs between versions (arm64's x29/x30 are not next to x0..x28 in
- * 4.0), so the register map is built once per decoder from the names
- * Capstone prints (cs_reg_name), which are stable.  Everything a consumer
+ * 4.0), so the register map is built from the names Capstone prints
+ * (cs_reg_name), which are stable, once per architecture for the whole
+ * process: building it costs more than a small file's whole disassembly,
+ * and the packager opens a decoder for every file.  Everything a consumer
  * sees goes through that map. */
 #include "disasm.h"
 
 #include <capstone/capstone.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DA_MAX_CS_REG 1024
 
+typedef struct reg_map {
+    bool built;
+    da_reg map[DA_MAX_CS_REG];
+} reg_map;
+
+/* Indexed by da_arch; built under the lock by the first decoder opened
+ * for the architecture, read-only after. */
+static reg_map reg_maps[DA_ARCH_ARM64 + 1];
+static pthread_mutex_t reg_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct da_decoder {
     da_arch arch;
     csh cs;
     cs_insn *insn;
-    int nregs;
-    da_reg map[DA_MAX_CS_REG];
+    const da_reg *map; /* reg_maps[arch].map */
 };
 
 static const char *const arch_names[] = {"x86", "amd64", "arm", "thumb", "arm64"};
@@ -198,21 +210,32 @@ static da_reg map_arm_name(const char *s)
     return mk(DA_REG_NONE, 0);
 }
 
-static void build_map(da_decoder *d)
+static void build_map(da_decoder *d, da_reg *map)
 {
     for (int id = 0; id < DA_MAX_CS_REG; id++) {
-        d->map[id] = mk(DA_REG_NONE, 0);
+        map[id] = mk(DA_REG_NONE, 0);
         const char *name = id ? cs_reg_name(d->cs, (unsigned)id) : NULL;
         if (!name)
             continue;
-        d->nregs = id + 1;
         switch (d->arch) {
-        case DA_ARCH_X86: d->map[id] = map_x86_name(name, false); break;
-        case DA_ARCH_AMD64: d->map[id] = map_x86_name(name, true); break;
-        case DA_ARCH_ARM64: d->map[id] = map_arm64_name(name); break;
-        case DA_ARCH_ARM: case DA_ARCH_THUMB: d->map[id] = map_arm_name(name); break;
+        case DA_ARCH_X86: map[id] = map_x86_name(name, false); break;
+        case DA_ARCH_AMD64: map[id] = map_x86_name(name, true); break;
+        case DA_ARCH_ARM64: map[id] = map_arm64_name(name); break;
+        case DA_ARCH_ARM: case DA_ARCH_THUMB: map[id] = map_arm_name(name); break;
         }
     }
+}
+
+static void use_map(da_decoder *d)
+{
+    reg_map *rm = &reg_maps[d->arch];
+    pthread_mutex_lock(&reg_maps_lock);
+    if (!rm->built) {
+        build_map(d, rm->map);
+        rm->built = true;
+    }
+    pthread_mutex_unlock(&reg_maps_lock);
+    d->map = rm->map;
 }
 
 static da_reg reg_of(const da_decoder *d, unsigned id)
@@ -251,7 +274,7 @@ int da_open(da_arch arch, da_decoder **out, sk_error *err)
         free(d);
         return sk_fail(err, SK_ENOMEM, "disassembler: out of memory");
     }
-    build_map(d);
+    use_map(d);
     *out = d;
     return SK_OK;
 }
