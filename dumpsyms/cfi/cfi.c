@@ -418,6 +418,28 @@ static void close_at(fde_run *fr, uint64_t at)
     fr->open = false;
 }
 
+/* The next column at or after c this row looks at: every one below span
+ * for an INIT, else only those the CFA program wrote since the last row
+ * (the others hold the rule w->prev has). */
+static unsigned next_col(const ds_cfi_machine *m, bool all, unsigned c, unsigned span)
+{
+    if (all)
+        return c;
+    c = ds_cfi_next_changed(m, c);
+    return c < span ? c : span;
+}
+
+/* Captures the visited columns into w->cur. */
+static void capture_cols(worker *w, const ds_cfi_machine *m, unsigned ra_col, bool all, unsigned span)
+{
+    for (unsigned c = next_col(m, all, 0, span); c < span; c = next_col(m, all, c + 1, span)) {
+        if ((c != ra_col && !w->named[c]) || c >= m->hi)
+            w->cur[c] = same_state;
+        else
+            reg_capture(w, c, &m->rules[c], &w->cur[c]);
+    }
+}
+
 /* One row of the FDE's table: an INIT with every rule when none is open,
  * else a row with the rules that changed. */
 static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
@@ -428,14 +450,14 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     if (m->hi > w->dirty)
         w->dirty = m->hi;
     unsigned span = w->dirty;
+    bool start = !fr->open;
     bool ok = cfa_capture(w, &m->cfa, &w->cur_cfa);
-    for (unsigned c = 0; c < span; c++) {
-        if ((c != ra_col && !w->named[c]) || c >= m->hi)
-            w->cur[c] = same_state;
-        else
-            reg_capture(w, c, &m->rules[c], &w->cur[c]);
-    }
-    if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF || (w->cur[ra_col].kind == RULE_SAME && !fr->ra_name))
+    capture_cols(w, m, ra_col, start, span);
+    /* An unvisited return address column is as the last row had it. */
+    const col_state *ra = NULL;
+    if (ra_col < ncols)
+        ra = start || next_col(m, false, ra_col, span) == ra_col ? &w->cur[ra_col] : &w->prev[ra_col];
+    if (!ra || ra->kind == RULE_UNDEF || (ra->kind == RULE_SAME && !fr->ra_name))
         ok = false;
 
     uint64_t at = pc - fr->load;
@@ -445,20 +467,19 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     }
     sk_buf *line = &w->line;
     sk_buf_reset(line);
-    bool start = !fr->open;
     if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
         put_col(w, line, ".cfa", &w->cur_cfa, NULL);
-    if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
-        put_col(w, line, ".ra", &w->cur[ra_col], fr->ra_name);
-    for (unsigned c = 0; c < span; c++) {
+    if (start || !col_equal(ra, &w->prev[ra_col]))
+        put_col(w, line, ".ra", ra, fr->ra_name);
+    for (unsigned c = next_col(m, start, 0, span); c < span; c = next_col(m, start, c + 1, span)) {
         const col_state *cs = &w->cur[c];
-        if (c == ra_col || cs->kind == RULE_UNDEF)
-            continue; /* "undefined" cannot be written */
-        if (start ? cs->kind == RULE_SET
-                  : !col_equal(cs, &w->prev[c]) &&
-                        /* back to "same" from "undefined" needs no words */
-                        (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
+        if (c != ra_col && cs->kind != RULE_UNDEF /* "undefined" cannot be written */ &&
+            (start ? cs->kind == RULE_SET
+                   : !col_equal(cs, &w->prev[c]) &&
+                         /* back to "same" from "undefined" needs no words */
+                         (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET)))
             put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, ds_cfi_reg_name(w->arch, c));
+        w->prev[c] = *cs;
     }
     if (start) {
         ds_cfi_out_entry(fr->out, at, line->data);
@@ -468,9 +489,6 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
         ds_cfi_out_row(fr->out, at, line->data);
     }
     w->prev_cfa = w->cur_cfa;
-    col_state *t = w->prev;
-    w->prev = w->cur;
-    w->cur = t;
 }
 
 static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
