@@ -244,6 +244,11 @@ typedef struct worker {
     const ds_cfi_arch *arch, *cpu_arch;
     ds_cfi_machine m;
     bool *named; /* per column: has a register name */
+    /* The names of arch's registers and their lengths, per column (NULL
+     * and 0: unnamed), resolved once per architecture; name_max: longest. */
+    const ds_cfi_arch *names_arch;
+    const char **names;
+    size_t *name_lens, name_max;
     col_state *prev, *cur;
     unsigned dirty; /* prev/cur columns below this may be other than SAME */
     col_state prev_cfa, cur_cfa;
@@ -264,58 +269,59 @@ static bool col_equal(const col_state *a, const col_state *b)
     return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->len) == 0);
 }
 
-/* Appends " N +" (and " ^"): integers are most of what records say, and
- * printf was most of the time spent writing them. */
-static void put_offset(sk_buf *b, int64_t v, bool deref)
+/* Appends an expression rule's postfix text.  false: not expressible. */
+static bool expr_format(worker *w, const col_state *cs, sk_buf *b)
 {
-    char tmp[32];
-    char *e = tmp + sizeof tmp, *p = e;
-    if (deref) {
-        *--p = '^';
-        *--p = ' ';
-    }
-    *--p = '+';
-    *--p = ' ';
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    *--p = ' ';
-    sk_buf_append(b, p, (size_t)(e - p));
+    bool cfa = cs->form == FORM_CFA_EXPR;
+    size_t mark = b->len;
+    if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size, w->ctx->bin->little_endian,
+                             b))
+        return false;
+    /* The CFA cannot be defined in terms of itself. */
+    if (cfa && strstr(b->data + mark, ".cfa"))
+        return false;
+    if (cs->form == FORM_EXPR)
+        sk_buf_puts(b, " ^");
+    return true;
 }
 
-/* Appends a SET rule's postfix text.  false: not expressible. */
-static bool col_format(worker *w, const col_state *cs, sk_buf *b)
+static bool is_expr(const col_state *cs)
+{
+    return cs->form == FORM_CFA_EXPR || cs->form == FORM_EXPR || cs->form == FORM_VAL_EXPR;
+}
+
+static char *fmt_str(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* " N +" (and " ^") at p: integers are most of what records say, and
+ * printf was most of the time spent writing them. */
+static char *fmt_offset(char *p, int64_t v, bool deref)
+{
+    *p++ = ' ';
+    if (v < 0)
+        *p++ = '-';
+    p = sk_fmt_dec(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    p = fmt_str(p, " +", 2);
+    return deref ? fmt_str(p, " ^", 2) : p;
+}
+
+/* Bytes a rule without an expression takes, beyond its register name:
+ * " -9223372036854775808 + ^". */
+#define OFFSET_TEXT_MAX 26
+
+/* A SET rule without an expression at p. */
+static char *fmt_simple(const worker *w, const col_state *cs, char *p)
 {
     switch (cs->form) {
-    case FORM_CFA_EXPR:
-    case FORM_EXPR:
-    case FORM_VAL_EXPR: {
-        bool cfa = cs->form == FORM_CFA_EXPR;
-        size_t mark = b->len;
-        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size,
-                                 w->ctx->bin->little_endian, b))
-            return false;
-        /* The CFA cannot be defined in terms of itself. */
-        if (cfa && strstr(b->data + mark, ".cfa"))
-            return false;
-        if (cs->form == FORM_EXPR)
-            sk_buf_puts(b, " ^");
-        return true;
-    }
     case FORM_CFA_REG:
-        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
-        put_offset(b, cs->off, false);
-        return true;
+        p = fmt_str(p, w->names[cs->reg], w->name_lens[cs->reg]);
+        return fmt_offset(p, cs->off, false);
     case FORM_VAL_OFFSET:
-    case FORM_OFFSET:
-        sk_buf_puts(b, ".cfa");
-        put_offset(b, cs->off, cs->form == FORM_OFFSET);
-        return true;
-    default: sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg)); return true;
+    case FORM_OFFSET: p = fmt_str(p, ".cfa", 4); return fmt_offset(p, cs->off, cs->form == FORM_OFFSET);
+    default: return fmt_str(p, w->names[cs->reg], w->name_lens[cs->reg]);
     }
 }
 
@@ -323,7 +329,7 @@ static bool col_format(worker *w, const col_state *cs, sk_buf *b)
 static bool expr_ok(worker *w, const col_state *cs)
 {
     sk_buf_reset(&w->scratch);
-    return col_format(w, cs, &w->scratch);
+    return expr_format(w, cs, &w->scratch);
 }
 
 /* The CFA rule.  false: not expressible. */
@@ -386,17 +392,23 @@ static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state
 }
 
 /* Appends "name: rule"; a SAME column prints as its own register, the way
- * Breakpad says a register got its caller's value back. */
-static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, const char *same_text)
+ * Breakpad says a register got its caller's value back.  Written in place:
+ * most rows are a few short rules. */
+static void put_col(worker *w, sk_buf *b, const char *name, size_t name_len, const col_state *cs,
+                    const char *same_text, size_t same_len)
 {
+    char *p = sk_buf_room(b, 3 + name_len + same_len + w->name_max + OFFSET_TEXT_MAX);
     if (b->len)
-        sk_buf_putc(b, ' ');
-    sk_buf_puts(b, name);
-    sk_buf_puts(b, ": ");
+        *p++ = ' ';
+    p = fmt_str(p, name, name_len);
+    p = fmt_str(p, ": ", 2);
     if (cs->kind == RULE_SAME)
-        sk_buf_puts(b, same_text);
-    else
-        col_format(w, cs, b);
+        p = fmt_str(p, same_text, same_len);
+    else if (!is_expr(cs))
+        p = fmt_simple(w, cs, p);
+    sk_buf_commit(b, p);
+    if (cs->kind != RULE_SAME && is_expr(cs))
+        expr_format(w, cs, b);
 }
 
 /* ---- one FDE ------------------------------------------------------------- */
@@ -406,6 +418,7 @@ typedef struct fde_run {
     ds_cfi_out *out;
     unsigned ra_col;
     const char *ra_name;
+    size_t ra_len;
     uint64_t load;
     bool open; /* an INIT is open: out->entries[entry_index] */
     size_t entry_index;
@@ -468,9 +481,9 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     sk_buf *line = &w->line;
     sk_buf_reset(line);
     if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-        put_col(w, line, ".cfa", &w->cur_cfa, NULL);
+        put_col(w, line, ".cfa", 4, &w->cur_cfa, NULL, 0);
     if (start || !col_equal(ra, &w->prev[ra_col]))
-        put_col(w, line, ".ra", ra, fr->ra_name);
+        put_col(w, line, ".ra", 3, ra, fr->ra_name, fr->ra_len);
     for (unsigned c = next_col(m, start, 0, span); c < span; c = next_col(m, start, c + 1, span)) {
         const col_state *cs = &w->cur[c];
         if (c != ra_col && cs->kind != RULE_UNDEF /* "undefined" cannot be written */ &&
@@ -478,7 +491,7 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
                    : !col_equal(cs, &w->prev[c]) &&
                          /* back to "same" from "undefined" needs no words */
                          (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET)))
-            put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, ds_cfi_reg_name(w->arch, c));
+            put_col(w, line, w->names[c], w->name_lens[c], cs, w->names[c], w->name_lens[c]);
         w->prev[c] = *cs;
     }
     if (start) {
@@ -491,11 +504,32 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     w->prev_cfa = w->cur_cfa;
 }
 
+/* The register names of w->arch, for every column of its table (no
+ * architecture names a register beyond it). */
+static void resolve_names(worker *w)
+{
+    unsigned n = w->arch->table_size;
+    free(w->names);
+    free(w->name_lens);
+    w->names = sk_xcalloc(n, sizeof *w->names);
+    w->name_lens = sk_xcalloc(n, sizeof *w->name_lens);
+    w->name_max = 0;
+    for (unsigned c = 0; c < n; c++) {
+        w->names[c] = ds_cfi_reg_name(w->arch, c);
+        w->name_lens[c] = w->names[c] ? strlen(w->names[c]) : 0;
+        if (w->name_lens[c] > w->name_max)
+            w->name_max = w->name_lens[c];
+    }
+    w->names_arch = w->arch;
+}
+
 static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
 {
     const ds_cfi_cie *cie = &src->f.cies[fde->cie];
     w->arch = src->arch ? src->arch : w->cpu_arch;
     unsigned ncols = w->arch->table_size;
+    if (w->names_arch != w->arch)
+        resolve_names(w);
     /* Columns the last FDE used back to "same value". */
     for (unsigned c = 0; c < w->dirty; c++)
         w->prev[c] = w->cur[c] = same_state;
@@ -504,7 +538,8 @@ static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, 
     w->prev_cfa.kind = RULE_UNDEF;
 
     fde_run fr = {.w = w, .out = out, .ra_col = cie->ra_col < ncols ? (unsigned)cie->ra_col : ncols,
-                  .ra_name = cie->ra_col < ncols ? ds_cfi_reg_name(w->arch, (unsigned)cie->ra_col) : NULL,
+                  .ra_name = cie->ra_col < ncols ? w->names[cie->ra_col] : NULL,
+                  .ra_len = cie->ra_col < ncols ? w->name_lens[cie->ra_col] : 0,
                   .load = w->ctx->load_addr};
     uint64_t stop = 0;
     const char *why = ds_cfi_run(&src->f, fde, &w->m, on_row, &fr, &stop);
@@ -556,6 +591,8 @@ static void worker_free(worker *w)
 {
     ds_cfi_machine_free(&w->m);
     free(w->named);
+    free(w->names);
+    free(w->name_lens);
     free(w->prev);
     free(w->cur);
     sk_buf_free(&w->scratch);
