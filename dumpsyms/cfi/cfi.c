@@ -53,23 +53,47 @@ static size_t out_str(ds_cfi_out *o, const char *s)
     return off;
 }
 
-ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
+static ds_cfi_entry *add_entry(ds_cfi_out *o, uint64_t addr, size_t init)
 {
     sk_grow((void **)&o->entries, &o->entries_cap, o->nentries + 1, sizeof *o->entries);
     ds_cfi_entry *e = &o->entries[o->nentries++];
     e->addr = addr;
     e->size = 0;
-    e->init = out_str(o, init_rules);
+    e->init = init;
     e->first_row = o->nrows;
     e->nrows = 0;
     return e;
 }
 
+static void add_row(ds_cfi_out *o, uint64_t addr, size_t rules)
+{
+    if (o->nrows == o->rows_cap)
+        sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
+    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules};
+    o->entries[o->nentries - 1].nrows++;
+}
+
+ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
+{
+    return add_entry(o, addr, out_str(o, init_rules));
+}
+
 void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules)
 {
-    sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
-    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, out_str(o, rules)};
-    o->entries[o->nentries - 1].nrows++;
+    add_row(o, addr, out_str(o, rules));
+}
+
+/* The rules were written at the end of o->text from `at` on: no copy. */
+ds_cfi_entry *ds_cfi_out_entry_at(ds_cfi_out *o, uint64_t addr, size_t at)
+{
+    sk_buf_putc(&o->text, '\0');
+    return add_entry(o, addr, at);
+}
+
+void ds_cfi_out_row_at(ds_cfi_out *o, uint64_t addr, size_t at)
+{
+    sk_buf_putc(&o->text, '\0');
+    add_row(o, addr, at);
 }
 
 void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m)
@@ -252,7 +276,7 @@ typedef struct worker {
     col_state *prev, *cur;
     unsigned dirty; /* prev/cur columns below this may be other than SAME */
     col_state prev_cfa, cur_cfa;
-    sk_buf scratch, line;
+    sk_buf scratch;
     unsigned addr_size;
 } worker;
 
@@ -391,14 +415,15 @@ static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state
     }
 }
 
-/* Appends "name: rule"; a SAME column prints as its own register, the way
- * Breakpad says a register got its caller's value back.  Written in place:
- * most rows are a few short rules. */
-static void put_col(worker *w, sk_buf *b, const char *name, size_t name_len, const col_state *cs,
+/* Appends "name: rule" to the line that starts at offset `line` of b; a
+ * SAME column prints as its own register, the way Breakpad says a register
+ * got its caller's value back.  Written in place: most rows are a few
+ * short rules. */
+static void put_col(worker *w, sk_buf *b, size_t line, const char *name, size_t name_len, const col_state *cs,
                     const char *same_text, size_t same_len)
 {
     char *p = sk_buf_room(b, 3 + name_len + same_len + w->name_max + OFFSET_TEXT_MAX);
-    if (b->len)
+    if (b->len > line)
         *p++ = ' ';
     p = fmt_str(p, name, name_len);
     p = fmt_str(p, ": ", 2);
@@ -478,12 +503,13 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
         close_at(fr, at);
         return;
     }
-    sk_buf *line = &w->line;
-    sk_buf_reset(line);
+    /* The record is written straight into the output's text. */
+    sk_buf *text = &fr->out->text;
+    size_t line = text->len;
     if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-        put_col(w, line, ".cfa", 4, &w->cur_cfa, NULL, 0);
+        put_col(w, text, line, ".cfa", 4, &w->cur_cfa, NULL, 0);
     if (start || !col_equal(ra, &w->prev[ra_col]))
-        put_col(w, line, ".ra", 3, ra, fr->ra_name, fr->ra_len);
+        put_col(w, text, line, ".ra", 3, ra, fr->ra_name, fr->ra_len);
     for (unsigned c = next_col(m, start, 0, span); c < span; c = next_col(m, start, c + 1, span)) {
         const col_state *cs = &w->cur[c];
         if (c != ra_col && cs->kind != RULE_UNDEF /* "undefined" cannot be written */ &&
@@ -491,15 +517,15 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
                    : !col_equal(cs, &w->prev[c]) &&
                          /* back to "same" from "undefined" needs no words */
                          (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET)))
-            put_col(w, line, w->names[c], w->name_lens[c], cs, w->names[c], w->name_lens[c]);
+            put_col(w, text, line, w->names[c], w->name_lens[c], cs, w->names[c], w->name_lens[c]);
         w->prev[c] = *cs;
     }
     if (start) {
-        ds_cfi_out_entry(fr->out, at, line->data);
+        ds_cfi_out_entry_at(fr->out, at, line);
         fr->entry_index = fr->out->nentries - 1;
         fr->open = true;
-    } else if (line->len) {
-        ds_cfi_out_row(fr->out, at, line->data);
+    } else if (text->len > line) {
+        ds_cfi_out_row_at(fr->out, at, line);
     }
     w->prev_cfa = w->cur_cfa;
 }
@@ -583,7 +609,6 @@ static void worker_init(worker *w, const shared *sh)
     for (unsigned c = 0; c < n; c++)
         w->named[c] = ds_cfi_reg_name(sh->arch, c) != NULL;
     sk_buf_init(&w->scratch);
-    sk_buf_init(&w->line);
     w->addr_size = sh->ctx->bin->addr_size;
 }
 
@@ -596,7 +621,6 @@ static void worker_free(worker *w)
     free(w->prev);
     free(w->cur);
     sk_buf_free(&w->scratch);
-    sk_buf_free(&w->line);
 }
 
 static void run_chunk(worker *w, const shared *sh, size_t chunk)

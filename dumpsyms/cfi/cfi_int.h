@@ -175,6 +175,10 @@ void ds_cfi_out_free(ds_cfi_out *o);
 /* Starts an entry (its size is set by the caller once known). */
 ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules);
 void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules);
+/* The same for rules the caller wrote at the end of o->text, from offset
+ * `at` on (no copy); the text is ended here. */
+ds_cfi_entry *ds_cfi_out_entry_at(ds_cfi_out *o, uint64_t addr, size_t at);
+void ds_cfi_out_row_at(ds_cfi_out *o, uint64_t addr, size_t at);
 /* Adds everything gathered to the module, in gathering order. */
 void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m);
 
