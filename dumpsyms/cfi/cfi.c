@@ -446,6 +446,10 @@ typedef struct fde_run {
     size_t ra_len;
     uint64_t load;
     bool open; /* an INIT is open: out->entries[entry_index] */
+    /* A row went unwritten: w->prev need not hold what the rules were
+     * then, so the next row looks at every column.  Until then w->prev
+     * holds the rule of every column (at the FDE's start, "same value"). */
+    bool gap;
     size_t entry_index;
 } fde_run;
 
@@ -457,7 +461,7 @@ static void close_at(fde_run *fr, uint64_t at)
 }
 
 /* The next column at or after c this row looks at: every one below span
- * for an INIT, else only those the CFA program wrote since the last row
+ * after a gap, else only those the CFA program wrote since the last row
  * (the others hold the rule w->prev has). */
 static unsigned next_col(const ds_cfi_machine *m, bool all, unsigned c, unsigned span)
 {
@@ -488,19 +492,20 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     if (m->hi > w->dirty)
         w->dirty = m->hi;
     unsigned span = w->dirty;
-    bool start = !fr->open;
+    bool start = !fr->open, all = fr->gap;
     bool ok = cfa_capture(w, &m->cfa, &w->cur_cfa);
-    capture_cols(w, m, ra_col, start, span);
+    capture_cols(w, m, ra_col, all, span);
     /* An unvisited return address column is as the last row had it. */
     const col_state *ra = NULL;
     if (ra_col < ncols)
-        ra = start || next_col(m, false, ra_col, span) == ra_col ? &w->cur[ra_col] : &w->prev[ra_col];
+        ra = all || next_col(m, false, ra_col, span) == ra_col ? &w->cur[ra_col] : &w->prev[ra_col];
     if (!ra || ra->kind == RULE_UNDEF || (ra->kind == RULE_SAME && !fr->ra_name))
         ok = false;
 
     uint64_t at = pc - fr->load;
     if (!ok) {
         close_at(fr, at);
+        fr->gap = true;
         return;
     }
     /* The record is written straight into the output's text. */
@@ -510,7 +515,9 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
         put_col(w, text, line, ".cfa", 4, &w->cur_cfa, NULL, 0);
     if (start || !col_equal(ra, &w->prev[ra_col]))
         put_col(w, text, line, ".ra", 3, ra, fr->ra_name, fr->ra_len);
-    for (unsigned c = next_col(m, start, 0, span); c < span; c = next_col(m, start, c + 1, span)) {
+    /* An INIT writes every SET rule: those of unvisited columns are the
+     * "same value" of columns nothing wrote, unless after a gap. */
+    for (unsigned c = next_col(m, all, 0, span); c < span; c = next_col(m, all, c + 1, span)) {
         const col_state *cs = &w->cur[c];
         if (c != ra_col && cs->kind != RULE_UNDEF /* "undefined" cannot be written */ &&
             (start ? cs->kind == RULE_SET
@@ -528,6 +535,7 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
         ds_cfi_out_row_at(fr->out, at, line);
     }
     w->prev_cfa = w->cur_cfa;
+    fr->gap = false;
 }
 
 /* The register names of w->arch, for every column of its table (no
