@@ -263,16 +263,22 @@ typedef struct col_state {
     uint64_t len;
 } col_state;
 
+/* Register names are a few bytes: copied as one fixed-size move from a
+ * padded table (no memcpy call), which writes up to NAME_PAD bytes. */
+#define NAME_PAD 16
+
 typedef struct worker {
     const ds_context *ctx;
     const ds_cfi_arch *arch, *cpu_arch;
     ds_cfi_machine m;
     bool *named; /* per column: has a register name */
     /* The names of arch's registers and their lengths, per column (NULL
-     * and 0: unnamed), resolved once per architecture; name_max: longest. */
+     * and 0: unnamed), resolved once per architecture; name_max: longest.
+     * pads: each name NUL-padded to NAME_PAD bytes, when all fit. */
     const ds_cfi_arch *names_arch;
     const char **names;
     size_t *name_lens, name_max;
+    char (*pads)[NAME_PAD];
     col_state *prev, *cur;
     unsigned dirty; /* prev/cur columns below this may be other than SAME */
     col_state prev_cfa, cur_cfa;
@@ -336,17 +342,30 @@ static char *fmt_offset(char *p, int64_t v, bool deref)
  * " -9223372036854775808 + ^". */
 #define OFFSET_TEXT_MAX 26
 
+/* Register col's name at p. */
+static char *fmt_name(const worker *w, char *p, unsigned col)
+{
+    if (!w->pads)
+        return fmt_str(p, w->names[col], w->name_lens[col]);
+    memcpy(p, w->pads[col], NAME_PAD);
+    return p + w->name_lens[col];
+}
+
 /* A SET rule without an expression at p. */
 static char *fmt_simple(const worker *w, const col_state *cs, char *p)
 {
     switch (cs->form) {
-    case FORM_CFA_REG:
-        p = fmt_str(p, w->names[cs->reg], w->name_lens[cs->reg]);
-        return fmt_offset(p, cs->off, false);
+    case FORM_CFA_REG: p = fmt_name(w, p, cs->reg); return fmt_offset(p, cs->off, false);
     case FORM_VAL_OFFSET:
     case FORM_OFFSET: p = fmt_str(p, ".cfa", 4); return fmt_offset(p, cs->off, cs->form == FORM_OFFSET);
-    default: return fmt_str(p, w->names[cs->reg], w->name_lens[cs->reg]);
+    default: return fmt_name(w, p, cs->reg);
     }
+}
+
+/* Room for n more bytes and the NUL; the common case without a call. */
+static char *buf_room(sk_buf *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? b->data + b->len : sk_buf_room(b, n);
 }
 
 /* Expressions are rare: whether one translates is decided once, here. */
@@ -415,20 +434,28 @@ static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state
     }
 }
 
-/* Appends "name: rule" to the line that starts at offset `line` of b; a
- * SAME column prints as its own register, the way Breakpad says a register
- * got its caller's value back.  Written in place: most rows are a few
- * short rules. */
-static void put_col(worker *w, sk_buf *b, size_t line, const char *name, size_t name_len, const col_state *cs,
-                    const char *same_text, size_t same_len)
+/* Appends "label: rule" (label: ".cfa" or ".ra", at least 4 bytes with its
+ * NUL, copied as 4; NULL: register col's name) to the line that
+ * starts at offset `line` of b; a SAME column prints as register col, the
+ * way Breakpad says a register got its caller's value back.  Written in
+ * place: most rows are a few short rules. */
+static void put_col(worker *w, sk_buf *b, size_t line, const char *label, size_t label_len, unsigned col,
+                    const col_state *cs)
 {
-    char *p = sk_buf_room(b, 3 + name_len + same_len + w->name_max + OFFSET_TEXT_MAX);
+    /* " ", the label, ": ", then a name or ".cfa" and an offset; names
+     * may write NAME_PAD bytes. */
+    char *p = buf_room(b, 3 + 2 * (w->name_max + NAME_PAD + 4) + OFFSET_TEXT_MAX);
     if (b->len > line)
         *p++ = ' ';
-    p = fmt_str(p, name, name_len);
+    if (label) {
+        memcpy(p, label, 4);
+        p += label_len;
+    } else {
+        p = fmt_name(w, p, col);
+    }
     p = fmt_str(p, ": ", 2);
     if (cs->kind == RULE_SAME)
-        p = fmt_str(p, same_text, same_len);
+        p = fmt_name(w, p, col);
     else if (!is_expr(cs))
         p = fmt_simple(w, cs, p);
     sk_buf_commit(b, p);
@@ -443,7 +470,6 @@ typedef struct fde_run {
     ds_cfi_out *out;
     unsigned ra_col;
     const char *ra_name;
-    size_t ra_len;
     uint64_t load;
     bool open; /* an INIT is open: out->entries[entry_index] */
     /* A row went unwritten: w->prev need not hold what the rules were
@@ -512,9 +538,9 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     sk_buf *text = &fr->out->text;
     size_t line = text->len;
     if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-        put_col(w, text, line, ".cfa", 4, &w->cur_cfa, NULL, 0);
+        put_col(w, text, line, ".cfa", 4, 0, &w->cur_cfa); /* never SAME */
     if (start || !col_equal(ra, &w->prev[ra_col]))
-        put_col(w, text, line, ".ra", 3, ra, fr->ra_name, fr->ra_len);
+        put_col(w, text, line, ".ra", 3, ra_col, ra);
     /* An INIT writes every SET rule: those of unvisited columns are the
      * "same value" of columns nothing wrote, unless after a gap. */
     for (unsigned c = next_col(m, all, 0, span); c < span; c = next_col(m, all, c + 1, span)) {
@@ -524,7 +550,7 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
                    : !col_equal(cs, &w->prev[c]) &&
                          /* back to "same" from "undefined" needs no words */
                          (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET)))
-            put_col(w, text, line, w->names[c], w->name_lens[c], cs, w->names[c], w->name_lens[c]);
+            put_col(w, text, line, NULL, 0, c, cs);
         w->prev[c] = *cs;
     }
     if (start) {
@@ -545,6 +571,7 @@ static void resolve_names(worker *w)
     unsigned n = w->arch->table_size;
     free(w->names);
     free(w->name_lens);
+    free(w->pads);
     w->names = sk_xcalloc(n, sizeof *w->names);
     w->name_lens = sk_xcalloc(n, sizeof *w->name_lens);
     w->name_max = 0;
@@ -553,6 +580,12 @@ static void resolve_names(worker *w)
         w->name_lens[c] = w->names[c] ? strlen(w->names[c]) : 0;
         if (w->name_lens[c] > w->name_max)
             w->name_max = w->name_lens[c];
+    }
+    w->pads = NULL;
+    if (w->name_max < NAME_PAD) {
+        w->pads = sk_xcalloc(n, sizeof *w->pads);
+        for (unsigned c = 0; c < n; c++)
+            memcpy(w->pads[c], w->names[c] ? w->names[c] : "", w->name_lens[c]);
     }
     w->names_arch = w->arch;
 }
@@ -573,7 +606,6 @@ static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, 
 
     fde_run fr = {.w = w, .out = out, .ra_col = cie->ra_col < ncols ? (unsigned)cie->ra_col : ncols,
                   .ra_name = cie->ra_col < ncols ? w->names[cie->ra_col] : NULL,
-                  .ra_len = cie->ra_col < ncols ? w->name_lens[cie->ra_col] : 0,
                   .load = w->ctx->load_addr};
     uint64_t stop = 0;
     const char *why = ds_cfi_run(&src->f, fde, &w->m, on_row, &fr, &stop);
@@ -626,6 +658,7 @@ static void worker_free(worker *w)
     free(w->named);
     free(w->names);
     free(w->name_lens);
+    free(w->pads);
     free(w->prev);
     free(w->cur);
     sk_buf_free(&w->scratch);
