@@ -602,6 +602,21 @@ static void record_changes(void *ctx, uint64_t loc, const ds_cfi_machine *m)
 
 #define BIT(c) ((uint64_t)1 << (c))
 
+/* Runs prog as the instructions of f's first FDE (its CIE's first),
+ * recording the rows into ch. */
+static const char *run_prog(const ds_cfi_frames *f, const uint8_t *prog, size_t n, ds_cfi_machine *m, changes *ch)
+{
+    ds_cfi_fde fd = f->fdes[0];
+    fd.instr = prog;
+    fd.instr_end = prog + n;
+    ds_cfi_frames g = *f;
+    g.data = prog;
+    g.size = n;
+    uint64_t stop = 0;
+    memset(ch, 0, sizeof *ch);
+    return ds_cfi_run(&g, &fd, m, record_changes, ch, &stop);
+}
+
 /* The written-column set a row reader relies on to look at only those
  * columns: exact for sets and DW_CFA_restore, empty after an advance that
  * changed nothing, and covering what DW_CFA_restore_state brings back. */
@@ -619,17 +634,10 @@ static void test_run_changed_columns(void **state)
      * restore r16 (back to the CIE's cfa-8); end. */
     static const uint8_t prog[] = {0x41, 0x86, 0x02, 0x86, 0x03, 0x41, 0x41, 0x0a, 0x83, 0x04, 0x41,
                                    0x0b, 0x41, 0xc6, 0x41, 0x90, 0x02, 0xd0};
-    ds_cfi_fde fd = f.fdes[0];
-    fd.instr = prog;
-    fd.instr_end = prog + sizeof prog;
-    ds_cfi_frames g = f;
-    g.data = prog;
-    g.size = sizeof prog;
     ds_cfi_machine m;
     ds_cfi_machine_init(&m, 67);
-    changes ch = {0};
-    uint64_t stop = 0;
-    assert_null(ds_cfi_run(&g, &fd, &m, record_changes, &ch, &stop));
+    changes ch;
+    assert_null(run_prog(&f, prog, sizeof prog, &m, &ch));
     assert_int_equal(ch.n, 7);
     assert_true(ch.mask[0] & BIT(16)); /* the CIE's return address rule */
     assert_int_equal(ch.mask[1], BIT(6)); /* set twice: once, last value */
@@ -645,13 +653,8 @@ static void test_run_changed_columns(void **state)
     assert_int_equal(ch.mask[6], BIT(16)); /* written, even if back to the CIE's rule */
     assert_int_equal(ch.off16[6], -8);
     /* A second FDE on the same machine starts with nothing stale. */
-    ch.n = 0;
     static const uint8_t prog2[] = {0x41, 0x41};
-    fd.instr = prog2;
-    fd.instr_end = prog2 + sizeof prog2;
-    g.data = prog2;
-    g.size = sizeof prog2;
-    assert_null(ds_cfi_run(&g, &fd, &m, record_changes, &ch, &stop));
+    assert_null(run_prog(&f, prog2, sizeof prog2, &m, &ch));
     assert_int_equal(ch.n, 3);
     assert_int_equal(ch.mask[0], BIT(16));
     assert_int_equal(ch.mask[1], 0);
