@@ -53,23 +53,47 @@ static size_t out_str(ds_cfi_out *o, const char *s)
     return off;
 }
 
-ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
+static ds_cfi_entry *add_entry(ds_cfi_out *o, uint64_t addr, size_t init)
 {
     sk_grow((void **)&o->entries, &o->entries_cap, o->nentries + 1, sizeof *o->entries);
     ds_cfi_entry *e = &o->entries[o->nentries++];
     e->addr = addr;
     e->size = 0;
-    e->init = out_str(o, init_rules);
+    e->init = init;
     e->first_row = o->nrows;
     e->nrows = 0;
     return e;
 }
 
+static void add_row(ds_cfi_out *o, uint64_t addr, size_t rules)
+{
+    if (o->nrows == o->rows_cap)
+        sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
+    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules};
+    o->entries[o->nentries - 1].nrows++;
+}
+
+ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
+{
+    return add_entry(o, addr, out_str(o, init_rules));
+}
+
 void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules)
 {
-    sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
-    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, out_str(o, rules)};
-    o->entries[o->nentries - 1].nrows++;
+    add_row(o, addr, out_str(o, rules));
+}
+
+/* The rules were written at the end of o->text from `at` on: no copy. */
+ds_cfi_entry *ds_cfi_out_entry_at(ds_cfi_out *o, uint64_t addr, size_t at)
+{
+    sk_buf_putc(&o->text, '\0');
+    return add_entry(o, addr, at);
+}
+
+void ds_cfi_out_row_at(ds_cfi_out *o, uint64_t addr, size_t at)
+{
+    sk_buf_putc(&o->text, '\0');
+    add_row(o, addr, at);
 }
 
 void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m)
@@ -239,15 +263,26 @@ typedef struct col_state {
     uint64_t len;
 } col_state;
 
+/* Register names are a few bytes: copied as one fixed-size move from a
+ * padded table (no memcpy call), which writes up to NAME_PAD bytes. */
+#define NAME_PAD 16
+
 typedef struct worker {
     const ds_context *ctx;
     const ds_cfi_arch *arch, *cpu_arch;
     ds_cfi_machine m;
     bool *named; /* per column: has a register name */
+    /* The names of arch's registers and their lengths, per column (NULL
+     * and 0: unnamed), resolved once per architecture; name_max: longest.
+     * pads: each name NUL-padded to NAME_PAD bytes, when all fit. */
+    const ds_cfi_arch *names_arch;
+    const char **names;
+    size_t *name_lens, name_max;
+    char (*pads)[NAME_PAD];
     col_state *prev, *cur;
     unsigned dirty; /* prev/cur columns below this may be other than SAME */
     col_state prev_cfa, cur_cfa;
-    sk_buf scratch, line;
+    sk_buf scratch;
     unsigned addr_size;
 } worker;
 
@@ -264,66 +299,80 @@ static bool col_equal(const col_state *a, const col_state *b)
     return a->block == b->block || (a->block && b->block && memcmp(a->block, b->block, (size_t)a->len) == 0);
 }
 
-/* Appends " N +" (and " ^"): integers are most of what records say, and
- * printf was most of the time spent writing them. */
-static void put_offset(sk_buf *b, int64_t v, bool deref)
+/* Appends an expression rule's postfix text.  false: not expressible. */
+static bool expr_format(worker *w, const col_state *cs, sk_buf *b)
 {
-    char tmp[32];
-    char *e = tmp + sizeof tmp, *p = e;
-    if (deref) {
-        *--p = '^';
-        *--p = ' ';
-    }
-    *--p = '+';
-    *--p = ' ';
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    *--p = ' ';
-    sk_buf_append(b, p, (size_t)(e - p));
+    bool cfa = cs->form == FORM_CFA_EXPR;
+    size_t mark = b->len;
+    if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size, w->ctx->bin->little_endian,
+                             b))
+        return false;
+    /* The CFA cannot be defined in terms of itself. */
+    if (cfa && strstr(b->data + mark, ".cfa"))
+        return false;
+    if (cs->form == FORM_EXPR)
+        sk_buf_puts(b, " ^");
+    return true;
 }
 
-/* Appends a SET rule's postfix text.  false: not expressible. */
-static bool col_format(worker *w, const col_state *cs, sk_buf *b)
+static bool is_expr(const col_state *cs)
+{
+    return cs->form == FORM_CFA_EXPR || cs->form == FORM_EXPR || cs->form == FORM_VAL_EXPR;
+}
+
+static char *fmt_str(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* " N +" (and " ^") at p: integers are most of what records say, and
+ * printf was most of the time spent writing them. */
+static char *fmt_offset(char *p, int64_t v, bool deref)
+{
+    *p++ = ' ';
+    if (v < 0)
+        *p++ = '-';
+    p = sk_fmt_dec(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    p = fmt_str(p, " +", 2);
+    return deref ? fmt_str(p, " ^", 2) : p;
+}
+
+/* Bytes a rule without an expression takes, beyond its register name:
+ * " -9223372036854775808 + ^". */
+#define OFFSET_TEXT_MAX 26
+
+/* Register col's name at p. */
+static char *fmt_name(const worker *w, char *p, unsigned col)
+{
+    if (!w->pads)
+        return fmt_str(p, w->names[col], w->name_lens[col]);
+    memcpy(p, w->pads[col], NAME_PAD);
+    return p + w->name_lens[col];
+}
+
+/* A SET rule without an expression at p. */
+static char *fmt_simple(const worker *w, const col_state *cs, char *p)
 {
     switch (cs->form) {
-    case FORM_CFA_EXPR:
-    case FORM_EXPR:
-    case FORM_VAL_EXPR: {
-        bool cfa = cs->form == FORM_CFA_EXPR;
-        size_t mark = b->len;
-        if (!ds_cfi_expr_postfix(w->arch, cs->block, (size_t)cs->len, !cfa, w->addr_size,
-                                 w->ctx->bin->little_endian, b))
-            return false;
-        /* The CFA cannot be defined in terms of itself. */
-        if (cfa && strstr(b->data + mark, ".cfa"))
-            return false;
-        if (cs->form == FORM_EXPR)
-            sk_buf_puts(b, " ^");
-        return true;
-    }
-    case FORM_CFA_REG:
-        sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg));
-        put_offset(b, cs->off, false);
-        return true;
+    case FORM_CFA_REG: p = fmt_name(w, p, cs->reg); return fmt_offset(p, cs->off, false);
     case FORM_VAL_OFFSET:
-    case FORM_OFFSET:
-        sk_buf_puts(b, ".cfa");
-        put_offset(b, cs->off, cs->form == FORM_OFFSET);
-        return true;
-    default: sk_buf_puts(b, ds_cfi_reg_name(w->arch, cs->reg)); return true;
+    case FORM_OFFSET: p = fmt_str(p, ".cfa", 4); return fmt_offset(p, cs->off, cs->form == FORM_OFFSET);
+    default: return fmt_name(w, p, cs->reg);
     }
+}
+
+/* Room for n more bytes and the NUL; the common case without a call. */
+static char *buf_room(sk_buf *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? b->data + b->len : sk_buf_room(b, n);
 }
 
 /* Expressions are rare: whether one translates is decided once, here. */
 static bool expr_ok(worker *w, const col_state *cs)
 {
     sk_buf_reset(&w->scratch);
-    return col_format(w, cs, &w->scratch);
+    return expr_format(w, cs, &w->scratch);
 }
 
 /* The CFA rule.  false: not expressible. */
@@ -385,18 +434,33 @@ static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state
     }
 }
 
-/* Appends "name: rule"; a SAME column prints as its own register, the way
- * Breakpad says a register got its caller's value back. */
-static void put_col(worker *w, sk_buf *b, const char *name, const col_state *cs, const char *same_text)
+/* Appends "label: rule" (label: ".cfa" or ".ra", at least 4 bytes with its
+ * NUL, copied as 4; NULL: register col's name) to the line that
+ * starts at offset `line` of b; a SAME column prints as register col, the
+ * way Breakpad says a register got its caller's value back.  Written in
+ * place: most rows are a few short rules. */
+static void put_col(worker *w, sk_buf *b, size_t line, const char *label, size_t label_len, unsigned col,
+                    const col_state *cs)
 {
-    if (b->len)
-        sk_buf_putc(b, ' ');
-    sk_buf_puts(b, name);
-    sk_buf_puts(b, ": ");
+    /* " ", the label, ": ", then a name or ".cfa" and an offset; names
+     * may write NAME_PAD bytes. */
+    char *p = buf_room(b, 3 + 2 * (w->name_max + NAME_PAD + 4) + OFFSET_TEXT_MAX);
+    if (b->len > line)
+        *p++ = ' ';
+    if (label) {
+        memcpy(p, label, 4);
+        p += label_len;
+    } else {
+        p = fmt_name(w, p, col);
+    }
+    p = fmt_str(p, ": ", 2);
     if (cs->kind == RULE_SAME)
-        sk_buf_puts(b, same_text);
-    else
-        col_format(w, cs, b);
+        p = fmt_name(w, p, col);
+    else if (!is_expr(cs))
+        p = fmt_simple(w, cs, p);
+    sk_buf_commit(b, p);
+    if (cs->kind != RULE_SAME && is_expr(cs))
+        expr_format(w, cs, b);
 }
 
 /* ---- one FDE ------------------------------------------------------------- */
@@ -408,6 +472,10 @@ typedef struct fde_run {
     const char *ra_name;
     uint64_t load;
     bool open; /* an INIT is open: out->entries[entry_index] */
+    /* A row went unwritten: w->prev need not hold what the rules were
+     * then, so the next row looks at every column.  Until then w->prev
+     * holds the rule of every column (at the FDE's start, "same value"). */
+    bool gap;
     size_t entry_index;
 } fde_run;
 
@@ -416,6 +484,28 @@ static void close_at(fde_run *fr, uint64_t at)
     if (fr->open)
         fr->out->entries[fr->entry_index].size = at - fr->out->entries[fr->entry_index].addr;
     fr->open = false;
+}
+
+/* The next column at or after c this row looks at: every one below span
+ * after a gap, else only those the CFA program wrote since the last row
+ * (the others hold the rule w->prev has). */
+static unsigned next_col(const ds_cfi_machine *m, bool all, unsigned c, unsigned span)
+{
+    if (all)
+        return c;
+    c = ds_cfi_next_changed(m, c);
+    return c < span ? c : span;
+}
+
+/* Captures the visited columns into w->cur. */
+static void capture_cols(worker *w, const ds_cfi_machine *m, unsigned ra_col, bool all, unsigned span)
+{
+    for (unsigned c = next_col(m, all, 0, span); c < span; c = next_col(m, all, c + 1, span)) {
+        if ((c != ra_col && !w->named[c]) || c >= m->hi)
+            w->cur[c] = same_state;
+        else
+            reg_capture(w, c, &m->rules[c], &w->cur[c]);
+    }
 }
 
 /* One row of the FDE's table: an INIT with every rule when none is open,
@@ -428,49 +518,76 @@ static void on_row(void *arg, uint64_t pc, const ds_cfi_machine *m)
     if (m->hi > w->dirty)
         w->dirty = m->hi;
     unsigned span = w->dirty;
+    bool start = !fr->open, all = fr->gap;
     bool ok = cfa_capture(w, &m->cfa, &w->cur_cfa);
-    for (unsigned c = 0; c < span; c++) {
-        if ((c != ra_col && !w->named[c]) || c >= m->hi)
-            w->cur[c] = same_state;
-        else
-            reg_capture(w, c, &m->rules[c], &w->cur[c]);
-    }
-    if (ra_col >= ncols || w->cur[ra_col].kind == RULE_UNDEF || (w->cur[ra_col].kind == RULE_SAME && !fr->ra_name))
+    capture_cols(w, m, ra_col, all, span);
+    /* An unvisited return address column is as the last row had it. */
+    const col_state *ra = NULL;
+    if (ra_col < ncols)
+        ra = all || next_col(m, false, ra_col, span) == ra_col ? &w->cur[ra_col] : &w->prev[ra_col];
+    if (!ra || ra->kind == RULE_UNDEF || (ra->kind == RULE_SAME && !fr->ra_name))
         ok = false;
 
     uint64_t at = pc - fr->load;
     if (!ok) {
         close_at(fr, at);
+        fr->gap = true;
         return;
     }
-    sk_buf *line = &w->line;
-    sk_buf_reset(line);
-    bool start = !fr->open;
+    /* The record is written straight into the output's text. */
+    sk_buf *text = &fr->out->text;
+    size_t line = text->len;
     if (start || !col_equal(&w->cur_cfa, &w->prev_cfa))
-        put_col(w, line, ".cfa", &w->cur_cfa, NULL);
-    if (start || !col_equal(&w->cur[ra_col], &w->prev[ra_col]))
-        put_col(w, line, ".ra", &w->cur[ra_col], fr->ra_name);
-    for (unsigned c = 0; c < span; c++) {
+        put_col(w, text, line, ".cfa", 4, 0, &w->cur_cfa); /* never SAME */
+    if (start || !col_equal(ra, &w->prev[ra_col]))
+        put_col(w, text, line, ".ra", 3, ra_col, ra);
+    /* An INIT writes every SET rule: those of unvisited columns are the
+     * "same value" of columns nothing wrote, unless after a gap. */
+    for (unsigned c = next_col(m, all, 0, span); c < span; c = next_col(m, all, c + 1, span)) {
         const col_state *cs = &w->cur[c];
-        if (c == ra_col || cs->kind == RULE_UNDEF)
-            continue; /* "undefined" cannot be written */
-        if (start ? cs->kind == RULE_SET
-                  : !col_equal(cs, &w->prev[c]) &&
-                        /* back to "same" from "undefined" needs no words */
-                        (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET))
-            put_col(w, line, ds_cfi_reg_name(w->arch, c), cs, ds_cfi_reg_name(w->arch, c));
+        if (c != ra_col && cs->kind != RULE_UNDEF /* "undefined" cannot be written */ &&
+            (start ? cs->kind == RULE_SET
+                   : !col_equal(cs, &w->prev[c]) &&
+                         /* back to "same" from "undefined" needs no words */
+                         (cs->kind == RULE_SET || w->prev[c].kind == RULE_SET)))
+            put_col(w, text, line, NULL, 0, c, cs);
+        w->prev[c] = *cs;
     }
     if (start) {
-        ds_cfi_out_entry(fr->out, at, line->data);
+        ds_cfi_out_entry_at(fr->out, at, line);
         fr->entry_index = fr->out->nentries - 1;
         fr->open = true;
-    } else if (line->len) {
-        ds_cfi_out_row(fr->out, at, line->data);
+    } else if (text->len > line) {
+        ds_cfi_out_row_at(fr->out, at, line);
     }
     w->prev_cfa = w->cur_cfa;
-    col_state *t = w->prev;
-    w->prev = w->cur;
-    w->cur = t;
+    fr->gap = false;
+}
+
+/* The register names of w->arch, for every column of its table (no
+ * architecture names a register beyond it). */
+static void resolve_names(worker *w)
+{
+    unsigned n = w->arch->table_size;
+    free(w->names);
+    free(w->name_lens);
+    free(w->pads);
+    w->names = sk_xcalloc(n, sizeof *w->names);
+    w->name_lens = sk_xcalloc(n, sizeof *w->name_lens);
+    w->name_max = 0;
+    for (unsigned c = 0; c < n; c++) {
+        w->names[c] = ds_cfi_reg_name(w->arch, c);
+        w->name_lens[c] = w->names[c] ? strlen(w->names[c]) : 0;
+        if (w->name_lens[c] > w->name_max)
+            w->name_max = w->name_lens[c];
+    }
+    w->pads = NULL;
+    if (w->name_max < NAME_PAD) {
+        w->pads = sk_xcalloc(n, sizeof *w->pads);
+        for (unsigned c = 0; c < n; c++)
+            memcpy(w->pads[c], w->names[c] ? w->names[c] : "", w->name_lens[c]);
+    }
+    w->names_arch = w->arch;
 }
 
 static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, ds_cfi_out *out)
@@ -478,6 +595,8 @@ static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, 
     const ds_cfi_cie *cie = &src->f.cies[fde->cie];
     w->arch = src->arch ? src->arch : w->cpu_arch;
     unsigned ncols = w->arch->table_size;
+    if (w->names_arch != w->arch)
+        resolve_names(w);
     /* Columns the last FDE used back to "same value". */
     for (unsigned c = 0; c < w->dirty; c++)
         w->prev[c] = w->cur[c] = same_state;
@@ -486,7 +605,7 @@ static void process_fde(worker *w, const frame_src *src, const ds_cfi_fde *fde, 
     w->prev_cfa.kind = RULE_UNDEF;
 
     fde_run fr = {.w = w, .out = out, .ra_col = cie->ra_col < ncols ? (unsigned)cie->ra_col : ncols,
-                  .ra_name = cie->ra_col < ncols ? ds_cfi_reg_name(w->arch, (unsigned)cie->ra_col) : NULL,
+                  .ra_name = cie->ra_col < ncols ? w->names[cie->ra_col] : NULL,
                   .load = w->ctx->load_addr};
     uint64_t stop = 0;
     const char *why = ds_cfi_run(&src->f, fde, &w->m, on_row, &fr, &stop);
@@ -530,7 +649,6 @@ static void worker_init(worker *w, const shared *sh)
     for (unsigned c = 0; c < n; c++)
         w->named[c] = ds_cfi_reg_name(sh->arch, c) != NULL;
     sk_buf_init(&w->scratch);
-    sk_buf_init(&w->line);
     w->addr_size = sh->ctx->bin->addr_size;
 }
 
@@ -538,10 +656,12 @@ static void worker_free(worker *w)
 {
     ds_cfi_machine_free(&w->m);
     free(w->named);
+    free(w->names);
+    free(w->name_lens);
+    free(w->pads);
     free(w->prev);
     free(w->cur);
     sk_buf_free(&w->scratch);
-    sk_buf_free(&w->line);
 }
 
 static void run_chunk(worker *w, const shared *sh, size_t chunk)

@@ -18,8 +18,10 @@
  * rule table holds `ncols` columns; only columns below `hi` can differ from
  * "same value", so copies (remember_state, the CIE's initial rules) and the
  * caller's scans stop there.  Rules for columns beyond the table are
- * ignored (no architecture names them).  A bad instruction stops the FDE:
- * the rows before the row being built stand.
+ * ignored (no architecture names them).  The machine also notes which
+ * columns were written since the last row, so that the caller compares
+ * only those with the row before instead of every column.  A bad
+ * instruction stops the FDE: the rows before the row being built stand.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -519,6 +521,7 @@ void ds_cfi_machine_init(ds_cfi_machine *m, unsigned ncols)
     m->ncols = ncols;
     m->rules = sk_xcalloc(ncols, sizeof *m->rules);
     m->cie_rules = sk_xcalloc(ncols, sizeof *m->cie_rules);
+    m->changed = sk_xcalloc(ncols / 64 + 1, sizeof *m->changed);
     /* DS_RULE_SAME is 0: calloc'd columns are "same value". */
 }
 
@@ -529,6 +532,7 @@ void ds_cfi_machine_free(ds_cfi_machine *m)
     free(m->stack);
     free(m->rules);
     free(m->cie_rules);
+    free(m->changed);
     memset(m, 0, sizeof *m);
 }
 
@@ -548,7 +552,22 @@ static ds_cfi_rule *col(run *x, uint64_t reg)
         return NULL;
     if (reg >= m->hi)
         m->hi = (unsigned)reg + 1;
+    m->changed[reg / 64] |= (uint64_t)1 << (reg % 64);
     return &m->rules[reg];
+}
+
+/* Every column below hi written: restore_state may change any of them. */
+static void mark_all(ds_cfi_machine *m)
+{
+    for (unsigned w = 0; w * 64 < m->hi; w++)
+        m->changed[w] = ~(uint64_t)0;
+}
+
+/* A row was delivered: nothing written since. */
+static void clear_changed(ds_cfi_machine *m)
+{
+    for (unsigned w = 0; w * 64 < m->hi; w++)
+        m->changed[w] = 0;
 }
 
 static void set_rule(run *x, uint64_t reg, uint8_t kind, uint64_t r2, int64_t off, const uint8_t *expr)
@@ -600,6 +619,7 @@ static bool pop_state(run *x)
     memcpy(m->rules, s->rules, s->hi * sizeof *m->rules);
     for (unsigned c = s->hi; c < m->hi; c++)
         m->rules[c] = same_rule;
+    mark_all(m);
     m->cfa = s->cfa;
     return true;
 }
@@ -815,6 +835,7 @@ static int exec(run *x, const uint8_t *p, const uint8_t *end, uint64_t *loc, uin
         if (!stop && to == *loc)
             continue; /* an advance by 0 adds to the same row */
         row(ctx, *loc, m);
+        clear_changed(m);
         if (stop || to >= fde_end)
             return STEP_END;
         *loc = to;
@@ -832,6 +853,7 @@ const char *ds_cfi_run(const ds_cfi_frames *f, const ds_cfi_fde *fde, ds_cfi_mac
     /* Every column touched by the previous FDE back to "same value". */
     for (unsigned i = 0; i < m->hi; i++)
         m->rules[i] = same_rule;
+    clear_changed(m);
     m->hi = 0;
     m->depth = 0;
     m->cfa = (ds_cfi_rule){.kind = DS_CFA_NONE, .reg = UINT32_MAX};

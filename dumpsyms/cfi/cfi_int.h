@@ -108,16 +108,37 @@ typedef struct ds_cfi_saved {
 } ds_cfi_saved;
 
 /* The rule table of a running CFA program.  Columns >= hi are "same
- * value"; rules naming columns >= ncols are ignored. */
+ * value"; rules naming columns >= ncols are ignored.  `changed` has a bit
+ * for each column an instruction wrote (set, restore, restore_state) since
+ * the last row was delivered (read them with ds_cfi_next_changed): a row's
+ * reader that kept the previous row need look at only those.  A written
+ * column may still hold the rule it had. */
 typedef struct ds_cfi_machine {
     unsigned ncols, hi, cie_hi;
     ds_cfi_rule *rules, *cie_rules, cfa;
     ds_cfi_saved *stack; /* remember_state, bounded */
     unsigned depth, stack_cap;
+    uint64_t *changed; /* bit c % 64 of word c / 64 */
 } ds_cfi_machine;
 
 void ds_cfi_machine_init(ds_cfi_machine *m, unsigned ncols);
 void ds_cfi_machine_free(ds_cfi_machine *m);
+
+/* The first column >= from written since the last row, or m->ncols when
+ * there is none. */
+static inline unsigned ds_cfi_next_changed(const ds_cfi_machine *m, unsigned from)
+{
+    for (unsigned w = from / 64; w * 64 < m->hi; w++) {
+        uint64_t bits = m->changed[w];
+        if (w == from / 64)
+            bits &= ~(uint64_t)0 << (from % 64);
+        if (bits) {
+            unsigned c = w * 64 + (unsigned)__builtin_ctzll(bits);
+            return c < m->hi ? c : m->ncols;
+        }
+    }
+    return m->ncols;
+}
 
 /* Called for each row, in address order, loc inside the FDE's range. */
 typedef void (*ds_cfi_row_fn)(void *ctx, uint64_t loc, const ds_cfi_machine *m);
@@ -154,6 +175,10 @@ void ds_cfi_out_free(ds_cfi_out *o);
 /* Starts an entry (its size is set by the caller once known). */
 ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules);
 void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules);
+/* The same for rules the caller wrote at the end of o->text, from offset
+ * `at` on (no copy); the text is ended here. */
+ds_cfi_entry *ds_cfi_out_entry_at(ds_cfi_out *o, uint64_t addr, size_t at);
+void ds_cfi_out_row_at(ds_cfi_out *o, uint64_t addr, size_t at);
 /* Adds everything gathered to the module, in gathering order. */
 void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m);
 

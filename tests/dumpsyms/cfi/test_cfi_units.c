@@ -575,6 +575,95 @@ static void test_run_bad_instruction(void **state)
     free(copy);
 }
 
+/* Per row: the columns the machine says were written since the row before. */
+typedef struct changes {
+    uint64_t mask[8];
+    int64_t off6[8], off16[8];
+    uint8_t kind3[8], kind6[8];
+    int n;
+} changes;
+
+static void record_changes(void *ctx, uint64_t loc, const ds_cfi_machine *m)
+{
+    (void)loc;
+    changes *ch = ctx;
+    if (ch->n >= 8)
+        return;
+    uint64_t mask = 0;
+    for (unsigned c = ds_cfi_next_changed(m, 0); c < m->ncols; c = ds_cfi_next_changed(m, c + 1))
+        mask |= (uint64_t)1 << c;
+    ch->mask[ch->n] = mask;
+    ch->kind3[ch->n] = m->rules[3].kind;
+    ch->kind6[ch->n] = m->rules[6].kind;
+    ch->off6[ch->n] = m->rules[6].off;
+    ch->off16[ch->n] = m->rules[16].off;
+    ch->n++;
+}
+
+#define BIT(c) ((uint64_t)1 << (c))
+
+/* Runs prog as the instructions of f's first FDE (its CIE's first),
+ * recording the rows into ch. */
+static const char *run_prog(const ds_cfi_frames *f, const uint8_t *prog, size_t n, ds_cfi_machine *m, changes *ch)
+{
+    ds_cfi_fde fd = f->fdes[0];
+    fd.instr = prog;
+    fd.instr_end = prog + n;
+    ds_cfi_frames g = *f;
+    g.data = prog;
+    g.size = n;
+    uint64_t stop = 0;
+    memset(ch, 0, sizeof *ch);
+    return ds_cfi_run(&g, &fd, m, record_changes, ch, &stop);
+}
+
+/* The written-column set a row reader relies on to look at only those
+ * columns: exact for sets and DW_CFA_restore, empty after an advance that
+ * changed nothing, and covering what DW_CFA_restore_state brings back. */
+static void test_run_changed_columns(void **state)
+{
+    (void)state;
+    wbuf w;
+    size_t n = make_eh(&w, true);
+    ds_cfi_frames f;
+    uint8_t *copy;
+    parse(&f, w.b, n, true, true, &copy);
+    /* Row 0x1000 (the CIE's rules); advance; offset r6 cfa-16, then r6
+     * cfa-24; advance; advance; remember; offset r3 cfa-32; advance;
+     * restore_state; advance; restore r6; advance; offset r16 cfa-16,
+     * restore r16 (back to the CIE's cfa-8); end. */
+    static const uint8_t prog[] = {0x41, 0x86, 0x02, 0x86, 0x03, 0x41, 0x41, 0x0a, 0x83, 0x04, 0x41,
+                                   0x0b, 0x41, 0xc6, 0x41, 0x90, 0x02, 0xd0};
+    ds_cfi_machine m;
+    ds_cfi_machine_init(&m, 67);
+    changes ch;
+    assert_null(run_prog(&f, prog, sizeof prog, &m, &ch));
+    assert_int_equal(ch.n, 7);
+    assert_true(ch.mask[0] & BIT(16)); /* the CIE's return address rule */
+    assert_int_equal(ch.mask[1], BIT(6)); /* set twice: once, last value */
+    assert_int_equal(ch.off6[1], -24);
+    assert_int_equal(ch.mask[2], 0); /* an advance with no change */
+    assert_int_equal(ch.mask[3], BIT(3));
+    assert_int_equal(ch.kind3[3], DS_RULE_OFFSET);
+    assert_true(ch.mask[4] & BIT(3)); /* restore_state undid r3 */
+    assert_int_equal(ch.kind3[4], DS_RULE_SAME);
+    assert_int_equal(ch.kind6[4], DS_RULE_OFFSET);
+    assert_int_equal(ch.mask[5], BIT(6)); /* DW_CFA_restore */
+    assert_int_equal(ch.kind6[5], DS_RULE_SAME);
+    assert_int_equal(ch.mask[6], BIT(16)); /* written, even if back to the CIE's rule */
+    assert_int_equal(ch.off16[6], -8);
+    /* A second FDE on the same machine starts with nothing stale. */
+    static const uint8_t prog2[] = {0x41, 0x41};
+    assert_null(run_prog(&f, prog2, sizeof prog2, &m, &ch));
+    assert_int_equal(ch.n, 3);
+    assert_int_equal(ch.mask[0], BIT(16));
+    assert_int_equal(ch.mask[1], 0);
+    assert_int_equal(ch.mask[2], 0);
+    ds_cfi_machine_free(&m);
+    ds_cfi_frames_free(&f);
+    free(copy);
+}
+
 static void noop_row(void *ctx, uint64_t loc, const ds_cfi_machine *m)
 {
     (void)loc;
@@ -768,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_frames_bad_entry),
         cmocka_unit_test(test_frames_hdr_resync),
         cmocka_unit_test(test_run_bad_instruction),
+        cmocka_unit_test(test_run_changed_columns),
         cmocka_unit_test(test_frames_hostile),
         cmocka_unit_test(test_exidx),
     };
