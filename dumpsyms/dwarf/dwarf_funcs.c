@@ -372,39 +372,64 @@ static int unit_stmt_list(job *j, uint64_t *stmt_list)
     return found;
 }
 
+/* One length-prefixed contribution (a unit, a line program) read from a
+ * stream, its DWARF initial length included, into pages of its own: units
+ * and line programs run to megabytes (see job.bytes). */
+typedef enum contrib_status {
+    CONTRIB_OK,
+    CONTRIB_CUT,      /* the header is truncated, or the stream failed (err says) */
+    CONTRIB_TOO_LONG, /* the length runs past the section */
+} contrib_status;
+
+typedef struct contrib {
+    uint8_t *bytes; /* sk_xmap'd; NULL unless CONTRIB_OK */
+    size_t n;
+    uint64_t len;   /* the initial length */
+    size_t hlen;    /* its size: 4, or 12 for 64-bit DWARF */
+} contrib;
+
+static contrib_status read_contrib(ds_stream *st, bool le, contrib *c, sk_error *err)
+{
+    uint64_t off = ds_stream_offset(st), size = ds_stream_size(st);
+    uint8_t hdr[12];
+    di_span hs = {hdr, sizeof hdr};
+    *c = (contrib){.hlen = 4};
+    if (size - off < 4 || ds_stream_read(st, hdr, 4, err))
+        return CONTRIB_CUT;
+    di_read_fixed(&hs, le, 0, 4, &c->len);
+    if (c->len == 0xffffffffu) {
+        c->hlen = 12;
+        if (size - off < 12 || ds_stream_read(st, hdr + 4, 8, err))
+            return CONTRIB_CUT;
+        di_read_fixed(&hs, le, 4, 8, &c->len);
+    }
+    if (c->len > size - off - c->hlen)
+        return CONTRIB_TOO_LONG;
+    c->n = (size_t)(c->hlen + c->len);
+    c->bytes = sk_xmap(c->n);
+    memcpy(c->bytes, hdr, c->hlen);
+    if (ds_stream_read(st, c->bytes + c->hlen, (size_t)c->len, err)) {
+        sk_xunmap(c->bytes, c->n);
+        c->bytes = NULL;
+        return CONTRIB_CUT;
+    }
+    return CONTRIB_OK;
+}
+
 /* Reads the line program at off from the line stream into j; false when
  * it lies behind the stream, runs past the section or the stream fails. */
 static bool read_line_program(source *src, job *j, uint64_t off)
 {
     ds_stream *st = src->line_stream;
-    uint64_t at = ds_stream_offset(st), size = ds_stream_size(st);
+    uint64_t at = ds_stream_offset(st);
     sk_error err = {0};
-    uint8_t hdr[12];
-    size_t hlen = 4;
-    uint64_t len = 0;
-    di_span hs = {hdr, sizeof hdr};
-    if (off < at || off >= size || ds_stream_skip(st, off - at, &err) || size - off < 4 ||
-        ds_stream_read(st, hdr, 4, &err))
+    contrib c;
+    if (off < at || off >= ds_stream_size(st) || ds_stream_skip(st, off - at, &err) ||
+        read_contrib(st, src->sec.le, &c, &err) != CONTRIB_OK)
         return false;
-    di_read_fixed(&hs, src->sec.le, 0, 4, &len);
-    if (len == 0xffffffffu) {
-        hlen = 12;
-        if (size - off < 12 || ds_stream_read(st, hdr + 4, 8, &err))
-            return false;
-        di_read_fixed(&hs, src->sec.le, 4, 8, &len);
-    }
-    if (len > size - off - hlen)
-        return false;
-    j->nline_bytes = (size_t)(hlen + len);
-    j->line_bytes = sk_xmap(j->nline_bytes);
-    memcpy(j->line_bytes, hdr, hlen);
-    if (ds_stream_read(st, j->line_bytes + hlen, (size_t)len, &err)) {
-        sk_xunmap(j->line_bytes, j->nline_bytes);
-        j->line_bytes = NULL;
-        j->nline_bytes = 0;
-        return false;
-    }
-    j->own.line = (di_span){j->line_bytes, j->nline_bytes};
+    j->line_bytes = c.bytes;
+    j->nline_bytes = c.n;
+    j->own.line = (di_span){c.bytes, c.n};
     j->own.line_off = off;
     return true;
 }
@@ -436,43 +461,26 @@ static bool stream_unit(source *src, job *j)
         src->stream_done = true;
         return false;
     }
-    uint8_t hdr[12];
-    size_t hlen = 4;
-    uint64_t len = 0;
-    bool le = src->sec.le;
-    if (size - off < 4 || ds_stream_read(st, hdr, 4, &src->stream_err))
-        goto cut;
-    di_span hs = {hdr, sizeof hdr};
-    di_read_fixed(&hs, le, 0, 4, &len);
-    if (len == 0xffffffffu) {
-        hlen = 12;
-        if (size - off < 12 || ds_stream_read(st, hdr + 4, 8, &src->stream_err))
-            goto cut;
-        di_read_fixed(&hs, le, 4, 8, &len);
-    }
-    if (len > size - off - hlen) {
+    contrib c;
+    contrib_status status = read_contrib(st, src->sec.le, &c, &src->stream_err);
+    if (status == CONTRIB_TOO_LONG) {
         /* The same words as the whole-section walk uses. */
-        src->stop_note = sk_xstrdup(len >= 0xfffffff0u && hlen == 4
+        src->stop_note = sk_xstrdup(c.len >= 0xfffffff0u && c.hlen == 4
                                         ? "unit length is reserved"
                                         : "unit length runs past the end of .debug_info");
         src->ref_of_stop = off;
         src->stream_done = true;
         return false;
     }
-    j->nbytes = (size_t)(hlen + len);
-    j->bytes = sk_xmap(j->nbytes);
-    memcpy(j->bytes, hdr, hlen);
-    if (ds_stream_read(st, j->bytes + hlen, (size_t)len, &src->stream_err)) {
-        sk_xunmap(j->bytes, j->nbytes);
-        j->bytes = NULL;
-        src->stream_done = true;
-        return false;
-    }
+    if (status != CONTRIB_OK)
+        goto cut;
+    j->bytes = c.bytes;
+    j->nbytes = c.n;
     j->own = src->sec;
-    j->own.info = (di_span){j->bytes, (size_t)(hlen + len)};
+    j->own.info = (di_span){c.bytes, c.n};
     j->own.info_off = off;
     j->sec = &j->own;
-    j->ref = (unit_ref){off, off + hlen + len, 0};
+    j->ref = (unit_ref){off, off + c.n, 0};
     stream_line(src, j);
     return true;
 cut:
