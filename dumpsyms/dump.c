@@ -20,15 +20,13 @@
 
 #include "collect.h"
 
-#ifdef DS_MALLOC_TRIM
-/* Whether ds_collect_dwarf() reads the units on worker threads: with more
- * than one job (opt->jobs, 0 for one a core). */
-static bool walk_on_workers(const ds_options *opt)
+/* The threads one dump may use: opt->jobs, 0 for one a core.  With more
+ * than one, sections are inflated side by side and ds_collect_dwarf()
+ * reads the units on worker threads. */
+static long dump_jobs(const ds_options *opt)
 {
-    long jobs = opt->jobs > 0 ? opt->jobs : sysconf(_SC_NPROCESSORS_ONLN);
-    return jobs > 1;
+    return opt->jobs > 0 ? opt->jobs : sysconf(_SC_NPROCESSORS_ONLN);
 }
-#endif
 
 void ds_options_init(ds_options *opt)
 {
@@ -301,7 +299,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
          * inflate the ones we will read side by side rather than one after
          * the other on first touch. */
         static const char *const cfi_sections[] = {".debug_frame", NULL};
-        int jobs = opt->jobs > 0 ? opt->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        int jobs = (int)dump_jobs(opt);
         if (jobs > 1)
             ds_object_prefetch(dbg,
                                opt->cfi_only                   ? cfi_sections
@@ -331,7 +329,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                  * thread alone (the packager's -j N: one file a thread)
                  * left no such heaps, and trimming its own only cost the
                  * page faults of taking the pages back. */
-                if (walk_on_workers(opt))
+                if (dump_jobs(opt) > 1)
                     malloc_trim(0);
 #endif
             } else if (bin->format == DS_FORMAT_MACHO && !dbg) {
