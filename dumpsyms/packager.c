@@ -167,9 +167,10 @@ typedef struct outcome {
     char *input, *message, *debug_file, *debug_file_url;
 } outcome;
 
-static char *dup_or_null(const char *s)
+/* A copy of a summary's text field, NULL when it is empty. */
+static char *dup_if_set(const char *s)
 {
-    return s ? sk_xstrdup(s) : NULL;
+    return s[0] ? sk_xstrdup(s) : NULL;
 }
 
 static void outcome_fail(outcome *o, const char *msg)
@@ -230,8 +231,8 @@ static void dump_one(pool *p, const ds_options *opt, const char *path, const cha
         o->r.publics = m.npublics;
         o->r.cfi = m.ncfi;
         o->r.cfi_synth_functions = summary.synth_cfi_functions;
-        o->debug_file = dup_or_null(summary.debug_file_used[0] ? summary.debug_file_used : NULL);
-        o->debug_file_url = dup_or_null(summary.debug_file_url[0] ? summary.debug_file_url : NULL);
+        o->debug_file = dup_if_set(summary.debug_file_used);
+        o->debug_file_url = dup_if_set(summary.debug_file_url);
         if (!opt->header_only && m.nfuncs == 0 && m.npublics == 0 && m.ncfi == 0) {
             o->r.status = DS_PACK_EMPTY;
             o->message = sk_xstrdup("no symbols and no CFI: nothing written");
