@@ -203,22 +203,30 @@ static bool read_value(di_unit *u, ds_bytes *r, uint64_t form, int64_t implicit,
     }
 }
 
-/* Skips one value; the common fixed-size and LEB128 forms without a full
- * decode. */
-static bool skip_value(di_unit *u, ds_bytes *r, uint64_t form)
-{
-    int n = form_size(u, form);
-    if (n >= 0) {
-        if ((size_t)(r->end - r->p) < (size_t)n)
-            return false;
-        r->p += n;
-        return true;
-    }
-    di_value v;
-    return read_value(u, r, form, 0, &v, 0);
-}
-
 /* ---- abbreviations ------------------------------------------------------- */
+
+/* The attributes the function walk (dwarf_unit.c) reads; di_die_pick
+ * decodes these and skips the others. */
+static bool picked_attr(uint64_t at)
+{
+    switch (at) {
+    case DW_AT_sibling:
+    case DW_AT_name:
+    case DW_AT_linkage_name:
+    case DW_AT_MIPS_linkage_name:
+    case DW_AT_specification:
+    case DW_AT_abstract_origin:
+    case DW_AT_declaration:
+    case DW_AT_low_pc:
+    case DW_AT_high_pc:
+    case DW_AT_ranges:
+    case DW_AT_call_file:
+    case DW_AT_call_line:
+        return true;
+    default:
+        return false;
+    }
+}
 
 static const di_abbrev *find_abbrev(const di_unit *u, uint64_t code)
 {
@@ -268,7 +276,9 @@ static bool read_abbrevs(di_unit *u)
         sk_grow((void **)&t->v, &vcap, t->n + 1, sizeof *t->v);
         di_abbrev *a = &t->v[t->n];
         *a = (di_abbrev){.code = code, .tag = (uint16_t)tag, .children = children != 0,
-                         .sibling = -1, .first_attr = (uint32_t)t->nattrs};
+                         .sibling = -1, .sibling_pick = -1,
+                         .first_attr = (uint32_t)t->nattrs};
+        int16_t npick = 0;
         if (t->n && t->v[t->n - 1].code >= code)
             sorted = false;
         if (code > maxcode)
@@ -288,9 +298,16 @@ static bool read_abbrevs(di_unit *u)
                              (unsigned long long)form);
             if (a->nattrs >= DI_MAX_ATTRS)
                 return failf(u, "abbreviation %llu has too many attributes", (unsigned long long)code);
-            if (at == DW_AT_sibling)
+            bool pick = picked_attr(at);
+            if (at == DW_AT_sibling) {
                 a->sibling = (int16_t)a->nattrs;
+                a->sibling_pick = npick;
+            }
+            if (pick && npick < DI_DIRECT_PICKS)
+                a->picks[npick] = (uint8_t)a->nattrs;
+            npick += pick;
             int n = form_size(u, form);
+            int32_t offset = fixed;
             if (n < 0 || fixed < 0)
                 fixed = -1;
             else
@@ -298,10 +315,13 @@ static bool read_abbrevs(di_unit *u)
             sk_grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs);
             /* Every fixed-size form but data16 is one unsigned integer. */
             t->attrs[t->nattrs++] = (di_attr_spec){(uint16_t)at, (uint16_t)form, (int8_t)n,
-                                                   n > 0 && form != DW_FORM_data16, implicit};
+                                                   n > 0 && form != DW_FORM_data16, pick, offset,
+                                                   implicit};
             a->nattrs++;
         }
         a->fixed_size = fixed;
+        a->direct = fixed >= 0 && npick <= DI_DIRECT_PICKS;
+        a->npick = a->direct ? (uint8_t)npick : 0;
         t->n++;
     }
     if (!sorted) {
@@ -521,33 +541,124 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die)
     return true;
 }
 
+/* An n-byte (1 to 8) unsigned integer the caller has bounds checked. */
+static inline uint64_t load_uint(const uint8_t *p, unsigned n, bool le)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The common widths as one load each on a little-endian host. */
+    if (le) {
+        uint16_t h;
+        uint32_t w;
+        uint64_t d;
+        switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            memcpy(&h, p, 2);
+            return h;
+        case 4:
+            memcpy(&w, p, 4);
+            return w;
+        case 8:
+            memcpy(&d, p, 8);
+            return d;
+        default:
+            break;
+        }
+    }
+#endif
+    uint64_t x = 0;
+    if (le)
+        for (unsigned i = 0; i < n; i++)
+            x |= (uint64_t)p[i] << (8 * i);
+    else
+        for (unsigned i = 0; i < n; i++)
+            x = (x << 8) | p[i];
+    return x;
+}
+
+/* Decodes the value of attribute spec at r into v. */
+static inline bool decode_attr(di_unit *u, ds_bytes *r, const di_attr_spec *spec, di_value *v)
+{
+    v->at = spec->at;
+    if (!spec->plain)
+        return read_value(u, r, spec->form, spec->implicit, v, 0);
+    /* The common case, without read_value's dispatch. */
+    unsigned n = (unsigned)spec->size;
+    if ((size_t)(r->end - r->p) < n)
+        return false;
+    v->form = spec->form;
+    v->u = load_uint(r->p, n, r->le);
+    v->s = (int64_t)v->u;
+    v->str = NULL;
+    v->block = NULL;
+    v->len = 0;
+    r->p += n;
+    return true;
+}
+
+/* Steps over the value of attribute spec at r without decoding it. */
+static inline bool pass_attr(di_unit *u, ds_bytes *r, const di_attr_spec *spec)
+{
+    if (spec->size >= 0) {
+        if ((size_t)(r->end - r->p) < (size_t)spec->size)
+            return false;
+        r->p += spec->size;
+        return true;
+    }
+    di_value v;
+    return read_value(u, r, spec->form, spec->implicit, &v, 0);
+}
+
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next)
 {
     ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
     if (die->ab) {
         const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
-        for (unsigned i = 0; i < die->ab->nattrs; i++) {
-            di_value *v = &vals[i];
-            v->at = spec[i].at;
-            if (spec[i].plain) {
-                /* The common case, without read_value's dispatch. */
-                v->form = spec[i].form;
-                v->str = NULL;
-                v->block = NULL;
-                v->len = 0;
-                if (!ds_bytes_fixed(&r, (unsigned)spec[i].size, &v->u))
-                    return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
-                                 (unsigned long long)die->off, spec[i].at);
-                v->s = (int64_t)v->u;
-                continue;
-            }
-            if (!read_value(u, &r, spec[i].form, spec[i].implicit, v, 0))
+        for (unsigned i = 0; i < die->ab->nattrs; i++)
+            if (!decode_attr(u, &r, &spec[i], &vals[i]))
                 return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                              (unsigned long long)die->off, spec[i].at);
-        }
     }
     *next = di_info_offset(u, r.p);
     return true;
+}
+
+bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uint64_t *next)
+{
+    ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
+    unsigned k = 0;
+    const di_abbrev *ab = die->ab;
+    if (ab && ab->direct && (size_t)(r.end - r.p) >= (size_t)ab->fixed_size) {
+        /* Every value is in the unit: read the picked ones where they are. */
+        const di_attr_spec *spec = &u->ab.attrs[ab->first_attr];
+        for (; k < ab->npick; k++) {
+            const di_attr_spec *s = &spec[ab->picks[k]];
+            ds_bytes at = reader_of(r.p + s->offset, r.end, r.le);
+            if (!decode_attr(u, &at, s, &vals[k]))
+                goto corrupt;
+        }
+        *n = k;
+        *next = di_info_offset(u, r.p + ab->fixed_size);
+        return true;
+    }
+    if (ab) {
+        const di_attr_spec *spec = &u->ab.attrs[ab->first_attr];
+        for (unsigned i = 0; i < die->ab->nattrs; i++) {
+            bool ok = spec[i].pick ? decode_attr(u, &r, &spec[i], &vals[k++]) : pass_attr(u, &r, &spec[i]);
+            if (!ok)
+                goto corrupt;
+        }
+    }
+    *n = k;
+    *next = di_info_offset(u, r.p);
+    return true;
+corrupt:
+    /* Both read the same bytes with the same checks: the full decode fails
+     * too and sets its message. */
+    if (di_die_values(u, die, vals, next))
+        failf(u, "DIE at 0x%llx is corrupt", (unsigned long long)die->off);
+    return false;
 }
 
 bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
@@ -565,18 +676,10 @@ bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
     }
     ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
     const di_attr_spec *spec = &u->ab.attrs[die->ab->first_attr];
-    for (unsigned i = 0; i < die->ab->nattrs; i++) {
-        if (spec[i].size >= 0) {
-            if ((size_t)(r.end - r.p) < (size_t)spec[i].size)
-                return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
-                             (unsigned long long)die->off, spec[i].at);
-            r.p += spec[i].size;
-            continue;
-        }
-        if (!skip_value(u, &r, spec[i].form))
+    for (unsigned i = 0; i < die->ab->nattrs; i++)
+        if (!pass_attr(u, &r, &spec[i]))
             return failf(u, "DIE at 0x%llx: attribute 0x%x runs past its unit",
                          (unsigned long long)die->off, spec[i].at);
-    }
     *next = di_info_offset(u, r.p);
     return true;
 }
@@ -588,9 +691,10 @@ static bool sibling_of(di_unit *u, const di_die *die, uint64_t *out)
         return false;
     di_value vals[DI_MAX_ATTRS];
     uint64_t next = 0, sib = 0;
-    if (!di_die_values(u, die, vals, &next))
+    unsigned n = 0;
+    if (!di_die_pick(u, die, vals, &n, &next))
         return false;
-    if (!di_value_ref(u, &vals[die->ab->sibling], &sib) || sib <= next || sib > u->end)
+    if (!di_value_ref(u, &vals[die->ab->sibling_pick], &sib) || sib <= next || sib > u->end)
         return false;
     *out = sib;
     return true;

@@ -54,8 +54,15 @@ typedef struct di_attr_spec {
     uint16_t at, form;
     int8_t size;      /* bytes of a fixed-size form, -1 when the value says */
     bool plain;       /* a fixed-size unsigned integer of `size` bytes */
+    bool pick;        /* one of the attributes di_die_pick decodes */
+    int32_t offset;   /* of the value from the DIE's first value when all values
+                       * before it have fixed sizes, else -1 */
     int64_t implicit; /* DW_FORM_implicit_const's value */
 } di_attr_spec;
+
+/* The most picked attributes of an abbreviation read without a walk over
+ * all its values (the walk's set has twelve). */
+#define DI_DIRECT_PICKS 12
 
 typedef struct di_abbrev {
     uint64_t code;
@@ -63,8 +70,14 @@ typedef struct di_abbrev {
     bool children;
     uint16_t nattrs;
     int16_t sibling;     /* index of DW_AT_sibling among the attributes, -1: none */
+    int16_t sibling_pick; /* ... and among those di_die_pick decodes */
     int32_t fixed_size;  /* bytes of all values when every form has a fixed size, else -1 */
     uint32_t first_attr; /* into di_abbrevs.attrs */
+    /* When every value has a fixed size and few are picked: the indexes of
+     * those di_die_pick decodes, which it then reads at their offsets. */
+    bool direct;
+    uint8_t npick;
+    uint8_t picks[DI_DIRECT_PICKS];
 } di_abbrev;
 
 typedef struct di_abbrevs {
@@ -136,6 +149,12 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die);
 /* Decodes the DIE's attributes into vals (room for DI_MAX_ATTRS); *next is
  * the offset just past them: the first child, or the next sibling. */
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next);
+/* Decodes only the attributes the function walk reads (DW_AT_sibling,
+ * names, references to declarations and origins, code addresses and
+ * ranges, call sites, DW_AT_declaration) into vals[0..*n), in the DIE's
+ * order, and skips the rest undecoded.  It fails where di_die_values
+ * fails, with the same message: every value is still bounds checked. */
+bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uint64_t *next);
 /* The offset past the DIE's attributes, without decoding them. */
 bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next);
 /* The offset past the DIE and all its descendants, using DW_AT_sibling when

@@ -262,11 +262,12 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
     memset(info, 0, sizeof *info);
     uint64_t end = 0;
     uint32_t sup_missing = du->sup_missing;
-    if (!di_die_values(du, die, u->vals, &end))
+    unsigned n = 0;
+    if (!di_die_pick(du, die, u->vals, &n, &end))
         return fail_reader(u, du);
     if (next)
         *next = end;
-    for (unsigned i = 0; i < die->ab->nattrs; i++) {
+    for (unsigned i = 0; i < n; i++) {
         const di_value *v = &u->vals[i];
         switch (v->at) {
         case DW_AT_name:
@@ -365,12 +366,13 @@ static const char *external_scope(unit *u, di_unit *du, uint64_t off)
         if (off > die.off && off < next) {
             uint16_t tag = die.ab->tag;
             uint64_t attrs_end = 0;
-            if (!di_die_values(du, &die, u->vals, &attrs_end))
+            unsigned n = 0;
+            if (!di_die_pick(du, &die, u->vals, &n, &attrs_end))
                 break;
             if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
                 tag == DW_TAG_union_type || tag == DW_TAG_interface_type) {
                 const char *name = NULL;
-                for (unsigned i = 0; i < die.ab->nattrs; i++)
+                for (unsigned i = 0; i < n; i++)
                     if (u->vals[i].at == DW_AT_name && !value_string(du, &u->vals[i], &name))
                         name = NULL;
                 if (!name && tag == DW_TAG_namespace)
@@ -534,7 +536,7 @@ static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type,
                          uint32_t depth, int nest, uint64_t *next);
 
 /* Past the children of a DIE whose attributes end at attrs_end (the values
- * are in u->vals), preferring its DW_AT_sibling. */
+ * di_die_pick decoded are in u->vals), preferring its DW_AT_sibling. */
 static int skip_children(unit *u, const di_die *die, uint64_t attrs_end, uint64_t *next)
 {
     if (!die->ab->children) {
@@ -542,7 +544,7 @@ static int skip_children(unit *u, const di_die *die, uint64_t attrs_end, uint64_
         return 0;
     }
     uint64_t sib = 0;
-    if (die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling], &sib) &&
+    if (die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling_pick], &sib) &&
         sib > attrs_end && sib <= u->du->end) {
         *next = sib;
         return 0;
@@ -552,8 +554,8 @@ static int skip_children(unit *u, const di_die *die, uint64_t attrs_end, uint64_
     return 0;
 }
 
-/* The children of a DIE, or nothing when it has none; the DIE's values are
- * still in u->vals.  Where the DIE has a DW_AT_sibling (GCC writes them),
+/* The children of a DIE, or nothing when it has none; the DIE's picked
+ * values are still in u->vals.  Where the DIE has a DW_AT_sibling (GCC writes them),
  * the walk through its children must end exactly there: anywhere else
  * means a damaged DIE made the walk lose its way, and what it skipped
  * would be silently missing. */
@@ -565,7 +567,7 @@ static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const ch
         return 0;
     }
     uint64_t sib = 0;
-    bool has_sib = die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling], &sib);
+    bool has_sib = die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling_pick], &sib);
     if (walk_children(u, attrs_end, scope, in_type, func, depth, nest, next))
         return -1;
     if (has_sib && *next != sib) {
@@ -591,10 +593,11 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         if (!die->ab->children) /* a declaration or an empty type */
             return di_die_skip(u->du, die, next) ? 0 : fail_reader(u, u->du);
         uint64_t end = 0;
-        if (!di_die_values(u->du, die, u->vals, &end))
+        unsigned n = 0;
+        if (!di_die_pick(u->du, die, u->vals, &n, &end))
             return fail_reader(u, u->du);
         const char *name = NULL;
-        for (unsigned i = 0; i < die->ab->nattrs; i++)
+        for (unsigned i = 0; i < n; i++)
             if (u->vals[i].at == DW_AT_name && !value_string(u->du, &u->vals[i], &name))
                 return fail_reader(u, u->du);
         if (!name && tag == DW_TAG_namespace)
@@ -607,10 +610,11 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     case DW_TAG_subprogram: {
         uint64_t end = 0;
         if (in_type) {
-            if (!di_die_values(u->du, die, u->vals, &end))
+            unsigned n = 0;
+            if (!di_die_pick(u->du, die, u->vals, &n, &end))
                 return fail_reader(u, u->du);
             bool is_decl = false;
-            for (unsigned i = 0; i < die->ab->nattrs; i++)
+            for (unsigned i = 0; i < n; i++)
                 if (u->vals[i].at == DW_AT_declaration)
                     is_decl = u->vals[i].u != 0;
             if (is_decl) {
