@@ -205,26 +205,32 @@ static bool read_value(di_unit *u, ds_bytes *r, uint64_t form, int64_t implicit,
 
 /* ---- abbreviations ------------------------------------------------------- */
 
-/* The attributes the function walk (dwarf_unit.c) reads; di_die_pick
- * decodes these and skips the others. */
-static bool picked_attr(uint64_t at)
+/* The DI_PICK_* group of an attribute the function walk (dwarf_unit.c)
+ * reads, 0 for the others, which di_die_pick skips. */
+static uint8_t pick_group(uint64_t at)
 {
     switch (at) {
     case DW_AT_sibling:
+        return DI_PICK_SIBLING;
     case DW_AT_name:
+        return DI_PICK_NAME;
     case DW_AT_linkage_name:
     case DW_AT_MIPS_linkage_name:
+        return DI_PICK_LINKAGE;
     case DW_AT_specification:
     case DW_AT_abstract_origin:
+        return DI_PICK_REF;
     case DW_AT_declaration:
+        return DI_PICK_DECL;
     case DW_AT_low_pc:
     case DW_AT_high_pc:
     case DW_AT_ranges:
+        return DI_PICK_CODE;
     case DW_AT_call_file:
     case DW_AT_call_line:
-        return true;
+        return DI_PICK_CALL;
     default:
-        return false;
+        return 0;
     }
 }
 
@@ -298,14 +304,14 @@ static bool read_abbrevs(di_unit *u)
                              (unsigned long long)form);
             if (a->nattrs >= DI_MAX_ATTRS)
                 return failf(u, "abbreviation %llu has too many attributes", (unsigned long long)code);
-            bool pick = picked_attr(at);
+            uint8_t pick = pick_group(at);
             if (at == DW_AT_sibling) {
                 a->sibling = (int16_t)a->nattrs;
                 a->sibling_pick = npick;
             }
             if (pick && npick < DI_DIRECT_PICKS)
                 a->picks[npick] = (uint8_t)a->nattrs;
-            npick += pick;
+            npick += pick != 0;
             int n = form_size(u, form);
             int32_t offset = fixed;
             if (n < 0 || fixed < 0)
@@ -581,6 +587,17 @@ static inline uint64_t load_uint(const uint8_t *p, unsigned n, bool le)
 static inline bool decode_attr(di_unit *u, ds_bytes *r, const di_attr_spec *spec, di_value *v)
 {
     v->at = spec->at;
+    if (spec->size == 0) {
+        /* flag_present and implicit_const: the abbreviation holds the value. */
+        bool implicit = spec->form == DW_FORM_implicit_const;
+        v->form = spec->form;
+        v->u = implicit ? (uint64_t)spec->implicit : 1;
+        v->s = implicit ? spec->implicit : 0;
+        v->str = NULL;
+        v->block = NULL;
+        v->len = 0;
+        return true;
+    }
     if (!spec->plain)
         return read_value(u, r, spec->form, spec->implicit, v, 0);
     /* The common case, without read_value's dispatch. */
@@ -624,7 +641,8 @@ bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next
     return true;
 }
 
-bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uint64_t *next)
+bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, unsigned *n,
+                 uint64_t *next)
 {
     ds_bytes r = reader_of(die->values, di_info_at(u, u->end), u->sec->le);
     unsigned k = 0;
@@ -634,6 +652,10 @@ bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uin
         const di_attr_spec *spec = &u->ab.attrs[ab->first_attr];
         for (; k < ab->npick; k++) {
             const di_attr_spec *s = &spec[ab->picks[k]];
+            if (!(s->pick & want)) {
+                vals[k].at = 0;
+                continue;
+            }
             ds_bytes at = reader_of(r.p + s->offset, r.end, r.le);
             if (!decode_attr(u, &at, s, &vals[k]))
                 goto corrupt;
@@ -645,7 +667,14 @@ bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uin
     if (ab) {
         const di_attr_spec *spec = &u->ab.attrs[ab->first_attr];
         for (unsigned i = 0; i < die->ab->nattrs; i++) {
-            bool ok = spec[i].pick ? decode_attr(u, &r, &spec[i], &vals[k++]) : pass_attr(u, &r, &spec[i]);
+            bool ok;
+            if (spec[i].pick & want) {
+                ok = decode_attr(u, &r, &spec[i], &vals[k++]);
+            } else {
+                if (spec[i].pick)
+                    vals[k++].at = 0;
+                ok = pass_attr(u, &r, &spec[i]);
+            }
             if (!ok)
                 goto corrupt;
         }
@@ -692,7 +721,7 @@ static bool sibling_of(di_unit *u, const di_die *die, uint64_t *out)
     di_value vals[DI_MAX_ATTRS];
     uint64_t next = 0, sib = 0;
     unsigned n = 0;
-    if (!di_die_pick(u, die, vals, &n, &next))
+    if (!di_die_pick(u, die, DI_PICK_SIBLING, vals, &n, &next))
         return false;
     if (!di_value_ref(u, &vals[die->ab->sibling_pick], &sib) || sib <= next || sib > u->end)
         return false;

@@ -54,7 +54,7 @@ typedef struct di_attr_spec {
     uint16_t at, form;
     int8_t size;      /* bytes of a fixed-size form, -1 when the value says */
     bool plain;       /* a fixed-size unsigned integer of `size` bytes */
-    bool pick;        /* one of the attributes di_die_pick decodes */
+    uint8_t pick;     /* its DI_PICK_* group when di_die_pick may decode it, else 0 */
     int32_t offset;   /* of the value from the DIE's first value when all values
                        * before it have fixed sizes, else -1 */
     int64_t implicit; /* DW_FORM_implicit_const's value */
@@ -149,12 +149,24 @@ bool di_die_at(di_unit *u, uint64_t off, di_die *die);
 /* Decodes the DIE's attributes into vals (room for DI_MAX_ATTRS); *next is
  * the offset just past them: the first child, or the next sibling. */
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next);
-/* Decodes only the attributes the function walk reads (DW_AT_sibling,
- * names, references to declarations and origins, code addresses and
- * ranges, call sites, DW_AT_declaration) into vals[0..*n), in the DIE's
- * order, and skips the rest undecoded.  It fails where di_die_values
+/* The groups of attributes the function walk reads. */
+enum {
+    DI_PICK_SIBLING = 1,  /* DW_AT_sibling */
+    DI_PICK_NAME = 2,     /* DW_AT_name */
+    DI_PICK_LINKAGE = 4,  /* DW_AT_linkage_name, DW_AT_MIPS_linkage_name */
+    DI_PICK_REF = 8,      /* DW_AT_specification, DW_AT_abstract_origin */
+    DI_PICK_DECL = 16,    /* DW_AT_declaration */
+    DI_PICK_CODE = 32,    /* DW_AT_low_pc, DW_AT_high_pc, DW_AT_ranges */
+    DI_PICK_CALL = 64,    /* DW_AT_call_file, DW_AT_call_line */
+    DI_PICK_ALL = 127
+};
+/* Decodes only the attributes of the groups in want, in the DIE's order,
+ * and skips the rest undecoded.  vals[0..*n) holds one slot per attribute
+ * of any group, so the abbreviation's sibling_pick indexes DW_AT_sibling;
+ * a slot of a group not wanted has at 0.  It fails where di_die_values
  * fails, with the same message: every value is still bounds checked. */
-bool di_die_pick(di_unit *u, const di_die *die, di_value *vals, unsigned *n, uint64_t *next);
+bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, unsigned *n,
+                 uint64_t *next);
 /* The offset past the DIE's attributes, without decoding them. */
 bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next);
 /* The offset past the DIE and all its descendants, using DW_AT_sibling when

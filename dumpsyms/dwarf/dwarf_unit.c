@@ -263,7 +263,8 @@ static int read_info(unit *u, di_unit *du, const di_die *die, dinfo *info, bool 
     uint64_t end = 0;
     uint32_t sup_missing = du->sup_missing;
     unsigned n = 0;
-    if (!di_die_pick(du, die, u->vals, &n, &end))
+    unsigned want = want_ranges ? DI_PICK_ALL : DI_PICK_ALL & ~DI_PICK_CODE;
+    if (!di_die_pick(du, die, want, u->vals, &n, &end))
         return fail_reader(u, du);
     if (next)
         *next = end;
@@ -367,7 +368,7 @@ static const char *external_scope(unit *u, di_unit *du, uint64_t off)
             uint16_t tag = die.ab->tag;
             uint64_t attrs_end = 0;
             unsigned n = 0;
-            if (!di_die_pick(du, &die, u->vals, &n, &attrs_end))
+            if (!di_die_pick(du, &die, DI_PICK_NAME, u->vals, &n, &attrs_end))
                 break;
             if (tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
                 tag == DW_TAG_union_type || tag == DW_TAG_interface_type) {
@@ -594,7 +595,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
             return di_die_skip(u->du, die, next) ? 0 : fail_reader(u, u->du);
         uint64_t end = 0;
         unsigned n = 0;
-        if (!di_die_pick(u->du, die, u->vals, &n, &end))
+        if (!di_die_pick(u->du, die, DI_PICK_NAME | DI_PICK_SIBLING, u->vals, &n, &end))
             return fail_reader(u, u->du);
         const char *name = NULL;
         for (unsigned i = 0; i < n; i++)
@@ -611,7 +612,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         uint64_t end = 0;
         if (in_type) {
             unsigned n = 0;
-            if (!di_die_pick(u->du, die, u->vals, &n, &end))
+            if (!di_die_pick(u->du, die, DI_PICK_DECL | DI_PICK_SIBLING, u->vals, &n, &end))
                 return fail_reader(u, u->du);
             bool is_decl = false;
             for (unsigned i = 0; i < n; i++)
