@@ -526,7 +526,7 @@ void di_unit_adopt_skeleton(di_unit *split, const di_unit *skeleton)
 
 /* ---- DIEs ------------------------------------------------------------------ */
 
-bool di_die_at(di_unit *u, uint64_t off, di_die *die)
+bool di_die_read(di_unit *u, uint64_t off, di_die *die)
 {
     if (off < u->first_die || off >= u->end)
         return failf(u, "DIE offset 0x%llx is outside its unit", (unsigned long long)off);

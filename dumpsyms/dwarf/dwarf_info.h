@@ -144,8 +144,11 @@ void di_unit_close(di_unit *u);
 bool di_unit_read_bases(di_unit *u);
 void di_unit_adopt_skeleton(di_unit *split, const di_unit *skeleton);
 
-/* Reads the DIE at section offset off (which must lie inside the unit). */
-bool di_die_at(di_unit *u, uint64_t off, di_die *die);
+/* Reads the DIE at section offset off (which must lie inside the unit);
+ * di_die_at is its fast path for the codes of one or two bytes that the
+ * dense table holds. */
+bool di_die_read(di_unit *u, uint64_t off, di_die *die);
+static inline bool di_die_at(di_unit *u, uint64_t off, di_die *die);
 /* Decodes the DIE's attributes into vals (room for DI_MAX_ATTRS); *next is
  * the offset just past them: the first child, or the next sibling. */
 bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next);
@@ -211,6 +214,26 @@ static inline const uint8_t *di_info_at(const di_unit *u, uint64_t off)
 static inline uint64_t di_info_offset(const di_unit *u, const uint8_t *p)
 {
     return (uint64_t)(p - u->sec->info.p) + u->sec->info_off;
+}
+
+static inline bool di_die_at(di_unit *u, uint64_t off, di_die *die)
+{
+    if (off >= u->first_die && off < u->end) {
+        const uint8_t *p = di_info_at(u, off);
+        uint64_t code = p[0];
+        unsigned len = 1;
+        if ((code & 0x80) && u->end - off > 1 && !(p[1] & 0x80)) {
+            code = (code & 0x7f) | (uint64_t)p[1] << 7;
+            len = 2;
+        }
+        if (!(p[len - 1] & 0x80) && code < u->ab.ncodes && (code == 0 || u->ab.by_code[code])) {
+            die->off = off;
+            die->values = p + len;
+            die->ab = code ? &u->ab.v[u->ab.by_code[code] - 1] : NULL;
+            return true;
+        }
+    }
+    return di_die_read(u, off, die);
 }
 
 /* Bounds-checked fixed-width read from a span; false when past the end. */

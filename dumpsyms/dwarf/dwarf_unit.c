@@ -95,6 +95,14 @@ typedef struct unit {
     uint32_t sup_lost;
 } unit;
 
+/* Room for element n of an array of capacity *cap; the call to sk_grow
+ * only when it is full, since the walk appends once per DIE it keeps. */
+static inline void grow1(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n >= *cap)
+        sk_grow(p, cap, n + 1, elem);
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static int fail_msg(unit *u, const char *what)
@@ -150,7 +158,7 @@ static int32_t map_find(const unit *u, uint64_t off)
 
 static uint32_t add_decl(unit *u, const decl *d)
 {
-    sk_grow((void **)&u->decls, &u->decls_cap, u->ndecls + 1, sizeof *u->decls);
+    grow1((void **)&u->decls, &u->decls_cap, u->ndecls, sizeof *u->decls);
     uint32_t idx = (uint32_t)u->ndecls++;
     u->decls[idx] = *d;
     return idx;
@@ -167,7 +175,7 @@ static void map_add(unit *u, uint32_t idx)
         for (size_t k = 0; k < u->nrefd; k++)
             map_insert(u, u->refd[k]);
     }
-    sk_grow((void **)&u->refd, &u->refd_cap, u->nrefd + 1, sizeof *u->refd);
+    grow1((void **)&u->refd, &u->refd_cap, u->nrefd, sizeof *u->refd);
     u->refd[u->nrefd++] = idx;
     map_insert(u, idx);
 }
@@ -191,7 +199,7 @@ static void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl
         map_add(u, decl_plus1 ? decl_plus1 - 1 : add_decl(u, &d));
         return;
     }
-    sk_grow((void **)&u->regs, &u->regs_cap, u->nregs + 1, sizeof *u->regs);
+    grow1((void **)&u->regs, &u->regs_cap, u->nregs, sizeof *u->regs);
     u->regs[u->nregs++] = (reg){off, scope, decl_plus1};
 }
 
@@ -234,7 +242,7 @@ static void add_range(void *ctx, uint64_t lo, uint64_t hi)
     unit *u = ctx;
     if (hi <= lo)
         return;
-    sk_grow((void **)&u->rr, &u->rr_cap, u->nrr + 1, sizeof *u->rr);
+    grow1((void **)&u->rr, &u->rr_cap, u->nrr, sizeof *u->rr);
     u->rr[u->nrr++] = (dsu_range){lo, hi};
 }
 
@@ -642,7 +650,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
             u->nrr = r0;
             return walk_or_skip(u, die, end, scope, false, -1, 0, nest, next);
         }
-        sk_grow((void **)&u->pf, &u->pf_cap, u->npf + 1, sizeof *u->pf);
+        grow1((void **)&u->pf, &u->pf_cap, u->npf, sizeof *u->pf);
         u->pf[u->npf] = (pending_func){.decl = di, .first_range = (uint32_t)r0,
                                        .nranges = (uint32_t)(u->nrr - r0)};
         return walk_or_skip(u, die, end, scope, false, (int32_t)u->npf++, 0, nest, next);
@@ -657,7 +665,7 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
             return -1;
         if (u->nrr == r0) /* no code: nothing to attribute to it or its children */
             return skip_children(u, die, end, next);
-        sk_grow((void **)&u->pi, &u->pi_cap, u->npi + 1, sizeof *u->pi);
+        grow1((void **)&u->pi, &u->pi_cap, u->npi, sizeof *u->pi);
         u->pi[u->npi++] = (pending_inline){
             .func = (uint32_t)func, .depth = depth, .call_line = (uint32_t)info.call_line,
             .call_file = (uint32_t)info.call_file, .origin = info.ref, .has_origin = info.has_ref,
@@ -839,7 +847,7 @@ static int64_t rd_sleb(cursor *c)
 static void push_row(row **rows, size_t *n, size_t *cap, uint64_t addr, uint64_t line, uint64_t file,
                      bool end)
 {
-    sk_grow((void **)rows, cap, *n + 1, sizeof **rows);
+    grow1((void **)rows, cap, *n, sizeof **rows);
     (*rows)[(*n)++] = (row){.addr = addr, .line = (uint32_t)line, .file = (uint32_t)file, .end = end};
 }
 
@@ -961,7 +969,7 @@ static int rd_old_tables(unit *u, cursor *c)
         }
         if (!*d)
             break;
-        sk_grow((void **)&dirs, &cap, u->nldirs + 1, sizeof *dirs);
+        grow1((void **)&dirs, &cap, u->nldirs, sizeof *dirs);
         dirs[u->nldirs++] = d;
     }
     const char **names = NULL;
@@ -976,8 +984,8 @@ static int rd_old_tables(unit *u, cursor *c)
         uint64_t dir = rd_uleb(c);
         rd_uleb(c); /* mtime */
         rd_uleb(c); /* length */
-        sk_grow((void **)&names, &fcap, u->nlfiles + 1, sizeof *names);
-        sk_grow((void **)&fdirs, &fdcap, u->nlfiles + 1, sizeof *fdirs);
+        grow1((void **)&names, &fcap, u->nlfiles, sizeof *names);
+        grow1((void **)&fdirs, &fdcap, u->nlfiles, sizeof *fdirs);
         names[u->nlfiles] = name;
         fdirs[u->nlfiles++] = dir;
     }
@@ -1361,7 +1369,7 @@ static uint32_t clip_ranges(dsu_result *r, const dsu_range *ranges, uint32_t n, 
         uint64_t b = ranges[i].hi < hi ? ranges[i].hi : hi;
         if (a >= b)
             continue;
-        sk_grow((void **)&r->ranges, &r->ranges_cap, r->nranges + 1, sizeof *r->ranges);
+        grow1((void **)&r->ranges, &r->ranges_cap, r->nranges, sizeof *r->ranges);
         r->ranges[r->nranges++] = (dsu_range){a, b};
         kept++;
     }
@@ -1426,7 +1434,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                 }
                 hi = seg_end;
             }
-            sk_grow((void **)&pieces, &pieces_cap, npieces + 1, sizeof *pieces);
+            grow1((void **)&pieces, &pieces_cap, npieces, sizeof *pieces);
             pieces[npieces++] = (piece){lo, hi, (uint32_t)f};
         }
     }
@@ -1465,7 +1473,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
     bool *names_done = sk_xcalloc(u->npf + 1, sizeof *names_done);
     for (size_t p = 0; p < npieces; p++) {
         const piece *pc = &pieces[p];
-        sk_grow((void **)&r->funcs, &r->funcs_cap, r->nfuncs + 1, sizeof *r->funcs);
+        grow1((void **)&r->funcs, &r->funcs_cap, r->nfuncs, sizeof *r->funcs);
         dsu_func *fn = &r->funcs[r->nfuncs++];
         memset(fn, 0, sizeof *fn);
         fn->lo = pc->lo;
@@ -1495,7 +1503,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                 b = pc->hi;
             if (a >= b)
                 continue;
-            sk_grow((void **)&r->lines, &r->lines_cap, r->nlines + 1, sizeof *r->lines);
+            grow1((void **)&r->lines, &r->lines_cap, r->nlines, sizeof *r->lines);
             r->lines[r->nlines++] = (dsu_line){a, (uint32_t)(b - a), lines[i].line, lines[i].file};
         }
         fn->nlines = (uint32_t)(r->nlines - fn->first_line);
@@ -1531,7 +1539,7 @@ static void assemble(unit *u, const dsu_line *lines, size_t nlines)
                                            : in->has_origin && (in->origin & DI_SUP_REF) &&
                                                  !u->du->sec->sup))
                     r->sup_inlines_lost++;
-                sk_grow((void **)&r->inlines, &r->inlines_cap, r->ninlines + 1, sizeof *r->inlines);
+                grow1((void **)&r->inlines, &r->inlines_cap, r->ninlines, sizeof *r->inlines);
                 r->inlines[r->ninlines++] = (dsu_inline){
                     .depth = in->depth, .call_line = in->call_line, .call_file = call_file,
                     .origin = oname, .first_range = (uint32_t)r0, .nranges = n};
