@@ -690,7 +690,7 @@ corrupt:
     return false;
 }
 
-bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
+bool di_die_skip_values(di_unit *u, const di_die *die, uint64_t *next)
 {
     uint64_t at = di_info_offset(u, die->values);
     if (!die->ab) {
@@ -756,10 +756,8 @@ bool di_skip_siblings(di_unit *u, uint64_t pos, uint64_t *next)
     return true;
 }
 
-bool di_die_skip_tree(di_unit *u, const di_die *die, uint64_t *next)
+bool di_die_skip_subtree(di_unit *u, const di_die *die, uint64_t *next)
 {
-    if (!die->ab || !die->ab->children)
-        return di_die_skip(u, die, next);
     if (sibling_of(u, die, next))
         return true;
     uint64_t pos = 0;

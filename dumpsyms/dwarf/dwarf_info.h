@@ -170,12 +170,15 @@ enum {
  * fails, with the same message: every value is still bounds checked. */
 bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, unsigned *n,
                  uint64_t *next);
-/* The offset past the DIE's attributes, without decoding them. */
-bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next);
+/* The offset past the DIE's attributes, without decoding them (inline
+ * when every value has a fixed size). */
+bool di_die_skip_values(di_unit *u, const di_die *die, uint64_t *next);
+static inline bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next);
 /* The offset past the DIE and all its descendants, using DW_AT_sibling when
  * present.  di_skip_siblings skips the DIEs from pos to the null entry that
  * ends their list and gives the offset past it. */
-bool di_die_skip_tree(di_unit *u, const di_die *die, uint64_t *next);
+bool di_die_skip_subtree(di_unit *u, const di_die *die, uint64_t *next); /* die has children */
+static inline bool di_die_skip_tree(di_unit *u, const di_die *die, uint64_t *next);
 bool di_skip_siblings(di_unit *u, uint64_t pos, uint64_t *next);
 
 /* Resolutions of a decoded value.  Each returns false when the value does
@@ -234,6 +237,25 @@ static inline bool di_die_at(di_unit *u, uint64_t off, di_die *die)
         }
     }
     return di_die_read(u, off, die);
+}
+
+static inline bool di_die_skip(di_unit *u, const di_die *die, uint64_t *next)
+{
+    if (die->ab && die->ab->fixed_size >= 0) {
+        uint64_t at = di_info_offset(u, die->values);
+        if (u->end - at >= (uint64_t)die->ab->fixed_size) {
+            *next = at + (uint64_t)die->ab->fixed_size;
+            return true;
+        }
+    }
+    return di_die_skip_values(u, die, next);
+}
+
+static inline bool di_die_skip_tree(di_unit *u, const di_die *die, uint64_t *next)
+{
+    if (!die->ab || !die->ab->children)
+        return di_die_skip(u, die, next);
+    return di_die_skip_subtree(u, die, next);
 }
 
 /* Bounds-checked fixed-width read from a span; false when past the end. */
