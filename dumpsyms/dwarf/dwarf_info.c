@@ -282,7 +282,7 @@ static bool read_abbrevs(di_unit *u)
         sk_grow((void **)&t->v, &vcap, t->n + 1, sizeof *t->v);
         di_abbrev *a = &t->v[t->n];
         *a = (di_abbrev){.code = code, .tag = (uint16_t)tag, .children = children != 0,
-                         .sibling = -1, .sibling_pick = -1,
+                         .sibling = -1, .sibling_pick = -1, .declared = 0,
                          .first_attr = (uint32_t)t->nattrs};
         int16_t npick = 0;
         if (t->n && t->v[t->n - 1].code >= code)
@@ -309,6 +309,10 @@ static bool read_abbrevs(di_unit *u)
                 a->sibling = (int16_t)a->nattrs;
                 a->sibling_pick = npick;
             }
+            if (at == DW_AT_declaration)
+                a->declared = form == DW_FORM_flag_present      ? 1
+                              : form == DW_FORM_implicit_const ? implicit != 0
+                                                               : -1;
             if (pick && npick < DI_DIRECT_PICKS)
                 a->picks[npick] = (uint8_t)a->nattrs;
             npick += pick != 0;
@@ -641,6 +645,15 @@ bool di_die_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next
     return true;
 }
 
+/* A partial read of the DIE failed.  It reads the same bytes with the same
+ * checks as the full decode, which then fails too and sets its message. */
+static bool fail_as_values(di_unit *u, const di_die *die, di_value *vals, uint64_t *next)
+{
+    if (di_die_values(u, die, vals, next))
+        failf(u, "DIE at 0x%llx is corrupt", (unsigned long long)die->off);
+    return false;
+}
+
 bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, unsigned *n,
                  uint64_t *next)
 {
@@ -683,11 +696,25 @@ bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, u
     *next = di_info_offset(u, r.p);
     return true;
 corrupt:
-    /* Both read the same bytes with the same checks: the full decode fails
-     * too and sets its message. */
-    if (di_die_values(u, die, vals, next))
-        failf(u, "DIE at 0x%llx is corrupt", (unsigned long long)die->off);
-    return false;
+    return fail_as_values(u, die, vals, next);
+}
+
+bool di_die_sibling(di_unit *u, const di_die *die, di_value *vals, uint64_t *next)
+{
+    const di_abbrev *ab = die->ab;
+    const uint8_t *end = di_info_at(u, u->end);
+    if (!ab || !ab->direct || (size_t)(end - die->values) < (size_t)ab->fixed_size) {
+        unsigned n = 0;
+        return di_die_pick(u, die, DI_PICK_SIBLING, vals, &n, next);
+    }
+    if (ab->sibling >= 0) {
+        const di_attr_spec *s = &u->ab.attrs[ab->first_attr + (uint32_t)ab->sibling];
+        ds_bytes r = reader_of(die->values + s->offset, end, u->sec->le);
+        if (!decode_attr(u, &r, s, &vals[ab->sibling_pick]))
+            return fail_as_values(u, die, vals, next);
+    }
+    *next = di_info_offset(u, die->values + ab->fixed_size);
+    return true;
 }
 
 bool di_die_skip_values(di_unit *u, const di_die *die, uint64_t *next)
@@ -720,8 +747,7 @@ static bool sibling_of(di_unit *u, const di_die *die, uint64_t *out)
         return false;
     di_value vals[DI_MAX_ATTRS];
     uint64_t next = 0, sib = 0;
-    unsigned n = 0;
-    if (!di_die_pick(u, die, DI_PICK_SIBLING, vals, &n, &next))
+    if (!di_die_sibling(u, die, vals, &next))
         return false;
     if (!di_value_ref(u, &vals[die->ab->sibling_pick], &sib) || sib <= next || sib > u->end)
         return false;

@@ -71,6 +71,10 @@ typedef struct di_abbrev {
     uint16_t nattrs;
     int16_t sibling;     /* index of DW_AT_sibling among the attributes, -1: none */
     int16_t sibling_pick; /* ... and among those di_die_pick decodes */
+    /* DW_AT_declaration (the last one) as the abbreviation gives it: 1 set
+     * (flag_present, a non-zero implicit_const), 0 absent or implicit 0,
+     * -1 in the DIE. */
+    int8_t declared;
     int32_t fixed_size;  /* bytes of all values when every form has a fixed size, else -1 */
     uint32_t first_attr; /* into di_abbrevs.attrs */
     /* When every value has a fixed size and few are picked: the indexes of
@@ -170,6 +174,10 @@ enum {
  * fails, with the same message: every value is still bounds checked. */
 bool di_die_pick(di_unit *u, const di_die *die, unsigned want, di_value *vals, unsigned *n,
                  uint64_t *next);
+/* Decodes only DW_AT_sibling (into vals[ab->sibling_pick], when the DIE
+ * has one): what skipping the children of a DIE needs.  Fails as
+ * di_die_values does. */
+bool di_die_sibling(di_unit *u, const di_die *die, di_value *vals, uint64_t *next);
 /* The offset past the DIE's attributes, without decoding them (inline
  * when every value has a fixed size). */
 bool di_die_skip_values(di_unit *u, const di_die *die, uint64_t *next);

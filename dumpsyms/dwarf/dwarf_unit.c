@@ -589,6 +589,33 @@ static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const ch
     return 0;
 }
 
+/* Whether visit has more to do with a DIE than to skip it and its
+ * subtree: decided before the call, since most DIEs (members, parameters,
+ * variables, types) are only skipped. */
+static inline bool visited(const unit *u, const di_abbrev *ab, int32_t func)
+{
+    switch (ab->tag) {
+    case DW_TAG_namespace:
+    case DW_TAG_class_type:
+    case DW_TAG_structure_type:
+    case DW_TAG_union_type:
+    case DW_TAG_interface_type:
+    case DW_TAG_subprogram:
+        return true;
+    case DW_TAG_inlined_subroutine:
+        return func >= 0 && u->env->inlines;
+    case DW_TAG_lexical_block:
+    case DW_TAG_try_block:
+    case DW_TAG_catch_block:
+        /* Outside a function with code (in an inline-only one) a block is
+         * still walked: it may hold a nested function that has code. */
+        return ab->children;
+    default:
+        return false;
+    }
+}
+
+/* A DIE that visited() accepts. */
 static int visit(unit *u, const di_die *die, const char *scope, bool in_type, int32_t func,
                  uint32_t depth, int nest, uint64_t *next)
 {
@@ -619,13 +646,18 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     case DW_TAG_subprogram: {
         uint64_t end = 0;
         if (in_type) {
-            unsigned n = 0;
-            if (!di_die_pick(u->du, die, DI_PICK_DECL | DI_PICK_SIBLING, u->vals, &n, &end))
+            /* The abbreviation usually says whether it is a declaration. */
+            bool is_decl = die->ab->declared > 0;
+            if (die->ab->declared < 0) {
+                unsigned n = 0;
+                if (!di_die_pick(u->du, die, DI_PICK_DECL | DI_PICK_SIBLING, u->vals, &n, &end))
+                    return fail_reader(u, u->du);
+                for (unsigned i = 0; i < n; i++)
+                    if (u->vals[i].at == DW_AT_declaration)
+                        is_decl = u->vals[i].u != 0;
+            } else if (is_decl && !di_die_sibling(u->du, die, u->vals, &end)) {
                 return fail_reader(u, u->du);
-            bool is_decl = false;
-            for (unsigned i = 0; i < n; i++)
-                if (u->vals[i].at == DW_AT_declaration)
-                    is_decl = u->vals[i].u != 0;
+            }
             if (is_decl) {
                 /* A member function declaration: no code of its own.  (A
                  * lambda's operator() is defined inside its closure type,
@@ -656,8 +688,6 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
         return walk_or_skip(u, die, end, scope, false, (int32_t)u->npf++, 0, nest, next);
     }
     case DW_TAG_inlined_subroutine: {
-        if (func < 0 || !u->env->inlines)
-            break;
         size_t r0 = u->nrr;
         dinfo info;
         uint64_t end = 0;
@@ -675,10 +705,6 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     case DW_TAG_lexical_block:
     case DW_TAG_try_block:
     case DW_TAG_catch_block: {
-        /* Outside a function with code (in an inline-only one) a block is
-         * still walked: it may hold a nested function that has code. */
-        if (!die->ab->children)
-            break;
         uint64_t end = 0;
         if (!di_die_skip(u->du, die, &end))
             return fail_reader(u, u->du);
@@ -712,6 +738,11 @@ static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type,
         if (!die.ab) {
             *next = di_info_offset(u->du, die.values);
             return 0;
+        }
+        if (!visited(u, die.ab, func)) {
+            if (!di_die_skip_tree(u->du, &die, &pos))
+                return fail_reader(u, u->du);
+            continue;
         }
         if (visit(u, &die, scope, in_type, func, depth, nest + 1, &pos))
             return -1;
