@@ -46,6 +46,12 @@ typedef struct reg {
     uint32_t decl; /* + 1; 0: not read yet */
 } reg;
 
+#define DECL_MEMO_BITS 8
+typedef struct decl_memo {
+    uint64_t off;
+    uint32_t idx_plus1; /* 0: empty */
+} decl_memo;
+
 typedef struct row {
     uint64_t addr;
     uint32_t line, file;
@@ -73,6 +79,7 @@ typedef struct unit {
     size_t nrefd, refd_cap;
     uint32_t *slots; /* their map, open addressing: decl index + 1, 0 = empty */
     size_t nslots;
+    decl_memo memo[1 << DECL_MEMO_BITS]; /* find_decl's recent answers */
 
     dsu_range *rr;
     size_t nrr, rr_cap;
@@ -205,7 +212,7 @@ static void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl
 
 /* The decl of the DIE at off, made on first use from its registration;
  * -1 when the walk did not register it. */
-static int32_t find_decl(unit *u, uint64_t off)
+static int32_t search_decl(unit *u, uint64_t off)
 {
     size_t lo = 0, hi = u->nregs;
     while (lo < hi) {
@@ -224,6 +231,20 @@ static int32_t find_decl(unit *u, uint64_t off)
         return (int32_t)(r->decl - 1);
     }
     return map_find(u, off);
+}
+
+/* search_decl through a small cache: the lookups come after the walk, and
+ * inline records name the same few origins over and over.  A miss is not
+ * kept, since load_external may add that decl later. */
+static int32_t find_decl(unit *u, uint64_t off)
+{
+    decl_memo *m = &u->memo[(off * 0x9E3779B97F4A7C15ull) >> (64 - DECL_MEMO_BITS)];
+    if (m->idx_plus1 && m->off == off)
+        return (int32_t)(m->idx_plus1 - 1);
+    int32_t idx = search_decl(u, off);
+    if (idx >= 0)
+        *m = (decl_memo){off, (uint32_t)idx + 1};
+    return idx;
 }
 
 /* ---- attributes and ranges --------------------------------------------- */
