@@ -279,7 +279,8 @@ static bool read_abbrevs(di_unit *u)
             break;
         if (!ds_bytes_uleb(&r, &tag) || !ds_bytes_fixed(&r, 1, &children) || tag > 0xffff)
             return failf(u, "abbreviation %llu is corrupt", (unsigned long long)code);
-        sk_grow((void **)&t->v, &vcap, t->n + 1, sizeof *t->v);
+        if (t->n == vcap)
+            sk_grow((void **)&t->v, &vcap, t->n + 1, sizeof *t->v);
         di_abbrev *a = &t->v[t->n];
         *a = (di_abbrev){.code = code, .tag = (uint16_t)tag, .children = children != 0,
                          .sibling = -1, .sibling_pick = -1, .declared = 0,
@@ -299,7 +300,8 @@ static bool read_abbrevs(di_unit *u)
                 break;
             if (form == DW_FORM_implicit_const && !ds_bytes_sleb(&r, &implicit))
                 return failf(u, "abbreviation %llu is truncated", (unsigned long long)code);
-            if (at > 0xffff || form > 0xffff || (form_size(u, form) < 0 && !known_form(form)))
+            int n = form_size(u, form);
+            if (at > 0xffff || form > 0xffff || (n < 0 && !known_form(form)))
                 return failf(u, "abbreviation %llu uses unknown form 0x%llx", (unsigned long long)code,
                              (unsigned long long)form);
             if (a->nattrs >= DI_MAX_ATTRS)
@@ -316,13 +318,13 @@ static bool read_abbrevs(di_unit *u)
             if (pick && npick < DI_DIRECT_PICKS)
                 a->picks[npick] = (uint8_t)a->nattrs;
             npick += pick != 0;
-            int n = form_size(u, form);
             int32_t offset = fixed;
             if (n < 0 || fixed < 0)
                 fixed = -1;
             else
                 fixed += n;
-            sk_grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs);
+            if (t->nattrs == acap)
+                sk_grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs);
             /* Every fixed-size form but data16 is one unsigned integer. */
             t->attrs[t->nattrs++] = (di_attr_spec){(uint16_t)at, (uint16_t)form, (int8_t)n,
                                                    n > 0 && form != DW_FORM_data16, pick, offset,
