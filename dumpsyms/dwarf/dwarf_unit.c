@@ -860,7 +860,7 @@ static uint64_t rd_fixed(cursor *c, unsigned n)
     return v;
 }
 
-static uint64_t rd_uleb(cursor *c)
+static uint64_t rd_uleb_long(cursor *c)
 {
     uint64_t v = 0;
     unsigned shift = 0;
@@ -876,7 +876,7 @@ static uint64_t rd_uleb(cursor *c)
     return v;
 }
 
-static int64_t rd_sleb(cursor *c)
+static int64_t rd_sleb_long(cursor *c)
 {
     int64_t v = 0;
     unsigned shift = 0;
@@ -894,6 +894,23 @@ static int64_t rd_sleb(cursor *c)
     }
     c->bad = true;
     return v;
+}
+
+/* LEB128 operands of line-program opcodes are one byte nearly always. */
+static inline uint64_t rd_uleb(cursor *c)
+{
+    if (c->p < c->end && !(*c->p & 0x80))
+        return *c->p++;
+    return rd_uleb_long(c);
+}
+
+static inline int64_t rd_sleb(cursor *c)
+{
+    if (c->p < c->end && !(*c->p & 0x80)) {
+        uint8_t b = *c->p++;
+        return (b & 0x40) ? (int64_t)b - 0x80 : (int64_t)b;
+    }
+    return rd_sleb_long(c);
 }
 
 static void push_row(row **rows, size_t *n, size_t *cap, uint64_t addr, uint64_t line, uint64_t file,
