@@ -875,29 +875,6 @@ bool di_value_addr(di_unit *u, const di_value *v, uint64_t *addr)
     }
 }
 
-bool di_value_ref(di_unit *u, const di_value *v, uint64_t *off)
-{
-    switch (v->form) {
-    case DW_FORM_ref1:
-    case DW_FORM_ref2:
-    case DW_FORM_ref4:
-    case DW_FORM_ref8:
-    case DW_FORM_ref_udata:
-        if (v->u >= u->end - u->off)
-            return false;
-        *off = u->off + v->u;
-        return true;
-    case DW_FORM_ref_addr:
-        /* (A streamed unit has no other units to refer to.) */
-        if (v->u < u->sec->info_off || v->u - u->sec->info_off >= u->sec->info.n)
-            return false;
-        *off = v->u;
-        return true;
-    default:
-        return false;
-    }
-}
-
 bool di_value_die_ref(di_unit *u, const di_value *v, uint64_t *off)
 {
     const di_sections *sec = u->sec;

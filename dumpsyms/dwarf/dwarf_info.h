@@ -196,8 +196,9 @@ bool di_skip_siblings(di_unit *u, uint64_t pos, uint64_t *next);
 bool di_value_str(di_unit *u, const di_value *v, const char **s);
 bool di_value_addr(di_unit *u, const di_value *v, uint64_t *addr);
 /* A reference to a DIE in the same .debug_info (section offset); false for
- * type signatures and references into supplementary files. */
-bool di_value_ref(di_unit *u, const di_value *v, uint64_t *off);
+ * type signatures and references into supplementary files.  (Inline: the
+ * walk resolves a DW_AT_sibling for most DIEs with children.) */
+static inline bool di_value_ref(const di_unit *u, const di_value *v, uint64_t *off);
 /* A reference to a DIE in this file's .debug_info or (with DI_SUP_REF set
  * in *off) in the dwz supplementary file's: DW_FORM_GNU_ref_alt and
  * ref_sup4/8, and any reference made from inside the supplementary file.
@@ -264,6 +265,29 @@ static inline bool di_die_skip_tree(di_unit *u, const di_die *die, uint64_t *nex
     if (!die->ab || !die->ab->children)
         return di_die_skip(u, die, next);
     return di_die_skip_subtree(u, die, next);
+}
+
+static inline bool di_value_ref(const di_unit *u, const di_value *v, uint64_t *off)
+{
+    switch (v->form) {
+    case DW_FORM_ref1:
+    case DW_FORM_ref2:
+    case DW_FORM_ref4:
+    case DW_FORM_ref8:
+    case DW_FORM_ref_udata:
+        if (v->u >= u->end - u->off)
+            return false;
+        *off = u->off + v->u;
+        return true;
+    case DW_FORM_ref_addr:
+        /* (A streamed unit has no other units to refer to.) */
+        if (v->u < u->sec->info_off || v->u - u->sec->info_off >= u->sec->info.n)
+            return false;
+        *off = v->u;
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Bounds-checked fixed-width read from a span; false when past the end. */
