@@ -197,7 +197,7 @@ static uint32_t add_referenced_decl(unit *u, const decl *d)
 
 /* Registers a subprogram the walk reached; decl + 1, or 0 for one whose
  * attributes have not been read. */
-static void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl_plus1)
+static inline void register_die(unit *u, uint64_t off, const char *scope, uint32_t decl_plus1)
 {
     if (u->nregs && u->regs[u->nregs - 1].off >= off) {
         /* Not in offset order (cannot happen in a front-to-back walk):
@@ -636,6 +636,25 @@ static inline bool visited(const unit *u, const di_abbrev *ab, int32_t func)
     }
 }
 
+/* A member function declaration: no code of its own.  (A lambda's
+ * operator() is defined inside its closure type, so being in a class is
+ * not enough.)  The abbreviation usually says it is one: */
+static inline bool member_declared(const di_abbrev *ab, bool in_type)
+{
+    return in_type && ab->tag == DW_TAG_subprogram && ab->declared > 0;
+}
+
+/* ... and then only its DW_AT_sibling is read.  Registered, so that what
+ * refers to it finds it, and skipped with its children. */
+static int member_decl(unit *u, const di_die *die, const char *scope, uint64_t *next)
+{
+    uint64_t end = 0;
+    if (!di_die_sibling(u->du, die, u->vals, &end))
+        return fail_reader(u, u->du);
+    register_die(u, die->off, scope, 0);
+    return skip_children(u, die, end, next);
+}
+
 /* A DIE that visited() accepts. */
 static int visit(unit *u, const di_die *die, const char *scope, bool in_type, int32_t func,
                  uint32_t depth, int nest, uint64_t *next)
@@ -666,23 +685,18 @@ static int visit(unit *u, const di_die *die, const char *scope, bool in_type, in
     }
     case DW_TAG_subprogram: {
         uint64_t end = 0;
-        if (in_type) {
-            /* The abbreviation usually says whether it is a declaration. */
-            bool is_decl = die->ab->declared > 0;
-            if (die->ab->declared < 0) {
-                unsigned n = 0;
-                if (!di_die_pick(u->du, die, DI_PICK_DECL | DI_PICK_SIBLING, u->vals, &n, &end))
-                    return fail_reader(u, u->du);
-                for (unsigned i = 0; i < n; i++)
-                    if (u->vals[i].at == DW_AT_declaration)
-                        is_decl = u->vals[i].u != 0;
-            } else if (is_decl && !di_die_sibling(u->du, die, u->vals, &end)) {
+        if (member_declared(die->ab, in_type))
+            return member_decl(u, die, scope, next);
+        if (in_type && die->ab->declared < 0) {
+            /* The DIE says whether it is a declaration. */
+            unsigned n = 0;
+            bool is_decl = false;
+            if (!di_die_pick(u->du, die, DI_PICK_DECL | DI_PICK_SIBLING, u->vals, &n, &end))
                 return fail_reader(u, u->du);
-            }
+            for (unsigned i = 0; i < n; i++)
+                if (u->vals[i].at == DW_AT_declaration)
+                    is_decl = u->vals[i].u != 0;
             if (is_decl) {
-                /* A member function declaration: no code of its own.  (A
-                 * lambda's operator() is defined inside its closure type,
-                 * so being in a class is not enough.) */
                 register_die(u, die->off, scope, 0);
                 return skip_children(u, die, end, next);
             }
@@ -760,12 +774,14 @@ static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type,
             *next = di_info_offset(u->du, die.values);
             return 0;
         }
-        if (!visited(u, die.ab, func)) {
-            if (!di_die_skip_tree(u->du, &die, &pos))
-                return fail_reader(u, u->du);
-            continue;
-        }
-        if (visit(u, &die, scope, in_type, func, depth, nest + 1, &pos))
+        int res;
+        if (member_declared(die.ab, in_type)) /* half of a C++ unit's visits: without visit's frame */
+            res = member_decl(u, &die, scope, &pos);
+        else if (!visited(u, die.ab, func))
+            res = di_die_skip_tree(u->du, &die, &pos) ? 0 : fail_reader(u, u->du);
+        else
+            res = visit(u, &die, scope, in_type, func, depth, nest + 1, &pos);
+        if (res)
             return -1;
     }
 }
