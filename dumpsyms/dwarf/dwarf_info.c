@@ -589,6 +589,19 @@ static inline uint64_t load_uint(const uint8_t *p, unsigned n, bool le)
     return x;
 }
 
+/* Decodes a plain value (spec->plain) at p, whose bytes the caller has
+ * bounds checked, into v. */
+static inline void decode_plain(const di_attr_spec *spec, const uint8_t *p, bool le, di_value *v)
+{
+    v->at = spec->at;
+    v->form = spec->form;
+    v->u = load_uint(p, (unsigned)spec->size, le);
+    v->s = (int64_t)v->u;
+    v->str = NULL;
+    v->block = NULL;
+    v->len = 0;
+}
+
 /* Decodes the value of attribute spec at r into v. */
 static inline bool decode_attr(di_unit *u, ds_bytes *r, const di_attr_spec *spec, di_value *v)
 {
@@ -610,12 +623,7 @@ static inline bool decode_attr(di_unit *u, ds_bytes *r, const di_attr_spec *spec
     unsigned n = (unsigned)spec->size;
     if ((size_t)(r->end - r->p) < n)
         return false;
-    v->form = spec->form;
-    v->u = load_uint(r->p, n, r->le);
-    v->s = (int64_t)v->u;
-    v->str = NULL;
-    v->block = NULL;
-    v->len = 0;
+    decode_plain(spec, r->p, r->le, v);
     r->p += n;
     return true;
 }
@@ -705,16 +713,17 @@ bool di_die_sibling(di_unit *u, const di_die *die, di_value *vals, uint64_t *nex
 {
     const di_abbrev *ab = die->ab;
     const uint8_t *end = di_info_at(u, u->end);
-    if (!ab || !ab->direct || (size_t)(end - die->values) < (size_t)ab->fixed_size) {
+    const di_attr_spec *s = NULL;
+    if (ab && ab->sibling >= 0)
+        s = &u->ab.attrs[ab->first_attr + (uint32_t)ab->sibling];
+    if (!ab || !ab->direct || (size_t)(end - die->values) < (size_t)ab->fixed_size ||
+        (s && !s->plain)) {
         unsigned n = 0;
         return di_die_pick(u, die, DI_PICK_SIBLING, vals, &n, next);
     }
-    if (ab->sibling >= 0) {
-        const di_attr_spec *s = &u->ab.attrs[ab->first_attr + (uint32_t)ab->sibling];
-        ds_bytes r = reader_of(die->values + s->offset, end, u->sec->le);
-        if (!decode_attr(u, &r, s, &vals[ab->sibling_pick]))
-            return fail_as_values(u, die, vals, next);
-    }
+    /* All values are in the unit, so the sibling's bytes are too. */
+    if (s)
+        decode_plain(s, die->values + s->offset, u->sec->le, &vals[ab->sibling_pick]);
     *next = di_info_offset(u, die->values + ab->fixed_size);
     return true;
 }

@@ -597,7 +597,8 @@ static int walk_or_skip(unit *u, const di_die *die, uint64_t attrs_end, const ch
         return 0;
     }
     uint64_t sib = 0;
-    bool has_sib = die->ab->sibling >= 0 && di_value_ref(u->du, &u->vals[die->ab->sibling_pick], &sib);
+    bool has_sib = die->ab->sibling >= 0 &&
+                   di_value_ref(u->du, &u->vals[die->ab->sibling_pick], &sib);
     if (walk_children(u, attrs_end, scope, in_type, func, depth, nest, next))
         return -1;
     if (has_sib && *next != sib) {
@@ -775,7 +776,9 @@ static int walk_children(unit *u, uint64_t pos, const char *scope, bool in_type,
             return 0;
         }
         int res;
-        if (member_declared(die.ab, in_type)) /* half of a C++ unit's visits: without visit's frame */
+        /* Member declarations are half of a C++ unit's visits: they go
+         * without visit's frame. */
+        if (member_declared(die.ab, in_type))
             res = member_decl(u, &die, scope, &pos);
         else if (!visited(u, die.ab, func))
             res = di_die_skip_tree(u->du, &die, &pos) ? 0 : fail_reader(u, u->du);
