@@ -89,8 +89,15 @@ void sk_page_pool_free(sk_page_pool *pool);
 void *sk_xmalloc(size_t n);
 void *sk_xcalloc(size_t count, size_t size);
 void *sk_xrealloc(void *p, size_t n);
-/* Grows *p (an array of elem-sized items with capacity *cap) to hold need. */
-void sk_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold need.
+ * Inline for the check alone: the DWARF readers call it some 20 million
+ * times for ceph-osd, nearly always with room to spare. */
+void sk_grow_to(void **p, size_t *cap, size_t need, size_t elem);
+static inline void sk_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need > *cap)
+        sk_grow_to(p, cap, need, elem);
+}
 char *sk_xstrdup(const char *s);
 char *sk_xstrndup(const char *s, size_t n);
 

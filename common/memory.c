@@ -221,7 +221,7 @@ void *sk_xrealloc(void *p, size_t n)
     return q;
 }
 
-void sk_grow(void **p, size_t *cap, size_t need, size_t elem)
+void sk_grow_to(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return;
