@@ -68,11 +68,36 @@ const char *sk_status_name(sk_status code);
  * heap; release it with sk_xunmap and the same size. */
 void *sk_xmap(size_t n);
 void sk_xunmap(void *p, size_t n);
+/* Page buffers handed from one short-lived user to the next (the units of
+ * a streamed .debug_info, one after another): a buffer taken again keeps
+ * the pages its last user touched, where fresh pages would each cost a
+ * page fault and the kernel's zeroing.  A taken buffer is mapped for just
+ * the bytes asked for (rounded to a page), and the pool keeps few and
+ * small buffers waiting, so the resident set stays that of fresh
+ * buffers.  Take and give may run on different threads. */
+typedef struct sk_pages {
+    uint8_t *p; /* n usable bytes, not zeroed; NULL when not taken */
+    size_t n;
+    size_t cap; /* bytes mapped */
+} sk_pages;
+typedef struct sk_page_pool sk_page_pool;
+sk_page_pool *sk_page_pool_new(void);
+sk_pages sk_page_pool_take(sk_page_pool *pool, size_t n);
+/* Hands pg back (nothing when pg->p is NULL) and clears it. */
+void sk_page_pool_give(sk_page_pool *pool, sk_pages *pg);
+void sk_page_pool_free(sk_page_pool *pool);
 void *sk_xmalloc(size_t n);
 void *sk_xcalloc(size_t count, size_t size);
 void *sk_xrealloc(void *p, size_t n);
-/* Grows *p (an array of elem-sized items with capacity *cap) to hold need. */
-void sk_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* Grows *p (an array of elem-sized items with capacity *cap) to hold need.
+ * Inline for the check alone: the DWARF readers call it some 20 million
+ * times for ceph-osd, nearly always with room to spare. */
+void sk_grow_to(void **p, size_t *cap, size_t need, size_t elem);
+static inline void sk_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need > *cap)
+        sk_grow_to(p, cap, need, elem);
+}
 char *sk_xstrdup(const char *s);
 char *sk_xstrndup(const char *s, size_t n);
 

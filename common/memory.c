@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static void out_of_memory(size_t n)
 {
@@ -37,6 +38,173 @@ void sk_xunmap(void *p, size_t n)
         munmap(p, n ? n : 1);
 }
 
+/* ---- page pool ---------------------------------------------------------- */
+
+/* Pool memory is mapped by hand, so AddressSanitizer knows nothing of it:
+ * the bytes of a buffer past what its user asked for are poisoned, so
+ * that reading past a unit's end is caught as it would be in a buffer of
+ * the unit's own size. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SK_POOL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SK_POOL_ASAN 1
+#endif
+#ifdef SK_POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POOL_POISON(p, n) ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* Free buffers kept, and the most bytes they may hold between them: the
+ * reader takes one as the merger gives one back, so few wait at a time,
+ * and whatever waits is resident on top of what is in use. */
+#define POOL_KEEP 2
+#define POOL_KEEP_BYTES ((size_t)16 << 20)
+/* Transparent huge pages for buffers of this much and more. */
+#define POOL_HUGE ((size_t)2 << 20)
+
+struct sk_page_pool {
+    pthread_mutex_t mu;
+    size_t page;
+    size_t nfree, free_bytes;
+    sk_pages free[POOL_KEEP];
+};
+
+sk_page_pool *sk_page_pool_new(void)
+{
+    sk_page_pool *pool = sk_xcalloc(1, sizeof *pool);
+    pthread_mutex_init(&pool->mu, NULL);
+    long page = sysconf(_SC_PAGESIZE);
+    pool->page = page > 0 ? (size_t)page : 4096;
+    return pool;
+}
+
+/* The free buffer closest to `need` bytes: the smallest of those big
+ * enough, else the biggest; -1 when there is none. */
+static int pool_pick(const sk_page_pool *pool, size_t need)
+{
+    int best = -1;
+    for (size_t i = 0; i < pool->nfree; i++) {
+        size_t c = pool->free[i].cap;
+        if (best < 0) {
+            best = (int)i;
+            continue;
+        }
+        size_t bc = pool->free[best].cap;
+        if (bc >= need ? c >= need && c < bc : c > bc)
+            best = (int)i;
+    }
+    return best;
+}
+
+/* Fresh pages for a big buffer start on a huge-page boundary and are
+ * asked for in huge pages: one fault per 2 MB of it instead of 512.  The
+ * kernel puts a huge page only where 2 MB lie wholly inside the mapping,
+ * and the mapping is never bigger than what its user asked for (rounded
+ * to a page), so this adds nothing to the resident set. */
+static uint8_t *pool_map(size_t need)
+{
+#ifdef MADV_HUGEPAGE
+    if (need >= POOL_HUGE) {
+        uint8_t *raw = sk_xmap(need + POOL_HUGE);
+        uint8_t *p = (uint8_t *)(((uintptr_t)raw + POOL_HUGE - 1) & ~(uintptr_t)(POOL_HUGE - 1));
+        size_t lead = (size_t)(p - raw);
+        if (lead)
+            munmap(raw, lead);
+        munmap(p + need, POOL_HUGE - lead);
+        madvise(p, need, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+        return p;
+    }
+#endif
+    return sk_xmap(need);
+}
+
+/* pg's mapping made exactly `need` bytes: a shrink hands the pages past
+ * it back to the system; a growth keeps the pages it has (moved, not
+ * copied: the contents need not survive, the warm pages are the point). */
+static void pool_resize(sk_pages *pg, size_t need)
+{
+    if (pg->cap == need)
+        return;
+#ifdef MREMAP_MAYMOVE
+    void *q = mremap(pg->p, pg->cap, need, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED)
+        out_of_memory(need);
+    pg->p = q;
+#else
+    if (need < pg->cap) {
+        sk_xunmap(pg->p + need, pg->cap - need);
+    } else {
+        sk_xunmap(pg->p, pg->cap);
+        pg->p = pool_map(need);
+    }
+#endif
+    pg->cap = need;
+}
+
+sk_pages sk_page_pool_take(sk_page_pool *pool, size_t n)
+{
+    if (n > SIZE_MAX - pool->page)
+        out_of_memory(n);
+    size_t need = ((n ? n : 1) + pool->page - 1) & ~(pool->page - 1);
+    sk_pages pg = {0};
+    pthread_mutex_lock(&pool->mu);
+    int i = pool_pick(pool, need);
+    if (i >= 0) {
+        pg = pool->free[i];
+        pool->free_bytes -= pg.cap;
+        pool->free[i] = pool->free[--pool->nfree];
+    }
+    pthread_mutex_unlock(&pool->mu);
+    if (pg.p) {
+        pool_resize(&pg, need);
+    } else {
+        pg.p = pool_map(need);
+        pg.cap = need;
+    }
+    pg.n = n;
+    POOL_UNPOISON(pg.p, n);
+    POOL_POISON(pg.p + n, pg.cap - n);
+    return pg;
+}
+
+void sk_page_pool_give(sk_page_pool *pool, sk_pages *pg)
+{
+    if (!pg->p)
+        return;
+    POOL_POISON(pg->p, pg->cap);
+    pthread_mutex_lock(&pool->mu);
+    bool kept = pool->nfree < POOL_KEEP && pg->cap <= POOL_KEEP_BYTES - pool->free_bytes;
+    if (kept) {
+        pool->free[pool->nfree++] = *pg;
+        pool->free_bytes += pg->cap;
+    }
+    pthread_mutex_unlock(&pool->mu);
+    if (!kept) {
+        POOL_UNPOISON(pg->p, pg->cap);
+        sk_xunmap(pg->p, pg->cap);
+    }
+    memset(pg, 0, sizeof *pg);
+}
+
+void sk_page_pool_free(sk_page_pool *pool)
+{
+    if (!pool)
+        return;
+    for (size_t i = 0; i < pool->nfree; i++) {
+        POOL_UNPOISON(pool->free[i].p, pool->free[i].cap);
+        sk_xunmap(pool->free[i].p, pool->free[i].cap);
+    }
+    pthread_mutex_destroy(&pool->mu);
+    free(pool);
+}
+
 void *sk_xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
@@ -53,7 +221,7 @@ void *sk_xrealloc(void *p, size_t n)
     return q;
 }
 
-void sk_grow(void **p, size_t *cap, size_t need, size_t elem)
+void sk_grow_to(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return;

@@ -287,6 +287,9 @@ typedef struct source {
      * and kept in sec.line, so that what every unit sees and says is the
      * same as without streaming. */
     ds_stream *line_stream;
+    /* The pages the streamed units and line programs are read into,
+     * handed from each unit to the next (made with the first). */
+    sk_page_pool *pages;
     char *stop_note;     /* a unit header that ended the walk (a warning) */
     uint64_t ref_of_stop; /* where that header is */
     /* Split DWARF: the package beside the binary, if there is one. */
@@ -306,14 +309,15 @@ typedef struct job {
     unit_ref ref;
     const di_sections *sec; /* &src->sec, or &own below */
     di_sections own;        /* streamed: src->sec with info = this unit */
-    /* Streamed: the unit, in pages of its own (sk_xmap): units run to
-     * megabytes, and big blocks freed one after another raise malloc's
-     * mmap threshold, after which they are carved from the worker's heap
-     * and leave it fragmented (over 100 MB held for ceph-osd). */
-    uint8_t *bytes;
-    size_t nbytes;
-    uint8_t *line_bytes; /* streamed: its line program, the same way */
-    size_t nline_bytes;
+    /* Streamed: the unit, in pages from src->pages rather than malloc's:
+     * units run to megabytes, and big blocks freed one after another
+     * raise malloc's mmap threshold, after which they are carved from the
+     * worker's heap and leave it fragmented (over 100 MB held for
+     * ceph-osd).  The pool hands the pages on warm: fresh ones for each
+     * unit cost a page fault per 4 KB (over 100,000 for ceph-osd). */
+    sk_pages bytes;
+    sk_pages line_bytes; /* streamed: its line program, the same way */
+    sk_page_pool *pages; /* where they go back to */
     /* Streamed: the unit as opened (bases read) to find its line program,
      * handed to its reader rather than opened twice. */
     di_unit cu;
@@ -325,8 +329,10 @@ typedef struct job {
 static void job_clear(job *j)
 {
     dsu_result_free(&j->result);
-    sk_xunmap(j->bytes, j->nbytes);
-    sk_xunmap(j->line_bytes, j->nline_bytes);
+    if (j->pages) {
+        sk_page_pool_give(j->pages, &j->bytes);
+        sk_page_pool_give(j->pages, &j->line_bytes);
+    }
     if (j->cu_open)
         di_unit_close(&j->cu);
     if (j->dwo) {
@@ -373,8 +379,8 @@ static int unit_stmt_list(job *j, uint64_t *stmt_list)
 }
 
 /* One length-prefixed contribution (a unit, a line program) read from a
- * stream, its DWARF initial length included, into pages of its own: units
- * and line programs run to megabytes (see job.bytes). */
+ * stream, its DWARF initial length included, into pages from the pool:
+ * units and line programs run to megabytes (see job.bytes). */
 typedef enum contrib_status {
     CONTRIB_OK,
     CONTRIB_CUT,      /* the header is truncated, or the stream failed (err says) */
@@ -382,13 +388,13 @@ typedef enum contrib_status {
 } contrib_status;
 
 typedef struct contrib {
-    uint8_t *bytes; /* sk_xmap'd; NULL unless CONTRIB_OK */
-    size_t n;
+    sk_pages bytes; /* from the pool; bytes.p is NULL unless CONTRIB_OK */
     uint64_t len;   /* the initial length */
     size_t hlen;    /* its size: 4, or 12 for 64-bit DWARF */
 } contrib;
 
-static contrib_status read_contrib(ds_stream *st, bool le, contrib *c, sk_error *err)
+static contrib_status read_contrib(ds_stream *st, bool le, sk_page_pool *pool, contrib *c,
+                                   sk_error *err)
 {
     uint64_t off = ds_stream_offset(st), size = ds_stream_size(st);
     uint8_t hdr[12];
@@ -405,12 +411,10 @@ static contrib_status read_contrib(ds_stream *st, bool le, contrib *c, sk_error 
     }
     if (c->len > size - off - c->hlen)
         return CONTRIB_TOO_LONG;
-    c->n = (size_t)(c->hlen + c->len);
-    c->bytes = sk_xmap(c->n);
-    memcpy(c->bytes, hdr, c->hlen);
-    if (ds_stream_read(st, c->bytes + c->hlen, (size_t)c->len, err)) {
-        sk_xunmap(c->bytes, c->n);
-        c->bytes = NULL;
+    c->bytes = sk_page_pool_take(pool, (size_t)(c->hlen + c->len));
+    memcpy(c->bytes.p, hdr, c->hlen);
+    if (ds_stream_read(st, c->bytes.p + c->hlen, (size_t)c->len, err)) {
+        sk_page_pool_give(pool, &c->bytes);
         return CONTRIB_CUT;
     }
     return CONTRIB_OK;
@@ -425,11 +429,10 @@ static bool read_line_program(source *src, job *j, uint64_t off)
     sk_error err = {0};
     contrib c;
     if (off < at || off >= ds_stream_size(st) || ds_stream_skip(st, off - at, &err) ||
-        read_contrib(st, src->sec.le, &c, &err) != CONTRIB_OK)
+        read_contrib(st, src->sec.le, src->pages, &c, &err) != CONTRIB_OK)
         return false;
     j->line_bytes = c.bytes;
-    j->nline_bytes = c.n;
-    j->own.line = (di_span){c.bytes, c.n};
+    j->own.line = (di_span){c.bytes.p, c.bytes.n};
     j->own.line_off = off;
     return true;
 }
@@ -461,8 +464,10 @@ static bool stream_unit(source *src, job *j)
         src->stream_done = true;
         return false;
     }
+    if (!src->pages)
+        src->pages = sk_page_pool_new();
     contrib c;
-    contrib_status status = read_contrib(st, src->sec.le, &c, &src->stream_err);
+    contrib_status status = read_contrib(st, src->sec.le, src->pages, &c, &src->stream_err);
     if (status == CONTRIB_TOO_LONG) {
         /* The same words as the whole-section walk uses. */
         src->stop_note = sk_xstrdup(c.len >= 0xfffffff0u && c.hlen == 4
@@ -474,13 +479,13 @@ static bool stream_unit(source *src, job *j)
     }
     if (status != CONTRIB_OK)
         goto cut;
+    j->pages = src->pages;
     j->bytes = c.bytes;
-    j->nbytes = c.n;
     j->own = src->sec;
-    j->own.info = (di_span){c.bytes, c.n};
+    j->own.info = (di_span){c.bytes.p, c.bytes.n};
     j->own.info_off = off;
     j->sec = &j->own;
-    j->ref = (unit_ref){off, off + c.n, 0};
+    j->ref = (unit_ref){off, off + c.bytes.n, 0};
     stream_line(src, j);
     return true;
 cut:
@@ -1053,6 +1058,7 @@ static void close_source(source *src)
     free(src->dwp_path);
     ds_stream_close(src->stream);
     ds_stream_close(src->line_stream);
+    sk_page_pool_free(src->pages);
     free(src->units);
     free(src->stop_note);
 }
