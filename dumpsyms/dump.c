@@ -181,12 +181,12 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     return SK_OK;
 }
 
-/* Inflated side by side before the DWARF walk.  Not .debug_info: the walk
- * streams it when it is compressed (see dwarf_funcs.c), and .debug_line
- * (first here, so that it can be left out) too when it streams. */
+/* Inflated side by side, beside the DWARF walk's setup.  Not .debug_info
+ * nor .debug_line: the walk streams them when they are compressed (see
+ * dwarf_funcs.c), and otherwise inflates them itself while these inflate. */
 static const char *const dwarf_sections[] = {
-    ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
-    ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
+    ".debug_str", ".debug_abbrev", ".debug_rnglists", ".debug_ranges",
+    ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
 };
 /* What only ds_collect_dwarf() reads (CFI still needs .debug_frame). */
 static const char *const dwarf_only_sections[] = {
@@ -264,6 +264,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                         const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err)
 {
     int rc;
+    ds_prefetch *prefetch = NULL; /* sections inflating in the background */
     char debug_id[34];
     rc = ds_object_debug_id(bin, debug_id, err);
     if (rc)
@@ -293,26 +294,27 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
         .bin = bin, .dbg = dbg, .load_addr = bin->load_addr, .opt = opt, .m = m, .summary = summary,
     };
     /* Phase times for -v: where a slow dump spends its time. */
-    double t_start = sk_now(), t_inflate = 0, t_dwarf = 0, t_publics = 0, t_cfi = 0, t;
+    double t_dwarf = 0, t_publics = 0, t_cfi = 0, t = sk_now();
     if (!opt->header_only && dbg) {
         /* Distribution debug files are zlib-compressed section by section:
          * inflate the ones we will read side by side rather than one after
-         * the other on first touch. */
+         * the other on first touch, and in the background: the DWARF walk
+         * sets up what needs none of them meanwhile, and waits for each
+         * only where it first reads it (so the inflating is part of the
+         * DWARF time). */
         static const char *const cfi_sections[] = {".debug_frame", NULL};
         int jobs = (int)dump_jobs(opt);
         if (jobs > 1)
-            ds_object_prefetch(dbg,
-                               opt->cfi_only                   ? cfi_sections
-                               : ds_dwarf_streams_lines(dbg) ? dwarf_sections + 1
-                                                               : dwarf_sections,
-                               jobs);
+            prefetch = ds_object_prefetch_start(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
     }
-    t = sk_now();
-    t_inflate = t - t_start;
     if (!opt->header_only) {
         if (!opt->cfi_only) {
             if (dbg && ds_object_has_dwarf(dbg)) {
                 rc = ds_collect_dwarf(&ctx, err);
+                /* Before the sections are released (or the objects
+                 * closed): no inflating thread may outlive them. */
+                ds_object_prefetch_finish(prefetch);
+                prefetch = NULL;
                 if (rc)
                     goto out;
                 t_dwarf = sk_now() - t;
@@ -368,8 +370,8 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
     ds_name_publics(m);
     if (opt->verbose) {
         sk_log(SK_LOG_INFO,
-               "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
-               binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
+               "%s: seconds spent: %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing", binary_path,
+               t_dwarf, t_publics, t_cfi, sk_now() - t);
         sk_log(SK_LOG_INFO,
                "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT (%zu synthesized, for %zu functions); "
                "finalize folded %zu FUNC, merged %zu "
@@ -382,6 +384,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
     }
 out:
+    ds_object_prefetch_finish(prefetch);
     return rc;
 }
 

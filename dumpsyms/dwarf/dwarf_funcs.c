@@ -970,31 +970,13 @@ static void open_package(ds_context *ctx, source *src)
     }
 }
 
-/* .debug_info is streamed when it is compressed and no DIE can refer into
- * another unit (no DW_FORM_ref_addr anywhere in .debug_abbrev). */
-static bool info_streams(ds_section *info, const di_span *abbrev)
-{
-    return ds_section_compressed(info) && !di_abbrevs_cross_units(abbrev);
-}
-
-bool ds_dwarf_streams_lines(ds_object *obj)
-{
-    ds_section *info = ds_object_section(obj, ".debug_info");
-    ds_section *line = ds_object_section(obj, ".debug_line");
-    ds_section *abbrev = ds_object_section(obj, ".debug_abbrev");
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    sk_error err = {0};
-    if (!info || !line || !abbrev || !ds_section_compressed(line) ||
-        ds_section_data(obj, abbrev, &data, &size, &err))
-        return false; /* (a bad .debug_abbrev is reported by the walk) */
-    di_span span = {data, data ? size : 0};
-    return info_streams(info, &span);
-}
-
 /* Opens the sections and decides how .debug_info is read: streamed when it
  * is compressed and no DIE can refer into another unit (no
- * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise. */
+ * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise.  The
+ * sections may still be inflating on other threads (ds_collect_dwarf's
+ * caller starts them, ds_object_prefetch_start): each is waited for only
+ * where it is first needed, .debug_abbrev (small, and what decides) first,
+ * the rest (.debug_str, the biggest) last. */
 static int open_source(ds_context *ctx, source *src, sk_error *err)
 {
     ds_object *obj = ctx->dbg;
@@ -1005,16 +987,22 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     ds_section *info = ds_object_section(obj, ".debug_info");
     if (!info)
         return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
-    fill_sections(obj, sec, "");
-    sec->info = (di_span){0}; /* streamed, or read whole below */
+    /* (Read quietly: fill_sections() reports one that does not inflate.) */
+    ds_section *abbrev_sec = ds_object_section(obj, ".debug_abbrev");
+    const uint8_t *ab = NULL;
+    size_t ab_size = 0;
+    sk_error ab_err = {0};
+    if (abbrev_sec)
+        ds_section_data(obj, abbrev_sec, &ab, &ab_size, &ab_err);
+    di_span abbrev = {ab, ab ? ab_size : 0};
+    bool streams = ds_section_compressed(info) && !di_abbrevs_cross_units(&abbrev);
     open_package(ctx, src);
     sk_error sup_err = {0};
     if (ds_sup_open(obj, ctx->opt, &src->sup, &sup_err) != SK_OK)
         src->sup_missing = sk_xstrdup(sup_err.msg);
-    if (src->sup)
-        sec->sup = &src->sup->sec;
-    if (info_streams(info, &sec->abbrev)) {
-        int rc = ds_stream_open(obj, info, &src->stream, err);
+    int rc = SK_OK;
+    if (streams) {
+        rc = ds_stream_open(obj, info, &src->stream, err);
         if (rc == SK_OK && ds_stream_size(src->stream) == 0)
             rc = sk_fail(err, SK_EFORMAT, "%s: .debug_info is empty", obj->path);
         if (rc) {
@@ -1024,19 +1012,23 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
         }
         ds_section *line = ds_object_section(obj, ".debug_line");
         sk_error line_err = {0};
-        if (line && ds_section_compressed(line) &&
-            ds_stream_open(obj, line, &src->line_stream, &line_err) == SK_OK)
-            return SK_OK;
         /* (A stream that cannot be opened is reported by the whole
          * section's reader.) */
-        src->line_stream = NULL;
-        sec->line = section_span(obj, ".debug_line");
-        return SK_OK;
+        if (!line || !ds_section_compressed(line) ||
+            ds_stream_open(obj, line, &src->line_stream, &line_err) != SK_OK)
+            src->line_stream = NULL;
     }
-    sec->line = section_span(obj, ".debug_line");
+    fill_sections(obj, sec, "");
+    sec->info = (di_span){0}; /* streamed, or read whole below */
+    if (src->sup)
+        sec->sup = &src->sup->sec;
+    if (!src->line_stream)
+        sec->line = section_span(obj, ".debug_line");
+    if (streams)
+        return SK_OK;
     const uint8_t *data = NULL;
     size_t size = 0;
-    int rc = ds_section_data(obj, info, &data, &size, err);
+    rc = ds_section_data(obj, info, &data, &size, err);
     if (rc)
         return rc;
     sec->info = (di_span){data, data ? size : 0};
@@ -1088,16 +1080,19 @@ static int job_count(const ds_options *opt)
 
 int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 {
-    source src;
-    int rc = open_source(ctx, &src, err);
-    if (rc) {
-        close_source(&src);
-        return rc;
-    }
+    /* What needs no DWARF section first, while they may be inflating. */
     size_t nloads = 0;
     dsu_range *loads = load_ranges(ctx->bin, &nloads);
     dsn_index syms;
     dsn_index_build(&syms, ctx->dbg, ctx->bin);
+    source src;
+    int rc = open_source(ctx, &src, err);
+    if (rc) {
+        close_source(&src);
+        dsn_index_free(&syms);
+        free(loads);
+        return rc;
+    }
     dsu_env env = {.path = ctx->dbg->path, .loads = loads, .nloads = nloads,
                    .inlines = ctx->opt->inlines, .syms = &syms};
     merger mg = {.ctx = ctx};

@@ -239,6 +239,15 @@ int ds_section_data(ds_object *obj, ds_section *sec, const uint8_t **data, size_
  * that the big ones inflate in parallel instead of one after the other on
  * first use.  Errors are left for ds_section_data() to report. */
 void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs);
+/* The same in the background: returns at once, the sections inflating on
+ * threads of their own, so the caller can do what needs none of them
+ * meanwhile.  A reader needs no handle: ds_section_data() on a section
+ * being inflated waits for it (one lock a section), and one not yet begun
+ * is inflated by the reader itself.  ds_object_prefetch_finish() waits
+ * for the threads and frees the handle (NULL is fine). */
+typedef struct ds_prefetch ds_prefetch;
+ds_prefetch *ds_object_prefetch_start(ds_object *obj, const char *const *names, int jobs);
+void ds_object_prefetch_finish(ds_prefetch *p);
 /* Frees the decompressed copies of the sections among `names` (same
  * naming as ds_object_prefetch) once no reader holds a pointer into them;
  * a later ds_section_data() inflates them again.  Lets the caller drop the
