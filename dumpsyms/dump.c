@@ -18,6 +18,8 @@
 #include <malloc.h> /* malloc_trim */
 #endif
 
+#include <pthread.h>
+
 #include "collect.h"
 
 /* The threads one dump may use: opt->jobs, 0 for one a core.  With more
@@ -198,6 +200,97 @@ static const char *const dwarf_only_sections[] = {
 static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                         const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err);
 
+/* ---- STACK CFI beside finalizing --------------------------------------- */
+
+/* STACK CFI is collected into a module of its own, on a thread of its own,
+ * while this thread finalizes the rest (ceph-osd: about 0.1 s each, which
+ * were one after the other on one core).  That gives the same records:
+ * CFI reads the DWARF walk's result only through synthesized CFI, which
+ * takes the FUNCs' addresses, sizes and names (lent to the side module
+ * below, since finalize rewrites m->funcs meanwhile), and finalize treats
+ * CFI apart from everything else, so finalizing the two modules apart and
+ * then adding the finalized CFI to m in its order is finalizing them
+ * together.  The symfile model is not thread-safe: each thread touches
+ * only its own module (the lent names are m's pool strings, which finalize
+ * leaves in place). */
+typedef struct cfi_side {
+    ds_context ctx; /* the dump's, with m = &own */
+    sym_module own;
+    sym_finalize_stats st;
+    sk_error err;
+    int rc;
+    double seconds;
+    pthread_t tid;
+} cfi_side;
+
+static void *cfi_side_main(void *arg)
+{
+    cfi_side *c = arg;
+    double t = sk_now();
+    c->rc = ds_collect_cfi(&c->ctx, &c->err);
+    /* The lent FUNCs go back before finalize would sort them. */
+    free(c->own.funcs);
+    c->own.funcs = NULL;
+    c->own.nfuncs = c->own.funcs_cap = 0;
+    if (c->rc == SK_OK)
+        sym_module_finalize(&c->own, &c->st);
+    c->seconds = sk_now() - t;
+    return NULL;
+}
+
+/* Starts ds_collect_cfi() for ctx on a thread of its own; false (nothing
+ * started) when there is no thread to be had. */
+static bool cfi_side_start(cfi_side *c, const ds_context *ctx)
+{
+    memset(c, 0, sizeof *c);
+    sym_module_init(&c->own);
+    c->ctx = *ctx;
+    c->ctx.m = &c->own;
+    /* Only what synthesis reads: address, size and name (the rest zero,
+     * so nothing of m's is owned twice). */
+    const sym_module *m = ctx->m;
+    if (m->nfuncs) {
+        c->own.funcs = sk_xcalloc(m->nfuncs, sizeof *c->own.funcs);
+        for (size_t i = 0; i < m->nfuncs; i++) {
+            c->own.funcs[i].addr = m->funcs[i].addr;
+            c->own.funcs[i].size = m->funcs[i].size;
+            c->own.funcs[i].name = m->funcs[i].name;
+        }
+        c->own.nfuncs = c->own.funcs_cap = m->nfuncs;
+    }
+    if (pthread_create(&c->tid, NULL, cfi_side_main, c) == 0)
+        return true;
+    free(c->own.funcs);
+    c->own.funcs = NULL;
+    sym_module_free(&c->own);
+    return false;
+}
+
+/* Waits for the side thread and adds its finalized CFI, and the INFO line
+ * synthesis may have added, to the finalized m. */
+static int cfi_side_finish(cfi_side *c, sym_module *m, sym_finalize_stats *st, sk_error *err)
+{
+    pthread_join(c->tid, NULL);
+    int rc = c->rc;
+    if (rc) {
+        *err = c->err;
+    } else {
+        for (size_t i = 0; i < c->own.ncfi; i++) {
+            const sym_cfi *from = &c->own.cfi[i];
+            sym_cfi *to = sym_module_add_cfi(m, from->addr, from->size, from->init_rules);
+            for (size_t r = 0; r < from->nrows; r++)
+                sym_cfi_add_row(m, to, from->rows[r].addr, from->rows[r].rules);
+        }
+        for (size_t i = 0; i < c->own.ninfo; i++) {
+            sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
+            m->info[m->ninfo++] = sk_arena_strdup(m->arena, c->own.info[i]);
+        }
+        st->cfi_dropped += c->st.cfi_dropped;
+    }
+    sym_module_free(&c->own);
+    return rc;
+}
+
 int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
             ds_summary *summary, sk_error *err)
 {
@@ -265,6 +358,8 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
 {
     int rc;
     ds_prefetch *prefetch = NULL; /* sections inflating in the background */
+    cfi_side side;
+    bool side_started = false;
     char debug_id[34];
     rc = ds_object_debug_id(bin, debug_id, err);
     if (rc)
@@ -356,7 +451,10 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                 goto out;
             t_publics = sk_now() - t;
         }
-        if (opt->cfi || opt->cfi_only) {
+        /* (With --cfi-only there is nothing else to finalize.) */
+        if (opt->cfi && !opt->cfi_only && dump_jobs(opt) > 1)
+            side_started = cfi_side_start(&side, &ctx);
+        if ((opt->cfi || opt->cfi_only) && !side_started) {
             t = sk_now();
             rc = ds_collect_cfi(&ctx, err);
             if (rc)
@@ -368,6 +466,13 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
     t = sk_now();
     sym_module_finalize(m, &st);
     ds_name_publics(m);
+    if (side_started) {
+        side_started = false;
+        rc = cfi_side_finish(&side, m, &st, err);
+        if (rc)
+            goto out;
+        t_cfi = side.seconds;
+    }
     if (opt->verbose) {
         sk_log(SK_LOG_INFO,
                "%s: seconds spent: %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing", binary_path,
