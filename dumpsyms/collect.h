@@ -20,6 +20,9 @@ typedef struct ds_context {
     const ds_options *opt;
     sym_module *m;
     ds_summary *summary;
+    /* The sections ctx->dbg is inflating in the background, or NULL: the
+     * DWARF walk reads units ahead while they are busy. */
+    ds_prefetch *prefetch;
 } ds_context;
 
 /* ds_dump() over objects already open (members of packages read into

@@ -401,6 +401,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
         int jobs = (int)dump_jobs(opt);
         if (jobs > 1)
             prefetch = ds_object_prefetch_start(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
+        ctx.prefetch = prefetch;
     }
     if (!opt->header_only) {
         if (!opt->cfi_only) {
@@ -409,7 +410,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                 /* Before the sections are released (or the objects
                  * closed): no inflating thread may outlive them. */
                 ds_object_prefetch_finish(prefetch);
-                prefetch = NULL;
+                prefetch = ctx.prefetch = NULL;
                 if (rc)
                     goto out;
                 t_dwarf = sk_now() - t;

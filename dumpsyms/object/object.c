@@ -674,7 +674,7 @@ uint64_t ds_section_size(ds_object *obj, ds_section *s)
 struct ds_prefetch {
     ds_object *obj;
     ds_section **secs; /* biggest first */
-    size_t n, next;
+    size_t n, next, done; /* claimed, inflated (under lock) */
     pthread_mutex_t lock;
     pthread_t tids[64];
     int started;
@@ -692,6 +692,9 @@ static void *prefetch_worker(void *arg)
         const uint8_t *data;
         size_t size;
         ds_section_data(p->obj, p->secs[i], &data, &size, NULL);
+        pthread_mutex_lock(&p->lock);
+        p->done++;
+        pthread_mutex_unlock(&p->lock);
     }
 }
 
@@ -726,6 +729,16 @@ ds_prefetch *ds_object_prefetch_start(ds_object *obj, const char *const *names, 
         if (pthread_create(&p->tids[p->started], NULL, prefetch_worker, p) == 0)
             p->started++;
     return p;
+}
+
+bool ds_object_prefetch_busy(ds_prefetch *p)
+{
+    if (!p || p->started == 0)
+        return false;
+    pthread_mutex_lock(&p->lock);
+    bool busy = p->done < p->n;
+    pthread_mutex_unlock(&p->lock);
+    return busy;
 }
 
 void ds_object_prefetch_finish(ds_prefetch *p)

@@ -247,6 +247,8 @@ void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs);
  * for the threads and frees the handle (NULL is fine). */
 typedef struct ds_prefetch ds_prefetch;
 ds_prefetch *ds_object_prefetch_start(ds_object *obj, const char *const *names, int jobs);
+/* True while some of its sections are still inflating (false for NULL). */
+bool ds_object_prefetch_busy(ds_prefetch *p);
 void ds_object_prefetch_finish(ds_prefetch *p);
 /* Frees the decompressed copies of the sections among `names` (same
  * naming as ds_object_prefetch) once no reader holds a pointer into them;
