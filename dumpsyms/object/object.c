@@ -752,11 +752,6 @@ void ds_object_prefetch_finish(ds_prefetch *p)
     free(p);
 }
 
-void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
-{
-    ds_object_prefetch_finish(ds_object_prefetch_start(obj, names, jobs));
-}
-
 void ds_object_release(ds_object *obj, const char *const *names)
 {
     for (const char *const *n = names; *n; n++) {
