@@ -20,6 +20,9 @@ typedef struct ds_context {
     const ds_options *opt;
     sym_module *m;
     ds_summary *summary;
+    /* The sections ctx->dbg is inflating in the background, or NULL: the
+     * DWARF walk reads units ahead while they are busy. */
+    ds_prefetch *prefetch;
 } ds_context;
 
 /* ds_dump() over objects already open (members of packages read into
@@ -31,10 +34,6 @@ int ds_dump_object(ds_object *bin, ds_object *dbg, const char *name, const ds_op
 
 /* FILE/FUNC/line (and INLINE with opt->inlines) from ctx->dbg's DWARF. */
 int ds_collect_dwarf(ds_context *ctx, sk_error *err);
-/* True when ds_collect_dwarf() will stream obj's compressed .debug_line
- * unit by unit (beside a streamed .debug_info) rather than read it whole:
- * then it is not worth inflating ahead of the walk. */
-bool ds_dwarf_streams_lines(ds_object *obj);
 /* STACK CFI from bin's .eh_frame and dbg's (or bin's) .debug_frame. */
 int ds_collect_cfi(ds_context *ctx, sk_error *err);
 /* PUBLIC from .symtab (else .dynsym) of dbg and bin, with their raw

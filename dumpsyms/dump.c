@@ -18,6 +18,8 @@
 #include <malloc.h> /* malloc_trim */
 #endif
 
+#include <pthread.h>
+
 #include "collect.h"
 
 /* The threads one dump may use: opt->jobs, 0 for one a core.  With more
@@ -181,12 +183,12 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     return SK_OK;
 }
 
-/* Inflated side by side before the DWARF walk.  Not .debug_info: the walk
- * streams it when it is compressed (see dwarf_funcs.c), and .debug_line
- * (first here, so that it can be left out) too when it streams. */
+/* Inflated side by side, beside the DWARF walk's setup.  Not .debug_info
+ * nor .debug_line: the walk streams them when they are compressed (see
+ * dwarf_funcs.c), and otherwise inflates them itself while these inflate. */
 static const char *const dwarf_sections[] = {
-    ".debug_line", ".debug_str", ".debug_abbrev", ".debug_rnglists",
-    ".debug_ranges", ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
+    ".debug_str", ".debug_abbrev", ".debug_rnglists", ".debug_ranges",
+    ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
 };
 /* What only ds_collect_dwarf() reads (CFI still needs .debug_frame). */
 static const char *const dwarf_only_sections[] = {
@@ -197,6 +199,97 @@ static const char *const dwarf_only_sections[] = {
 
 static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                         const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err);
+
+/* ---- STACK CFI beside finalizing --------------------------------------- */
+
+/* STACK CFI is collected into a module of its own, on a thread of its own,
+ * while this thread finalizes the rest (ceph-osd: about 0.1 s each, which
+ * were one after the other on one core).  That gives the same records:
+ * CFI reads the DWARF walk's result only through synthesized CFI, which
+ * takes the FUNCs' addresses, sizes and names (lent to the side module
+ * below, since finalize rewrites m->funcs meanwhile), and finalize treats
+ * CFI apart from everything else, so finalizing the two modules apart and
+ * then adding the finalized CFI to m in its order is finalizing them
+ * together.  The symfile model is not thread-safe: each thread touches
+ * only its own module (the lent names are m's pool strings, which finalize
+ * leaves in place). */
+typedef struct cfi_side {
+    ds_context ctx; /* the dump's, with m = &own */
+    sym_module own;
+    sym_finalize_stats st;
+    sk_error err;
+    int rc;
+    double seconds;
+    pthread_t tid;
+} cfi_side;
+
+static void *cfi_side_main(void *arg)
+{
+    cfi_side *c = arg;
+    double t = sk_now();
+    c->rc = ds_collect_cfi(&c->ctx, &c->err);
+    /* The lent FUNCs go back before finalize would sort them. */
+    free(c->own.funcs);
+    c->own.funcs = NULL;
+    c->own.nfuncs = c->own.funcs_cap = 0;
+    if (c->rc == SK_OK)
+        sym_module_finalize(&c->own, &c->st);
+    c->seconds = sk_now() - t;
+    return NULL;
+}
+
+/* Starts ds_collect_cfi() for ctx on a thread of its own; false (nothing
+ * started) when there is no thread to be had. */
+static bool cfi_side_start(cfi_side *c, const ds_context *ctx)
+{
+    memset(c, 0, sizeof *c);
+    sym_module_init(&c->own);
+    c->ctx = *ctx;
+    c->ctx.m = &c->own;
+    /* Only what synthesis reads: address, size and name (the rest zero,
+     * so nothing of m's is owned twice). */
+    const sym_module *m = ctx->m;
+    if (m->nfuncs) {
+        c->own.funcs = sk_xcalloc(m->nfuncs, sizeof *c->own.funcs);
+        for (size_t i = 0; i < m->nfuncs; i++) {
+            c->own.funcs[i].addr = m->funcs[i].addr;
+            c->own.funcs[i].size = m->funcs[i].size;
+            c->own.funcs[i].name = m->funcs[i].name;
+        }
+        c->own.nfuncs = c->own.funcs_cap = m->nfuncs;
+    }
+    if (pthread_create(&c->tid, NULL, cfi_side_main, c) == 0)
+        return true;
+    free(c->own.funcs);
+    c->own.funcs = NULL;
+    sym_module_free(&c->own);
+    return false;
+}
+
+/* Waits for the side thread and adds its finalized CFI, and the INFO line
+ * synthesis may have added, to the finalized m. */
+static int cfi_side_finish(cfi_side *c, sym_module *m, sym_finalize_stats *st, sk_error *err)
+{
+    pthread_join(c->tid, NULL);
+    int rc = c->rc;
+    if (rc) {
+        *err = c->err;
+    } else {
+        for (size_t i = 0; i < c->own.ncfi; i++) {
+            const sym_cfi *from = &c->own.cfi[i];
+            sym_cfi *to = sym_module_add_cfi(m, from->addr, from->size, from->init_rules);
+            for (size_t r = 0; r < from->nrows; r++)
+                sym_cfi_add_row(m, to, from->rows[r].addr, from->rows[r].rules);
+        }
+        for (size_t i = 0; i < c->own.ninfo; i++) {
+            sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
+            m->info[m->ninfo++] = sk_arena_strdup(m->arena, c->own.info[i]);
+        }
+        st->cfi_dropped += c->st.cfi_dropped;
+    }
+    sym_module_free(&c->own);
+    return rc;
+}
 
 int ds_dump(const char *binary_path, const char *debug_path, const ds_options *opt, sym_module *m,
             ds_summary *summary, sk_error *err)
@@ -264,6 +357,9 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                         const ds_options *opt, sym_module *m, ds_summary *summary, sk_error *err)
 {
     int rc;
+    ds_prefetch *prefetch = NULL; /* sections inflating in the background */
+    cfi_side side;
+    bool side_started = false;
     char debug_id[34];
     rc = ds_object_debug_id(bin, debug_id, err);
     if (rc)
@@ -293,26 +389,28 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
         .bin = bin, .dbg = dbg, .load_addr = bin->load_addr, .opt = opt, .m = m, .summary = summary,
     };
     /* Phase times for -v: where a slow dump spends its time. */
-    double t_start = sk_now(), t_inflate = 0, t_dwarf = 0, t_publics = 0, t_cfi = 0, t;
+    double t_dwarf = 0, t_publics = 0, t_cfi = 0, t = sk_now();
     if (!opt->header_only && dbg) {
         /* Distribution debug files are zlib-compressed section by section:
          * inflate the ones we will read side by side rather than one after
-         * the other on first touch. */
+         * the other on first touch, and in the background: the DWARF walk
+         * sets up what needs none of them meanwhile, and waits for each
+         * only where it first reads it (so the inflating is part of the
+         * DWARF time). */
         static const char *const cfi_sections[] = {".debug_frame", NULL};
         int jobs = (int)dump_jobs(opt);
         if (jobs > 1)
-            ds_object_prefetch(dbg,
-                               opt->cfi_only                   ? cfi_sections
-                               : ds_dwarf_streams_lines(dbg) ? dwarf_sections + 1
-                                                               : dwarf_sections,
-                               jobs);
+            prefetch = ds_object_prefetch_start(dbg, opt->cfi_only ? cfi_sections : dwarf_sections, jobs);
+        ctx.prefetch = prefetch;
     }
-    t = sk_now();
-    t_inflate = t - t_start;
     if (!opt->header_only) {
         if (!opt->cfi_only) {
             if (dbg && ds_object_has_dwarf(dbg)) {
                 rc = ds_collect_dwarf(&ctx, err);
+                /* Before the sections are released (or the objects
+                 * closed): no inflating thread may outlive them. */
+                ds_object_prefetch_finish(prefetch);
+                prefetch = ctx.prefetch = NULL;
                 if (rc)
                     goto out;
                 t_dwarf = sk_now() - t;
@@ -354,7 +452,10 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                 goto out;
             t_publics = sk_now() - t;
         }
-        if (opt->cfi || opt->cfi_only) {
+        /* (With --cfi-only there is nothing else to finalize.) */
+        if (opt->cfi && !opt->cfi_only && dump_jobs(opt) > 1)
+            side_started = cfi_side_start(&side, &ctx);
+        if ((opt->cfi || opt->cfi_only) && !side_started) {
             t = sk_now();
             rc = ds_collect_cfi(&ctx, err);
             if (rc)
@@ -366,10 +467,17 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
     t = sk_now();
     sym_module_finalize(m, &st);
     ds_name_publics(m);
+    if (side_started) {
+        side_started = false;
+        rc = cfi_side_finish(&side, m, &st, err);
+        if (rc)
+            goto out;
+        t_cfi = side.seconds;
+    }
     if (opt->verbose) {
         sk_log(SK_LOG_INFO,
-               "%s: seconds spent: %.2f inflating, %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing",
-               binary_path, t_inflate, t_dwarf, t_publics, t_cfi, sk_now() - t);
+               "%s: seconds spent: %.2f DWARF, %.2f PUBLIC, %.2f CFI, %.2f finalizing", binary_path,
+               t_dwarf, t_publics, t_cfi, sk_now() - t);
         sk_log(SK_LOG_INFO,
                "%s: %zu FUNC, %zu PUBLIC, %zu STACK CFI INIT (%zu synthesized, for %zu functions); "
                "finalize folded %zu FUNC, merged %zu "
@@ -382,6 +490,7 @@ static int dump_objects(ds_object *bin, ds_object *dbg, const char *binary_path,
                st.lines_dropped, st.publics_dropped, st.cfi_dropped);
     }
 out:
+    ds_object_prefetch_finish(prefetch);
     return rc;
 }
 

@@ -300,6 +300,11 @@ typedef struct source {
      * missing: sup_missing then says which file was needed). */
     ds_sup *sup;
     char *sup_missing;
+    /* Streamed units read ahead while the other sections still inflated
+     * (see read_ahead), each taken whole by the worker that claims it:
+     * the first nahead units, claimed in order. */
+    struct job **ahead;
+    size_t nahead;
 } source;
 
 static di_span section_span(ds_object *obj, const char *name);
@@ -500,6 +505,16 @@ cut:
 /* The unit with index idx (claimed in order), or false past the last. */
 static bool fetch_unit(source *src, size_t idx, job *j)
 {
+    if (idx < src->nahead) {
+        *j = *src->ahead[idx];
+        free(src->ahead[idx]);
+        src->ahead[idx] = NULL;
+        /* Its sections moved with it. */
+        j->sec = &j->own;
+        if (j->cu_open)
+            j->cu.sec = &j->own;
+        return true;
+    }
     if (src->stream)
         return stream_unit(src, j);
     if (idx >= src->nunits)
@@ -975,31 +990,79 @@ static void open_package(ds_context *ctx, source *src)
     }
 }
 
-/* .debug_info is streamed when it is compressed and no DIE can refer into
- * another unit (no DW_FORM_ref_addr anywhere in .debug_abbrev). */
-static bool info_streams(ds_section *info, const di_span *abbrev)
+/* section_span() without the warning, for a look before fill_sections()
+ * (which reports a section that does not inflate, once). */
+static di_span quiet_span(ds_object *obj, const char *name)
 {
-    return ds_section_compressed(info) && !di_abbrevs_cross_units(abbrev);
-}
-
-bool ds_dwarf_streams_lines(ds_object *obj)
-{
-    ds_section *info = ds_object_section(obj, ".debug_info");
-    ds_section *line = ds_object_section(obj, ".debug_line");
-    ds_section *abbrev = ds_object_section(obj, ".debug_abbrev");
+    ds_section *sec = ds_object_section(obj, name);
     const uint8_t *data = NULL;
     size_t size = 0;
     sk_error err = {0};
-    if (!info || !line || !abbrev || !ds_section_compressed(line) ||
-        ds_section_data(obj, abbrev, &data, &size, &err))
-        return false; /* (a bad .debug_abbrev is reported by the walk) */
-    di_span span = {data, data ? size : 0};
-    return info_streams(info, &span);
+    if (!sec || ds_section_data(obj, sec, &data, &size, &err))
+        return (di_span){0};
+    return (di_span){data, data ? size : 0};
+}
+
+/* The most bytes of units read ahead: the front of the dump holds little
+ * else (ceph-osd: 150 MB then, 380 MB at the end of the walk). */
+#define READ_AHEAD_MAX ((size_t)128 << 20)
+
+/* While the sections the units need whole (.debug_str above all: 102 MB
+ * inflated for ceph-osd, a quarter of a second on one core) still inflate,
+ * this thread reads the first units of the streamed .debug_info, and their
+ * line programs, off the streams: the workers could not start anyway, and
+ * each unit read now is inflating the walk need not do later.  Finding a
+ * unit's line program opens the unit, which needs only .debug_abbrev and
+ * .debug_addr (a low_pc may be an addrx), both small: those are read first;
+ * rebase_ahead() gives the units the rest once it is in. */
+static void read_ahead(ds_context *ctx, source *src)
+{
+    if (!ds_object_prefetch_busy(ctx->prefetch))
+        return;
+    di_sections *sec = &src->sec;
+    memset(sec, 0, sizeof *sec);
+    sec->le = src->obj->little_endian;
+    sec->abbrev = quiet_span(src->obj, ".debug_abbrev");
+    sec->addr = quiet_span(src->obj, ".debug_addr");
+    if (src->sup)
+        sec->sup = &src->sup->sec;
+    size_t bytes = 0, cap = 0;
+    while (bytes < READ_AHEAD_MAX && ds_object_prefetch_busy(ctx->prefetch)) {
+        job *j = sk_xcalloc(1, sizeof *j);
+        if (!stream_unit(src, j)) {
+            free(j);
+            break;
+        }
+        bytes += j->nbytes + j->nline_bytes;
+        sk_grow((void **)&src->ahead, &cap, src->nahead + 1, sizeof *src->ahead);
+        src->ahead[src->nahead++] = j;
+    }
+}
+
+/* The units read ahead get every section, as if read now: their own unit
+ * and line program, the rest the source's. */
+static void rebase_ahead(source *src)
+{
+    for (size_t i = 0; i < src->nahead; i++) {
+        job *j = src->ahead[i];
+        di_sections own = src->sec;
+        own.info = j->own.info;
+        own.info_off = j->own.info_off;
+        if (j->line_bytes) {
+            own.line = j->own.line;
+            own.line_off = j->own.line_off;
+        }
+        j->own = own;
+    }
 }
 
 /* Opens the sections and decides how .debug_info is read: streamed when it
  * is compressed and no DIE can refer into another unit (no
- * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise. */
+ * DW_FORM_ref_addr anywhere in .debug_abbrev), whole otherwise.  The
+ * sections may still be inflating on other threads (ds_collect_dwarf's
+ * caller starts them, ds_object_prefetch_start): each is waited for only
+ * where it is first needed, .debug_abbrev (small, and what decides) first,
+ * the rest (.debug_str, the biggest) last. */
 static int open_source(ds_context *ctx, source *src, sk_error *err)
 {
     ds_object *obj = ctx->dbg;
@@ -1010,16 +1073,15 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
     ds_section *info = ds_object_section(obj, ".debug_info");
     if (!info)
         return sk_fail(err, SK_ENOTFOUND, "%s: no .debug_info", obj->path);
-    fill_sections(obj, sec, "");
-    sec->info = (di_span){0}; /* streamed, or read whole below */
+    di_span abbrev = quiet_span(obj, ".debug_abbrev");
+    bool streams = ds_section_compressed(info) && !di_abbrevs_cross_units(&abbrev);
     open_package(ctx, src);
     sk_error sup_err = {0};
     if (ds_sup_open(obj, ctx->opt, &src->sup, &sup_err) != SK_OK)
         src->sup_missing = sk_xstrdup(sup_err.msg);
-    if (src->sup)
-        sec->sup = &src->sup->sec;
-    if (info_streams(info, &sec->abbrev)) {
-        int rc = ds_stream_open(obj, info, &src->stream, err);
+    int rc = SK_OK;
+    if (streams) {
+        rc = ds_stream_open(obj, info, &src->stream, err);
         if (rc == SK_OK && ds_stream_size(src->stream) == 0)
             rc = sk_fail(err, SK_EFORMAT, "%s: .debug_info is empty", obj->path);
         if (rc) {
@@ -1029,19 +1091,26 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
         }
         ds_section *line = ds_object_section(obj, ".debug_line");
         sk_error line_err = {0};
-        if (line && ds_section_compressed(line) &&
-            ds_stream_open(obj, line, &src->line_stream, &line_err) == SK_OK)
-            return SK_OK;
         /* (A stream that cannot be opened is reported by the whole
          * section's reader.) */
-        src->line_stream = NULL;
+        if (!line || !ds_section_compressed(line) ||
+            ds_stream_open(obj, line, &src->line_stream, &line_err) != SK_OK)
+            src->line_stream = NULL;
+        read_ahead(ctx, src);
+    }
+    fill_sections(obj, sec, "");
+    sec->info = (di_span){0}; /* streamed, or read whole below */
+    if (src->sup)
+        sec->sup = &src->sup->sec;
+    if (!src->line_stream)
         sec->line = section_span(obj, ".debug_line");
+    if (streams) {
+        rebase_ahead(src);
         return SK_OK;
     }
-    sec->line = section_span(obj, ".debug_line");
     const uint8_t *data = NULL;
     size_t size = 0;
-    int rc = ds_section_data(obj, info, &data, &size, err);
+    rc = ds_section_data(obj, info, &data, &size, err);
     if (rc)
         return rc;
     sec->info = (di_span){data, data ? size : 0};
@@ -1050,6 +1119,12 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
 
 static void close_source(source *src)
 {
+    for (size_t i = 0; i < src->nahead; i++)
+        if (src->ahead[i]) {
+            job_clear(src->ahead[i]);
+            free(src->ahead[i]);
+        }
+    free(src->ahead);
     ds_sup_release(src->sup);
     free(src->sup_missing);
     ds_dwp_close(src->dwp);
@@ -1094,16 +1169,19 @@ static int job_count(const ds_options *opt)
 
 int ds_collect_dwarf(ds_context *ctx, sk_error *err)
 {
-    source src;
-    int rc = open_source(ctx, &src, err);
-    if (rc) {
-        close_source(&src);
-        return rc;
-    }
+    /* What needs no DWARF section first, while they may be inflating. */
     size_t nloads = 0;
     dsu_range *loads = load_ranges(ctx->bin, &nloads);
     dsn_index syms;
     dsn_index_build(&syms, ctx->dbg, ctx->bin);
+    source src;
+    int rc = open_source(ctx, &src, err);
+    if (rc) {
+        close_source(&src);
+        dsn_index_free(&syms);
+        free(loads);
+        return rc;
+    }
     dsu_env env = {.path = ctx->dbg->path, .loads = loads, .nloads = nloads,
                    .inlines = ctx->opt->inlines, .syms = &syms};
     merger mg = {.ctx = ctx};

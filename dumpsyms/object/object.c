@@ -671,26 +671,30 @@ uint64_t ds_section_size(ds_object *obj, ds_section *s)
     return s->raw_size;
 }
 
-typedef struct prefetch_job {
+struct ds_prefetch {
     ds_object *obj;
-    ds_section **secs;
-    size_t n;
-    size_t next;
+    ds_section **secs; /* biggest first */
+    size_t n, next, done; /* claimed, inflated (under lock) */
     pthread_mutex_t lock;
-} prefetch_job;
+    pthread_t tids[64];
+    int started;
+};
 
 static void *prefetch_worker(void *arg)
 {
-    prefetch_job *j = arg;
+    ds_prefetch *p = arg;
     for (;;) {
-        pthread_mutex_lock(&j->lock);
-        size_t i = j->next++;
-        pthread_mutex_unlock(&j->lock);
-        if (i >= j->n)
+        pthread_mutex_lock(&p->lock);
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->lock);
+        if (i >= p->n)
             return NULL;
         const uint8_t *data;
         size_t size;
-        ds_section_data(j->obj, j->secs[i], &data, &size, NULL);
+        ds_section_data(p->obj, p->secs[i], &data, &size, NULL);
+        pthread_mutex_lock(&p->lock);
+        p->done++;
+        pthread_mutex_unlock(&p->lock);
     }
 }
 
@@ -700,38 +704,52 @@ static int cmp_size_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs)
+ds_prefetch *ds_object_prefetch_start(ds_object *obj, const char *const *names, int jobs)
 {
     size_t cap = 0;
-    prefetch_job j = {.obj = obj};
+    ds_prefetch *p = sk_xcalloc(1, sizeof *p);
+    p->obj = obj;
     for (const char *const *n = names; *n; n++) {
         ds_section *s = ds_object_section(obj, *n);
-        if (!s || s->loaded || (s->flags & DS_SEC_NOBITS) ||
-            !((s->flags & DS_SEC_COMPRESSED) || strncmp(s->name, ".zdebug_", 8) == 0))
+        if (!s || s->loaded || !ds_section_compressed(s))
             continue;
-        sk_grow((void **)&j.secs, &cap, j.n + 1, sizeof *j.secs);
-        j.secs[j.n++] = s;
+        sk_grow((void **)&p->secs, &cap, p->n + 1, sizeof *p->secs);
+        p->secs[p->n++] = s;
     }
-    if (j.n == 0)
-        return;
     /* Biggest first: the longest inflate starts at once. */
-    sk_sort(j.secs, j.n, sizeof *j.secs, cmp_size_desc);
-    pthread_mutex_init(&j.lock, NULL);
-    int nthreads = jobs < 1 ? 1 : jobs;
-    if ((size_t)nthreads > j.n)
-        nthreads = (int)j.n;
-    pthread_t tids[64];
-    if (nthreads > 64)
-        nthreads = 64;
-    int started = 0;
-    for (int i = 1; i < nthreads; i++)
-        if (pthread_create(&tids[started], NULL, prefetch_worker, &j) == 0)
-            started++;
-    prefetch_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&j.lock);
-    free(j.secs);
+    sk_sort(p->secs, p->n, sizeof *p->secs, cmp_size_desc);
+    pthread_mutex_init(&p->lock, NULL);
+    size_t nthreads = jobs < 1 ? 1 : (size_t)jobs;
+    if (nthreads > p->n)
+        nthreads = p->n;
+    if (nthreads > sizeof p->tids / sizeof *p->tids)
+        nthreads = sizeof p->tids / sizeof *p->tids;
+    /* (No thread to be had: each section inflates on first use.) */
+    for (size_t i = 0; i < nthreads; i++)
+        if (pthread_create(&p->tids[p->started], NULL, prefetch_worker, p) == 0)
+            p->started++;
+    return p;
+}
+
+bool ds_object_prefetch_busy(ds_prefetch *p)
+{
+    if (!p || p->started == 0)
+        return false;
+    pthread_mutex_lock(&p->lock);
+    bool busy = p->done < p->n;
+    pthread_mutex_unlock(&p->lock);
+    return busy;
+}
+
+void ds_object_prefetch_finish(ds_prefetch *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->started; i++)
+        pthread_join(p->tids[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    free(p->secs);
+    free(p);
 }
 
 void ds_object_release(ds_object *obj, const char *const *names)

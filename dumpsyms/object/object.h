@@ -234,13 +234,23 @@ ds_section *ds_object_section_at(ds_object *obj, uint64_t addr, uint64_t size);
 /* The section's contents, decompressed when needed.  Thread-safe. */
 int ds_section_data(ds_object *obj, ds_section *sec, const uint8_t **data, size_t *size,
                     sk_error *err);
-/* Decompresses, on up to `jobs` threads at once, the compressed sections
- * among `names` (NULL-terminated; ".debug_x" also means ".zdebug_x"), so
- * that the big ones inflate in parallel instead of one after the other on
- * first use.  Errors are left for ds_section_data() to report. */
-void ds_object_prefetch(ds_object *obj, const char *const *names, int jobs);
+/* Decompresses, on up to `jobs` threads of their own, the compressed
+ * sections among `names` (NULL-terminated; ".debug_x" also means
+ * ".zdebug_x"), biggest first, so that the big ones inflate in parallel
+ * instead of one after the other on first use, and in the background: it
+ * returns at once, so the caller can do what needs none of them meanwhile.
+ * A reader needs no handle: ds_section_data() on a section being inflated
+ * waits for it (one lock a section), and one not yet begun is inflated by
+ * the reader itself.  Errors are left for ds_section_data() to report.
+ * ds_object_prefetch_finish() waits for the threads and frees the handle
+ * (NULL is fine). */
+typedef struct ds_prefetch ds_prefetch;
+ds_prefetch *ds_object_prefetch_start(ds_object *obj, const char *const *names, int jobs);
+/* True while some of its sections are still inflating (false for NULL). */
+bool ds_object_prefetch_busy(ds_prefetch *p);
+void ds_object_prefetch_finish(ds_prefetch *p);
 /* Frees the decompressed copies of the sections among `names` (same
- * naming as ds_object_prefetch) once no reader holds a pointer into them;
+ * naming as ds_object_prefetch_start) once no reader holds a pointer into them;
  * a later ds_section_data() inflates them again.  Lets the caller drop the
  * DWARF sections before building the rest of the model. */
 void ds_object_release(ds_object *obj, const char *const *names);

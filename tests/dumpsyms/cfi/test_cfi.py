@@ -19,6 +19,9 @@ Groups:
            sections (no duplicate INIT), ARM EXIDX-only (vs readelf -u).
   corrupt  damaged .eh_frame copies: a warning naming the file, no crash.
   jobs     byte-identical output for -j1, -j2, -j3.
+  beside   whole dumps (DWARF, synthesized CFI, a damaged .eh_frame) with
+           CFI collected beside finalize (-j2, -j3) or in turn (-j1): the
+           same output and the same warnings.
 """
 
 import os
@@ -1011,6 +1014,67 @@ def group_jobs(dumpsyms, work):
             fail("jobs: %s: only %d INITs, too few to exercise the workers" % (path, n))
 
 
+def group_beside(dumpsyms, work):
+    """Whole dumps: with -j2 and -j3 STACK CFI is collected on a thread of
+    its own beside finalize (dump.c) and added to the module afterwards;
+    -j1 does every phase in turn.  The output, synthesized CFI (which reads
+    the DWARF FUNCs) included, and the warnings must not depend on it."""
+    oracle_util.require("gcc", "objcopy")
+    os.makedirs(work, exist_ok=True)
+    with_cfi = "\n".join("int w%d(int x) { volatile int b[%d]; b[x & 3] = x; return b[1] + %d; }"
+                         % (i, 4 + i % 7, i) for i in range(300))
+    # No compiler CFI here: synthesized, from the DWARF FUNCs among others.
+    without = "\n".join("int n%d(int x) { return x * %d + 1; }" % (i, i + 3) for i in range(40))
+    main_c = ("int w0(int); int n0(int);\n"
+              "int main(int argc, char **argv) { (void)argv; return w0(argc) + n0(argc); }\n")
+    srcs = []
+    for name, text in (("with.c", with_cfi), ("without.c", without), ("main.c", main_c)):
+        path = os.path.join(work, "beside-" + name)
+        with open(path, "w") as f:
+            f.write(text)
+        srcs.append(path)
+    objs = []
+    for src in srcs:
+        obj = src[:-2] + ".o"
+        unwind = ["-fno-asynchronous-unwind-tables", "-fno-unwind-tables"] if "without" in src \
+            else ["-fasynchronous-unwind-tables"]
+        run(["gcc", "-g", "-O1", "-c", src, "-o", obj] + unwind)
+        objs.append(obj)
+    prog = os.path.join(work, "beside")
+    run(["gcc", "-g"] + objs + ["-o", prog])
+    # A copy whose .eh_frame is damaged midway: its warnings come from the
+    # CFI thread and must be said as with -j1.
+    off, size = section_offset(prog, ".eh_frame")
+    with open(prog, "rb") as f:
+        good = f.read()
+    damaged = prog + "-damaged"
+    with open(damaged, "wb") as f:
+        f.write(good[:off + size // 2] + b"\xff" * 48 + good[off + size // 2 + 48:])
+    for path in (prog, damaged):
+        outs, errs = {}, {}
+        for j in ("1", "2", "3"):
+            p = run([dumpsyms, "-j", j, "--inlines", path], check=False)
+            if p.returncode != 0 or sanitizer_trouble(p.stderr):
+                fail("beside: %s -j%s failed (%d): %s" % (path, j, p.returncode, p.stderr[-2000:]))
+                return
+            outs[j], errs[j] = p.stdout, sorted(p.stderr.splitlines())
+        text = outs["1"]
+        print("beside %s: %d FUNC, %d STACK CFI INIT, %s synthesized, %d warning(s), -j1/-j2/-j3 %s" % (
+            os.path.basename(path), text.count("\nFUNC "), text.count("STACK CFI INIT"),
+            "some" if "INFO CFI_SYNTHESIZED" in text else "none", len(errs["1"]),
+            "identical" if outs["1"] == outs["2"] == outs["3"] else "DIFFER"))
+        if not (outs["1"] == outs["2"] == outs["3"]):
+            fail("beside: %s: output depends on the thread count" % path)
+        if not (errs["1"] == errs["2"] == errs["3"]):
+            fail("beside: %s: warnings depend on the thread count: %r / %r" % (path, errs["1"], errs["2"]))
+        if text.count("\nFUNC ") < 300 or text.count("STACK CFI INIT") < 300 or "INFO CFI_SYNTHESIZED" not in text:
+            fail("beside: %s: too few FUNC / STACK CFI INIT records or none synthesized" % path)
+        # (Compared as sorted lists above: as often with the CFI thread as
+        # without it, neither lost nor repeated.)
+        if path == damaged and not any(damaged in l and "eh_frame" in l for l in errs["1"]):
+            fail("beside: no warning about the damaged .eh_frame: %r" % errs["1"])
+
+
 def main():
     if len(sys.argv) != 4:
         print(__doc__)
@@ -1018,7 +1082,7 @@ def main():
     group, dumpsyms, work = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
     os.makedirs(work, exist_ok=True)
     {"oracle": group_oracle, "special": group_special, "corrupt": group_corrupt,
-     "jobs": group_jobs}[group](dumpsyms, work)
+     "jobs": group_jobs, "beside": group_beside}[group](dumpsyms, work)
     if failures:
         print("%d failure(s)" % len(failures))
         return 1

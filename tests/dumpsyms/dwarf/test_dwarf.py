@@ -304,6 +304,49 @@ def group_determinism():
                 elif ref[key] != out:
                     fail("%s: output differs with %s" % (f.path, " ".join(args + extra)))
     print("identical output for %d fixtures across runs and -j 1/2/4" % min(6, len(fx)))
+    read_ahead_determinism()
+
+
+def read_ahead_determinism():
+    """A compressed file whose .debug_str takes a while to inflate: with
+    -j2 the walk reads units off the .debug_info stream while it inflates
+    (dwarf_funcs.c, read_ahead), and those units must come out as if read
+    afterwards: the same .sym as -j1 and as the uncompressed file."""
+    if not shutil.which("gcc") or not shutil.which("objcopy"):
+        oracle_util.partly_missing("gcc/objcopy", "the read-ahead case")
+        return
+    work = os.path.join(WORK, "read-ahead")
+    os.makedirs(work, exist_ok=True)
+    objs = []
+    rnd = random.Random(7)
+    for u in range(6):
+        src = os.path.join(work, "u%d.c" % u)
+        # Long names that do not compress: MBs of .debug_str to inflate.
+        names = ["g_%032x%032x%032x_%d" % (rnd.getrandbits(128), rnd.getrandbits(128),
+                                           rnd.getrandbits(128), i) for i in range(2500)]
+        with open(src, "w") as f:
+            for n in names:
+                f.write("int %s;\n" % n)
+            for i in range(60):
+                f.write("int f%d_%d(int x) { return x * %d + %s; }\n" % (u, i, i + 1, names[i]))
+        obj = src[:-2] + ".o"
+        subprocess.run(["gcc", "-g", "-O1", "-c", src, "-o", obj], check=True)
+        objs.append(obj)
+    main = os.path.join(work, "main.c")
+    with open(main, "w") as f:
+        f.write("int f0_0(int);\nint main(int argc, char **argv) { (void)argv; return f0_0(argc); }\n")
+    plain = os.path.join(work, "prog")
+    subprocess.run(["gcc", "-g", main] + objs + ["-o", plain], check=True)
+    comp = plain + "-zlib"
+    subprocess.run(["objcopy", "--compress-debug-sections=zlib", plain, comp], check=True)
+    _, want, _ = run_dumpsyms(["-j", "1", "--inlines", "-n", "prog", plain])
+    if want.count(b"\nFUNC ") < 360:
+        fail("read-ahead fixture: only %d FUNC records" % want.count(b"\nFUNC "))
+    for args in (["-j", "1"], ["-j", "2"], ["-j", "2"], ["-j", "3"], ["-j", "2"]):
+        _, got, _ = run_dumpsyms(args + ["--inlines", "-n", "prog", comp])
+        if got != want:
+            fail("read-ahead fixture: compressed %s differs from the uncompressed -j1 dump" % " ".join(args))
+    print("read-ahead fixture: identical compressed (-j 1/2/3) and uncompressed")
 
 
 def group_badinput():
