@@ -1033,7 +1033,7 @@ static void read_ahead(ds_context *ctx, source *src)
             free(j);
             break;
         }
-        bytes += j->nbytes + j->nline_bytes;
+        bytes += j->bytes.n + j->line_bytes.n;
         sk_grow((void **)&src->ahead, &cap, src->nahead + 1, sizeof *src->ahead);
         src->ahead[src->nahead++] = j;
     }
@@ -1048,7 +1048,7 @@ static void rebase_ahead(source *src)
         di_sections own = src->sec;
         own.info = j->own.info;
         own.info_off = j->own.info_off;
-        if (j->line_bytes) {
+        if (j->line_bytes.p) {
             own.line = j->own.line;
             own.line_off = j->own.line_off;
         }
