@@ -27,10 +27,17 @@
 
 #include "bytes.h"
 #include "cfi_int.h"
+#include "symfile_int.h" /* the sized CFI builders */
 
 #define CHUNK_FDES 64
 
 /* ---- gathered records ---------------------------------------------------- */
+
+/* Room for n more bytes and the NUL; the common case without a call. */
+static char *buf_room(sk_buf *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? b->data + b->len : sk_buf_room(b, n);
+}
 
 void ds_cfi_out_init(ds_cfi_out *o)
 {
@@ -46,67 +53,84 @@ void ds_cfi_out_free(ds_cfi_out *o)
     memset(o, 0, sizeof *o);
 }
 
-static size_t out_str(ds_cfi_out *o, const char *s)
+/* Appends the n bytes at s and a NUL to the text; returns their offset. */
+static size_t out_str(ds_cfi_out *o, const char *s, size_t n)
 {
     size_t off = o->text.len;
-    sk_buf_append(&o->text, s, strlen(s) + 1);
+    sk_buf_append(&o->text, s, n + 1);
     return off;
 }
 
-static ds_cfi_entry *add_entry(ds_cfi_out *o, uint64_t addr, size_t init)
+/* Ends the string the caller wrote at the end of the text from `at` on;
+ * returns its length. */
+static size_t out_end(ds_cfi_out *o, size_t at)
+{
+    char *p = buf_room(&o->text, 0);
+    *p = '\0';
+    sk_buf_commit(&o->text, p + 1);
+    return o->text.len - 1 - at;
+}
+
+static ds_cfi_entry *add_entry(ds_cfi_out *o, uint64_t addr, size_t init, size_t len)
 {
     sk_grow((void **)&o->entries, &o->entries_cap, o->nentries + 1, sizeof *o->entries);
     ds_cfi_entry *e = &o->entries[o->nentries++];
     e->addr = addr;
     e->size = 0;
     e->init = init;
+    e->init_len = len;
     e->first_row = o->nrows;
     e->nrows = 0;
     return e;
 }
 
-static void add_row(ds_cfi_out *o, uint64_t addr, size_t rules)
+static void add_row(ds_cfi_out *o, uint64_t addr, size_t rules, size_t len)
 {
     if (o->nrows == o->rows_cap)
         sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
-    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules};
+    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules, len};
     o->entries[o->nentries - 1].nrows++;
 }
 
 ds_cfi_entry *ds_cfi_out_entry(ds_cfi_out *o, uint64_t addr, const char *init_rules)
 {
-    return add_entry(o, addr, out_str(o, init_rules));
+    size_t n = strlen(init_rules);
+    return add_entry(o, addr, out_str(o, init_rules, n), n);
 }
 
 void ds_cfi_out_row(ds_cfi_out *o, uint64_t addr, const char *rules)
 {
-    add_row(o, addr, out_str(o, rules));
+    size_t n = strlen(rules);
+    add_row(o, addr, out_str(o, rules, n), n);
 }
 
 /* The rules were written at the end of o->text from `at` on: no copy. */
 ds_cfi_entry *ds_cfi_out_entry_at(ds_cfi_out *o, uint64_t addr, size_t at)
 {
-    sk_buf_putc(&o->text, '\0');
-    return add_entry(o, addr, at);
+    size_t n = out_end(o, at);
+    return add_entry(o, addr, at, n);
 }
 
 void ds_cfi_out_row_at(ds_cfi_out *o, uint64_t addr, size_t at)
 {
-    sk_buf_putc(&o->text, '\0');
-    add_row(o, addr, at);
+    size_t n = out_end(o, at);
+    add_row(o, addr, at, n);
 }
 
+/* Rule lengths and row counts are known here, so the module neither
+ * measures the strings nor grows the rows arrays a row at a time. */
 void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m)
 {
     for (size_t i = 0; i < o->nentries; i++) {
         const ds_cfi_entry *e = &o->entries[i];
         if (!e->size)
             continue;
-        sym_cfi *c = sym_module_add_cfi(m, e->addr, e->size, o->text.data + e->init);
+        sym_cfi *c = sym_module_add_cfi_n(m, e->addr, e->size, o->text.data + e->init, e->init_len, e->nrows);
         for (size_t r = e->first_row; r < e->first_row + e->nrows; r++) {
+            const ds_cfi_rowrec *row = &o->rows[r];
             /* A row at or past the end of a truncated entry says nothing. */
-            if (o->rows[r].addr < e->addr + e->size)
-                sym_cfi_add_row(m, c, o->rows[r].addr, o->text.data + o->rows[r].rules);
+            if (row->addr < e->addr + e->size)
+                sym_cfi_add_row_n(m, c, row->addr, o->text.data + row->rules, row->len);
         }
     }
 }
@@ -127,10 +151,25 @@ static int cmp_range(const void *a, const void *b)
     return x->size < y->size ? -1 : x->size > y->size;
 }
 
+/* sk_sort unless the elements are in order already: FDEs, and so the
+ * ranges made from them, mostly come in address order, and a merge sort
+ * of a sorted array still costs n log n comparisons (the sorts were 5% of
+ * a whole-system run).  The comparisons are total orders (equal elements
+ * are alike), so skipping the sort changes nothing. */
+static void sort_unless_sorted(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = base;
+    for (size_t i = 1; i < n; i++) {
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            sk_sort(base, n, size, cmp);
+            return;
+        }
+    }
+}
+
 void ds_cfi_ranges_sort(ds_cfi_ranges *rs)
 {
-    if (rs->n > 1)
-        sk_sort(rs->r, rs->n, sizeof *rs->r, cmp_range);
+    sort_unless_sorted(rs->r, rs->n, sizeof *rs->r, cmp_range);
     /* Merge overlaps so that a binary search on start addresses works. */
     size_t out = 0;
     for (size_t i = 0; i < rs->n; i++) {
@@ -360,12 +399,6 @@ static char *fmt_simple(const worker *w, const col_state *cs, char *p)
     case FORM_OFFSET: p = fmt_str(p, ".cfa", 4); return fmt_offset(p, cs->off, cs->form == FORM_OFFSET);
     default: return fmt_name(w, p, cs->reg);
     }
-}
-
-/* Room for n more bytes and the NUL; the common case without a call. */
-static char *buf_room(sk_buf *b, size_t n)
-{
-    return b->len + n + 1 <= b->cap ? b->data + b->len : sk_buf_room(b, n);
 }
 
 /* Expressions are rare: whether one translates is decided once, here. */
@@ -824,7 +857,7 @@ int ds_collect_cfi(ds_context *ctx, sk_error *err)
     size_t from_debug = 0;
     for (size_t i = 0; i < njobs; i++)
         from_debug += jobs[i].src == 1;
-    sk_sort(jobs, njobs, sizeof *jobs, cmp_job);
+    sort_unless_sorted(jobs, njobs, sizeof *jobs, cmp_job);
 
     shared sh = {.ctx = ctx, .arch = arch, .srcs = srcs, .jobs = jobs, .njobs = njobs};
     sh.nchunks = (njobs + CHUNK_FDES - 1) / CHUNK_FDES;
