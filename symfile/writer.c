@@ -246,6 +246,9 @@ bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn
 {
     sk_buf b;
     sk_buf_init(&b);
+    /* Room for what is written between flushes, once: grown from nothing
+     * it was reallocated (and copied) a score of times per module. */
+    sk_buf_room(&b, FLUSH_AT + FLUSH_AT / 4);
     writer w = {.b = &b, .sink = sink, .ctx = ctx};
     write_all(&w, m, opt);
     flush(&w, true);
