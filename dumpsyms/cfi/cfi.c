@@ -452,13 +452,21 @@ static bool expr_ok(worker *w, const col_state *cs)
     return expr_format(w, cs, &w->scratch);
 }
 
+/* Whether register reg has a name: the table resolve_names made for the
+ * FDE's architecture, every row's CFA asks (no architecture names a
+ * register beyond its table). */
+static bool reg_named(const worker *w, uint32_t reg)
+{
+    return reg < w->arch->table_size ? w->names[reg] != NULL : ds_cfi_reg_name(w->arch, reg) != NULL;
+}
+
 /* The CFA rule.  false: not expressible. */
 static bool cfa_capture(worker *w, const ds_cfi_rule *r, col_state *cs)
 {
     memset(cs, 0, sizeof *cs);
     cs->kind = RULE_SET;
     if (r->kind == DS_CFA_REGOFF) {
-        if (!ds_cfi_reg_name(w->arch, r->reg))
+        if (!reg_named(w, r->reg))
             return false;
         cs->form = FORM_CFA_REG;
         cs->reg = r->reg;
@@ -492,7 +500,7 @@ static void reg_capture(worker *w, unsigned col, const ds_cfi_rule *r, col_state
     case DS_RULE_REG:
         if (r->reg == col)
             cs->kind = RULE_SAME;
-        else if (!ds_cfi_reg_name(w->arch, r->reg))
+        else if (!reg_named(w, r->reg))
             cs->kind = RULE_UNDEF;
         else {
             cs->form = FORM_REG;
