@@ -213,19 +213,37 @@ void sym_module_add_public(sym_module *m, uint64_t addr, const char *name)
         .name = sym_pool_strdup(m, name ? name : "")};
 }
 
-sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules)
+sym_cfi *sym_module_add_cfi_n(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules, size_t len,
+                              size_t nrows)
 {
     sym_grow((void **)&m->cfi, &m->cfi_cap, m->ncfi, m->ncfi + 1, sizeof *m->cfi);
     sym_cfi *c = &m->cfi[m->ncfi++];
     memset(c, 0, sizeof *c);
     c->addr = addr;
     c->size = size;
-    c->init_rules = sym_pool_rule(m, init_rules ? init_rules : "");
+    c->init_rules = sym_pool_rule_n(m, init_rules, len);
+    if (nrows) {
+        c->rows = sk_xmalloc(nrows * sizeof *c->rows); /* nrows rows exist already: no overflow */
+        c->rows_cap = nrows;
+    }
     return c;
+}
+
+sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules)
+{
+    const char *s = init_rules ? init_rules : "";
+    return sym_module_add_cfi_n(m, addr, size, s, strlen(s), 0);
+}
+
+void sym_cfi_add_row_n(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules, size_t len)
+{
+    if (c->nrows == c->rows_cap)
+        sym_grow((void **)&c->rows, &c->rows_cap, c->nrows, c->nrows + 1, sizeof *c->rows);
+    c->rows[c->nrows++] = (sym_cfi_row){.addr = addr, .rules = sym_pool_rule_n(m, rules, len)};
 }
 
 void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules)
 {
-    sym_grow((void **)&c->rows, &c->rows_cap, c->nrows, c->nrows + 1, sizeof *c->rows);
-    c->rows[c->nrows++] = (sym_cfi_row){.addr = addr, .rules = sym_pool_rule(m, rules ? rules : "")};
+    const char *s = rules ? rules : "";
+    sym_cfi_add_row_n(m, c, addr, s, strlen(s));
 }

@@ -22,10 +22,18 @@ typedef struct pool_chunk {
     _Alignas(16) unsigned char data[];
 } pool_chunk;
 
+/* An interned rule string; hash and len let a probe skip most compares. */
+typedef struct rule_slot {
+    const char *s; /* NULL: free */
+    uint64_t hash;
+    size_t len;
+} rule_slot;
+
 struct sym_pool {
     pool_chunk *head;
     size_t next_size;
-    sym_strmap rules; /* STACK CFI rule strings, interned */
+    rule_slot *rules; /* STACK CFI rule strings, interned; open addressing */
+    size_t rules_cap, nrules;
 };
 
 static pool_chunk *chunk_new(size_t size)
@@ -90,15 +98,66 @@ char *sym_pool_strdup(sym_module *m, const char *s)
     return d;
 }
 
+/* A hash of the n bytes at s, a word at a step: rules are a few words
+ * long, and every STACK CFI row is looked up (libLLVM: over a million). */
+static uint64_t rule_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1), w = 0;
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            w = w << 8 | (unsigned char)s[i];
+    } else {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+            h ^= h >> 32;
+        }
+        memcpy(&w, s + n - 8, 8); /* the last word, overlapping the one before */
+    }
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    return h ^ (h >> 29);
+}
+
+static void rules_rehash(sym_pool *p)
+{
+    size_t cap = p->rules_cap ? p->rules_cap * 2 : 256;
+    rule_slot *t = sk_xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < p->rules_cap; i++) {
+        if (!p->rules[i].s)
+            continue;
+        size_t j = (size_t)p->rules[i].hash & (cap - 1);
+        while (t[j].s)
+            j = (j + 1) & (cap - 1);
+        t[j] = p->rules[i];
+    }
+    free(p->rules);
+    p->rules = t;
+    p->rules_cap = cap;
+}
+
+const char *sym_pool_rule_n(sym_module *m, const char *s, size_t n)
+{
+    sym_pool *p = pool_of(m);
+    if ((p->nrules + 1) * 2 > p->rules_cap)
+        rules_rehash(p);
+    uint64_t h = rule_hash(s, n);
+    size_t mask = p->rules_cap - 1, j = (size_t)h & mask;
+    for (; p->rules[j].s; j = (j + 1) & mask) {
+        const rule_slot *r = &p->rules[j];
+        if (r->hash == h && r->len == n && memcmp(r->s, s, n) == 0)
+            return r->s;
+    }
+    char *d = sym_pool_alloc(m, n + 1, 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    p->rules[j] = (rule_slot){d, h, n};
+    p->nrules++;
+    return d;
+}
+
 const char *sym_pool_rule(sym_module *m, const char *s)
 {
-    sym_strmap *t = &pool_of(m)->rules;
-    const char *found = sym_strmap_find(t, s);
-    if (found)
-        return found;
-    char *d = sym_pool_strdup(m, s);
-    sym_strmap_intern(t, d, 0, NULL);
-    return d;
+    return sym_pool_rule_n(m, s, strlen(s));
 }
 
 void sym_pool_free(sym_pool *p)
@@ -109,6 +168,6 @@ void sym_pool_free(sym_pool *p)
         next = c->next;
         free(c);
     }
-    sym_strmap_free(&p->rules);
+    free(p->rules);
     free(p);
 }

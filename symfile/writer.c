@@ -173,25 +173,35 @@ static void write_public(writer *w, const sym_public *p)
     flush(w, false);
 }
 
+/* "STACK CFI <addr> <rules>\n" at one go: the rows are most of what a
+ * module without DWARF writes (libLLVM: a million), and a call per field
+ * was most of the time spent writing them. */
+static void write_cfi_row(sk_buf *b, const char *kw, size_t kwlen, uint64_t addr, const uint64_t *size,
+                          const char *rules)
+{
+    size_t n = rules ? strlen(rules) : 0;
+    char *p = room(b, kwlen + 17 + 17 + n + 1);
+    memcpy(p, kw, kwlen);
+    p = sk_fmt_hex(p + kwlen, addr);
+    *p++ = ' ';
+    if (size) {
+        p = sk_fmt_hex(p, *size);
+        *p++ = ' ';
+    }
+    if (n)
+        memcpy(p, rules, n);
+    p[n] = '\n';
+    sk_buf_commit(b, p + n + 1);
+}
+
 static void write_stack(writer *w, const sym_module *m)
 {
     sk_buf *b = w->b;
     for (size_t i = 0; i < m->ncfi; i++) {
         const sym_cfi *c = &m->cfi[i];
-        PUT(b, "STACK CFI INIT ");
-        sk_buf_hex(b, c->addr);
-        sk_buf_putc(b, ' ');
-        sk_buf_hex(b, c->size);
-        sk_buf_putc(b, ' ');
-        puts_or_empty(b, c->init_rules);
-        sk_buf_putc(b, '\n');
-        for (size_t r = 0; r < c->nrows; r++) {
-            PUT(b, "STACK CFI ");
-            sk_buf_hex(b, c->rows[r].addr);
-            sk_buf_putc(b, ' ');
-            puts_or_empty(b, c->rows[r].rules);
-            sk_buf_putc(b, '\n');
-        }
+        write_cfi_row(b, "STACK CFI INIT ", 15, c->addr, &c->size, c->init_rules);
+        for (size_t r = 0; r < c->nrows; r++)
+            write_cfi_row(b, "STACK CFI ", 10, c->rows[r].addr, NULL, c->rows[r].rules);
         flush(w, false);
     }
     for (size_t i = 0; i < m->nstack_win; i++) {
@@ -236,6 +246,9 @@ bool sym_write_to(const sym_module *m, const sym_write_options *opt, sym_sink_fn
 {
     sk_buf b;
     sk_buf_init(&b);
+    /* Room for what is written between flushes, once: grown from nothing
+     * it was reallocated (and copied) a score of times per module. */
+    sk_buf_room(&b, FLUSH_AT + FLUSH_AT / 4);
     writer w = {.b = &b, .sink = sink, .ctx = ctx};
     write_all(&w, m, opt);
     flush(&w, true);

@@ -154,12 +154,14 @@ const char *ds_cfi_run(const ds_cfi_frames *f, const ds_cfi_fde *fde, ds_cfi_mac
 typedef struct ds_cfi_entry {
     uint64_t addr, size;
     size_t init;            /* offset of the INIT rules in text */
+    size_t init_len;
     size_t first_row, nrows;
 } ds_cfi_entry;
 
 typedef struct ds_cfi_rowrec {
     uint64_t addr;
     size_t rules; /* offset in text */
+    size_t len;   /* of the rules, without their NUL */
 } ds_cfi_rowrec;
 
 typedef struct ds_cfi_out {
