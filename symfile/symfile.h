@@ -181,6 +181,13 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
 void sym_module_add_public(sym_module *m, uint64_t addr, const char *name);
 sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules);
 void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules);
+/* sym_module_add_cfi and sym_cfi_add_row for a producer that knows the
+ * length of each rule string and how many rows (at most) an INIT gets:
+ * dumpsyms' CFI gathering adds millions of rows, and strlen, hashing with
+ * it and growing the rows array a row at a time were a tenth of its time. */
+sym_cfi *sym_module_add_cfi_n(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules, size_t len,
+                              size_t nrows);
+void sym_cfi_add_row_n(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules, size_t len);
 
 /* What finalize changed, for -v output and quality reports. */
 typedef struct sym_finalize_stats {

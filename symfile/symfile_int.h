@@ -59,14 +59,6 @@ const char *sym_pool_rule(sym_module *m, const char *s);
 const char *sym_pool_rule_n(sym_module *m, const char *s, size_t n);
 void sym_pool_free(sym_pool *p);
 
-/* sym_module_add_cfi and sym_cfi_add_row for a producer that knows the
- * length of each rule string and how many rows (at most) an INIT gets:
- * dumpsyms' CFI gathering adds millions of rows, and strlen, hashing with
- * it and growing the rows array a row at a time were a tenth of its time. */
-sym_cfi *sym_module_add_cfi_n(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules, size_t len,
-                              size_t nrows);
-void sym_cfi_add_row_n(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules, size_t len);
-
 /* Frees a function's line and INLINE arrays (pooled or not). */
 void sym_func_release(sym_func *f);
 

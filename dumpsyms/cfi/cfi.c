@@ -27,7 +27,7 @@
 
 #include "bytes.h"
 #include "cfi_int.h"
-#include "symfile_int.h" /* the sized CFI builders */
+#include "symfile.h"
 
 #define CHUNK_FDES 64
 
