@@ -502,6 +502,38 @@ static bool has_token(const char *rules, const char *tok)
     return false;
 }
 
+/* Rule strings are the module's interned copies (sym_pool_rule): a big
+ * module has millions of rows but a few hundred distinct strings, so what
+ * clean() and the INIT check make of one is remembered by its address
+ * instead of being scanned again for every row (strcspn and strstr over
+ * 17 million rows were a twelfth of a whole-system run).  A string not
+ * interned still gets the right answer, just without the reuse. */
+#define RULE_MEMO_SLOTS 1024
+
+typedef struct rule_memo {
+    const char *in[RULE_MEMO_SLOTS];
+    const char *out[RULE_MEMO_SLOTS];
+    int8_t usable[RULE_MEMO_SLOTS]; /* -1: not yet known, else has .cfa: and .ra: */
+} rule_memo;
+
+static size_t memo_slot(const char *s)
+{
+    uintptr_t x = (uintptr_t)s;
+    return (size_t)((x >> 3) ^ (x >> 13)) & (RULE_MEMO_SLOTS - 1);
+}
+
+static const char *memo_clean(sym_module *m, rule_memo *memo, const char *s, size_t *slot)
+{
+    size_t i = memo_slot(s);
+    *slot = i;
+    if (!s || memo->in[i] != s) {
+        memo->in[i] = s;
+        memo->out[i] = clean(m, s, NULL);
+        memo->usable[i] = -1;
+    }
+    return memo->out[i];
+}
+
 typedef struct cfi_key {
     uint64_t addr;
     size_t idx;
@@ -515,13 +547,13 @@ static int cmp_cfi_key(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static void finalize_rows(sym_module *m, sym_cfi *c)
+static void finalize_rows(sym_module *m, rule_memo *memo, sym_cfi *c)
 {
-    size_t n = 0;
+    size_t n = 0, slot;
     bool sorted = true;
     for (size_t i = 0; i < c->nrows; i++) {
         sym_cfi_row r = c->rows[i];
-        r.rules = clean(m, r.rules, NULL);
+        r.rules = memo_clean(m, memo, r.rules, &slot);
         if (!r.rules || !*r.rules)
             continue;
         if (n && c->rows[n - 1].addr > r.addr)
@@ -547,13 +579,17 @@ static void finalize_rows(sym_module *m, sym_cfi *c)
 
 static void finalize_cfi(sym_module *m, sym_finalize_stats *st)
 {
-    size_t n = 0;
+    rule_memo *memo = sk_xmalloc(sizeof *memo);
+    memset(memo->in, 0, sizeof memo->in);
+    size_t n = 0, slot;
     bool sorted = true;
     for (size_t i = 0; i < m->ncfi; i++) {
         sym_cfi c = m->cfi[i];
-        c.init_rules = clean(m, c.init_rules, NULL);
-        if (!c.init_rules || !has_token(c.init_rules, ".cfa:") ||
-            !has_token(c.init_rules, ".ra:")) {
+        c.init_rules = memo_clean(m, memo, c.init_rules, &slot);
+        if (c.init_rules && memo->usable[slot] < 0)
+            memo->usable[slot] =
+                has_token(c.init_rules, ".cfa:") && has_token(c.init_rules, ".ra:");
+        if (!c.init_rules || !memo->usable[slot]) {
             st->cfi_dropped++;
             free(c.rows);
             continue;
@@ -588,7 +624,8 @@ static void finalize_cfi(sym_module *m, sym_finalize_stats *st)
     }
     m->ncfi = out;
     for (size_t i = 0; i < m->ncfi; i++)
-        finalize_rows(m, &m->cfi[i]);
+        finalize_rows(m, memo, &m->cfi[i]);
+    free(memo);
 }
 
 void sym_module_finalize(sym_module *m, sym_finalize_stats *stats)
