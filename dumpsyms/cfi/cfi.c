@@ -88,7 +88,9 @@ static void add_row(ds_cfi_out *o, uint64_t addr, size_t rules, size_t len)
 {
     if (o->nrows == o->rows_cap)
         sk_grow((void **)&o->rows, &o->rows_cap, o->nrows + 1, sizeof *o->rows);
-    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules, len};
+    if (rules > ROWREC_MAX_OFFSET)
+        sk_xmalloc(SIZE_MAX); /* a terabyte of rule text: out of memory long before */
+    o->rows[o->nrows++] = (ds_cfi_rowrec){addr, rules, len < ROWREC_LONG ? len : ROWREC_LONG};
     o->entries[o->nentries - 1].nrows++;
 }
 
@@ -129,8 +131,10 @@ void ds_cfi_out_flush(ds_cfi_out *o, sym_module *m)
         for (size_t r = e->first_row; r < e->first_row + e->nrows; r++) {
             const ds_cfi_rowrec *row = &o->rows[r];
             /* A row at or past the end of a truncated entry says nothing. */
-            if (row->addr < e->addr + e->size)
-                sym_cfi_add_row_n(m, c, row->addr, o->text.data + row->rules, row->len);
+            if (row->addr >= e->addr + e->size)
+                continue;
+            const char *rules = o->text.data + row->rules;
+            sym_cfi_add_row_n(m, c, row->addr, rules, row->len < ROWREC_LONG ? row->len : strlen(rules));
         }
     }
 }

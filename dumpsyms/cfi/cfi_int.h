@@ -158,11 +158,17 @@ typedef struct ds_cfi_entry {
     size_t first_row, nrows;
 } ds_cfi_entry;
 
+/* 16 bytes: every row of a file's CFI is held here until the last chunk is
+ * done (millions for libLLVM), and a third word cost 7 MB there.  The
+ * length (without the NUL) is kept only when it fits its 24 bits; a row
+ * with ROWREC_LONG is measured when flushed. */
 typedef struct ds_cfi_rowrec {
     uint64_t addr;
-    size_t rules; /* offset in text */
-    size_t len;   /* of the rules, without their NUL */
+    uint64_t rules : 40; /* offset in text */
+    uint64_t len : 24;
 } ds_cfi_rowrec;
+#define ROWREC_LONG ((UINT64_C(1) << 24) - 1)
+#define ROWREC_MAX_OFFSET ((UINT64_C(1) << 40) - 1)
 
 typedef struct ds_cfi_out {
     sk_buf text; /* NUL-separated rule strings */
