@@ -369,8 +369,6 @@ typedef struct worker {
     col_state prev_cfa, cur_cfa;
     sk_buf scratch;
     unsigned addr_size;
-    /* What the worker's last chunk made (text bytes, rows, entries). */
-    size_t last_text, last_rows, last_entries;
 } worker;
 
 static const col_state same_state = {.kind = RULE_SAME};
@@ -780,24 +778,9 @@ static void worker_free(worker *w)
     sk_buf_free(&w->scratch);
 }
 
-/* A chunk makes about as much as the last one did: room for that and an
- * eighth up front, instead of text and rows arrays doubling from nothing
- * in every chunk (their reallocs were 3% of a whole-system run). */
-static void reserve_like_last(worker *w, ds_cfi_out *out)
-{
-    if (w->last_text)
-        sk_buf_room(&out->text, w->last_text + w->last_text / 8);
-    if (w->last_rows)
-        sk_grow((void **)&out->rows, &out->rows_cap, w->last_rows + w->last_rows / 8, sizeof *out->rows);
-    if (w->last_entries)
-        sk_grow((void **)&out->entries, &out->entries_cap, w->last_entries + w->last_entries / 8,
-                sizeof *out->entries);
-}
-
 static void run_chunk(worker *w, const shared *sh, size_t chunk)
 {
     ds_cfi_out *out = &sh->outs[chunk];
-    reserve_like_last(w, out);
     size_t first = chunk * CHUNK_FDES;
     size_t last = first + CHUNK_FDES < sh->njobs ? first + CHUNK_FDES : sh->njobs;
     for (size_t i = first; i < last; i++) {
@@ -805,9 +788,6 @@ static void run_chunk(worker *w, const shared *sh, size_t chunk)
         const frame_src *src = &sh->srcs[j->src];
         process_fde(w, src, &src->f.fdes[j->index], out);
     }
-    w->last_text = out->text.len;
-    w->last_rows = out->nrows;
-    w->last_entries = out->nentries;
 }
 
 static void *worker_main(void *arg)
