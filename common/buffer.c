@@ -48,10 +48,9 @@ static inline void reserve(sk_buf *b, size_t extra)
         sk_grow((void **)&b->data, &b->cap, b->len + extra + 1, 1);
 }
 
-char *sk_buf_room(sk_buf *b, size_t n)
+void sk_buf_grow(sk_buf *b, size_t n)
 {
     reserve(b, n);
-    return b->data + b->len;
 }
 
 void sk_buf_append(sk_buf *b, const void *data, size_t n)

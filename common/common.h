@@ -131,8 +131,16 @@ void sk_buf_hex(sk_buf *b, uint64_t v);
 void sk_buf_dec(sk_buf *b, uint64_t v);
 /* For a caller that formats a whole record at once: room for n more bytes
  * (and the NUL), returned as where to write; then sk_buf_commit with the
- * end of what was written. */
-char *sk_buf_room(sk_buf *b, size_t n);
+ * end of what was written.  Inline for the check alone: the .sym writer
+ * and the CFI gatherer ask once per record (millions), nearly always
+ * with room to spare. */
+void sk_buf_grow(sk_buf *b, size_t n);
+static inline char *sk_buf_room(sk_buf *b, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        sk_buf_grow(b, n);
+    return b->data + b->len;
+}
 static inline void sk_buf_commit(sk_buf *b, char *end)
 {
     b->len = (size_t)(end - b->data);

@@ -26,18 +26,9 @@ static void flush(writer *w, bool force)
     sk_buf_reset(w->b);
 }
 
-/* sk_buf_room without the call while the buffer has room (it is flushed
- * at a megabyte, so it nearly always has). */
-static inline char *room(sk_buf *b, size_t n)
-{
-    if (b->len + n + 1 <= b->cap)
-        return b->data + b->len;
-    return sk_buf_room(b, n);
-}
-
 static inline void put(sk_buf *b, const char *s, size_t n)
 {
-    char *p = room(b, n);
+    char *p = sk_buf_room(b, n);
     memcpy(p, s, n);
     sk_buf_commit(b, p + n);
 }
@@ -118,7 +109,7 @@ static void write_func(writer *w, const sym_func *f)
     size_t k = 0; /* the next INLINE's first range */
     for (size_t i = 0; i < f->ninlines; i++) {
         const sym_inline *in = &f->inlines[i];
-        char *p = room(b, 7 + 4 * 21);
+        char *p = sk_buf_room(b, 7 + 4 * 21);
         memcpy(p, "INLINE ", 7);
         p = sk_fmt_dec(p + 7, in->depth);
         *p++ = ' ';
@@ -130,7 +121,7 @@ static void write_func(writer *w, const sym_func *f)
         sk_buf_commit(b, p);
         for (uint32_t r = 0; r < in->nranges; r++) {
             sym_range rg = sym_range_at(f, k++);
-            p = room(b, 2 * 17 + 1);
+            p = sk_buf_room(b, 2 * 17 + 1);
             *p++ = ' ';
             p = sk_fmt_hex(p, rg.addr);
             *p++ = ' ';
@@ -141,7 +132,7 @@ static void write_func(writer *w, const sym_func *f)
     }
     for (size_t i = 0; i < f->nlines; i++) {
         const sym_line *l = &f->lines[i];
-        char *p = room(b, 2 * 17 + 2 * 21);
+        char *p = sk_buf_room(b, 2 * 17 + 2 * 21);
         p = sk_fmt_hex(p, l->addr);
         *p++ = ' ';
         p = sk_fmt_hex(p, l->size);
@@ -180,7 +171,7 @@ static void write_cfi_row(sk_buf *b, const char *kw, size_t kwlen, uint64_t addr
                           const char *rules)
 {
     size_t n = rules ? strlen(rules) : 0;
-    char *p = room(b, kwlen + 17 + 17 + n + 1);
+    char *p = sk_buf_room(b, kwlen + 17 + 17 + n + 1);
     memcpy(p, kw, kwlen);
     p = sk_fmt_hex(p + kwlen, addr);
     *p++ = ' ';

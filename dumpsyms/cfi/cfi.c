@@ -33,12 +33,6 @@
 
 /* ---- gathered records ---------------------------------------------------- */
 
-/* Room for n more bytes and the NUL; the common case without a call. */
-static char *buf_room(sk_buf *b, size_t n)
-{
-    return b->len + n + 1 <= b->cap ? b->data + b->len : sk_buf_room(b, n);
-}
-
 void ds_cfi_out_init(ds_cfi_out *o)
 {
     memset(o, 0, sizeof *o);
@@ -65,7 +59,7 @@ static size_t out_str(ds_cfi_out *o, const char *s, size_t n)
  * returns its length. */
 static size_t out_end(ds_cfi_out *o, size_t at)
 {
-    char *p = buf_room(&o->text, 0);
+    char *p = sk_buf_room(&o->text, 0);
     *p = '\0';
     sk_buf_commit(&o->text, p + 1);
     return o->text.len - 1 - at;
@@ -533,7 +527,7 @@ __attribute__((always_inline)) static inline void put_col(worker *w, sk_buf *b, 
 {
     /* " ", the label, ": ", then a name or ".cfa" and an offset; names
      * may write NAME_PAD bytes. */
-    char *p = buf_room(b, 3 + 2 * (w->name_max + NAME_PAD + 4) + OFFSET_TEXT_MAX);
+    char *p = sk_buf_room(b, 3 + 2 * (w->name_max + NAME_PAD + 4) + OFFSET_TEXT_MAX);
     if (b->len > line)
         *p++ = ' ';
     if (label) {
