@@ -553,49 +553,13 @@ bool di_die_read(di_unit *u, uint64_t off, di_die *die)
     return true;
 }
 
-/* An n-byte (1 to 8) unsigned integer the caller has bounds checked. */
-static inline uint64_t load_uint(const uint8_t *p, unsigned n, bool le)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    /* The common widths as one load each on a little-endian host. */
-    if (le) {
-        uint16_t h;
-        uint32_t w;
-        uint64_t d;
-        switch (n) {
-        case 1:
-            return p[0];
-        case 2:
-            memcpy(&h, p, 2);
-            return h;
-        case 4:
-            memcpy(&w, p, 4);
-            return w;
-        case 8:
-            memcpy(&d, p, 8);
-            return d;
-        default:
-            break;
-        }
-    }
-#endif
-    uint64_t x = 0;
-    if (le)
-        for (unsigned i = 0; i < n; i++)
-            x |= (uint64_t)p[i] << (8 * i);
-    else
-        for (unsigned i = 0; i < n; i++)
-            x = (x << 8) | p[i];
-    return x;
-}
-
 /* Decodes a plain value (spec->plain) at p, whose bytes the caller has
  * bounds checked, into v. */
 static inline void decode_plain(const di_attr_spec *spec, const uint8_t *p, bool le, di_value *v)
 {
     v->at = spec->at;
     v->form = spec->form;
-    v->u = load_uint(p, (unsigned)spec->size, le);
+    v->u = ds_load_uint(p, (unsigned)spec->size, le);
     v->s = (int64_t)v->u;
     v->str = NULL;
     v->block = NULL;

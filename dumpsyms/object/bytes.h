@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct ds_bytes {
     const uint8_t *base; /* start of the buffer, for offsets in messages */
@@ -17,20 +18,49 @@ typedef struct ds_bytes {
     bool le; /* little-endian fixed-width reads */
 } ds_bytes;
 
+/* An n-byte (n <= 8) unsigned integer the caller has bounds checked. */
+static inline uint64_t ds_load_uint(const uint8_t *p, unsigned n, bool le)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The common widths as one load each on a little-endian host. */
+    if (le) {
+        uint16_t h;
+        uint32_t w;
+        uint64_t d;
+        switch (n) {
+        case 1:
+            return p[0];
+        case 2:
+            memcpy(&h, p, 2);
+            return h;
+        case 4:
+            memcpy(&w, p, 4);
+            return w;
+        case 8:
+            memcpy(&d, p, 8);
+            return d;
+        default:
+            break;
+        }
+    }
+#endif
+    uint64_t x = 0;
+    if (le)
+        for (unsigned i = 0; i < n; i++)
+            x |= (uint64_t)p[i] << (8 * i);
+    else
+        for (unsigned i = 0; i < n; i++)
+            x = (x << 8) | p[i];
+    return x;
+}
+
 /* An n-byte (n <= 8) unsigned integer. */
 static inline bool ds_bytes_fixed(ds_bytes *r, unsigned n, uint64_t *v)
 {
     if (n > 8 || (size_t)(r->end - r->p) < n)
         return false;
-    uint64_t x = 0;
-    if (r->le)
-        for (unsigned i = 0; i < n; i++)
-            x |= (uint64_t)r->p[i] << (8 * i);
-    else
-        for (unsigned i = 0; i < n; i++)
-            x = (x << 8) | r->p[i];
+    *v = ds_load_uint(r->p, n, r->le);
     r->p += n;
-    *v = x;
     return true;
 }
 

@@ -3,6 +3,8 @@
  * decompressed on demand or streamed, and the backend's ids and symbols. */
 #include "object.h"
 
+#include "bytes.h"
+
 #include "elf_object.h"
 #include "macho_object.h"
 
@@ -266,12 +268,9 @@ static void release_raw(ds_object *obj, ds_section *s)
     release_pages(obj, s->raw, s->raw_size);
 }
 
-static uint64_t read_uint(const ds_object *obj, const uint8_t *p, int n)
+static uint64_t read_uint(const ds_object *obj, const uint8_t *p, unsigned n)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[obj->little_endian ? i : n - 1 - i] << (8 * i);
-    return v;
+    return ds_load_uint(p, n, obj->little_endian);
 }
 
 /* Elf32_Chdr / Elf64_Chdr read by hand from the file bytes: libelf is not
