@@ -907,22 +907,27 @@ static void *worker(void *arg)
 /* The bytes of a section for the reader; an absent section is empty.  A
  * section that fails to inflate is reported once and read as absent (the
  * units that need it then fail with their own message). */
-static di_span section_span(ds_object *obj, const char *name)
+/* The bytes of section name (empty when there is none or it does not
+ * inflate); warn says whether that failure is reported here. */
+static di_span read_span(ds_object *obj, const char *name, bool warn)
 {
-    di_span span = {0};
     ds_section *sec = ds_object_section(obj, name);
     const uint8_t *data = NULL;
     size_t size = 0;
     sk_error err = {0};
     if (!sec)
-        return span;
+        return (di_span){0};
     if (ds_section_data(obj, sec, &data, &size, &err)) {
-        sk_log(SK_LOG_WARN, "%s", err.msg);
-        return span;
+        if (warn)
+            sk_log(SK_LOG_WARN, "%s", err.msg);
+        return (di_span){0};
     }
-    span.p = data;
-    span.n = data ? size : 0;
-    return span;
+    return (di_span){data, data ? size : 0};
+}
+
+static di_span section_span(ds_object *obj, const char *name)
+{
+    return read_span(obj, name, true);
 }
 
 /* Unit headers in order; fails only when not even the first can be read. */
@@ -994,13 +999,7 @@ static void open_package(ds_context *ctx, source *src)
  * (which reports a section that does not inflate, once). */
 static di_span quiet_span(ds_object *obj, const char *name)
 {
-    ds_section *sec = ds_object_section(obj, name);
-    const uint8_t *data = NULL;
-    size_t size = 0;
-    sk_error err = {0};
-    if (!sec || ds_section_data(obj, sec, &data, &size, &err))
-        return (di_span){0};
-    return (di_span){data, data ? size : 0};
+    return read_span(obj, name, false);
 }
 
 /* The most bytes of units read ahead.  How far the read-ahead gets depends
