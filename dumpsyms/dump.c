@@ -281,10 +281,8 @@ static int cfi_side_finish(cfi_side *c, sym_module *m, sym_finalize_stats *st, s
             for (size_t r = 0; r < from->nrows; r++)
                 sym_cfi_add_row(m, to, from->rows[r].addr, from->rows[r].rules);
         }
-        for (size_t i = 0; i < c->own.ninfo; i++) {
-            sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
-            m->info[m->ninfo++] = sk_arena_strdup(m->arena, c->own.info[i]);
-        }
+        for (size_t i = 0; i < c->own.ninfo; i++)
+            sym_module_add_info(m, c->own.info[i]);
         st->cfi_dropped += c->st.cfi_dropped;
     }
     sym_module_free(&c->own);

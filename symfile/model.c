@@ -204,6 +204,12 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
     return in;
 }
 
+void sym_module_add_info(sym_module *m, const char *text)
+{
+    sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
+    m->info[m->ninfo++] = sk_arena_strdup(m->arena, text ? text : "");
+}
+
 void sym_module_add_public(sym_module *m, uint64_t addr, const char *name)
 {
     sym_grow((void **)&m->publics, &m->publics_cap, m->npublics, m->npublics + 1,

@@ -49,8 +49,7 @@ static bool add_info(sym_module *m, const char *text)
         m->generator = sk_arena_strdup(m->arena, text + 10);
         return true;
     }
-    sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
-    m->info[m->ninfo++] = sk_arena_strdup(m->arena, text);
+    sym_module_add_info(m, text);
     return true;
 }
 

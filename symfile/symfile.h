@@ -179,6 +179,8 @@ sym_inline *sym_func_add_inline(sym_module *m, sym_func *f, uint32_t depth, uint
                                 uint32_t call_file, uint32_t origin, const sym_range *ranges,
                                 uint32_t nranges);
 void sym_module_add_public(sym_module *m, uint64_t addr, const char *name);
+/* An extra INFO line (the text after "INFO "), copied into the module. */
+void sym_module_add_info(sym_module *m, const char *text);
 sym_cfi *sym_module_add_cfi(sym_module *m, uint64_t addr, uint64_t size, const char *init_rules);
 void sym_cfi_add_row(sym_module *m, sym_cfi *c, uint64_t addr, const char *rules);
 /* sym_module_add_cfi and sym_cfi_add_row for a producer that knows the

@@ -862,9 +862,9 @@ static void synth(ds_context *ctx, const ds_cfi_ranges *covered, bool everywhere
     ctx->summary->synth_cfi_functions += nfn;
     ctx->summary->synth_cfi_inits += so.nentries;
     if (so.nentries) {
-        sym_module *m = ctx->m;
-        sk_grow((void **)&m->info, &m->info_cap, m->ninfo + 1, sizeof *m->info);
-        m->info[m->ninfo++] = sk_arena_printf(m->arena, "CFI_SYNTHESIZED %zu", so.nentries);
+        char line[48];
+        snprintf(line, sizeof line, "CFI_SYNTHESIZED %zu", so.nentries);
+        sym_module_add_info(ctx->m, line);
     }
     ds_cfi_out_flush(&so, ctx->m);
     ds_cfi_out_free(&so);
