@@ -277,7 +277,9 @@ static int cfi_side_finish(cfi_side *c, sym_module *m, sym_finalize_stats *st, s
     } else {
         for (size_t i = 0; i < c->own.ncfi; i++) {
             const sym_cfi *from = &c->own.cfi[i];
-            sym_cfi *to = sym_module_add_cfi(m, from->addr, from->size, from->init_rules);
+            /* (Finalized: every INIT has its rules, pool strings.) */
+            sym_cfi *to = sym_module_add_cfi_n(m, from->addr, from->size, from->init_rules,
+                                               strlen(from->init_rules), from->nrows);
             for (size_t r = 0; r < from->nrows; r++)
                 sym_cfi_add_row(m, to, from->rows[r].addr, from->rows[r].rules);
         }
