@@ -23,6 +23,7 @@
 
 #include "dumpsyms.h"
 #include "package.h"
+#include "packager.h"
 
 /* What a file's first bytes say it is; BIN_UNKNOWN: not looked at yet. */
 enum { BIN_UNKNOWN, BIN_NONE, BIN_THIN, BIN_FAT };
@@ -30,6 +31,7 @@ enum { BIN_UNKNOWN, BIN_NONE, BIN_THIN, BIN_FAT };
 typedef struct work_list {
     char **v;
     unsigned char *kind; /* BIN_*, for the files list only */
+    uint64_t *cost;      /* size in bytes, for the files list only */
     size_t n, cap;
 } work_list;
 
@@ -40,14 +42,18 @@ static void push(work_list *w, char *path)
 }
 
 /* A file with what its walk found it to be, so that the dump does not
- * open it once more to ask whether it is fat. */
-static void push_file(work_list *w, char *path, unsigned char kind)
+ * open it once more to ask whether it is fat, and its size, the expected
+ * cost of its dump. */
+static void push_file(work_list *w, char *path, unsigned char kind, uint64_t size)
 {
     size_t cap = w->cap;
     push(w, path);
-    if (w->cap != cap)
+    if (w->cap != cap) {
         w->kind = sk_xrealloc(w->kind, w->cap);
+        w->cost = sk_xrealloc(w->cost, w->cap * sizeof *w->cost);
+    }
     w->kind[w->n - 1] = kind;
+    w->cost[w->n - 1] = size;
 }
 
 /* ELF or Mach-O (thin, either byte order), or a fat Mach-O file: a
@@ -136,7 +142,7 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
         } else if (S_ISREG(st.st_mode) && !has_suffix(p, ".debug") && !has_suffix(p, ".dwo")) {
             int kind = binary_kind(p);
             if (kind != BIN_NONE)
-                push_file(files, p, (unsigned char)kind);
+                push_file(files, p, (unsigned char)kind, (uint64_t)st.st_size);
             else
                 free(p);
         } else {
@@ -146,11 +152,76 @@ static void walk(const char *dir, const ds_options *opt, work_list *files, work_
     free(names.v);
 }
 
+/* Size of a named file; 0 when it cannot be read (its dump will say why). */
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+typedef struct ranked {
+    uint64_t cost;
+    size_t index;
+} ranked;
+
+/* Costlier first; equal costs in list (name) order, so the order does not
+ * depend on the sort's stability. */
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost < y->cost ? 1 : -1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+void ds_pack_order(const uint64_t *cost, size_t n, size_t *order)
+{
+    ranked *r = sk_xcalloc(n ? n : 1, sizeof *r);
+    for (size_t i = 0; i < n; i++)
+        r[i] = (ranked){cost[i], i};
+    sk_sort(r, n, sizeof *r, cmp_ranked);
+    for (size_t i = 0; i < n; i++)
+        order[i] = r[i].index;
+    free(r);
+}
+
+bool ds_pack_pick(size_t *front, size_t *back, bool front_busy, size_t *picked, bool *from_front)
+{
+    if (*front >= *back)
+        return false;
+    *from_front = !front_busy;
+    *picked = front_busy ? --*back : (*front)++;
+    return true;
+}
+
+/* Puts the files list in ds_pack_order()'s order. */
+static void order_files(work_list *w)
+{
+    size_t *order = sk_xcalloc(w->n ? w->n : 1, sizeof *order);
+    char **v = sk_xcalloc(w->n ? w->n : 1, sizeof *v);
+    unsigned char *kind = sk_xcalloc(w->n ? w->n : 1, 1);
+    uint64_t *cost = sk_xcalloc(w->n ? w->n : 1, sizeof *cost);
+    ds_pack_order(w->cost, w->n, order);
+    for (size_t i = 0; i < w->n; i++) {
+        v[i] = w->v[order[i]];
+        kind[i] = w->kind[order[i]];
+        cost[i] = w->cost[order[i]];
+    }
+    memcpy(w->v, v, w->n * sizeof *v);
+    memcpy(w->kind, kind, w->n);
+    memcpy(w->cost, cost, w->n * sizeof *cost);
+    free(cost);
+    free(kind);
+    free(v);
+    free(order);
+}
+
 typedef struct pool {
     char **files;
     unsigned char *kinds; /* BIN_* of each file */
     size_t nfiles;
-    size_t next;
+    size_t front, back; /* the files not handed out yet (ds_pack_pick) */
+    bool front_busy;    /* a thread is on a file from the front */
     const char *store;
     ds_options opt;
     ds_pack_report_fn report;
@@ -253,10 +324,13 @@ static void *worker(void *arg)
 {
     pool *p = arg;
     for (;;) {
+        size_t i;
         pthread_mutex_lock(&p->lock);
-        size_t i = p->next++;
+        bool from_front = false;
+        bool more = ds_pack_pick(&p->front, &p->back, p->front_busy, &i, &from_front);
+        p->front_busy |= from_front;
         pthread_mutex_unlock(&p->lock);
-        if (i >= p->nfiles)
+        if (!more)
             break;
         /* A fat Mach-O file is one module per slice. */
         ds_arch_entry *arches = NULL;
@@ -278,6 +352,11 @@ static void *worker(void *arg)
             dump_one(p, &opt, p->files[i], input);
         }
         free(arches);
+        if (from_front) {
+            pthread_mutex_lock(&p->lock);
+            p->front_busy = false;
+            pthread_mutex_unlock(&p->lock);
+        }
     }
     return NULL;
 }
@@ -299,7 +378,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         else if (ds_pkg_detect(inputs[i]) != DS_PKG_NONE)
             push(&pkgs, sk_xstrdup(inputs[i])); /* a .deb or .rpm: read in place */
         else
-            push_file(&files, sk_xstrdup(inputs[i]), BIN_UNKNOWN); /* named: dumped, or an error */
+            push_file(&files, sk_xstrdup(inputs[i]), BIN_UNKNOWN, file_size(inputs[i])); /* named: dumped, or an error */
     }
     for (size_t i = 0; i < bad.n; i++) {
         ds_pack_result r = {.input = bad.v[i], .status = DS_PACK_FAILED,
@@ -312,7 +391,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
     free(bad.v);
     p.files = files.v;
     p.kinds = files.kind;
-    p.nfiles = files.n;
+    p.nfiles = p.back = files.n;
     if (report) { /* for a progress display: what is ahead */
         ds_pack_result plan = {.status = DS_PACK_PLAN, .planned_files = files.n, .planned_packages = pkgs.n};
         report(&plan, report_ctx);
@@ -326,9 +405,14 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         nthreads = 1;
     if ((size_t)nthreads > files.n)
         nthreads = files.n ? (int)files.n : 1;
-    /* Parallel over files; inside one file only when there is one file. */
-    if (nthreads > 1)
+    /* Parallel over files; inside one file only when there is one file.
+     * Biggest first, so that no big file is left to run alone at the end,
+     * and no two big ones at once (ds_pack_pick); one thread keeps the
+     * name order, which its report follows. */
+    if (nthreads > 1) {
         p.opt.jobs = 1;
+        order_files(&files);
+    }
     if (nthreads == 1) {
         worker(&p);
     } else {
@@ -350,6 +434,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
         free(files.v[i]);
     free(files.v);
     free(files.kind);
+    free(files.cost);
     if (pkgs.n) {
         ds_package_archives((const char *const *)pkgs.v, pkgs.n, store_dir, &p.opt, file_jobs,
                             report, report_ctx, &p.totals);
