@@ -49,6 +49,10 @@ void ds_name_publics(sym_module *m);
  * NULL). */
 int ds_find_debug_file(ds_object *bin, const ds_options *opt, ds_object *found, char **url,
                        sk_error *err);
+/* Sets out to the place under debug_dir where bin's build-id names its
+ * debug file (DIR/.build-id/xx/rest.debug); false when bin has no
+ * build-id to look it up by. */
+bool ds_build_id_debug_path(const ds_object *bin, const char *debug_dir, sk_buf *out);
 
 /* dSYM companions (search/dsym.c).  ds_dsym_resolve: DSYM named by the
  * user, a Foo.dSYM bundle (its Contents/Resources/DWARF/<binary's name>,

@@ -23,6 +23,7 @@
 
 #include "dumpsyms.h"
 #include "package.h"
+#include "collect.h"
 #include "packager.h"
 
 /* What a file's first bytes say it is; BIN_UNKNOWN: not looked at yet. */
@@ -194,9 +195,38 @@ bool ds_pack_pick(size_t *front, size_t *back, bool front_busy, size_t *picked, 
     return true;
 }
 
-/* Puts the files list in ds_pack_order()'s order. */
-static void order_files(work_list *w)
+/* The size of the debug file a dump of path finds by its build-id, 0 when
+ * there is none: most of a dump's cost when there is one (ceph-osd: 26 MB,
+ * its debug file 230 MB).  The whole search (debuglink, debuginfod) is
+ * left to the dump: this is an estimate. */
+static uint64_t debug_size(const char *path, const ds_options *opt)
 {
+    ds_object o;
+    memset(&o, 0, sizeof o);
+    sk_error err = {0};
+    uint64_t size = 0;
+    sk_buf dbg;
+    sk_buf_init(&dbg);
+    if (ds_object_open(&o, path, &err) == SK_OK)
+        for (size_t i = 0; i < opt->ndebug_dirs && !size; i++) {
+            struct stat st;
+            if (ds_build_id_debug_path(&o, opt->debug_dirs[i], &dbg) && stat(dbg.data, &st) == 0 &&
+                S_ISREG(st.st_mode))
+                size = (uint64_t)st.st_size;
+        }
+    sk_buf_free(&dbg);
+    ds_object_close(&o);
+    return size;
+}
+
+/* Puts the files list in ds_pack_order()'s order, by the size of each
+ * file and of the debug file its build-id names (0.14 s for the 2,935
+ * files of a whole system, before the threads start). */
+static void order_files(work_list *w, const ds_options *opt)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (w->kind[i] != BIN_FAT) /* a fat file's slices: each its own */
+            w->cost[i] += debug_size(w->v[i], opt);
     size_t *order = sk_xcalloc(w->n ? w->n : 1, sizeof *order);
     char **v = sk_xcalloc(w->n ? w->n : 1, sizeof *v);
     unsigned char *kind = sk_xcalloc(w->n ? w->n : 1, 1);
@@ -411,7 +441,7 @@ int ds_package(const char *const *inputs, size_t ninputs, const char *store_dir,
      * name order, which its report follows. */
     if (nthreads > 1) {
         p.opt.jobs = 1;
-        order_files(&files);
+        order_files(&files, &p.opt);
     }
     if (nthreads == 1) {
         worker(&p);

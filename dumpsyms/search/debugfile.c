@@ -91,23 +91,27 @@ static bool try_candidate(search *s, const char *path, bool check_crc, uint32_t 
     return try_candidate_as(s, path, path, check_crc, crc);
 }
 
-static bool by_build_id(search *s, const ds_options *opt)
+bool ds_build_id_debug_path(const ds_object *bin, const char *debug_dir, sk_buf *out)
 {
-    if (s->bin->build_id_len < 2)
+    if (bin->build_id_len < 2)
         return false;
     char hex[129];
-    sk_hex_upper(s->bin->build_id, s->bin->build_id_len, hex);
+    sk_hex_upper(bin->build_id, bin->build_id_len, hex);
     for (char *p = hex; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
+    sk_buf_reset(out);
+    sk_buf_printf(out, "%s/.build-id/%.2s/%s.debug", debug_dir, hex, hex + 2);
+    return true;
+}
+
+static bool by_build_id(search *s, const ds_options *opt)
+{
     bool found = false;
     sk_buf b;
     sk_buf_init(&b);
-    for (size_t i = 0; i < opt->ndebug_dirs && !found; i++) {
-        sk_buf_reset(&b);
-        sk_buf_printf(&b, "%s/.build-id/%.2s/%s.debug", opt->debug_dirs[i], hex, hex + 2);
-        found = try_candidate(s, b.data, false, 0);
-    }
+    for (size_t i = 0; i < opt->ndebug_dirs && !found; i++)
+        found = ds_build_id_debug_path(s->bin, opt->debug_dirs[i], &b) && try_candidate(s, b.data, false, 0);
     sk_buf_free(&b);
     return found;
 }
