@@ -183,11 +183,12 @@ static int open_debug_object(ds_object *bin, const char *debug_path, const ds_op
     return SK_OK;
 }
 
-/* Inflated side by side, beside the DWARF walk's setup.  Not .debug_info
- * nor .debug_line: the walk streams them when they are compressed (see
- * dwarf_funcs.c), and otherwise inflates them itself while these inflate. */
+/* Inflated side by side, beside the DWARF walk's setup.  Not .debug_info,
+ * .debug_line nor .debug_rnglists: the walk streams them when they are
+ * compressed (see dwarf_funcs.c), and otherwise inflates them itself while
+ * these inflate. */
 static const char *const dwarf_sections[] = {
-    ".debug_str", ".debug_abbrev", ".debug_rnglists", ".debug_ranges",
+    ".debug_str", ".debug_abbrev", ".debug_ranges",
     ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_frame", NULL,
 };
 /* What only ds_collect_dwarf() reads (CFI still needs .debug_frame). */

@@ -287,6 +287,29 @@ typedef struct source {
      * and kept in sec.line, so that what every unit sees and says is the
      * same as without streaming. */
     ds_stream *line_stream;
+    /* A compressed DWARF 5 .debug_rnglists beside a streamed .debug_info
+     * is streamed the same way: each unit is given the contribution its
+     * unit DIE points into (DW_AT_ranges, DW_AT_rnglists_base), or else
+     * the next one, since GCC and the linker lay them out in unit order;
+     * offsets into it are rebased (di_sections.rnglists_off).  A unit
+     * whose contribution lies behind the stream, or that cannot be read,
+     * switches the walk to the whole section; so does a unit that reads a
+     * range list outside the contribution it was given, which its worker
+     * then reads again against the whole section (read_unit), so output
+     * and warnings are the same as without streaming.  rng_mu guards all
+     * of this, since a worker may switch to the whole section while
+     * another fetches. */
+    ds_stream *rng_stream;
+    /* The contributions read since the last one a unit DIE pointed into,
+     * that one first: units that point nowhere (some have no
+     * contribution) are given the next of these in turn (rng_next), and
+     * a later unit may point back into any of them. */
+    struct rng_contrib *rng_keep;
+    size_t rng_nkeep, rng_keep_cap, rng_keep_bytes;
+    uint64_t rng_next;
+    di_span rng_whole; /* once switched */
+    bool rng_switched;
+    pthread_mutex_t rng_mu;
     /* The pages the streamed units and line programs are read into,
      * handed from each unit to the next (made with the first). */
     sk_page_pool *pages;
@@ -309,6 +332,12 @@ typedef struct source {
 
 static di_span section_span(ds_object *obj, const char *name);
 
+/* A .debug_rnglists contribution read off the stream. */
+typedef struct rng_contrib {
+    sk_pages bytes;
+    uint64_t off; /* its section offset */
+} rng_contrib;
+
 /* One unit in flight. */
 typedef struct job {
     unit_ref ref;
@@ -322,6 +351,7 @@ typedef struct job {
      * unit cost a page fault per 4 KB (over 100,000 for ceph-osd). */
     sk_pages bytes;
     sk_pages line_bytes; /* streamed: its line program, the same way */
+    sk_pages rng_bytes;  /* streamed: its .debug_rnglists contribution */
     sk_page_pool *pages; /* where they go back to */
     /* Streamed: the unit as opened (bases read) to find its line program,
      * handed to its reader rather than opened twice. */
@@ -337,6 +367,7 @@ static void job_clear(job *j)
     if (j->pages) {
         sk_page_pool_give(j->pages, &j->bytes);
         sk_page_pool_give(j->pages, &j->line_bytes);
+        sk_page_pool_give(j->pages, &j->rng_bytes);
     }
     if (j->cu_open)
         di_unit_close(&j->cu);
@@ -347,11 +378,20 @@ static void job_clear(job *j)
     memset(j, 0, sizeof *j);
 }
 
-/* The DW_AT_stmt_list of the streamed unit in j, which is left open in
- * j->cu: 1 with *stmt_list set, 0 when it has none (or is a type unit,
- * which is not read), -1 when its root DIE cannot be read here (the
- * unit's own reader will say why; j->cu is then closed). */
-static int unit_stmt_list(job *j, uint64_t *stmt_list)
+/* What a streamed unit's DIE says of where its line program and range
+ * lists are. */
+typedef struct root_refs {
+    uint64_t stmt_list;
+    bool has_stmt_list;
+    uint64_t rng_at; /* a section offset in its .debug_rnglists contribution */
+    bool has_rng_at;
+} root_refs;
+
+/* Reads the root DIE of the streamed unit in j, which is left open in
+ * j->cu, into *refs: 1, or 0 for a type unit (which is not read), -1 when
+ * its root DIE cannot be read here (the unit's own reader will say why;
+ * j->cu is then closed). */
+static int unit_root_refs(job *j, root_refs *refs)
 {
     di_unit *cu = &j->cu;
     uint64_t next = 0, end = 0;
@@ -374,13 +414,21 @@ static int unit_stmt_list(job *j, uint64_t *stmt_list)
         j->cu_open = false;
         return -1;
     }
-    int found = 0;
+    *refs = (root_refs){0};
     for (unsigned i = 0; i < root.ab->nattrs; i++)
         if (vals[i].at == DW_AT_stmt_list) {
-            *stmt_list = vals[i].u;
-            found = 1;
+            refs->stmt_list = vals[i].u;
+            refs->has_stmt_list = true;
+        } else if (vals[i].at == DW_AT_ranges && vals[i].form != DW_FORM_rnglistx) {
+            refs->rng_at = vals[i].u;
+            refs->has_rng_at = true;
         }
-    return found;
+    /* The base points just past its contribution's header. */
+    if (!refs->has_rng_at && cu->rnglists_base > 0) {
+        refs->rng_at = cu->rnglists_base - 1;
+        refs->has_rng_at = true;
+    }
+    return 1;
 }
 
 /* One length-prefixed contribution (a unit, a line program) read from a
@@ -443,18 +491,115 @@ static bool read_line_program(source *src, job *j, uint64_t off)
 }
 
 /* Gives a streamed unit its line program (see source.line_stream). */
-static void stream_line(source *src, job *j)
+static void stream_line(source *src, job *j, int found, const root_refs *refs)
 {
     if (!src->line_stream)
         return; /* j->own.line is src->sec.line: mapped, or whole */
-    uint64_t off = 0;
-    int found = unit_stmt_list(j, &off);
-    if (found == 0 || (found > 0 && read_line_program(src, j, off)))
+    if (found == 0 || (found > 0 && !refs->has_stmt_list) ||
+        (found > 0 && read_line_program(src, j, refs->stmt_list)))
         return;
     ds_stream_close(src->line_stream);
     src->line_stream = NULL;
     src->sec.line = section_span(src->obj, ".debug_line");
     j->own.line = src->sec.line;
+}
+
+/* Drops the first n contributions source.rng_keep holds. */
+static void rnglists_drop(source *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        src->rng_keep_bytes -= src->rng_keep[i].bytes.n;
+        sk_page_pool_give(src->pages, &src->rng_keep[i].bytes);
+    }
+    src->rng_nkeep -= n;
+    memmove(src->rng_keep, src->rng_keep + n, src->rng_nkeep * sizeof *src->rng_keep);
+}
+
+/* The whole .debug_rnglists, from now on (see source.rng_stream); called
+ * with rng_mu held. */
+static di_span rnglists_whole_locked(source *src)
+{
+    if (!src->rng_switched) {
+        src->rng_switched = true;
+        ds_stream_close(src->rng_stream);
+        src->rng_stream = NULL;
+        rnglists_drop(src, src->rng_nkeep);
+        src->rng_whole = section_span(src->obj, ".debug_rnglists");
+    }
+    return src->rng_whole;
+}
+
+/* The most bytes of contributions kept for units that may point back
+ * into them: units that point nowhere come in short runs. */
+#define RNG_KEEP_MAX ((size_t)4 << 20)
+
+/* The index in source.rng_keep of the contribution holding section offset
+ * off, read off the stream up to it; SIZE_MAX when off lies behind what
+ * is kept or past the section, or a contribution cannot be read. */
+static size_t rnglists_find(source *src, uint64_t off)
+{
+    ds_stream *st = src->rng_stream;
+    for (size_t i = 0; i < src->rng_nkeep; i++) {
+        const rng_contrib *c = &src->rng_keep[i];
+        if (off >= c->off && off - c->off < c->bytes.n)
+            return i;
+    }
+    for (;;) {
+        uint64_t at = ds_stream_offset(st);
+        if (off < at || at >= ds_stream_size(st))
+            return SIZE_MAX;
+        sk_error err = {0};
+        contrib c;
+        if (read_contrib(st, src->sec.le, src->pages, &c, &err) != CONTRIB_OK)
+            return SIZE_MAX;
+        if (src->rng_nkeep > 0 && src->rng_keep_bytes + c.bytes.n > RNG_KEEP_MAX)
+            rnglists_drop(src, 1);
+        sk_grow((void **)&src->rng_keep, &src->rng_keep_cap, src->rng_nkeep + 1, sizeof *src->rng_keep);
+        src->rng_keep[src->rng_nkeep++] = (rng_contrib){c.bytes, at};
+        src->rng_keep_bytes += c.bytes.n;
+        if (off - at < c.bytes.n)
+            return src->rng_nkeep - 1;
+    }
+}
+
+/* Gives a streamed DWARF 5 unit its .debug_rnglists contribution (see
+ * source.rng_stream): the one its root DIE points into, else the next. */
+static void stream_rnglists(source *src, job *j, int found, const root_refs *refs)
+{
+    if (!src->rng_stream && !src->rng_switched)
+        return; /* j->own.rnglists is src->sec.rnglists: mapped, or whole */
+    pthread_mutex_lock(&src->rng_mu);
+    /* (A root that cannot be read here gets no contribution: whatever
+     * its reader makes of it is read again whole.) */
+    bool reads = found < 0 || (found > 0 && j->cu.version >= 5);
+    if (src->rng_switched || !reads) {
+        j->own.rnglists = src->rng_whole;
+        pthread_mutex_unlock(&src->rng_mu);
+        return;
+    }
+    j->own.rnglists_part = true;
+    uint64_t at = refs->has_rng_at ? refs->rng_at : src->rng_next;
+    if (found < 0 || (!refs->has_rng_at && at >= ds_stream_size(src->rng_stream))) {
+        pthread_mutex_unlock(&src->rng_mu);
+        return;
+    }
+    size_t i = rnglists_find(src, at);
+    if (i != SIZE_MAX) {
+        if (refs->has_rng_at) {
+            rnglists_drop(src, i);
+            i = 0;
+        }
+        const rng_contrib *c = &src->rng_keep[i];
+        j->rng_bytes = sk_page_pool_take(src->pages, c->bytes.n);
+        memcpy(j->rng_bytes.p, c->bytes.p, c->bytes.n);
+        j->own.rnglists = (di_span){j->rng_bytes.p, c->bytes.n};
+        j->own.rnglists_off = c->off;
+        src->rng_next = c->off + c->bytes.n;
+    } else if (refs->has_rng_at) {
+        j->own.rnglists_part = false;
+        j->own.rnglists = rnglists_whole_locked(src);
+    }
+    pthread_mutex_unlock(&src->rng_mu);
 }
 
 /* Reads the next unit of a streamed .debug_info into j.  False at the
@@ -491,7 +636,10 @@ static bool stream_unit(source *src, job *j)
     j->own.info_off = off;
     j->sec = &j->own;
     j->ref = (unit_ref){off, off + c.bytes.n, 0};
-    stream_line(src, j);
+    root_refs refs = {0};
+    int found = src->line_stream || src->rng_stream || src->rng_switched ? unit_root_refs(j, &refs) : 0;
+    stream_line(src, j, found, &refs);
+    stream_rnglists(src, j, found, &refs);
     return true;
 cut:
     if (!src->stream_err.code) {
@@ -527,7 +675,7 @@ static bool fetch_unit(source *src, size_t idx, job *j)
 /* A worker's state: the last unit a cross-unit reference led to, kept open
  * because LTO units refer to the same few units over and over. */
 typedef struct reader {
-    const source *src;
+    source *src;
     ds_demangle_cache *demangle;
     di_unit foreign;
     size_t foreign_idx; /* + 1; 0: none open */
@@ -626,9 +774,9 @@ static void fill_sections(ds_object *obj, di_sections *sec, const char *suffix)
     for (size_t i = 0; i < sizeof base / sizeof *base; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s%s", base[i], suffix);
-        /* The file's own .debug_info and .debug_line are the caller's:
-         * they may be streamed. */
-        if (suffix[0] || (i > 0 && dst[i] != &sec->line))
+        /* The file's own .debug_info, .debug_line and .debug_rnglists
+         * are the caller's: they may be streamed. */
+        if (suffix[0] || (i > 0 && dst[i] != &sec->line && dst[i] != &sec->rnglists))
             *dst[i] = section_span(obj, name);
     }
 }
@@ -789,7 +937,10 @@ static char *read_split(reader *rd, job *j, di_unit *cu, const char *dwo, const 
     return NULL;
 }
 
-static void read_unit(reader *rd, job *j, const dsu_env *env)
+/* Reads the unit in j into j->result; true when it read a range list
+ * outside the .debug_rnglists contribution it was given (see
+ * source.rng_stream), which leaves the result to be thrown away. */
+static bool read_unit_once(reader *rd, job *j, const dsu_env *env)
 {
     dsu_result *out = &j->result;
     di_unit cu;
@@ -800,11 +951,11 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
     } else if (!di_unit_open(&cu, j->sec, j->ref.off, &next) || !di_unit_read_bases(&cu)) {
         out->error = sk_xstrdup(cu.error);
         di_unit_close(&cu);
-        return;
+        return false;
     }
     if (cu.type == DW_UT_type || cu.type == DW_UT_split_type) {
         di_unit_close(&cu); /* types only, no code */
-        return;
+        return false;
     }
     /* A skeleton is read through its split unit; only when that cannot be
      * had is the skeleton itself read (its line table, no functions). */
@@ -814,7 +965,7 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
         note = read_split(rd, j, &cu, dwo, comp_dir, env);
         if (!note) {
             di_unit_close(&cu);
-            return;
+            return cu.rnglists_missed;
         }
     }
     /* (A streamed unit has no other units of its file to refer to, but
@@ -830,6 +981,27 @@ static void read_unit(reader *rd, job *j, const dsu_env *env)
         free(note);
     }
     di_unit_close(&cu);
+    return cu.rnglists_missed;
+}
+
+static void read_unit(reader *rd, job *j, const dsu_env *env)
+{
+    if (!read_unit_once(rd, j, env))
+        return;
+    /* What the unit says is what it says against the whole section. */
+    dsu_result_free(&j->result);
+    memset(&j->result, 0, sizeof j->result);
+    if (j->dwo) {
+        ds_object_close(j->dwo);
+        free(j->dwo);
+        j->dwo = NULL;
+    }
+    pthread_mutex_lock(&rd->src->rng_mu);
+    j->own.rnglists = rnglists_whole_locked(rd->src);
+    pthread_mutex_unlock(&rd->src->rng_mu);
+    j->own.rnglists_off = 0;
+    j->own.rnglists_part = false;
+    read_unit_once(rd, j, env);
 }
 
 /* Workers claim units in order (fetching a streamed unit while they hold
@@ -1034,7 +1206,7 @@ static void read_ahead(ds_context *ctx, source *src)
             free(j);
             break;
         }
-        bytes += j->bytes.n + j->line_bytes.n;
+        bytes += j->bytes.n + j->line_bytes.n + j->rng_bytes.n;
         sk_grow((void **)&src->ahead, &cap, src->nahead + 1, sizeof *src->ahead);
         src->ahead[src->nahead++] = j;
     }
@@ -1053,6 +1225,11 @@ static void rebase_ahead(source *src)
             own.line = j->own.line;
             own.line_off = j->own.line_off;
         }
+        if (src->rng_stream || src->rng_switched) {
+            own.rnglists = j->own.rnglists;
+            own.rnglists_off = j->own.rnglists_off;
+            own.rnglists_part = j->own.rnglists_part;
+        }
         j->own = own;
     }
 }
@@ -1068,6 +1245,7 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
 {
     ds_object *obj = ctx->dbg;
     memset(src, 0, sizeof *src);
+    pthread_mutex_init(&src->rng_mu, NULL);
     src->obj = obj;
     src->opt = ctx->opt;
     di_sections *sec = &src->sec;
@@ -1097,6 +1275,10 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
         if (!line || !ds_section_compressed(line) ||
             ds_stream_open(obj, line, &src->line_stream, &line_err) != SK_OK)
             src->line_stream = NULL;
+        ds_section *rng = ds_object_section(obj, ".debug_rnglists");
+        if (!rng || !ds_section_compressed(rng) ||
+            ds_stream_open(obj, rng, &src->rng_stream, &line_err) != SK_OK)
+            src->rng_stream = NULL;
         read_ahead(ctx, src);
     }
     fill_sections(obj, sec, "");
@@ -1105,6 +1287,8 @@ static int open_source(ds_context *ctx, source *src, sk_error *err)
         sec->sup = &src->sup->sec;
     if (!src->line_stream)
         sec->line = section_span(obj, ".debug_line");
+    if (!src->rng_stream && !src->rng_switched)
+        sec->rnglists = section_span(obj, ".debug_rnglists");
     if (streams) {
         rebase_ahead(src);
         return SK_OK;
@@ -1134,6 +1318,11 @@ static void close_source(source *src)
     free(src->dwp_path);
     ds_stream_close(src->stream);
     ds_stream_close(src->line_stream);
+    ds_stream_close(src->rng_stream);
+    if (src->pages)
+        rnglists_drop(src, src->rng_nkeep);
+    free(src->rng_keep);
+    pthread_mutex_destroy(&src->rng_mu);
     sk_page_pool_free(src->pages);
     free(src->units);
     free(src->stop_note);

@@ -976,24 +976,44 @@ static bool debug_ranges(di_unit *u, uint64_t off, void (*add)(void *, uint64_t,
     }
 }
 
+/* A DWARF 5 range list: offsets are section offsets, made relative to
+ * u->sec->rnglists (one contribution when streamed) where they are read. */
+static bool rnglists_ranges(di_unit *u, const di_value *v, void (*add)(void *, uint64_t, uint64_t),
+                            void *ctx)
+{
+    uint64_t base = u->sec->rnglists_off;
+    uint64_t off = v->u;
+    if (v->form == DW_FORM_rnglistx) {
+        uint64_t rel = 0;
+        if (v->u > (UINT64_MAX - u->rnglists_base) / u->offset_size || u->rnglists_base < base ||
+            !di_read_fixed(&u->sec->rnglists, u->sec->le,
+                           u->rnglists_base - base + v->u * u->offset_size, u->offset_size, &rel))
+            return failf(u, "range list index %llu is outside .debug_rnglists",
+                         (unsigned long long)v->u);
+        off = u->rnglists_base + rel;
+    } else if (v->form != DW_FORM_sec_offset && v->form != DW_FORM_data4 &&
+               v->form != DW_FORM_data8) {
+        return failf(u, "DW_AT_ranges has unexpected form 0x%x", v->form);
+    }
+    if (off < base)
+        return failf(u, "range list offset 0x%llx is outside .debug_rnglists",
+                     (unsigned long long)off);
+    return rnglist(u, off - base, add, ctx);
+}
+
 bool di_ranges(di_unit *u, const di_value *v, void (*add)(void *ctx, uint64_t lo, uint64_t hi),
                void *ctx)
 {
     if (u->version >= 5) {
-        uint64_t off = v->u;
-        if (v->form == DW_FORM_rnglistx) {
-            uint64_t rel = 0;
-            if (v->u > (UINT64_MAX - u->rnglists_base) / u->offset_size ||
-                !di_read_fixed(&u->sec->rnglists, u->sec->le, u->rnglists_base + v->u * u->offset_size,
-                               u->offset_size, &rel))
-                return failf(u, "range list index %llu is outside .debug_rnglists",
-                             (unsigned long long)v->u);
-            off = u->rnglists_base + rel;
-        } else if (v->form != DW_FORM_sec_offset && v->form != DW_FORM_data4 &&
-                   v->form != DW_FORM_data8) {
-            return failf(u, "DW_AT_ranges has unexpected form 0x%x", v->form);
+        /* A streamed unit's failure may only be the list lying outside
+         * its contribution: the whole section decides (see
+         * di_sections.rnglists_part). */
+        if (!rnglists_ranges(u, v, add, ctx)) {
+            if (u->sec->rnglists_part)
+                u->rnglists_missed = true;
+            return false;
         }
-        return rnglist(u, off, add, ctx);
+        return true;
     }
     if (v->form != DW_FORM_sec_offset && v->form != DW_FORM_data4 && v->form != DW_FORM_data8)
         return failf(u, "DW_AT_ranges has unexpected form 0x%x", v->form);

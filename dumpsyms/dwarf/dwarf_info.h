@@ -37,6 +37,12 @@ struct di_sections {
     uint64_t info_off; /* section offset of info.p[0]: non-zero when info holds
                         * one unit read from a stream rather than the section */
     uint64_t line_off; /* the same for line: one unit's line program */
+    /* rnglists_part: rnglists holds one unit's contribution, read from a
+     * stream, at section offset rnglists_off.  A range list outside it (or
+     * not readable within it) sets the unit's rnglists_missed: the caller
+     * reads the unit again against the whole section. */
+    uint64_t rnglists_off;
+    bool rnglists_part;
     bool le;          /* little-endian */
     bool dwo;         /* these are .dwo sections (bases are implicit) */
     /* dwz: the supplementary file's sections (DW_FORM_GNU_ref_alt,
@@ -112,6 +118,7 @@ typedef struct di_unit {
     uint64_t low_pc;       /* the base of range lists and location lists */
     bool has_low_pc;
     char error[160];       /* first problem found; sticky */
+    bool rnglists_missed;  /* see di_sections.rnglists_part */
     /* Strings and references into a dwz supplementary file that is not
      * there: not corruption, but names that cannot be shown. */
     uint32_t sup_missing;

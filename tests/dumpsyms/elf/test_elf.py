@@ -722,10 +722,10 @@ def uleb(b, i):
             return r, i
 
 
-def stmt_lists(path):
+def stmt_lists(path, attr=0x10):
     """[(file offset of the unit's DW_AT_stmt_list value, its value)] for every
     32-bit DWARF 4/5 unit of an uncompressed file (the forms GCC gives a
-    unit's root DIE)."""
+    unit's root DIE); attr names another 4-byte attribute (DW_AT_ranges)."""
     secs = {s[1]: s for s in readelf_sections(path)}
     data = open(path, "rb").read()
     info_off, info_size = secs[".debug_info"][4], secs[".debug_info"][5]
@@ -763,7 +763,7 @@ def stmt_lists(path):
         sizes = {0x01: addr_size, 0x05: 2, 0x06: 4, 0x07: 8, 0x0B: 1, 0x0C: 1, 0x0E: 4, 0x17: 4,
                  0x1F: 4, 0x19: 0, 0x21: 0, 0x25: 1, 0x26: 2, 0x27: 3, 0x28: 4, 0x1E: 16}
         for at, form in specs:
-            if at == 0x10:  # DW_AT_stmt_list
+            if at == attr:
                 out.append((info_off + i, int.from_bytes(info[i:i + 4], "little")))
             if form in sizes:
                 i += sizes[form]
@@ -831,6 +831,113 @@ def group_streamedlines():
                 dwarf, label, len(want.splitlines())))
         check("line table length runs past" in dumpsyms("-n", "lines", exe + "-badlen")[2],
               "%s bad length: the fixture must make its unit fail" % dwarf)
+
+
+RNG_SOURCES = [
+    # (source, flags): -ffunction-sections puts each function in a section
+    # of its own, so the unit's code has ranges (a .debug_rnglists
+    # contribution); without it a one-function unit has none.
+    (r"""
+#include <stdio.h>
+int rb(int);
+int rc(int);
+int rd(int);
+static int __attribute__((noinline)) square(int x) { return x * x; }
+static inline int add3(int x) { return x + 3; }
+int main(int argc, char **argv) {
+    (void)argv;
+    int s = 0;
+    for (int i = 0; i < argc; i++)
+        s += square(i) + add3(i);
+    printf("%d\n", rb(s) + rc(argc) + rd(s));
+    return 0;
+}
+""", ["-ffunction-sections"]),
+    (r"""
+static inline int twice(int x) { return x + x; }
+static int __attribute__((noinline)) halve(int x) { return x / 2 + twice(x & 1); }
+int __attribute__((noinline)) rb(int x) {
+    int r = 0;
+    while (x > 0) {
+        r += twice(x) + halve(x);
+        x /= 3;
+    }
+    return r;
+}
+""", ["-ffunction-sections"]),
+    (r"""
+int __attribute__((noinline)) rc(int x) { return x * 7 + 1; }
+""", []),
+    (r"""
+static inline int thrice(int x) { return 3 * x; }
+static int __attribute__((noinline)) tail(int x) { return x > 5 ? thrice(x) : x - 1; }
+int __attribute__((noinline)) rd(int x) { return tail(x) + thrice(x + 1); }
+""", ["-ffunction-sections"]),
+]
+
+
+def rnglists_contribs(path):
+    """[(file offset of the length, section offset)] of every .debug_rnglists
+    contribution of an uncompressed file (32-bit DWARF)."""
+    sec = {s[1]: s for s in readelf_sections(path)}[".debug_rnglists"]
+    data = open(path, "rb").read()
+    out, pos = [], 0
+    while pos < sec[5]:
+        out.append((sec[4] + pos, pos))
+        pos += 4 + int.from_bytes(data[sec[4] + pos:sec[4] + pos + 4], "little")
+    return out
+
+
+def group_streamedrnglists():
+    """A compressed DWARF 5 .debug_rnglists is read a unit's contribution at
+    a time beside a streamed .debug_info: in order, swapped, a unit without
+    one, a unit pointing into another's and a broken header give what the
+    uncompressed file gives, on one thread and on two."""
+    objs = []
+    for n, (text, flags) in enumerate(RNG_SOURCES):
+        src = write("rng%d.c" % n, text)
+        obj = w("rng%d.o" % n)
+        must(["gcc", "-c", "-g", "-O2", "-gdwarf-5"] + flags + ["-o", obj, src])
+        objs.append(obj)
+    exe = w("rnglists")
+    must(["gcc", "-o", exe] + objs)
+    units = stmt_lists(exe, 0x55)  # DW_AT_ranges of the units that have one
+    contribs = rnglists_contribs(exe)
+    log("units' DW_AT_ranges %r, contributions %r" % (units, contribs))
+    check(len(units) >= 3 and len(contribs) >= 3,
+          "expected three units with range lists, got %r, %r" % (units, contribs))
+    if len(units) < 3 or len(contribs) < 3:
+        return
+    (p0, v0), (p1, v1), (p2, _) = units[0], units[1], units[2]
+    variants = [
+        ("in order", exe),
+        ("first two swapped", patched(exe, exe + "-swapped", [(p0, v1), (p1, v0)])),
+        # The last unit is then given the second's contribution (still kept
+        # for the unit without one between them): its inlined call's range
+        # list lies outside it.
+        ("into another's", patched(exe, exe + "-into", [(p2, v1)])),
+        ("shared", patched(exe, exe + "-shared", [(p1, v0)])),
+        ("bad length", patched(exe, exe + "-badlen", [(contribs[1][0], 0x7FFFFFF0)])),
+    ]
+    for label, plain in variants:
+        rc, want, want_err = dumpsyms("--inlines", "-n", "rng", plain)
+        check(rc == 0 and "FUNC" in want, "%s: uncompressed dump: %d %s" % (label, rc, want_err))
+        for kind in ["zlib", "zstd"]:
+            comp = plain + "-" + kind
+            rc2, _, err = run(["objcopy", "--compress-debug-sections=" + kind, plain, comp])
+            if rc2 != 0:
+                log("skip %s %s: objcopy cannot (%s)" % (label, kind, err.strip()))
+                continue
+            for jobs in ["-j1", "-j2"]:
+                rc2, got, got_err = dumpsyms(jobs, "--inlines", "-n", "rng", comp)
+                check(rc2 == rc and got == want,
+                      "%s %s %s: .sym differs from the uncompressed file's (%d vs %d)" % (
+                          label, kind, jobs, rc2, rc))
+                check(got_err.replace(comp, plain) == want_err,
+                      "%s %s %s: messages differ:\n%s\nvs\n%s" % (label, kind, jobs, got_err, want_err))
+        log("ok %s: %d lines, identical compressed (zlib, zstd; -j1, -j2)" % (label, len(want.splitlines())))
+    # (The whole section's reader does not read contribution headers: a
+    # broken one only stops the stream.)
 
 
 def group_minidebuginfo():
