@@ -512,7 +512,8 @@ static void rnglists_drop(source *src, size_t n)
         sk_page_pool_give(src->pages, &src->rng_keep[i].bytes);
     }
     src->rng_nkeep -= n;
-    memmove(src->rng_keep, src->rng_keep + n, src->rng_nkeep * sizeof *src->rng_keep);
+    if (src->rng_nkeep) /* (memmove from a NULL array, even of 0 bytes, is undefined) */
+        memmove(src->rng_keep, src->rng_keep + n, src->rng_nkeep * sizeof *src->rng_keep);
 }
 
 /* The whole .debug_rnglists, from now on (see source.rng_stream); called
