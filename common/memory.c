@@ -132,6 +132,11 @@ static void pool_resize(sk_pages *pg, size_t need)
 {
     if (pg->cap == need)
         return;
+    /* A given-back buffer is poisoned whole: whatever part of the range the
+     * resize releases or moves away from must not stay poisoned, or a later
+     * mapping at that address (a file, another thread's buffer) reads as
+     * poisoned to AddressSanitizer.  sk_page_pool_take poisons the new tail. */
+    POOL_UNPOISON(pg->p, pg->cap);
 #ifdef MREMAP_MAYMOVE
     void *q = mremap(pg->p, pg->cap, need, MREMAP_MAYMOVE);
     if (q == MAP_FAILED)
